@@ -1,0 +1,379 @@
+/**
+ * Training an RBM with contrastive divergence (CD-k, Hinton 2002) or persistent CD (PCD, Tieleman 2008).
+ *
+ * One update, for a mini-batch v of B rows (rbm.m's names):
+ *   posPhase:  p(h|v) = σ(vW + c)                         ⟨v hᵀ⟩_data ≈ vᵀ p(h|v) / B
+ *   negPhase:  k steps of block Gibbs from h ~ p(h|v) (CD) or from the persistent chains (PCD)
+ *              giving ṽ and p(h|ṽ)                          ⟨v hᵀ⟩_model ≈ ṽᵀ p(h|ṽ) / nChains
+ *   ΔW ← μ ΔW + ε (⟨vhᵀ⟩_data − ⟨vhᵀ⟩_model − λ W),  W ← W + ΔW   (b, c alike, without decay)
+ *
+ * The hot loop is written for the wasm backend: batches come from typed-array views (slicing a big
+ * tensor copies it on wasm), uniforms come from the seeded JS generator (tf.randomUniform is ~13×
+ * slower), W is transposed explicitly once per batch (matMul with a transpose flag leaves XNNPACK),
+ * the sigmoid and bias are fused into the matMul, and ∂W is one matMul of the stacked phases.
+ */
+import * as tf from "@tensorflow/tfjs";
+import { Dataset, assertUnitInterval, dim, permutation } from "./data";
+import { RBM, assertFiniteRBM, rbmSize } from "./rbm";
+import { Rng, Seed, toRng } from "./random";
+import { ProgressBar, progressBar } from "./progress";
+
+/** Hyperparameters of {@link trainRBM}; defaults follow Hinton's practical guide and rbm.m. */
+export interface TrainOptions {
+  /** Gibbs steps in the negative phase (CD-k / PCD-k). Default 1. */
+  k?: number;
+  /** Persistent chains (PCD) instead of restarting from the data (CD). Default false. */
+  persistent?: boolean;
+  /** Number of persistent chains (PCD only). Default: the batch size. */
+  nChains?: number;
+  /** Learning rate ε, or a schedule epoch (0-based) → ε. Default 0.1 (rbm.m epsilonw). */
+  learningRate?: number | ((epoch: number) => number);
+  /** Momentum μ before `momentumSwitchEpoch`. Default 0.5 (rbm.m initialmomentum). */
+  initialMomentum?: number;
+  /** Momentum μ from `momentumSwitchEpoch` on. Default 0.9 (rbm.m finalmomentum). */
+  finalMomentum?: number;
+  /** Epoch (0-based) at which the momentum switches. Default 5 (rbm.m: after 5 epochs). */
+  momentumSwitchEpoch?: number;
+  /** L2 weight decay λ on W. Default 2e-4 (rbm.m weightcost). */
+  weightDecay?: number;
+  /** Mini-batch size B. Default 100 (rbm.m). */
+  batchSize?: number;
+  /** Passes over the data. Default 1. */
+  epochs?: number;
+  /** Target mean activation of the hidden units (guide §11); undefined = no sparsity penalty. */
+  sparsityTarget?: number;
+  /** Strength of the sparsity penalty on the hidden biases. Default 0.1 when a target is set. */
+  sparsityCost?: number;
+  /**
+   * Sample the negative visible units (true, as the seeds' numpy code) or use p(v|h) (false, rbm.m
+   * and guide §3: less sampling noise). The hidden statistics always use probabilities. Default false.
+   */
+  sampleVisible?: boolean;
+  /** Shuffle the data each epoch. Default true. */
+  shuffle?: boolean;
+  /** Seed for shuffling and sampling. Default 0. */
+  seed?: Seed;
+  /** Stop when |W| exceeds this (diverging training). Default 1e3. */
+  maxWeight?: number;
+  /** Check for NaN/Inf and exploding weights every this many batches. Default 50. */
+  checkEvery?: number;
+  /** Show a progress bar (notebook or terminal). Default true. */
+  progress?: boolean | ProgressBar;
+  /** Called after every batch (keep it cheap). */
+  onBatch?: (info: { epoch: number; batch: number; nBatches: number }) => void;
+  /**
+   * Computes monitors (reconstruction error, pseudo-likelihood, …) after each epoch; their values
+   * land in the history record. Not included in the epoch's `seconds`.
+   */
+  monitor?: (rbm: RBM, epoch: number) => Record<string, number> | Promise<Record<string, number>>;
+  /** Called after each epoch with the new history record (e.g. to save a checkpoint or plot). */
+  onEpoch?: (record: EpochRecord, rbm: RBM) => void | Promise<void>;
+}
+
+/** One line of the training history. */
+export interface EpochRecord {
+  /** 0-based epoch index. */
+  epoch: number;
+  /** Wall time of the epoch's updates, seconds (monitors excluded). */
+  seconds: number;
+  /** Learning rate used. */
+  learningRate: number;
+  /** Momentum used. */
+  momentum: number;
+  /** Mean over training images of Σ_i (v_i − ṽ_i)², ṽ the negative-phase visible state (as rbm.m's errsum / n). */
+  trainRecon: number;
+  /** Monitor values from `opts.monitor`. */
+  [monitor: string]: number;
+}
+
+/** Result of {@link trainRBM}: the trained model (new tensors; the input RBM is not modified) and the history. */
+export interface TrainResult {
+  rbm: RBM;
+  history: EpochRecord[];
+  /** PCD chains' final hidden state `[nChains, nHidden]` (PCD only; owned by the caller). */
+  chains?: tf.Tensor2D;
+}
+
+/** Thrown when training produces NaN/Inf or exploding weights; carries the last good parameters. */
+export class TrainingDivergedError extends Error {
+  constructor(
+    message: string,
+    /** Parameters from the last successful check (owned by whoever catches the error). */
+    readonly lastGood: RBM,
+    readonly epoch: number,
+    readonly batch: number,
+    /** History up to the last finished epoch. */
+    readonly history: EpochRecord[],
+  ) {
+    super(message);
+    this.name = "TrainingDivergedError";
+  }
+}
+
+/** The fully resolved options (all defaults filled in). */
+export type ResolvedTrainOptions = Required<Omit<TrainOptions, "sparsityTarget" | "onBatch" | "monitor" | "onEpoch" | "progress" | "seed" | "nChains">> &
+  Pick<TrainOptions, "sparsityTarget" | "onBatch" | "monitor" | "onEpoch" | "progress" | "nChains"> & { seed: Seed };
+
+/** Fills in defaults and validates hyperparameters against the data; throws one clear error per problem. */
+export function resolveTrainOptions(opts: TrainOptions, nData: number): ResolvedTrainOptions {
+  const o: ResolvedTrainOptions = {
+    k: 1, persistent: false, learningRate: 0.1, initialMomentum: 0.5, finalMomentum: 0.9, momentumSwitchEpoch: 5,
+    weightDecay: 2e-4, batchSize: 100, epochs: 1, sparsityCost: 0.1, sampleVisible: false, shuffle: true,
+    seed: 0, maxWeight: 1e3, checkEvery: 50, ...stripUndefined(opts),
+  };
+  const bad = (msg: string) => { throw new Error(`trainRBM: ${msg}`); };
+  if (!Number.isInteger(o.k) || o.k < 1) bad(`k must be an integer ≥ 1 (Gibbs steps), got ${o.k}.`);
+  if (!Number.isInteger(o.epochs) || o.epochs < 1) bad(`epochs must be an integer ≥ 1, got ${o.epochs}.`);
+  if (!Number.isInteger(o.batchSize) || o.batchSize < 1) bad(`batchSize must be a positive integer, got ${o.batchSize}.`);
+  if (o.batchSize > nData) bad(`batchSize ${o.batchSize} is larger than the data (${nData} rows); use at most ${nData}.`);
+  if (typeof o.learningRate === "number" && !(o.learningRate > 0 && Number.isFinite(o.learningRate))) {
+    bad(`learningRate must be a positive number, got ${o.learningRate}; 0.1 (rbm.m) or 0.01 are typical.`);
+  }
+  for (const name of ["initialMomentum", "finalMomentum"] as const) {
+    if (!(o[name] >= 0 && o[name] < 1)) bad(`${name} must be in [0, 1), got ${o[name]}.`);
+  }
+  if (!(o.weightDecay >= 0)) bad(`weightDecay must be ≥ 0, got ${o.weightDecay}.`);
+  if (o.sparsityTarget !== undefined && !(o.sparsityTarget > 0 && o.sparsityTarget < 1)) {
+    bad(`sparsityTarget must be in (0, 1), got ${o.sparsityTarget}.`);
+  }
+  if (o.nChains !== undefined && (!Number.isInteger(o.nChains) || o.nChains < 1)) bad(`nChains must be a positive integer, got ${o.nChains}.`);
+  if (o.nChains !== undefined && !o.persistent) bad(`nChains only applies to persistent CD; set persistent: true or drop nChains.`);
+  return o;
+}
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+/** Learning rate of an epoch under a number-or-schedule option. */
+function rateAt(lr: ResolvedTrainOptions["learningRate"], epoch: number): number {
+  const r = typeof lr === "number" ? lr : lr(epoch);
+  if (!(r > 0 && Number.isFinite(r))) throw new Error(`trainRBM: the learning-rate schedule returned ${r} at epoch ${epoch}; it must be positive.`);
+  return r;
+}
+
+/** Mutable training state: parameters, their momentum increments, and the PCD chains. */
+interface State {
+  W: tf.Tensor2D;
+  b: tf.Tensor1D;
+  c: tf.Tensor1D;
+  dW: tf.Tensor2D;
+  db: tf.Tensor1D;
+  dc: tf.Tensor1D;
+  /** Running mean activation of the hidden units (sparsity). */
+  q: tf.Tensor1D;
+  /** PCD: hidden state of the persistent chains `[nChains, nHidden]`. */
+  chains?: tf.Tensor2D;
+  /** Σ over the epoch of squared reconstruction errors (kept on the device). */
+  errSum: tf.Scalar;
+}
+
+/** Uniform noise for one batch, drawn from the seeded JS generator into reusable buffers. */
+class Noise {
+  private readonly buffers = new Map<number, Float32Array>();
+  constructor(private readonly rng: Rng) {}
+  /** A fresh tensor of uniforms with `shape` (caller disposes). */
+  uniform(shape: [number, number]): tf.Tensor2D {
+    const n = shape[0] * shape[1];
+    let buf = this.buffers.get(n);
+    if (!buf) {
+      buf = new Float32Array(n);
+      this.buffers.set(n, buf);
+    }
+    return tf.tensor2d(this.rng.fillUniform(buf), shape);
+  }
+}
+
+/** 1 where u < p, else 0 (a Bernoulli sample given uniforms u of the same shape). */
+function bernoulli(p: tf.Tensor2D, u: tf.Tensor2D): tf.Tensor2D {
+  return tf.cast(tf.less(u, p), "float32") as tf.Tensor2D;
+}
+
+/** σ(x A + bias) with the bias and sigmoid fused into the matMul. */
+function sigmoidLayer(x: tf.Tensor2D, A: tf.Tensor2D, bias: tf.Tensor1D): tf.Tensor2D {
+  return tf.fused.matMul({ a: x, b: A, bias, activation: "sigmoid" }) as tf.Tensor2D;
+}
+
+/**
+ * One CD-k / PCD-k update on the batch `v` `[B, nVisible]`. Returns the new state (old tensors freed).
+ * Exported for tests and benchmarks; {@link trainRBM} is the normal entry point.
+ */
+export function cdUpdate(s: State, v: tf.Tensor2D, o: ResolvedTrainOptions, noise: Noise, lr: number, momentum: number): State {
+  const B = v.shape[0];
+  const nH = s.W.shape[1];
+  const next = tf.tidy(() => {
+    const WT = tf.transpose(s.W) as tf.Tensor2D;
+    // Positive phase: hidden probabilities driven by the data.
+    const posHidProbs = sigmoidLayer(v, s.W, s.c);
+    // Negative phase: k Gibbs steps from a sample of p(h|v) (CD) or from the persistent chains (PCD).
+    let negHidStates = s.chains ?? bernoulli(posHidProbs, noise.uniform([B, nH]));
+    let negVis: tf.Tensor2D = v;
+    let negHidProbs: tf.Tensor2D = posHidProbs;
+    const nNeg = negHidStates.shape[0];
+    for (let step = 0; step < o.k; step++) {
+      const negVisProbs = sigmoidLayer(negHidStates, WT, s.b);
+      negVis = o.sampleVisible ? bernoulli(negVisProbs, noise.uniform([nNeg, negVisProbs.shape[1]])) : negVisProbs;
+      negHidProbs = sigmoidLayer(negVis, s.W, s.c);
+      if (o.persistent || step < o.k - 1) negHidStates = bernoulli(negHidProbs, noise.uniform([nNeg, nH]));
+    }
+    // ⟨vhᵀ⟩_data − ⟨vhᵀ⟩_model as ONE matMul: [v; ṽ]ᵀ · [p(h|v)/B; −p(h|ṽ)/nNeg].
+    const stackedV = tf.transpose(tf.concat([v, negVis], 0)) as tf.Tensor2D;
+    const stackedH = tf.concat([tf.mul(posHidProbs, 1 / B), tf.mul(negHidProbs, -1 / nNeg)], 0) as tf.Tensor2D;
+    const gradW = tf.sub(tf.matMul(stackedV, stackedH), tf.mul(s.W, o.weightDecay));
+    const gradB = tf.sub(tf.mean(v, 0), tf.mean(negVis, 0));
+    let gradC = tf.sub(tf.mean(posHidProbs, 0), tf.mean(negHidProbs, 0));
+    let q = s.q;
+    if (o.sparsityTarget !== undefined) {
+      // Guide §11: q is a running mean of the hidden activations; push it towards the target.
+      q = tf.add(tf.mul(s.q, 0.9), tf.mul(tf.mean(posHidProbs, 0), 0.1));
+      gradC = tf.add(gradC, tf.mul(tf.sub(o.sparsityTarget, q), o.sparsityCost));
+    }
+    const dW = tf.add(tf.mul(s.dW, momentum), tf.mul(gradW, lr)) as tf.Tensor2D;
+    const db = tf.add(tf.mul(s.db, momentum), tf.mul(gradB, lr)) as tf.Tensor1D;
+    const dc = tf.add(tf.mul(s.dc, momentum), tf.mul(gradC, lr)) as tf.Tensor1D;
+    // rbm.m's errsum compares the data with the (first) reconstruction; for CD-1 that is ṽ.
+    const err = o.persistent ? s.errSum : tf.add(s.errSum, tf.sum(tf.squaredDifference(v, negVis)));
+    return {
+      W: tf.add(s.W, dW) as tf.Tensor2D, b: tf.add(s.b, db) as tf.Tensor1D, c: tf.add(s.c, dc) as tf.Tensor1D,
+      dW, db, dc, q: q as tf.Tensor1D, errSum: err as tf.Scalar,
+      chains: o.persistent ? negHidStates : undefined,
+    };
+  });
+  disposeState(s, next);
+  return next;
+}
+
+/** Frees the tensors of `s` that `keep` does not reuse (q and errSum can carry over unchanged). */
+function disposeState(s: State, keep?: State): void {
+  const kept = new Set<tf.Tensor | undefined>(keep ? Object.values(keep) : []);
+  tf.dispose(Object.values(s).filter((t): t is tf.Tensor => t !== undefined && !kept.has(t)));
+}
+
+/** Problems found by {@link checkHealth}, or undefined when the parameters are fine. */
+function checkHealth(s: State, maxWeight: number): string | undefined {
+  const [finite, maxAbs] = tf.tidy(() => [
+    tf.all(tf.stack([tf.all(tf.isFinite(s.W)), tf.all(tf.isFinite(s.b)), tf.all(tf.isFinite(s.c))])),
+    tf.max(tf.abs(s.W)),
+  ]);
+  const ok = finite.dataSync()[0] === 1;
+  const m = maxAbs.dataSync()[0];
+  tf.dispose([finite, maxAbs]);
+  if (!ok) return "the parameters became NaN or Inf";
+  if (m > maxWeight) return `|W| reached ${m.toPrecision(3)} (limit maxWeight = ${maxWeight})`;
+  return undefined;
+}
+
+/** Yields to the event loop so that notebook outputs (progress, live plots) are flushed. */
+function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
+/**
+ * Trains an RBM on `data` with CD-k or PCD-k (see {@link TrainOptions}).
+ * The input `rbm` is left untouched; the result holds new tensors.
+ * Hyperparameters, data range and sizes are validated before any work starts.
+ * @param data images in [0, 1], `[n, nVisible]` as a {@link Dataset}
+ */
+export async function trainRBM(rbm: RBM, data: Dataset, opts: TrainOptions = {}): Promise<TrainResult> {
+  const o = resolveTrainOptions(opts, data.n);
+  assertFiniteRBM(rbm);
+  const { nVisible, nHidden } = rbmSize(rbm);
+  if (dim(data) !== nVisible) {
+    throw new Error(`trainRBM: the data has ${dim(data)} values per row but the RBM has nVisible = ${nVisible}; they must match.`);
+  }
+  assertUnitInterval(data.images, `trainRBM: data ${data.name}`);
+  const rng = toRng(o.seed);
+  const noise = new Noise(rng);
+  const B = o.batchSize;
+  const nBatches = Math.ceil(data.n / B);
+  let s: State = {
+    W: rbm.W.clone(), b: rbm.b.clone(), c: rbm.c.clone(),
+    dW: tf.zerosLike(rbm.W), db: tf.zerosLike(rbm.b), dc: tf.zerosLike(rbm.c),
+    q: tf.fill([nHidden], o.sparsityTarget ?? 0) as tf.Tensor1D, errSum: tf.scalar(0),
+  };
+  if (o.persistent) {
+    // Chains start from the hidden states of random training rows, as in Tieleman's PCD.
+    const nChains = o.nChains ?? B;
+    const start = new Float32Array(nChains * nVisible);
+    for (let r = 0; r < nChains; r++) {
+      const i = rng.int(data.n);
+      start.set(data.images.subarray(i * nVisible, (i + 1) * nVisible), r * nVisible);
+    }
+    s.chains = tf.tidy(() => {
+      const p = sigmoidLayer(tf.tensor2d(start, [nChains, nVisible]), s.W, s.c);
+      return bernoulli(p, noise.uniform([nChains, nHidden]));
+    });
+  }
+  let lastGood = { W: s.W.clone(), b: s.b.clone(), c: s.c.clone() };
+  const history: EpochRecord[] = [];
+  const bar = o.progress === false ? undefined : o.progress === true || o.progress === undefined
+    ? progressBar({ total: o.epochs * nBatches, label: `${o.persistent ? "PCD" : "CD"}-${o.k}`, unit: "batch" })
+    : o.progress;
+  const batchBuf = new Float32Array(B * nVisible);
+  const fail = (epoch: number, batch: number, why: string): never => {
+    disposeState(s);
+    bar?.done();
+    throw new TrainingDivergedError(
+      `Training diverged at epoch ${epoch}, batch ${batch}: ${why}. The last good parameters are kept ` +
+        `(error.lastGood). Lower the learning rate (e.g. ÷10), add weight decay, or use a smaller k/momentum.`,
+      lastGood, epoch, batch, history,
+    );
+  };
+  for (let epoch = 0; epoch < o.epochs; epoch++) {
+    const lr = rateAt(o.learningRate, epoch);
+    const momentum = epoch < o.momentumSwitchEpoch ? o.initialMomentum : o.finalMomentum;
+    const order = o.shuffle ? permutation(data.n, rng) : undefined;
+    const t0 = performance.now();
+    let lastYield = t0;
+    for (let batch = 0; batch < nBatches; batch++) {
+      const start = batch * B;
+      const size = Math.min(B, data.n - start);
+      let rows: Float32Array;
+      if (order) {
+        rows = batchBuf.subarray(0, size * nVisible);
+        for (let r = 0; r < size; r++) {
+          const i = order[start + r];
+          rows.set(data.images.subarray(i * nVisible, (i + 1) * nVisible), r * nVisible);
+        }
+      } else {
+        rows = data.images.subarray(start * nVisible, (start + size) * nVisible);
+      }
+      const v = tf.tensor2d(rows, [size, nVisible]);
+      s = cdUpdate(s, v, o, noise, lr, momentum);
+      v.dispose();
+      if ((batch + 1) % o.checkEvery === 0 || batch === nBatches - 1) {
+        const why = checkHealth(s, o.maxWeight);
+        if (why) fail(epoch, batch, why);
+        tf.dispose([lastGood.W, lastGood.b, lastGood.c]);
+        lastGood = { W: s.W.clone(), b: s.b.clone(), c: s.c.clone() };
+      }
+      o.onBatch?.({ epoch, batch, nBatches });
+      bar?.tick(1, { epoch: epoch + 1 });
+      const now = performance.now();
+      if (now - lastYield > 200) {
+        await yieldToEventLoop();
+        lastYield = performance.now();
+      }
+    }
+    const seconds = (performance.now() - t0) / 1000;
+    const errSum = s.errSum.dataSync()[0];
+    s.errSum.dispose();
+    s.errSum = tf.scalar(0);
+    const model: RBM = { W: s.W, b: s.b, c: s.c };
+    const monitors = o.monitor ? await o.monitor(model, epoch) : {};
+    const record: EpochRecord = { epoch, seconds, learningRate: lr, momentum, trainRecon: o.persistent ? NaN : errSum / data.n, ...monitors };
+    history.push(record);
+    bar?.tick(0, { epoch: epoch + 1, ...shortMonitors(record) });
+    await o.onEpoch?.(record, model);
+    await yieldToEventLoop();
+  }
+  bar?.done();
+  tf.dispose([lastGood.W, lastGood.b, lastGood.c, s.dW, s.db, s.dc, s.q, s.errSum]);
+  return { rbm: { W: s.W, b: s.b, c: s.c }, history, chains: s.chains };
+}
+
+function shortMonitors(r: EpochRecord): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [key, val] of Object.entries(r)) if (key !== "epoch" && key !== "learningRate" && key !== "momentum" && Number.isFinite(val)) out[key] = Number(val.toPrecision(4));
+  return out;
+}
