@@ -1,0 +1,133 @@
+// One-time (and idempotent) preparation before `npm start`, `npm test` and chapter runs:
+//   1. find a Jupyter; on Debian as root install it with apt, elsewhere explain how to install it;
+//   2. register the tslab kernel inside the project (.jupyter/), never in the user's Jupyter;
+//   3. make sure notebooks/lib links to ../lib (notebooks import "./lib/index", see tslab #63).
+// Usage: node scripts/setup.mjs [--quiet]
+
+import { spawnSync } from "node:child_process";
+import { existsSync, lstatSync, readFileSync, readlinkSync, rmSync, symlinkSync } from "node:fs";
+import path from "node:path";
+import { pathToFileURL } from "node:url";
+import {
+  KERNEL_JSON, KERNEL_NAME, JUPYTER_DIR, NOTEBOOKS_DIR, ROOT, TSLAB_BIN, findJupyter, jupyterEnv, which,
+} from "./jupyter-env.mjs";
+
+const TSLAB_CLI = path.join(ROOT, "node_modules", "tslab", "bin", "tslab");
+const APT_PACKAGES = ["jupyter-notebook", "jupyter-nbconvert", "python3-nbclient", "python3-ipykernel"];
+
+export class SetupError extends Error {}
+
+function run(cmd, args, options = {}) {
+  const r = spawnSync(cmd, args, { stdio: "inherit", ...options });
+  if (r.error) throw new SetupError(`could not run ${cmd}: ${r.error.message}`);
+  if (r.status !== 0) throw new SetupError(`${[cmd, ...args].join(" ")} exited with ${r.status}`);
+}
+
+function canAptInstall() {
+  return process.getuid?.() === 0 && existsSync("/etc/debian_version") && which("apt-get") !== null;
+}
+
+function installInstructions(found) {
+  const lacking = found.tried.map((t) => `  ${t.python}: missing ${t.missing.join(", ")}`).join("\n");
+  return [
+    "No usable Jupyter found" + (lacking ? ":\n" + lacking : " (no python3 with Jupyter on PATH)."),
+    "Install JupyterLab, then run this command again:",
+    "  pip:    python3 -m pip install jupyterlab",
+    "  conda:  conda install -c conda-forge jupyterlab",
+    existsSync("/etc/debian_version") && `  Debian/Ubuntu:  sudo apt-get install -y ${APT_PACKAGES.join(" ")}`,
+  ].filter(Boolean).join("\n");
+}
+
+function ensureJupyter(log) {
+  let found = findJupyter();
+  if (!found.ok && canAptInstall()) {
+    console.log(`Jupyter not found; installing it with apt-get (${APT_PACKAGES.join(" ")})...`);
+    const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
+    run("apt-get", ["update"], { env });
+    run("apt-get", ["install", "-y", ...APT_PACKAGES], { env });
+    found = findJupyter();
+  }
+  if (!found.ok) throw new SetupError(installInstructions(found));
+  log(`Jupyter: ${found.jupyter.join(" ")} (front-end: ${found.frontend.label})`);
+  return found;
+}
+
+function kernelSpecIsCurrent() {
+  try {
+    return JSON.parse(readFileSync(KERNEL_JSON, "utf8")).argv?.[0] === TSLAB_BIN;
+  } catch {
+    return false;
+  }
+}
+
+function ensureKernel(python, log) {
+  if (!existsSync(TSLAB_BIN)) throw new SetupError(`${TSLAB_BIN} is missing: run \`npm ci\` first.`);
+  // The spec stores the absolute tslab path: re-register when the project has moved.
+  if (kernelSpecIsCurrent()) {
+    log(`Kernel "${KERNEL_NAME}": ${path.relative(ROOT, KERNEL_JSON)}`);
+    return;
+  }
+  // Run tslab's CLI through node rather than the .bin shim: on Windows that shim is a .cmd,
+  // which Node only spawns through a shell (and its quoting).
+  const r = spawnSync(
+    process.execPath,
+    [TSLAB_CLI, "install", `--python=${python}`, `--binary=${TSLAB_BIN}`, `--prefix=${JUPYTER_DIR}`],
+    { encoding: "utf8", env: jupyterEnv() },
+  );
+  if (r.status !== 0 || !kernelSpecIsCurrent()) {
+    throw new SetupError(`tslab install failed:\n${r.stdout ?? ""}${r.stderr ?? r.error?.message ?? ""}`);
+  }
+  console.log(`Registered kernel "${KERNEL_NAME}" in ${path.relative(ROOT, KERNEL_JSON)}`);
+}
+
+function ensureLibLink(log) {
+  const link = path.join(NOTEBOOKS_DIR, "lib");
+  const target = "../lib";
+  let stat = null;
+  try {
+    stat = lstatSync(link);
+  } catch {
+    // missing: created below
+  }
+  if (stat?.isSymbolicLink()) {
+    const current = readlinkSync(link);
+    // A Windows junction reads back as an absolute path to <root>/lib.
+    if (current === target || path.resolve(NOTEBOOKS_DIR, current) === path.join(ROOT, "lib")) {
+      log("notebooks/lib -> ../lib");
+      return;
+    }
+    throw new SetupError(`notebooks/lib points to ${current}, expected ${target}`);
+  }
+  if (stat?.isFile() && readFileSync(link, "utf8").trim() === target) {
+    // Git with core.symlinks=false (the Windows default) checks the link out as a text file.
+    rmSync(link);
+  } else if (stat) {
+    throw new SetupError("notebooks/lib exists but is not a link to ../lib; move it away and run setup again");
+  }
+  if (process.platform === "win32") {
+    // Junctions need no admin rights or developer mode, but must have an absolute target.
+    symlinkSync(path.join(ROOT, "lib"), link, "junction");
+  } else {
+    symlinkSync(target, link);
+  }
+  console.log("Created notebooks/lib -> ../lib");
+}
+
+/** Prepare everything; returns the Jupyter found (see findJupyter). Throws SetupError. */
+export function setup({ quiet = false } = {}) {
+  const log = quiet ? () => {} : (msg) => console.log(msg);
+  const jupyter = ensureJupyter(log);
+  ensureKernel(jupyter.python, log);
+  ensureLibLink(log);
+  return jupyter;
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1]).href) {
+  try {
+    setup({ quiet: process.argv.includes("--quiet") });
+  } catch (err) {
+    if (!(err instanceof SetupError)) throw err;
+    console.error(`setup: ${err.message}`);
+    process.exit(1);
+  }
+}
