@@ -216,21 +216,29 @@ export function cdUpdate(s: State, v: tf.Tensor2D, o: ResolvedTrainOptions, nois
       negHidProbs = sigmoidLayer(negVis, s.W, s.c);
       if (o.persistent || step < o.k - 1) negHidStates = bernoulli(negHidProbs, noise.uniform([nNeg, nH]));
     }
-    // ⟨vhᵀ⟩_data − ⟨vhᵀ⟩_model as ONE matMul: [v; ṽ]ᵀ · [p(h|v)/B; −p(h|ṽ)/nNeg].
+    // ε(⟨vhᵀ⟩_data − ⟨vhᵀ⟩_model) as ONE matMul: [v; ṽ]ᵀ · [ε p(h|v)/B; −ε p(h|ṽ)/nNeg].
+    // Folding ε into the small [2B, nH] factor saves a pass over the [nV, nH] matrix.
     const stackedV = tf.transpose(tf.concat([v, negVis], 0)) as tf.Tensor2D;
-    const stackedH = tf.concat([tf.mul(posHidProbs, 1 / B), tf.mul(negHidProbs, -1 / nNeg)], 0) as tf.Tensor2D;
-    const gradW = tf.sub(tf.matMul(stackedV, stackedH), tf.mul(s.W, o.weightDecay));
-    const gradB = tf.sub(tf.mean(v, 0), tf.mean(negVis, 0));
-    let gradC = tf.sub(tf.mean(posHidProbs, 0), tf.mean(negHidProbs, 0));
+    const stackedH = tf.concat([tf.mul(posHidProbs, lr / B), tf.mul(negHidProbs, -lr / nNeg)], 0) as tf.Tensor2D;
+    let stepW: tf.Tensor = tf.matMul(stackedV, stackedH);
+    if (o.weightDecay > 0) stepW = tf.sub(stepW, tf.mul(s.W, lr * o.weightDecay));
+    let stepB: tf.Tensor = tf.mul(tf.sub(tf.mean(v, 0), tf.mean(negVis, 0)), lr);
+    let stepC: tf.Tensor = tf.sub(tf.mean(posHidProbs, 0), tf.mean(negHidProbs, 0));
     let q = s.q;
     if (o.sparsityTarget !== undefined) {
       // Guide §11: q is a running mean of the hidden activations; push it towards the target.
       q = tf.add(tf.mul(s.q, 0.9), tf.mul(tf.mean(posHidProbs, 0), 0.1));
-      gradC = tf.add(gradC, tf.mul(tf.sub(o.sparsityTarget, q), o.sparsityCost));
+      stepC = tf.add(stepC, tf.mul(tf.sub(o.sparsityTarget, q), o.sparsityCost));
     }
-    const dW = tf.add(tf.mul(s.dW, momentum), tf.mul(gradW, lr)) as tf.Tensor2D;
-    const db = tf.add(tf.mul(s.db, momentum), tf.mul(gradB, lr)) as tf.Tensor1D;
-    const dc = tf.add(tf.mul(s.dc, momentum), tf.mul(gradC, lr)) as tf.Tensor1D;
+    stepC = tf.mul(stepC, lr);
+    if (momentum > 0) {
+      stepW = tf.add(tf.mul(s.dW, momentum), stepW);
+      stepB = tf.add(tf.mul(s.db, momentum), stepB);
+      stepC = tf.add(tf.mul(s.dc, momentum), stepC);
+    }
+    const dW = stepW as tf.Tensor2D;
+    const db = stepB as tf.Tensor1D;
+    const dc = stepC as tf.Tensor1D;
     // rbm.m's errsum compares the data with the (first) reconstruction; for CD-1 that is ṽ.
     const err = o.persistent ? s.errSum : tf.add(s.errSum, tf.sum(tf.squaredDifference(v, negVis)));
     return {
