@@ -233,7 +233,7 @@ export function hiddenFreeEnergy(h: tf.Tensor2D, rbm: RBM): tf.Tensor1D {
   assertHidden(h, rbm);
   return tf.tidy(() => {
     const hc = tf.sum(tf.mul(h, rbm.c), 1);
-    const visibleTerm = tf.sum(tf.softplus(tf.add(tf.matMul(h, rbm.W, false, true), rbm.b)), 1);
+    const visibleTerm = tf.sum(tf.softplus(tf.add(tf.matMul(h, tf.transpose(rbm.W)), rbm.b)), 1);
     return tf.neg(tf.add(hc, visibleTerm)) as tf.Tensor1D;
   });
 }
@@ -247,7 +247,9 @@ export function hiddenProbs(v: tf.Tensor2D, rbm: RBM): tf.Tensor2D {
 /** p(v = 1 | h) = σ(hWᵀ + b). @param h `[batch, nHidden]` @returns `[batch, nVisible]` */
 export function visibleProbs(h: tf.Tensor2D, rbm: RBM): tf.Tensor2D {
   assertHidden(h, rbm);
-  return tf.tidy(() => tf.sigmoid(tf.add(tf.matMul(h, rbm.W, false, true), rbm.b)) as tf.Tensor2D);
+  // An explicit transpose then a plain matMul: on wasm a transposed-operand matMul leaves XNNPACK
+  // and runs ~10× slower than transposing W (a cheap copy) first.
+  return tf.tidy(() => tf.sigmoid(tf.add(tf.matMul(h, tf.transpose(rbm.W)), rbm.b)) as tf.Tensor2D);
 }
 
 /**
