@@ -17,6 +17,7 @@ import { Dataset, assertUnitInterval, dim, permutation } from "./data";
 import { RBM, assertFiniteRBM, rbmSize } from "./rbm";
 import { Rng, Seed, toRng } from "./random";
 import { ProgressBar, progressBar } from "./progress";
+import { freeEnergyGap, pseudoLikelihood, reconstructionError } from "./metrics";
 
 /** Hyperparameters of {@link trainRBM}; defaults follow Hinton's practical guide and rbm.m. */
 export interface TrainOptions {
@@ -384,4 +385,33 @@ function shortMonitors(r: EpochRecord): Record<string, number> {
   const out: Record<string, number> = {};
   for (const [key, val] of Object.entries(r)) if (key !== "epoch" && key !== "learningRate" && key !== "momentum" && Number.isFinite(val)) out[key] = Number(val.toPrecision(4));
   return out;
+}
+
+/** Data for {@link standardMonitors}. */
+export interface MonitorData {
+  /** Held-out images `[n, nVisible]` in [0, 1] (e.g. the first 1,000 MNIST test images). */
+  heldOut: Dataset;
+  /** A random training subset of the same size, for the free-energy gap. */
+  trainSubset: Dataset;
+  /** Seed of the stochastic monitors. Default 0. */
+  seed?: number;
+}
+
+/**
+ * The course's per-epoch monitors, for `TrainOptions.monitor`: held-out reconstruction error
+ * (squared, against p(v|h), and cross-entropy), stochastic pseudo-likelihood (seeds 002/004) and
+ * the free-energy gap F(held-out) − F(train) of Hinton's guide §6. Each is in nats or squared
+ * pixels per image, and uses the same seed every epoch so that curves are not jagged by noise.
+ */
+export function standardMonitors(d: MonitorData): (rbm: RBM) => Record<string, number> {
+  const seed = d.seed ?? 0;
+  return (rbm) => {
+    const recon = reconstructionError(rbm, d.heldOut, { seed });
+    return {
+      recon: recon.squared,
+      crossEntropy: recon.crossEntropy,
+      pseudoLikelihood: pseudoLikelihood(rbm, d.heldOut, { seed }),
+      freeEnergyGap: freeEnergyGap(rbm, d.trainSubset, d.heldOut).gap,
+    };
+  };
 }
