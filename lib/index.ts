@@ -15,6 +15,7 @@ export * from "./metrics";
 export * from "./ais";
 export * from "./io";
 export * from "./train";
+export * from "./classify";
 export * from "./data";
 export * from "./display";
 export * from "./plot";
