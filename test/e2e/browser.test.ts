@@ -1,0 +1,1048 @@
+// Seeing the model in a real browser, and the Jupyter server `npm start` opens.
+//
+// 1. Chapter 01 is executed headless and converted to HTML (scripts/chapter.mjs, CI=true, into
+//    test-artifacts/browser/), then opened in headless Chromium driven over the DevTools protocol
+//    (--remote-debugging-pipe, no dependency): every chart must be drawn by plotly, every PNG must
+//    decode, and the screenshot (kept as test-artifacts/browser/01.png) must not be blank.
+// 2. The same HTML with every <script> removed (what JupyterLab does to untrusted outputs) must
+//    still show each chart as our static SVG.
+// 3. `node scripts/start.mjs --no-browser` is started on a free loopback port with a random token;
+//    through its REST API and a kernel's websocket channel (a small client below) we check that
+//    kernel "tslab" is offered, run one cell in a session for a chapter, and shut everything down.
+//
+// Needs Chromium (`chromium` on PATH or CHROMIUM=/path; without it the browser part is skipped,
+// except under CI where it fails) and `npm run setup` (npm test runs it first).
+
+import assert from "node:assert/strict";
+import { ChildProcess, spawn } from "node:child_process";
+import { createHash, randomBytes, randomUUID } from "node:crypto";
+import { EventEmitter } from "node:events";
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, realpathSync, rmSync, writeFileSync } from "node:fs";
+import http from "node:http";
+import net from "node:net";
+import os from "node:os";
+import path from "node:path";
+import { Readable, Writable } from "node:stream";
+import { after, describe, test } from "node:test";
+import { pathToFileURL } from "node:url";
+import zlib from "node:zlib";
+import { NOTEBOOKS_DIR, ROOT, findJupyter, which } from "../../scripts/jupyter-env.mjs";
+
+const CHAPTER = "01";
+const ARTIFACTS_DIR = path.join(ROOT, "test-artifacts", "browser");
+const VIEWPORT = { width: 1280, height: 900 };
+const CHROMIUM = process.env.CHROMIUM ||
+  ["chromium", "chromium-browser", "google-chrome", "google-chrome-stable"].map(which).find(Boolean) || null;
+
+// ───────────────────────────── processes ─────────────────────────────
+
+/** Process groups we started and have not seen die; SIGKILLed if this test process exits early. */
+const liveGroups = new Set<number>();
+process.on("exit", () => {
+  for (const pgid of liveGroups) signalGroup(pgid, "SIGKILL");
+});
+
+function signalGroup(pgid: number, signal: NodeJS.Signals | 0): boolean {
+  try {
+    process.kill(-pgid, signal);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function waitUntil(cond: () => boolean | Promise<boolean>, timeoutMs: number, everyMs = 100): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (await cond()) return true;
+    if (Date.now() > deadline) return false;
+    await sleep(everyMs);
+  }
+}
+
+const tail = (text: string, lines = 40) => text.trimEnd().split("\n").slice(-lines).join("\n");
+
+/** A child started in its own process group, with stdout+stderr collected. */
+interface Proc {
+  name: string;
+  child: ChildProcess;
+  pgid: number;
+  output: () => string;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  hasExited: () => boolean;
+}
+
+function startProcess(name: string, cmd: string, args: string[], env: NodeJS.ProcessEnv, extraPipes = 0): Proc {
+  const stdio: ("ignore" | "pipe")[] = ["ignore", "pipe", "pipe", ...Array<"pipe">(extraPipes).fill("pipe")];
+  // detached: a new process group, so that stopProcess reaches every process it spawned.
+  const child = spawn(cmd, args, { env, stdio, detached: true, cwd: ROOT });
+  let output = "";
+  child.stdout?.on("data", (chunk) => (output += chunk));
+  child.stderr?.on("data", (chunk) => (output += chunk));
+  let exitedFlag = false;
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+    child.on("error", (err) => {
+      output += `\n[${name}] could not start ${cmd}: ${err.message}\n`;
+      exitedFlag = true;
+      resolve({ code: null, signal: null });
+    });
+    child.on("exit", (code, signal) => {
+      exitedFlag = true;
+      resolve({ code, signal });
+    });
+  });
+  if (child.pid === undefined) {
+    return { name, child, pgid: -1, output: () => output, exited, hasExited: () => true };
+  }
+  liveGroups.add(child.pid);
+  return { name, child, pgid: child.pid, output: () => output, exited, hasExited: () => exitedFlag };
+}
+
+/**
+ * Stop a process group: `signal` to the group, wait up to `graceMs` until the leader has exited
+ * and no process of the group is left, then SIGKILL the group. Returns what happened.
+ */
+async function stopProcess(p: Proc, signal: NodeJS.Signals = "SIGTERM", graceMs = 10_000): Promise<{ graceful: boolean; leftover: boolean }> {
+  if (p.pgid < 0) return { graceful: true, leftover: false };
+  signalGroup(p.pgid, signal);
+  const graceful = await waitUntil(() => p.hasExited() && !signalGroup(p.pgid, 0), graceMs);
+  if (!graceful) {
+    signalGroup(p.pgid, "SIGKILL");
+    await Promise.race([p.exited, sleep(5_000)]);
+  }
+  const leftover = await waitUntil(() => !signalGroup(p.pgid, 0), 5_000).then((gone) => !gone);
+  if (!leftover) liveGroups.delete(p.pgid);
+  return { graceful, leftover };
+}
+
+// ───────────────────────────── PNG decoding ─────────────────────────────
+
+interface Rgba {
+  width: number;
+  height: number;
+  /** RGBA, row-major. */
+  data: Uint8Array;
+}
+
+/** Decode an 8-bit, non-interlaced gray/RGB/RGBA PNG (what Chromium's screenshots are). */
+function decodePng(png: Buffer): Rgba {
+  assert.deepEqual([...png.subarray(0, 8)], [137, 80, 78, 71, 13, 10, 26, 10], "not a PNG file");
+  let width = 0;
+  let height = 0;
+  let channels = 0;
+  const idat: Buffer[] = [];
+  for (let off = 8; off + 8 <= png.length;) {
+    const len = png.readUInt32BE(off);
+    const type = png.toString("latin1", off + 4, off + 8);
+    const body = png.subarray(off + 8, off + 8 + len);
+    if (type === "IHDR") {
+      [width, height] = [body.readUInt32BE(0), body.readUInt32BE(4)];
+      const [depth, color, interlace] = [body[8], body[9], body[12]];
+      channels = ({ 0: 1, 2: 3, 4: 2, 6: 4 } as Record<number, number>)[color] ?? 0;
+      assert.ok(depth === 8 && channels > 0 && interlace === 0,
+        `unsupported PNG: bit depth ${depth}, color type ${color}, interlace ${interlace}`);
+    } else if (type === "IDAT") {
+      idat.push(body);
+    } else if (type === "IEND") {
+      break;
+    }
+    off += 12 + len;
+  }
+  const raw = zlib.inflateSync(Buffer.concat(idat));
+  const stride = width * channels;
+  assert.equal(raw.length, (stride + 1) * height, "PNG data size does not match its header");
+  const pix = new Uint8Array(stride * height);
+  for (let y = 0; y < height; y++) {
+    const filter = raw[y * (stride + 1)];
+    const src = raw.subarray(y * (stride + 1) + 1, (y + 1) * (stride + 1));
+    const row = pix.subarray(y * stride, (y + 1) * stride);
+    const up = y > 0 ? pix.subarray((y - 1) * stride, y * stride) : new Uint8Array(stride);
+    for (let x = 0; x < stride; x++) {
+      const a = x >= channels ? row[x - channels] : 0;
+      const b = up[x];
+      const c = x >= channels ? up[x - channels] : 0;
+      let p: number;
+      switch (filter) {
+        case 0: p = 0; break;
+        case 1: p = a; break;
+        case 2: p = b; break;
+        case 3: p = (a + b) >> 1; break;
+        case 4: {
+          const pa = Math.abs(b - c);
+          const pb = Math.abs(a - c);
+          const pc = Math.abs(a + b - 2 * c);
+          p = pa <= pb && pa <= pc ? a : pb <= pc ? b : c;
+          break;
+        }
+        default: throw new Error(`PNG row ${y}: unknown filter type ${filter}`);
+      }
+      row[x] = (src[x] + p) & 0xff;
+    }
+  }
+  const data = new Uint8Array(width * height * 4);
+  for (let i = 0; i < width * height; i++) {
+    const s = pix.subarray(i * channels, (i + 1) * channels);
+    const [r, g, b, a] = channels === 1 ? [s[0], s[0], s[0], 255] : channels === 2 ? [s[0], s[0], s[0], s[1]]
+      : channels === 3 ? [s[0], s[1], s[2], 255] : [s[0], s[1], s[2], s[3]];
+    data.set([r, g, b, a], i * 4);
+  }
+  return { width, height, data };
+}
+
+interface Box {
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+}
+
+/** What a picture (or a box of it) contains: distinct colours, non-white and colourful shares. */
+function pixelStats(img: Rgba, box: Box = { x: 0, y: 0, width: img.width, height: img.height }) {
+  const x0 = Math.max(0, Math.floor(box.x));
+  const y0 = Math.max(0, Math.floor(box.y));
+  const x1 = Math.min(img.width, Math.ceil(box.x + box.width));
+  const y1 = Math.min(img.height, Math.ceil(box.y + box.height));
+  const colours = new Set<number>();
+  let pixels = 0;
+  let nonWhite = 0;
+  let colourful = 0;
+  for (let y = y0; y < y1; y++) {
+    for (let x = x0; x < x1; x++) {
+      const i = (y * img.width + x) * 4;
+      const [r, g, b] = [img.data[i], img.data[i + 1], img.data[i + 2]];
+      pixels++;
+      colours.add((r << 16) | (g << 8) | b);
+      if (r < 245 || g < 245 || b < 245) nonWhite++;
+      if (Math.max(r, g, b) - Math.min(r, g, b) >= 60) colourful++; // clearly not gray
+    }
+  }
+  const share = (n: number) => (pixels ? n / pixels : 0);
+  return {
+    pixels,
+    distinctColours: colours.size,
+    nonWhite: share(nonWhite),
+    colourful: share(colourful),
+    toString() {
+      return `${x1 - x0}x${y1 - y0} px, ${colours.size} distinct colours, ${(100 * share(nonWhite)).toFixed(1)}% non-white, ` +
+        `${(100 * share(colourful)).toFixed(2)}% colourful`;
+    },
+  };
+}
+
+// ───────────────────────────── Chromium over the DevTools protocol ─────────────────────────────
+
+type Json = Record<string, unknown>;
+
+/** DevTools protocol over --remote-debugging-pipe: NUL-terminated JSON on fds 3 (in) and 4 (out). */
+class Cdp extends EventEmitter {
+  private nextId = 1;
+  private pending = new Map<number, { method: string; resolve: (r: Json) => void; reject: (e: Error) => void }>();
+  private chunks: Buffer[] = [];
+  closedReason: string | null = null;
+
+  constructor(private readonly out: Writable, input: Readable) {
+    super();
+    input.on("data", (chunk: Buffer) => {
+      let start = 0;
+      for (let end = chunk.indexOf(0); end !== -1; end = chunk.indexOf(0, start)) {
+        this.chunks.push(chunk.subarray(start, end));
+        const text = Buffer.concat(this.chunks).toString("utf8");
+        this.chunks = [];
+        start = end + 1;
+        this.dispatch(JSON.parse(text) as Json);
+      }
+      if (start < chunk.length) this.chunks.push(chunk.subarray(start));
+    });
+    input.on("close", () => this.close("the browser closed the DevTools pipe"));
+    out.on("error", () => this.close("the browser closed the DevTools pipe"));
+  }
+
+  private dispatch(msg: Json) {
+    if (typeof msg.id === "number") {
+      const waiter = this.pending.get(msg.id);
+      this.pending.delete(msg.id);
+      const error = msg.error as { message?: string } | undefined;
+      if (error) waiter?.reject(new Error(`${waiter.method}: ${error.message ?? JSON.stringify(error)}`));
+      else waiter?.resolve((msg.result ?? {}) as Json);
+    } else if (typeof msg.method === "string") {
+      this.emit("event", msg.method, (msg.params ?? {}) as Json, msg.sessionId as string | undefined);
+    }
+  }
+
+  close(reason: string) {
+    if (this.closedReason) return;
+    this.closedReason = reason;
+    for (const waiter of this.pending.values()) waiter.reject(new Error(`${waiter.method}: ${reason}`));
+    this.pending.clear();
+  }
+
+  send(method: string, params: Json = {}, sessionId?: string, timeoutMs = 30_000): Promise<Json> {
+    if (this.closedReason) return Promise.reject(new Error(`${method}: ${this.closedReason}`));
+    const id = this.nextId++;
+    return new Promise<Json>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(id);
+        reject(new Error(`${method}: no answer from the browser within ${timeoutMs} ms`));
+      }, timeoutMs);
+      const done = <T>(f: (v: T) => void) => (v: T) => {
+        clearTimeout(timer);
+        f(v);
+      };
+      this.pending.set(id, { method, resolve: done(resolve), reject: done(reject) });
+      this.out.write(JSON.stringify({ id, method, params, ...(sessionId ? { sessionId } : {}) }) + "\0");
+    });
+  }
+}
+
+class Browser {
+  private constructor(readonly proc: Proc, readonly cdp: Cdp, private readonly profileDir: string) {}
+
+  static async launch(executable: string): Promise<Browser> {
+    const profileDir = mkdtempSync(path.join(os.tmpdir(), "rbm-chromium-"));
+    const proc = startProcess("chromium", executable, [
+      "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+      "--no-default-browser-check", "--disable-background-networking", "--disable-component-update",
+      "--disable-sync", "--disable-dev-shm-usage", "--hide-scrollbars", "--mute-audio",
+      `--user-data-dir=${profileDir}`, "--remote-debugging-pipe", "about:blank",
+    ], process.env, 2);
+    const browser = new Browser(proc, new Cdp(proc.child.stdio[3] as Writable, proc.child.stdio[4] as Readable), profileDir);
+    try {
+      await browser.cdp.send("Browser.getVersion", {}, undefined, 30_000);
+    } catch (err) {
+      await browser.close();
+      throw new Error(`Chromium (${executable}) did not answer on the DevTools pipe: ${(err as Error).message}\n` +
+        `--- chromium output ---\n${tail(proc.output())}`);
+    }
+    return browser;
+  }
+
+  async newPage(): Promise<Page> {
+    const { targetId } = await this.cdp.send("Target.createTarget", { url: "about:blank" });
+    const { sessionId } = await this.cdp.send("Target.attachToTarget", { targetId, flatten: true });
+    const page = new Page(this.cdp, sessionId as string);
+    await page.init();
+    return page;
+  }
+
+  async close() {
+    if (!this.proc.hasExited() && !this.cdp.closedReason) {
+      await this.cdp.send("Browser.close", {}, undefined, 5_000).catch(() => {});
+    }
+    await stopProcess(this.proc, "SIGTERM", 5_000);
+    rmSync(this.profileDir, { recursive: true, force: true });
+  }
+}
+
+class Page {
+  /** Uncaught exceptions and console errors/warnings seen on the page. */
+  readonly exceptions: string[] = [];
+  readonly console: string[] = [];
+  private loaded = false;
+
+  constructor(private readonly cdp: Cdp, private readonly sessionId: string) {
+    cdp.on("event", (method: string, params: Json, sid?: string) => {
+      if (sid !== this.sessionId) return;
+      if (method === "Page.loadEventFired") this.loaded = true;
+      if (method === "Runtime.exceptionThrown") {
+        const d = params.exceptionDetails as { text?: string; url?: string; lineNumber?: number; exception?: { description?: string } };
+        this.exceptions.push(`${d.exception?.description ?? d.text ?? "exception"} (${d.url ?? "?"}:${d.lineNumber ?? "?"})`);
+      }
+      if (method === "Runtime.consoleAPICalled" && ["error", "warning", "assert"].includes(params.type as string)) {
+        const args = (params.args as { value?: unknown; description?: string }[]).map((a) => String(a.value ?? a.description ?? ""));
+        this.console.push(`console.${params.type}: ${args.join(" ").slice(0, 300)}`);
+      }
+      if (method === "Log.entryAdded") {
+        const e = params.entry as { level: string; text: string; url?: string };
+        if (e.level === "error") this.console.push(`log: ${e.text} ${e.url ?? ""}`.slice(0, 300));
+      }
+    });
+  }
+
+  private send(method: string, params: Json = {}, timeoutMs?: number) {
+    return this.cdp.send(method, params, this.sessionId, timeoutMs);
+  }
+
+  async init() {
+    await this.send("Page.enable");
+    await this.send("Runtime.enable");
+    await this.send("Log.enable");
+    await this.send("Emulation.setDeviceMetricsOverride", { ...VIEWPORT, deviceScaleFactor: 1, mobile: false });
+  }
+
+  async open(file: string, timeoutMs = 60_000) {
+    this.loaded = false;
+    const nav = await this.send("Page.navigate", { url: pathToFileURL(file).href });
+    if (nav.errorText) throw new Error(`could not open ${file}: ${nav.errorText}`);
+    if (!(await waitUntil(() => this.loaded, timeoutMs, 50))) throw new Error(`${file}: no load event within ${timeoutMs} ms`);
+  }
+
+  /** Evaluate a JS expression in the page (promises awaited) and return its JSON value. */
+  async evaluate<T>(expression: string, timeoutMs = 60_000): Promise<T> {
+    const r = await this.send("Runtime.evaluate", { expression, awaitPromise: true, returnByValue: true }, timeoutMs);
+    const details = r.exceptionDetails as { text?: string; exception?: { description?: string } } | undefined;
+    if (details) throw new Error(`in-page script failed: ${details.exception?.description ?? details.text}`);
+    return (r.result as { value: T }).value;
+  }
+
+  /** PNG of the whole page, at CSS-pixel scale (page coordinates = image coordinates). */
+  async screenshot(): Promise<Buffer> {
+    const metrics = await this.send("Page.getLayoutMetrics");
+    const size = (metrics.cssContentSize ?? metrics.contentSize) as { width: number; height: number };
+    const clip = { x: 0, y: 0, width: Math.ceil(size.width), height: Math.min(Math.ceil(size.height), 16_000), scale: 1 };
+    const r = await this.send("Page.captureScreenshot", { format: "png", captureBeyondViewport: true, clip }, 60_000);
+    return Buffer.from(r.data as string, "base64");
+  }
+
+  problems(): string {
+    const lines = [...this.exceptions.map((e) => `exception: ${e}`), ...this.console];
+    return lines.length ? lines.join("\n") : "(no exceptions or console errors)";
+  }
+}
+
+// ───────────────────────────── a minimal websocket client (RFC 6455) ─────────────────────────────
+
+/** Text messages only (what Jupyter's JSON kernel channel sends); answers pings; no extensions. */
+class WebSocketClient {
+  private buffer: Buffer = Buffer.alloc(0);
+  private fragments: Buffer[] = [];
+  private queue: string[] = [];
+  private waiter: (() => void) | null = null;
+  closedReason: string | null = null;
+
+  private constructor(private readonly socket: net.Socket, head: Buffer) {
+    socket.on("data", (chunk: Buffer) => this.onData(chunk));
+    socket.on("close", () => this.onClose("connection closed"));
+    socket.on("error", (err) => this.onClose(`socket error: ${err.message}`));
+    if (head.length) this.onData(head);
+  }
+
+  static connect(url: string, headers: Record<string, string>, timeoutMs = 15_000): Promise<WebSocketClient> {
+    const u = new URL(url);
+    const key = randomBytes(16).toString("base64");
+    const accept = createHash("sha1").update(key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11").digest("base64");
+    return new Promise((resolve, reject) => {
+      const req = http.request({
+        host: u.hostname, port: u.port, path: u.pathname + u.search, timeout: timeoutMs,
+        headers: { ...headers, Connection: "Upgrade", Upgrade: "websocket", "Sec-WebSocket-Version": "13", "Sec-WebSocket-Key": key },
+      });
+      req.on("upgrade", (res, socket, head) => {
+        if (res.headers["sec-websocket-accept"] !== accept) {
+          socket.destroy();
+          reject(new Error(`websocket ${u.pathname}: bad Sec-WebSocket-Accept ${res.headers["sec-websocket-accept"]}`));
+          return;
+        }
+        socket.setTimeout(0);
+        resolve(new WebSocketClient(socket, head));
+      });
+      req.on("response", (res) => {
+        let body = "";
+        res.on("data", (c) => (body += c));
+        res.on("end", () => reject(new Error(`websocket ${u.pathname}: HTTP ${res.statusCode} instead of an upgrade: ${body.slice(0, 500)}`)));
+      });
+      req.on("timeout", () => req.destroy(new Error(`websocket ${u.pathname}: no upgrade within ${timeoutMs} ms`)));
+      req.on("error", reject);
+      req.end();
+    });
+  }
+
+  private onData(chunk: Buffer) {
+    this.buffer = this.buffer.length ? Buffer.concat([this.buffer, chunk]) : chunk;
+    for (;;) {
+      const b = this.buffer;
+      if (b.length < 2) return;
+      let len = b[1] & 0x7f;
+      let off = 2;
+      if (len === 126) {
+        if (b.length < 4) return;
+        len = b.readUInt16BE(2);
+        off = 4;
+      } else if (len === 127) {
+        if (b.length < 10) return;
+        len = Number(b.readBigUInt64BE(2));
+        off = 10;
+      }
+      const masked = (b[1] & 0x80) !== 0;
+      const maskAt = off;
+      if (masked) off += 4;
+      if (b.length < off + len) return;
+      const payload = Buffer.from(b.subarray(off, off + len));
+      if (masked) for (let i = 0; i < len; i++) payload[i] ^= b[maskAt + (i & 3)];
+      this.buffer = b.subarray(off + len);
+      this.onFrame((b[0] & 0x80) !== 0, b[0] & 0x0f, payload);
+    }
+  }
+
+  private onFrame(fin: boolean, opcode: number, payload: Buffer) {
+    if (opcode === 0x8) {
+      const code = payload.length >= 2 ? payload.readUInt16BE(0) : 1005;
+      this.sendFrame(0x8, payload.subarray(0, 2));
+      this.socket.end();
+      this.onClose(`closed by the server (code ${code}${payload.length > 2 ? `: ${payload.subarray(2)}` : ""})`);
+    } else if (opcode === 0x9) {
+      this.sendFrame(0xa, payload);
+    } else if (opcode === 0x0 || opcode === 0x1 || opcode === 0x2) {
+      this.fragments.push(payload);
+      if (fin) {
+        this.queue.push(Buffer.concat(this.fragments).toString("utf8"));
+        this.fragments = [];
+        this.wake();
+      }
+    }
+  }
+
+  private onClose(reason: string) {
+    this.closedReason ??= reason;
+    this.wake();
+  }
+
+  private wake() {
+    const w = this.waiter;
+    this.waiter = null;
+    w?.();
+  }
+
+  private sendFrame(opcode: number, payload: Buffer) {
+    if (this.socket.destroyed) return;
+    const len = payload.length;
+    const header = Buffer.alloc(len < 126 ? 2 : len < 65536 ? 4 : 10);
+    header[0] = 0x80 | opcode;
+    if (len < 126) header[1] = 0x80 | len;
+    else if (len < 65536) {
+      header[1] = 0x80 | 126;
+      header.writeUInt16BE(len, 2);
+    } else {
+      header[1] = 0x80 | 127;
+      header.writeBigUInt64BE(BigInt(len), 2);
+    }
+    const mask = randomBytes(4); // client frames must be masked
+    const body = Buffer.alloc(len);
+    for (let i = 0; i < len; i++) body[i] = payload[i] ^ mask[i & 3];
+    this.socket.write(Buffer.concat([header, mask, body]));
+  }
+
+  send(text: string) {
+    if (this.closedReason) throw new Error(`websocket: cannot send, ${this.closedReason}`);
+    this.sendFrame(0x1, Buffer.from(text, "utf8"));
+  }
+
+  /** The next text message; rejects on timeout or close. */
+  async next(timeoutMs: number): Promise<string> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const msg = this.queue.shift();
+      if (msg !== undefined) return msg;
+      if (this.closedReason) throw new Error(`websocket: ${this.closedReason}`);
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`websocket: no message within ${timeoutMs} ms`);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, left);
+        this.waiter = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+    }
+  }
+
+  close() {
+    if (!this.closedReason) this.sendFrame(0x8, Buffer.from([0x03, 0xe8])); // 1000 normal closure
+    this.onClose("closed by us");
+    this.socket.end();
+    setTimeout(() => this.socket.destroy(), 1_000).unref();
+  }
+}
+
+// ───────────────────────────── the executed chapter ─────────────────────────────
+
+interface OutputJson {
+  output_type: string;
+  data?: Record<string, unknown>;
+}
+interface CellJson {
+  cell_type: string;
+  outputs?: OutputJson[];
+}
+
+/** What the executed notebook says the page must show. */
+interface Expected {
+  /** Charts in output order: trace types and title. */
+  charts: { types: string[]; title: string }[];
+  /** image/png outputs that nbconvert renders as <img> (no text/html in the same bundle). */
+  pngImages: number;
+  /** text/html outputs containing a <table>. */
+  tables: number;
+}
+
+function expectedFrom(ipynb: string): Expected {
+  const nb = JSON.parse(readFileSync(ipynb, "utf8")) as { cells: CellJson[] };
+  const outputs = nb.cells.flatMap((c) => c.outputs ?? []).filter((o) => o.data);
+  const charts = outputs.flatMap((o) => {
+    const fig = o.data?.["application/vnd.plotly.v1+json"] as { data: { type: string }[]; layout: { title?: { text: string } } } | undefined;
+    return fig ? [{ types: fig.data.map((t) => t.type), title: fig.layout.title?.text ?? "" }] : [];
+  });
+  const html = (o: OutputJson) => [o.data?.["text/html"] ?? ""].flat().join("");
+  return {
+    charts,
+    pngImages: outputs.filter((o) => o.data?.["image/png"] && !o.data?.["text/html"]).length,
+    tables: outputs.filter((o) => /<table[\s>]/i.test(html(o))).length,
+  };
+}
+
+/** Remove every <script> element, as JupyterLab's sanitizer does with untrusted outputs. */
+function stripScripts(html: string): string {
+  // The embedded plotly.js escapes "</script" inside itself, so the first closing tag is the real one.
+  return html.replace(/<script\b[\s\S]*?<\/script\s*>/gi, "");
+}
+
+// In-page probes (strings: this file is compiled without DOM types).
+
+/**
+ * Waits (≤ timeout) until `want` plotly plots exist and MathJax (when present) has typeset the
+ * page and hidden its "Processing math" banner, then describes every chart container.
+ */
+const PROBE_CHARTS = (want: number, timeoutMs: number) => `(async () => {
+  const deadline = Date.now() + ${timeoutMs};
+  const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+  while (document.querySelectorAll(".js-plotly-plot").length < ${want} && Date.now() < deadline) await sleep(100);
+  const hub = window.MathJax && window.MathJax.Hub;
+  if (hub && typeof hub.Queue === "function") {
+    await Promise.race([new Promise((r) => hub.Queue([r])), sleep(Math.max(0, deadline - Date.now()))]);
+    const banner = () => document.getElementById("MathJax_Message");
+    while (banner() && banner().style.display !== "none" && Date.now() < deadline) await sleep(100);
+  }
+  await new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));
+  const href = (el) => el.getAttribute("href") || el.getAttribute("xlink:href") || "";
+  const decodes = async (src) => {
+    const img = new Image();
+    img.src = src;
+    try { await img.decode(); } catch { return 0; }
+    return img.naturalWidth;
+  };
+  const charts = [];
+  for (const div of document.querySelectorAll('div[id^="rbm-plot-"]')) {
+    const r = div.getBoundingClientRect();
+    const fallback = div.querySelector(":scope > svg");
+    const fr = fallback ? fallback.getBoundingClientRect() : null;
+    const images = [...div.querySelectorAll("image")].map(href).filter((h) => h.startsWith("data:image/png"));
+    charts.push({
+      id: div.id,
+      box: { x: r.left + scrollX, y: r.top + scrollY, width: r.width, height: r.height },
+      plotly: div.classList.contains("js-plotly-plot"),
+      mainSvgs: div.querySelectorAll("svg.main-svg").length,
+      plotlyHeatmapImages: div.querySelectorAll("g.hm image").length,
+      plotlyBarPaths: div.querySelectorAll("g.trace.bars path").length,
+      fallbackSvg: fallback ? { width: fr.width, height: fr.height, bars: fallback.querySelectorAll("rect.bar").length,
+        texts: [...fallback.querySelectorAll("text")].map((t) => t.textContent) } : null,
+      pngImages: images.length,
+      pngImageWidths: await Promise.all(images.map(decodes)),
+    });
+  }
+  const imgs = [...document.querySelectorAll('img[src^="data:image/png"]')];
+  await Promise.all(imgs.map((i) => i.decode().catch(() => {})));
+  return {
+    charts,
+    plotlyPlots: document.querySelectorAll(".js-plotly-plot").length,
+    mainSvgs: document.querySelectorAll(".main-svg").length,
+    scripts: document.querySelectorAll("script").length,
+    plotlyLoaded: typeof window.Plotly === "object" && typeof window.Plotly.newPlot === "function",
+    pngImgs: imgs.map((i) => ({ naturalWidth: i.naturalWidth, naturalHeight: i.naturalHeight })),
+    tables: document.querySelectorAll(".jp-OutputArea-output table, .output_area table").length,
+  };
+})()`;
+
+interface ChartProbe {
+  id: string;
+  box: Box;
+  plotly: boolean;
+  mainSvgs: number;
+  plotlyHeatmapImages: number;
+  plotlyBarPaths: number;
+  fallbackSvg: { width: number; height: number; bars: number; texts: string[] } | null;
+  pngImages: number;
+  pngImageWidths: number[];
+}
+interface PageProbe {
+  charts: ChartProbe[];
+  plotlyPlots: number;
+  mainSvgs: number;
+  scripts: number;
+  plotlyLoaded: boolean;
+  pngImgs: { naturalWidth: number; naturalHeight: number }[];
+  tables: number;
+}
+
+/** The probe as text for failure messages: page-wide counts, then one line per chart. */
+const describeProbe = (p: PageProbe) => {
+  const { charts, ...page } = p;
+  return [JSON.stringify(page), ...charts.map((c, i) => `  chart ${i + 1}: ${JSON.stringify({
+    ...c, fallbackSvg: c.fallbackSvg && { ...c.fallbackSvg, texts: c.fallbackSvg.texts.length },
+  })}`)].join("\n");
+};
+
+/** Throws, naming what failed earlier, when a previous step left no state. */
+function need<T>(value: T | undefined | null, what: string): T {
+  if (value === undefined || value === null) throw new Error(`not checked: ${what} failed or was skipped earlier`);
+  return value;
+}
+
+// ───────────────────────────── 1 + 2: the chapter in Chromium ─────────────────────────────
+
+describe(`chapter ${CHAPTER} rendered in headless Chromium`, { skip: !CHROMIUM && !process.env.CI && "Chromium not found (set CHROMIUM=/path/to/chromium)" }, () => {
+  let html: string | undefined;
+  let noScriptHtml: string | undefined;
+  let expected: Expected | undefined;
+  let browser: Browser | undefined;
+  let scripted: { page: Page; probe: PageProbe } | undefined;
+  let chapterRun: Proc | undefined;
+
+  after(async () => {
+    if (chapterRun && !chapterRun.hasExited()) await stopProcess(chapterRun);
+    await browser?.close();
+  });
+
+  async function getBrowser(): Promise<Browser> {
+    assert.ok(CHROMIUM, "Chromium not found: install it (Debian: apt-get install chromium) or set CHROMIUM=/path/to/chromium");
+    browser ??= await Browser.launch(CHROMIUM);
+    return browser;
+  }
+
+  test("executes headless and converts to HTML (npm run chapter)", { timeout: 180_000 }, async () => {
+    const prefix = `${CHAPTER}-`;
+    const source = readdirSync(NOTEBOOKS_DIR).find((f) => f.startsWith(prefix) && f.endsWith(".ipynb"));
+    assert.ok(source, `no notebooks/${prefix}*.ipynb`);
+    const name = path.basename(source, ".ipynb");
+    mkdirSync(ARTIFACTS_DIR, { recursive: true });
+    const outputs = [".ipynb", ".html", ".noscript.html"].map((ext) => path.join(ARTIFACTS_DIR, name + ext));
+    for (const f of [...outputs, path.join(ARTIFACTS_DIR, `${CHAPTER}.png`), path.join(ARTIFACTS_DIR, `${CHAPTER}-noscript.png`)]) {
+      rmSync(f, { force: true }); // never look at a previous run's files
+    }
+    chapterRun = startProcess("chapter", process.execPath,
+      [path.join(ROOT, "scripts", "chapter.mjs"), CHAPTER, "--out", ARTIFACTS_DIR, "--timeout", "300"],
+      { ...process.env, CI: "true" });
+    const { code, signal } = await chapterRun.exited;
+    await stopProcess(chapterRun); // reaps anything it left behind (kernel shutdown is run_notebook's job)
+    assert.equal(code, 0, `npm run chapter -- ${CHAPTER} exited with ${code ?? signal}:\n${tail(chapterRun.output(), 60)}`);
+
+    const [ipynb, htmlFile, noScriptFile] = outputs;
+    expected = expectedFrom(ipynb);
+    const types = expected.charts.map((c) => c.types.join("+"));
+    assert.ok(expected.charts.length >= 3,
+      `chapter ${CHAPTER} should show at least 3 plotly charts (two heatmaps, one bar chart); its outputs hold ${expected.charts.length}: ${types.join(", ") || "none"}`);
+
+    const text = readFileSync(htmlFile, "utf8");
+    const scriptTags = (text.match(/<script\b/gi) ?? []).length;
+    assert.ok(scriptTags > 0, `${htmlFile} has no <script> at all`);
+    const stripped = stripScripts(text);
+    writeFileSync(noScriptFile, stripped);
+    const left = (stripped.match(/<script\b/gi) ?? []).length;
+    assert.equal(left, 0, `removing the ${scriptTags} <script> elements of ${htmlFile} left ${left} behind`);
+    html = htmlFile;
+    noScriptHtml = noScriptFile;
+  });
+
+  test("plotly draws every chart (scripts on)", { timeout: 90_000 }, async (t) => {
+    const file = need(html, "the chapter run");
+    const exp = need(expected, "the chapter run");
+    const page = await (await getBrowser()).newPage();
+    await page.open(file);
+    const probe = await page.evaluate<PageProbe>(PROBE_CHARTS(exp.charts.length, 20_000));
+    scripted = { page, probe };
+    const seen = `DOM: ${describeProbe(probe)}\npage problems:\n${page.problems()}`;
+    assert.ok(probe.plotlyLoaded, `window.Plotly is not defined after the page loaded (the embedded plotly.js did not run)\n${seen}`);
+    assert.equal(probe.charts.length, exp.charts.length,
+      `${exp.charts.length} charts in the notebook's outputs, ${probe.charts.length} chart containers (div#rbm-plot-*) in the page\n${seen}`);
+    assert.ok(probe.plotlyPlots >= exp.charts.length && probe.mainSvgs >= exp.charts.length,
+      `expected ≥ ${exp.charts.length} plotly plots; found ${probe.plotlyPlots} .js-plotly-plot and ${probe.mainSvgs} .main-svg\n${seen}`);
+    probe.charts.forEach((chart, i) => {
+      const want = exp.charts[i];
+      const label = `chart ${i + 1} (${want.types.join("+")}, "${want.title}")`;
+      assert.ok(chart.plotly && chart.mainSvgs > 0, `${label} was not drawn by plotly: ${JSON.stringify(chart)}\n${seen}`);
+      assert.equal(chart.fallbackSvg, null, `${label}: plotly should have replaced the static SVG: ${JSON.stringify(chart)}`);
+      assert.ok(chart.box.width > 100 && chart.box.height > 100, `${label} has no size on the page: ${JSON.stringify(chart.box)}`);
+      if (want.types.includes("heatmap")) {
+        assert.ok(chart.plotlyHeatmapImages > 0, `${label}: no heatmap image (g.hm image) in plotly's SVG: ${JSON.stringify(chart)}`);
+      }
+      if (want.types.includes("bar")) {
+        assert.ok(chart.plotlyBarPaths > 0, `${label}: no bars (g.trace.bars path) in plotly's SVG: ${JSON.stringify(chart)}`);
+      }
+    });
+    assert.deepEqual(page.exceptions, [], `uncaught exceptions on the page:\n${page.problems()}`);
+    t.diagnostic(`${probe.plotlyPlots} plotly plots (${exp.charts.map((c) => c.types.join("+")).join(", ")}), ` +
+      `${probe.mainSvgs} .main-svg, ${probe.pngImgs.length} PNG <img>, ${probe.tables} tables; page: ${page.problems().replace(/\n/g, " | ")}`);
+  });
+
+  test("PNG pictures decode (image outputs, heatmap images)", { timeout: 30_000 }, () => {
+    const { probe } = need(scripted, "the scripted page");
+    const exp = need(expected, "the chapter run");
+    const seen = `DOM: ${describeProbe(probe)}`;
+    assert.ok(probe.pngImgs.length >= exp.pngImages,
+      `${exp.pngImages} image/png outputs in the notebook, ${probe.pngImgs.length} <img src="data:image/png"> in the page\n${seen}`);
+    const broken = probe.pngImgs.filter((i) => !(i.naturalWidth > 0 && i.naturalHeight > 0));
+    assert.equal(broken.length, 0, `${broken.length} of ${probe.pngImgs.length} PNG <img> did not decode\n${seen}`);
+    const heatmaps = exp.charts.filter((c) => c.types.includes("heatmap")).length;
+    const chartPngs = probe.charts.flatMap((c) => c.pngImageWidths);
+    assert.ok(chartPngs.length >= heatmaps,
+      `${heatmaps} heatmaps in the notebook, ${chartPngs.length} data:image/png <image> elements in the charts\n${seen}`);
+    assert.ok(chartPngs.every((w) => w > 0), `a chart's PNG <image> did not decode (natural widths ${chartPngs.join(", ")})\n${seen}`);
+    assert.ok(probe.tables >= exp.tables, `${exp.tables} HTML tables in the notebook's outputs, ${probe.tables} in the page\n${seen}`);
+  });
+
+  test(`screenshot is not blank (test-artifacts/browser/${CHAPTER}.png)`, { timeout: 60_000 }, async (t) => {
+    const { page, probe } = need(scripted, "the scripted page");
+    const png = await page.screenshot();
+    const shot = path.join(ARTIFACTS_DIR, `${CHAPTER}.png`);
+    writeFileSync(shot, png);
+    const img = decodePng(png);
+    const whole = pixelStats(img);
+    assert.ok(whole.distinctColours >= 64 && whole.nonWhite >= 0.02, `the screenshot ${shot} looks blank: ${whole}`);
+    t.diagnostic(`${path.relative(ROOT, shot)}: ${whole}`);
+    probe.charts.forEach((chart, i) => {
+      const s = pixelStats(img, chart.box);
+      assert.ok(s.colourful >= 0.005 && s.distinctColours >= 16,
+        `chart ${i + 1} (${chart.id}) at ${JSON.stringify(chart.box)} in ${shot} shows no coloured data: ${s}`);
+    });
+  });
+
+  test("with every <script> removed, each chart still shows its SVG fallback", { timeout: 90_000 }, async () => {
+    const file = need(noScriptHtml, "the chapter run");
+    const exp = need(expected, "the chapter run");
+    const page = await (await getBrowser()).newPage();
+    await page.open(file);
+    const probe = await page.evaluate<PageProbe>(PROBE_CHARTS(0, 0));
+    const seen = `DOM: ${describeProbe(probe)}\npage problems:\n${page.problems()}`;
+    assert.equal(probe.scripts, 0, `${probe.scripts} <script> elements left in the page\n${seen}`);
+    assert.equal(probe.plotlyPlots, 0, `plotly ran although scripts were removed\n${seen}`);
+    assert.equal(probe.charts.length, exp.charts.length,
+      `${exp.charts.length} charts in the notebook's outputs, ${probe.charts.length} chart containers (div#rbm-plot-*) in the page\n${seen}`);
+    const png = await page.screenshot();
+    const shot = path.join(ARTIFACTS_DIR, `${CHAPTER}-noscript.png`);
+    writeFileSync(shot, png);
+    const img = decodePng(png);
+    probe.charts.forEach((chart, i) => {
+      const want = exp.charts[i];
+      const label = `chart ${i + 1} (${want.types.join("+")}, "${want.title}")`;
+      const svg = chart.fallbackSvg;
+      assert.ok(svg && svg.width > 100 && svg.height > 100, `${label}: no visible SVG fallback: ${JSON.stringify(chart)}\n${seen}`);
+      if (want.title) {
+        assert.ok(svg.texts.includes(want.title), `${label}: the SVG does not show its title; texts: ${JSON.stringify(svg.texts)}`);
+      }
+      if (want.types.includes("heatmap")) {
+        assert.ok(chart.pngImages > 0 && chart.pngImageWidths.every((w) => w > 0),
+          `${label}: the SVG's heatmap image is missing or does not decode: ${JSON.stringify(chart)}`);
+      }
+      if (want.types.includes("bar")) assert.ok(svg.bars > 0, `${label}: the SVG has no bars: ${JSON.stringify(chart)}`);
+      const s = pixelStats(img, chart.box);
+      assert.ok(s.colourful >= 0.005 && s.distinctColours >= 8,
+        `${label} at ${JSON.stringify(chart.box)} in ${shot} shows no coloured data: ${s}`);
+    });
+  });
+});
+
+// ───────────────────────────── 3: the Jupyter server of `npm start` ─────────────────────────────
+
+/** A free TCP port on the loopback interface (free now; the server is told not to move off it). */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.on("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+interface JupyterMessage {
+  header: { msg_id: string; msg_type: string };
+  parent_header: { msg_id?: string };
+  content: Record<string, unknown>;
+  channel: string;
+}
+
+describe("the Jupyter server `npm start` opens", () => {
+  const token = randomBytes(24).toString("hex");
+  let server: Proc | undefined;
+  let base = "";
+  let kernelPid: number | undefined;
+  let sessionId: string | undefined;
+  let ws: WebSocketClient | undefined;
+
+  const serverLog = () => `--- server output (last lines) ---\n${tail(server?.output() ?? "(not started)")}`;
+  /** The running server, or an error saying why there is none. */
+  const liveServer = (): Proc => {
+    const srv = need(base ? server : undefined, "the server start");
+    if (srv.hasExited()) throw new Error(`the server is no longer running\n${serverLog()}`);
+    return srv;
+  };
+
+  async function api(method: string, route: string, body?: unknown, auth = true): Promise<{ status: number; json: any; text: string }> {
+    const res = await fetch(base + route, {
+      method,
+      headers: { ...(auth ? { Authorization: `token ${token}` } : {}), ...(body ? { "Content-Type": "application/json" } : {}) },
+      body: body ? JSON.stringify(body) : undefined,
+      signal: AbortSignal.timeout(30_000),
+    });
+    const text = await res.text();
+    let json: any = null;
+    try {
+      json = JSON.parse(text);
+    } catch {
+      // not JSON (error pages)
+    }
+    return { status: res.status, json, text };
+  }
+
+  after(async () => {
+    ws?.close();
+    if (server && !server.hasExited()) {
+      // Best effort after a failure: the kernel runs in its own session, so ask the server first.
+      if (sessionId) await api("DELETE", `/api/sessions/${sessionId}`).catch(() => {});
+      await stopProcess(server);
+    }
+    if (kernelPid !== undefined && pidAlive(kernelPid)) process.kill(kernelPid, "SIGKILL");
+  });
+
+  test("starts with a token on a loopback port (scripts/start.mjs --no-browser)", { timeout: 90_000 }, async () => {
+    const port = await freePort();
+    const url = `http://127.0.0.1:${port}`;
+    // JUPYTER_TOKEN is honoured by classic Notebook and by jupyter_server (JupyterLab, Notebook 7).
+    server = startProcess("jupyter", process.execPath,
+      [path.join(ROOT, "scripts", "start.mjs"), "--no-browser", "--port", String(port), "--ip=127.0.0.1", "--port-retries=0"],
+      { ...process.env, JUPYTER_TOKEN: token });
+    const up = await waitUntil(async () => {
+      if (server!.hasExited()) return true;
+      try {
+        return (await fetch(`${url}/api/status`, { headers: { Authorization: `token ${token}` }, signal: AbortSignal.timeout(2_000) })).ok;
+      } catch {
+        return false;
+      }
+    }, 60_000, 250);
+    if (server.hasExited()) {
+      assert.fail(`the server exited with ${JSON.stringify(await server.exited)} before answering\n${serverLog()}`);
+    }
+    assert.ok(up, `no answer from ${url}/api/status within 60 s\n${serverLog()}`);
+    base = url;
+    const anonymous = await api("GET", "/api/kernelspecs", undefined, false);
+    assert.ok(anonymous.status === 403 || anonymous.status === 401,
+      `GET /api/kernelspecs without the token answered ${anonymous.status}, expected 401/403 (the token is not in force)\n${serverLog()}`);
+  });
+
+  test('offers the kernel spec "tslab" (GET /api/kernelspecs)', { timeout: 30_000 }, async () => {
+    liveServer();
+    const { status, json, text } = await api("GET", "/api/kernelspecs");
+    assert.equal(status, 200, `GET /api/kernelspecs: ${status} ${text.slice(0, 500)}\n${serverLog()}`);
+    const names = Object.keys(json?.kernelspecs ?? {});
+    assert.ok(names.includes("tslab"), `kernel specs offered: ${JSON.stringify(names)}, no "tslab"\n${serverLog()}`);
+    assert.equal(json.kernelspecs.tslab.spec?.language, "typescript", `tslab spec: ${JSON.stringify(json.kernelspecs.tslab)}`);
+  });
+
+  test("runs a cell in a chapter's session through the kernel's websocket channel", { timeout: 150_000 }, async () => {
+    liveServer();
+    const notebook = readdirSync(NOTEBOOKS_DIR).find((f) => f.startsWith(`${CHAPTER}-`) && f.endsWith(".ipynb"));
+    assert.ok(notebook, `no notebooks/${CHAPTER}-*.ipynb`);
+    const created = await api("POST", "/api/sessions", { path: notebook, name: notebook, type: "notebook", kernel: { name: "tslab" } });
+    assert.equal(created.status, 201, `POST /api/sessions: ${created.status} ${created.text.slice(0, 500)}\n${serverLog()}`);
+    sessionId = created.json.id as string;
+    const kernelId = created.json.kernel?.id as string;
+    assert.ok(kernelId, `the session has no kernel: ${created.text}`);
+
+    const clientSession = randomUUID();
+    ws = await WebSocketClient.connect(
+      `ws://127.0.0.1:${new URL(base).port}/api/kernels/${kernelId}/channels?session_id=${clientSession}`,
+      { Authorization: `token ${token}` },
+    );
+    const socket = ws;
+    const transcript: string[] = [];
+    const request = (msgType: string, content: Record<string, unknown>) => {
+      const msgId = randomUUID();
+      socket.send(JSON.stringify({
+        header: { msg_id: msgId, msg_type: msgType, username: "browser-test", session: clientSession, date: new Date().toISOString(), version: "5.3" },
+        parent_header: {}, metadata: {}, content, channel: "shell", buffers: [],
+      }));
+      return msgId;
+    };
+    /** Messages answering `msgId` until its shell reply and iopub idle status have both arrived. */
+    const collect = async (msgId: string, replyType: string, timeoutMs: number) => {
+      const deadline = Date.now() + timeoutMs;
+      const mine: JupyterMessage[] = [];
+      let reply: JupyterMessage | undefined;
+      let idle = false;
+      while (!(reply && idle)) {
+        let raw: string;
+        try {
+          raw = await socket.next(Math.max(1, deadline - Date.now()));
+        } catch (err) {
+          throw new Error(`waiting for ${replyType}: ${(err as Error).message}\n--- messages seen ---\n${transcript.join("\n") || "(none)"}\n${serverLog()}`);
+        }
+        const msg = JSON.parse(raw) as JupyterMessage;
+        transcript.push(`${msg.channel} ${msg.header.msg_type} ${JSON.stringify(msg.content).slice(0, 300)}`);
+        if (msg.parent_header?.msg_id !== msgId) continue;
+        mine.push(msg);
+        if (msg.channel === "shell" && msg.header.msg_type === replyType) reply = msg;
+        if (msg.channel === "iopub" && msg.header.msg_type === "status" && msg.content.execution_state === "idle") idle = true;
+      }
+      return { reply: reply!, messages: mine };
+    };
+
+    const info = await collect(request("kernel_info_request", {}), "kernel_info_reply", 60_000);
+    const language = (info.reply.content.language_info as { name?: string } | undefined)?.name;
+    assert.equal(language, "typescript", `kernel_info_reply: ${JSON.stringify(info.reply.content)}`);
+
+    const code = [
+      'import * as rbmlib from "./lib/index";',
+      "const probeRbm = rbmlib.initRBM(3, 2);",
+      "console.log(JSON.stringify({ cwd: process.cwd(), pid: process.pid }));",
+      "rbmlib.rbmSize(probeRbm).nHidden",
+    ].join("\n");
+    const run = await collect(request("execute_request", {
+      code, silent: false, store_history: true, user_expressions: {}, allow_stdin: false, stop_on_error: true,
+    }), "execute_reply", 90_000);
+    const shown = run.messages.filter((m) => m.channel === "iopub" && ["stream", "execute_result", "display_data", "error"].includes(m.header.msg_type));
+    const text = shown.map((m) => {
+      if (m.header.msg_type === "stream") return String(m.content.text);
+      if (m.header.msg_type === "error") return `${m.content.ename}: ${m.content.evalue}\n${[m.content.traceback].flat().join("\n")}`;
+      return String((m.content.data as Record<string, unknown> | undefined)?.["text/plain"] ?? "");
+    }).join("");
+    const seen = `execute_reply: ${JSON.stringify(run.reply.content)}\noutputs:\n${text || "(none)"}\n--- messages ---\n${transcript.join("\n")}`;
+    assert.equal(run.reply.content.status, "ok", `the cell failed\n${seen}\n${serverLog()}`);
+    const lines = text.split("\n").map((l) => l.trim());
+    assert.ok(lines.includes("2"), `expected the cell's value 2 (nHidden) among its outputs\n${seen}`);
+    const probeLine = lines.find((l) => l.startsWith("{"));
+    assert.ok(probeLine, `no {cwd, pid} line in the outputs\n${seen}`);
+    const { cwd, pid } = JSON.parse(probeLine) as { cwd: string; pid: number };
+    kernelPid = pid;
+    assert.equal(realpathSync(cwd), realpathSync(NOTEBOOKS_DIR), `the kernel's cwd is ${cwd}, expected the notebooks folder`);
+  });
+
+  test("shuts down: session deleted, kernel and server processes gone", { timeout: 60_000 }, async () => {
+    const srv = liveServer();
+    ws?.close();
+    ws = undefined;
+    if (sessionId) {
+      const del = await api("DELETE", `/api/sessions/${sessionId}`);
+      assert.equal(del.status, 204, `DELETE /api/sessions/${sessionId}: ${del.status} ${del.text.slice(0, 300)}\n${serverLog()}`);
+      const kernels = await api("GET", "/api/kernels");
+      assert.deepEqual(kernels.json, [], `kernels still running after deleting the session: ${kernels.text}`);
+    }
+    if (kernelPid !== undefined) {
+      const pid = kernelPid;
+      assert.ok(await waitUntil(() => !pidAlive(pid), 10_000), `the kernel process ${pid} is still alive 10 s after its session was deleted`);
+    }
+    const { graceful, leftover } = await stopProcess(srv);
+    assert.ok(!leftover, `processes of the server's group ${srv.pgid} survived SIGKILL\n${serverLog()}`);
+    assert.ok(graceful, `the server did not stop within 10 s of SIGTERM (killed)\n${serverLog()}`);
+    const refused = await fetch(`${base}/api/status`, { signal: AbortSignal.timeout(2_000) }).then(() => false, () => true);
+    assert.ok(refused, `${base} still answers after the server stopped`);
+  });
+});
