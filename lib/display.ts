@@ -13,8 +13,6 @@
  * kernel runs from a global install.
  */
 import { randomBytes } from "node:crypto";
-import * as fs from "node:fs";
-import * as path from "node:path";
 
 /** Mime type → payload: text, binary (sent base64), or a JSON value for `application/*+json`. */
 export type MimeBundle = Record<string, string | Uint8Array | object>;
@@ -112,33 +110,4 @@ export function escapeXml(s: string): string {
   return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
-/**
- * Write a file atomically (temp file in the same directory, then rename), so a crash never
- * leaves half a file. An existing `file` is replaced only when `overwrite` is true; otherwise this
- * throws, because it may be something the user saved.
- */
-export function writeFileAtomic(file: string, data: string | Uint8Array, overwrite = false): void {
-  const dir = path.dirname(path.resolve(file));
-  fs.mkdirSync(dir, { recursive: true });
-  const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`);
-  fs.writeFileSync(tmp, data);
-  try {
-    if (overwrite) {
-      fs.renameSync(tmp, file);
-      return;
-    }
-    try {
-      fs.linkSync(tmp, file); // a hard link never replaces an existing file: no check-then-write race
-    } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
-      if (code === "EEXIST") {
-        throw new Error(`${file} already exists; pass { overwrite: true } to replace it`);
-      }
-      // Filesystems without hard links: check, then rename.
-      if (fs.existsSync(file)) throw new Error(`${file} already exists; pass { overwrite: true } to replace it`);
-      fs.renameSync(tmp, file);
-    }
-  } finally {
-    if (fs.existsSync(tmp)) fs.unlinkSync(tmp);
-  }
-}
+export { writeFileAtomic } from "./fsutil";

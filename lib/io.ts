@@ -24,14 +24,13 @@
  * leave a stray `.<name>.<pid>.<random>.tmp` file next to it, which is safe to delete).
  * Loading checks every byte range and shape before trusting it, and fails with one error that names
  * the file and what to do.
- *
- * Why not `writeFileAtomic` from ./display: it does not fsync, so after a power loss the renamed
- * file can be empty on some file systems — acceptable for a plot, not for hours of training.
+ * The write itself is lib/fsutil.ts's `writeFileAtomic` (fsync-ed, so a power loss cannot leave an
+ * empty renamed file); this module adds the checkpoint overwrite policy on top.
  */
-import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
+import { writeFileAtomic } from "./fsutil";
 import { RBM, assertFiniteRBM, disposeRBM } from "./rbm";
 
 // ---------------------------------------------------------------------------------------------
@@ -112,7 +111,6 @@ const DTYPE_BYTES: Record<Dtype, number> = { F32: 4, F64: 8, I32: 4, U8: 1 };
 const MAX_HEADER_BYTES = 100 * 1024 * 1024;
 const METADATA_KEY = "__metadata__";
 const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
-const CHUNK_BYTES = 1 << 20;
 
 function isDtype(s: unknown): s is Dtype {
   return typeof s === "string" && Object.prototype.hasOwnProperty.call(DTYPE_BYTES, s);
@@ -397,31 +395,15 @@ function peekFormat(abs: string): string | undefined {
   }
 }
 
-function syncDir(dir: string): void {
-  // Makes the rename durable. Not possible on every platform (e.g. Windows): best effort.
-  try {
-    const fd = fs.openSync(dir, "r");
-    try {
-      fs.fsyncSync(fd);
-    } finally {
-      fs.closeSync(fd);
-    }
-  } catch {
-    /* ignore */
-  }
-}
-
 function alreadyExists(abs: string, how: string): Error {
   return new Error(`Cannot save ${abs}: ${how}; pick another file name, or pass { overwrite: true } to replace it.`);
 }
 
 /**
- * Writes `parts` to `abs` atomically and durably: temp file in the same folder → fsync → rename
- * (or hard link when no file may be replaced) → fsync of the folder. The overwrite policy is
- * checked before anything is written.
+ * Applies the overwrite policy, then writes `parts` to `abs` with {@link writeFileAtomic}.
+ * The policy is checked before anything is written.
  */
 function writeDurable(abs: string, parts: Uint8Array[], overwrite: OverwritePolicy, format: string | undefined): void {
-  const dir = path.dirname(abs);
   let existing: fs.Stats | undefined;
   try {
     existing = fs.statSync(abs);
@@ -443,46 +425,7 @@ function writeDurable(abs: string, parts: Uint8Array[], overwrite: OverwritePoli
       }
     }
   }
-  fs.mkdirSync(dir, { recursive: true });
-  const tmp = path.join(dir, `.${path.basename(abs)}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`);
-  const total = parts.reduce((s, p) => s + p.length, 0);
-  const fd = fs.openSync(tmp, "wx");
-  try {
-    try {
-      if (existing) fs.fchmodSync(fd, existing.mode & 0o7777); // keep the replaced file's permissions
-      let written = 0;
-      for (const part of parts) {
-        for (let at = 0; at < part.length; at += CHUNK_BYTES) {
-          const chunk = part.subarray(at, Math.min(at + CHUNK_BYTES, part.length));
-          let done = 0;
-          while (done < chunk.length) done += fs.writeSync(fd, chunk, done, chunk.length - done);
-          written += chunk.length;
-          ioTestHooks.afterChunk?.(tmp, written, total);
-        }
-      }
-      fs.fsyncSync(fd);
-    } finally {
-      fs.closeSync(fd);
-    }
-    if (existing && overwrite !== false) {
-      fs.renameSync(tmp, abs);
-    } else {
-      try {
-        fs.linkSync(tmp, abs); // never replaces a file that appeared meanwhile
-      } catch (e) {
-        if ((e as NodeJS.ErrnoException).code === "EEXIST") throw alreadyExists(abs, "a file appeared there while saving");
-        if (fs.existsSync(abs)) throw alreadyExists(abs, "a file appeared there while saving");
-        fs.renameSync(tmp, abs); // file systems without hard links
-      }
-    }
-    syncDir(dir);
-  } finally {
-    try {
-      fs.unlinkSync(tmp);
-    } catch {
-      /* already renamed */
-    }
-  }
+  writeFileAtomic(abs, parts, { overwrite: existing !== undefined, afterChunk: ioTestHooks.afterChunk });
 }
 
 /**

@@ -151,7 +151,7 @@ export function showImages(images: Images, opts: GridOptions & { save?: string }
   const zoom = opts.zoom ?? Math.min(8, Math.max(1, Math.floor(160 / g.width)));
   if (zoom > 1) g = upscale(g, Math.round(zoom));
   const png = encodePng(g.pixels, g.width, g.height, 1);
-  if (opts.save) writeFileAtomic(opts.save, png, true);
+  if (opts.save) writeFileAtomic(opts.save, png, { overwrite: true });
   if (notebook) displayBundle({ "image/png": png, "text/plain": `<image grid ${g.width}x${g.height}>` });
 }
 
@@ -557,7 +557,7 @@ export function figureBundle(fig: Figure, interactive = true): MimeBundle {
 
 /** Show a figure as one multi-mime output (embedding plotly.js first if needed). `save` writes the SVG. */
 export function showFigure(fig: Figure, opts: { save?: string } = {}): void {
-  if (opts.save) writeFileAtomic(opts.save, figureSvg(fig), true);
+  if (opts.save) writeFileAtomic(opts.save, figureSvg(fig), { overwrite: true });
   if (!inNotebook()) return;
   embedPlotly();
   displayBundle(figureBundle(fig));

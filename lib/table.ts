@@ -108,5 +108,5 @@ export function toCsv(table: Table): string {
  * `opts.overwrite === true` (it may be a result the user saved).
  */
 export function saveCsv(table: Table, file: string, opts: { overwrite?: boolean } = {}): void {
-  writeFileAtomic(file, toCsv(table), opts.overwrite === true);
+  writeFileAtomic(file, toCsv(table), { overwrite: opts.overwrite === true });
 }

@@ -1,0 +1,93 @@
+/**
+ * Durable, atomic file writes shared by checkpoints (io), pictures (plot) and tables (table).
+ * No TensorFlow import, so the display code can use it without loading tfjs.
+ */
+import { randomBytes } from "node:crypto";
+import * as fs from "node:fs";
+import * as path from "node:path";
+
+/** Bytes written per `write` call; a test hook can run between chunks to simulate a crash. */
+const CHUNK_BYTES = 1 << 20;
+
+/** Options of {@link writeFileAtomic}. */
+export interface AtomicWriteOptions {
+  /** Replace an existing file (true) or refuse with an error (false, default). */
+  overwrite?: boolean;
+  /** Called after every chunk with the temp file's path and progress (tests simulate crashes with it). */
+  afterChunk?: (tmp: string, written: number, total: number) => void;
+}
+
+function syncDir(dir: string): void {
+  // Makes the rename durable. Not possible on every platform (e.g. Windows): best effort.
+  try {
+    const fd = fs.openSync(dir, "r");
+    try {
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+  } catch {
+    /* ignore */
+  }
+}
+
+/**
+ * Writes `data` to `file` atomically and durably: a temp file in the same folder → fsync → rename
+ * (or a hard link when no file may be replaced: a link never replaces a file that appeared
+ * meanwhile) → fsync of the folder. A crash leaves either the old file or the new one, never a
+ * half-written file; a replaced file keeps its permissions. Creates the folder if needed.
+ * @throws if `file` exists and `overwrite` is not true
+ */
+export function writeFileAtomic(file: string, data: string | Uint8Array | Uint8Array[], opts: AtomicWriteOptions = {}): void {
+  const abs = path.resolve(file);
+  const dir = path.dirname(abs);
+  const parts: Uint8Array[] = typeof data === "string" ? [Buffer.from(data, "utf8")] : Array.isArray(data) ? data : [data];
+  const exists = (): Error => new Error(`${abs} already exists; pick another file name, or pass { overwrite: true } to replace it.`);
+  let existing: fs.Stats | undefined;
+  try {
+    existing = fs.statSync(abs);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw new Error(`Cannot write ${abs}: ${(e as Error).message}.`);
+  }
+  if (existing && !existing.isFile()) throw new Error(`Cannot write ${abs}: a folder or special file is in the way; pick another file name.`);
+  if (existing && opts.overwrite !== true) throw exists();
+  fs.mkdirSync(dir, { recursive: true });
+  const tmp = path.join(dir, `.${path.basename(abs)}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`);
+  const total = parts.reduce((s, p) => s + p.length, 0);
+  const fd = fs.openSync(tmp, "wx");
+  try {
+    try {
+      if (existing) fs.fchmodSync(fd, existing.mode & 0o7777);
+      let written = 0;
+      for (const part of parts) {
+        for (let at = 0; at < part.length; at += CHUNK_BYTES) {
+          const chunk = part.subarray(at, Math.min(at + CHUNK_BYTES, part.length));
+          let done = 0;
+          while (done < chunk.length) done += fs.writeSync(fd, chunk, done, chunk.length - done);
+          written += chunk.length;
+          opts.afterChunk?.(tmp, written, total);
+        }
+      }
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+    if (existing) {
+      fs.renameSync(tmp, abs);
+    } else {
+      try {
+        fs.linkSync(tmp, abs);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === "EEXIST" || fs.existsSync(abs)) throw exists();
+        fs.renameSync(tmp, abs); // file systems without hard links
+      }
+    }
+    syncDir(dir);
+  } finally {
+    try {
+      fs.unlinkSync(tmp);
+    } catch {
+      /* already renamed */
+    }
+  }
+}
