@@ -79,10 +79,11 @@ export function trainSoftmax(x: Float32Array, labels: Uint8Array, d: number, opt
 
 /** Predicted classes (argmax of the logits) for features `[n, d]`. */
 export function predictSoftmax(model: Softmax, x: Float32Array, d: number): Int32Array {
-  return tf.tidy(() => {
-    const logits = tf.add(tf.matMul(tf.tensor2d(x, [x.length / d, d]), model.A), model.a);
-    return tf.argMax(logits, 1).dataSync() as Int32Array;
-  });
+  // dataSync outside tidy: tidy walks a returned typed array element by element (slow).
+  const classes = tf.tidy(() => tf.argMax(tf.add(tf.matMul(tf.tensor2d(x, [x.length / d, d]), model.A), model.a), 1));
+  const out = classes.dataSync() as Int32Array;
+  classes.dispose();
+  return out;
 }
 
 /** Fraction of `predicted` equal to `labels`. */

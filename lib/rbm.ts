@@ -126,7 +126,10 @@ function pixelMeans(data: NonNullable<InitOptions["data"]>, nVisible: number): F
     if (data.shape[1] !== nVisible) {
       throw new Error(`initRBM: data has shape [${data.shape}] but nVisible = ${nVisible}.`);
     }
-    return tf.tidy(() => tf.mean(data, 0)).dataSync() as Float32Array;
+    const mean = tf.mean(data, 0);
+    const out = mean.dataSync() as Float32Array;
+    mean.dispose();
+    return out;
   }
   if (data.images.length !== data.n * nVisible) {
     throw new Error(`initRBM: data holds ${data.images.length / data.n} values per row but nVisible = ${nVisible}.`);
@@ -250,6 +253,25 @@ export function visibleProbs(h: tf.Tensor2D, rbm: RBM): tf.Tensor2D {
   // An explicit transpose then a plain matMul: on wasm a transposed-operand matMul leaves XNNPACK
   // and runs ~10× slower than transposing W (a cheap copy) first.
   return tf.tidy(() => tf.sigmoid(tf.add(tf.matMul(h, tf.transpose(rbm.W)), rbm.b)) as tf.Tensor2D);
+}
+
+/**
+ * p(h = 1 | v) for many rows given as a flat array, computed in batches (no big tensor is built):
+ * the RBM's hidden layer as a feature map, or the input of the next layer of a DBN.
+ * @param x row-major `[n, nVisible]` @returns row-major `[n, nHidden]`
+ */
+export function hiddenFeatures(x: Float32Array, rbm: RBM, batchSize = 1000): Float32Array {
+  const { nVisible, nHidden } = rbmSize(rbm);
+  if (x.length % nVisible !== 0) throw new Error(`hiddenFeatures: ${x.length} values are not rows of nVisible = ${nVisible}.`);
+  const n = x.length / nVisible;
+  const out = new Float32Array(n * nHidden);
+  for (let start = 0; start < n; start += batchSize) {
+    const size = Math.min(batchSize, n - start);
+    const p = tf.tidy(() => hiddenProbs(tf.tensor2d(x.subarray(start * nVisible, (start + size) * nVisible), [size, nVisible]), rbm));
+    out.set(p.dataSync(), start * nHidden); // read outside tidy: tidy walks returned typed arrays slowly
+    p.dispose();
+  }
+  return out;
 }
 
 /**

@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../lib/backend";
 import {
-  assertFiniteRBM, disposeRBM, energy, freeEnergy, hiddenFreeEnergy, hiddenProbs, initRBM, makeRBM,
+  assertFiniteRBM, disposeRBM, energy, freeEnergy, hiddenFeatures, hiddenFreeEnergy, hiddenProbs, initRBM, makeRBM,
   sampleBernoulli, visibleProbs,
 } from "../lib/rbm";
 import { gibbsChain, gibbsHVH, gibbsVHV } from "../lib/sampling";
@@ -281,5 +281,20 @@ test("bad inputs give one clear error naming the shapes or the problem", () => {
   assert.throws(() => initRBM(0, 3), /nVisible must be a positive integer/);
   assert.throws(() => exactLogZ(initRBM(30, 30)), /at most 24 units.*AIS/);
   tf.dispose([v, h, broken.W, broken.b, broken.c]);
+  disposeRBM(rbm);
+});
+
+test("hiddenFeatures equals hiddenProbs row by row, in batches, without leaks", () => {
+  const rbm = initRBM(12, 5, { seed: 3 });
+  const rng = new Rng(2);
+  const x = Float32Array.from({ length: 7 * 12 }, () => rng.uniform());
+  const start = tf.memory().numTensors;
+  const got = hiddenFeatures(x, rbm, 3);
+  assert.equal(tf.memory().numTensors, start);
+  const v = tf.tensor2d(x, [7, 12]);
+  const want = hiddenProbs(v, rbm).dataSync();
+  got.forEach((g, i) => close(g, want[i], 1e-6, `feature ${i}`));
+  assert.throws(() => hiddenFeatures(new Float32Array(13), rbm), /13 values are not rows of nVisible = 12/);
+  tf.dispose(v);
   disposeRBM(rbm);
 });
