@@ -47,7 +47,9 @@ export interface TrainOptions {
   sparsityCost?: number;
   /**
    * Sample the negative visible units (true, as the seeds' numpy code) or use p(v|h) (false, rbm.m
-   * and guide §3: less sampling noise). The hidden statistics always use probabilities. Default false.
+   * and guide §3: less sampling noise). The hidden statistics always use probabilities.
+   * Default: false for CD; true for PCD, whose persistent chains must be real Markov chains of the
+   * model (a mean-field visible step would make them deterministic and biased).
    */
   sampleVisible?: boolean;
   /** Shuffle the data each epoch. Default true. */
@@ -119,7 +121,7 @@ export type ResolvedTrainOptions = Required<Omit<TrainOptions, "sparsityTarget" 
 export function resolveTrainOptions(opts: TrainOptions, nData: number): ResolvedTrainOptions {
   const o: ResolvedTrainOptions = {
     k: 1, persistent: false, learningRate: 0.1, initialMomentum: 0.5, finalMomentum: 0.9, momentumSwitchEpoch: 5,
-    weightDecay: 2e-4, batchSize: 100, epochs: 1, sparsityCost: 0.1, sampleVisible: false, shuffle: true,
+    weightDecay: 2e-4, batchSize: 100, epochs: 1, sparsityCost: 0.1, sampleVisible: opts.persistent === true, shuffle: true,
     seed: 0, maxWeight: 1e3, checkEvery: 50, ...stripUndefined(opts),
   };
   const bad = (msg: string) => { throw new Error(`trainRBM: ${msg}`); };
