@@ -130,7 +130,7 @@ export function exactHiddenMarginal(rbm: RBM): ExactMarginal {
  * @returns vh `[nVisible * nHidden]` row-major, v `[nVisible]`, h `[nHidden]`
  */
 export function exactModelExpectations(rbm: RBM): { vh: Float64Array; v: Float64Array; h: Float64Array } {
-  const { nVisible, nHidden } = rbmSize(rbm);
+  const { nVisible } = rbmSize(rbm);
   const { probs } = exactVisibleMarginal(rbm);
   const [vh, v, h] = tf.tidy(() => {
     const states = allBinaryStates(nVisible);

@@ -7,14 +7,14 @@ import { test, before, TestContext } from "node:test";
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../lib/backend";
-import { Dataset, batches, binarize, loadMnist } from "../lib/data";
+import { plainCD1 } from "./helpers";
+import { binarize, loadMnist } from "../lib/data";
 import { exactLogZ, exactLogProb } from "../lib/exact";
-import { RBM, disposeRBM, hiddenProbs, initRBM, makeRBM, randomRBM, sampleBernoulli, visibleProbs } from "../lib/rbm";
-import { Rng } from "../lib/random";
+import { disposeRBM, initRBM, makeRBM, randomRBM } from "../lib/rbm";
 import { AISResult, SM_N_BETAS, aisBetas, aisLogLikelihood, annealedLogZ, baseRateVisibleBias } from "../lib/ais";
 import { exactLogLikelihood } from "../lib/metrics";
 
-before(async (t) => {
+before(async () => {
   await initBackend({ quiet: true });
 });
 
@@ -33,32 +33,6 @@ function assertAgrees(t: TestContext, ais: AISResult, exact: number, tol: number
   assert.ok(ais.ess > 1 && ais.ess <= ais.runs + 1e-9, `${what}: ess ${ais.ess}`);
 }
 
-/** A few epochs of plain CD-1 (rbm.m without momentum or decay), written with lib functions only. */
-function trainCD1(data: Dataset, nHidden: number, o: { epochs: number; lr: number; batchSize: number; seed: number }): RBM {
-  const nV = data.rows * data.cols;
-  const rng = new Rng(o.seed);
-  let rbm = initRBM(nV, nHidden, { method: "hinton", data, seed: rng });
-  for (let epoch = 0; epoch < o.epochs; epoch++) {
-    for (const batch of batches(data, o.batchSize, { seed: rng })) {
-      const next = tf.tidy(() => {
-        const v = tf.tensor2d(batch.v, [batch.size, nV]);
-        const posHidProbs = hiddenProbs(v, rbm);
-        const negVisProbs = visibleProbs(sampleBernoulli(posHidProbs, rng), rbm);
-        const negHidProbs = hiddenProbs(negVisProbs, rbm);
-        const eps = o.lr / batch.size;
-        const dW = tf.sub(tf.matMul(v, posHidProbs, true, false), tf.matMul(negVisProbs, negHidProbs, true, false));
-        return {
-          W: tf.add(rbm.W, tf.mul(dW, eps)) as tf.Tensor2D,
-          b: tf.add(rbm.b, tf.mul(tf.sum(tf.sub(v, negVisProbs), 0), eps)) as tf.Tensor1D,
-          c: tf.add(rbm.c, tf.mul(tf.sum(tf.sub(posHidProbs, negHidProbs), 0), eps)) as tf.Tensor1D,
-        };
-      });
-      disposeRBM(rbm);
-      rbm = next;
-    }
-  }
-  return rbm;
-}
 
 test("the default schedule is Salakhutdinov & Murray's: 500 + 4,000 + 10,000 uniform steps", () => {
   const b = aisBetas();
@@ -119,7 +93,9 @@ test("AIS log Z agrees with exact enumeration on a random 784-10 model (uniform 
 
 test("AIS on an RBM trained on MNIST (784-15, CD-1) matches exact log Z and log-likelihood", async (t) => {
   const train = loadMnist({ split: "train", limit: 2000 });
-  const rbm = trainCD1(train, 15, { epochs: 2, lr: 0.1, batchSize: 100, seed: 1 });
+  const init = initRBM(784, 15, { method: "hinton", data: train, seed: 1 });
+  const rbm = await plainCD1(init, train, { epochs: 2, lr: 0.1, batchSize: 100, seed: 1 });
+  disposeRBM(init);
   const exact = exactLogZ(rbm);
   const start = tf.memory().numTensors;
   const ais = await annealedLogZ(rbm, { seed: 11, runs: 100, betas: 1500, data: train, progress: false });
@@ -129,6 +105,7 @@ test("AIS on an RBM trained on MNIST (784-15, CD-1) matches exact log Z and log-
   const testSet = binarize(loadMnist({ split: "test", limit: 500 }), { mode: "sample", seed: 2 });
   const ll = await aisLogLikelihood(rbm, testSet, { ais });
   const llExact = exactLogLikelihood(rbm, testSet, { logZ: exact });
+  assert.equal(tf.memory().numTensors, start, "aisLogLikelihood and exactLogLikelihood leak no tensors");
   close(ll.logLikelihood, llExact, 0.1, "test log-likelihood");
   t.diagnostic(`test log p(v): exact ${llExact.toFixed(3)}, AIS ${ll.logLikelihood.toFixed(3)} [${ll.lower.toFixed(3)}, ${ll.upper.toFixed(3)}]`);
   assert.ok(ll.lower <= llExact && llExact <= ll.upper, `LL band [${ll.lower}, ${ll.upper}] misses ${llExact}`);
@@ -140,7 +117,7 @@ test("AIS on an RBM trained on MNIST (784-15, CD-1) matches exact log Z and log-
   disposeRBM(rbm);
 });
 
-test("same seed ⇒ same weights; different seed ⇒ different; the band and ESS are consistent", async (t) => {
+test("same seed ⇒ same weights; different seed ⇒ different; the band and ESS are consistent", async () => {
   const rbm = randomRBM(12, 8, { seed: 4, scale: 1.5 });
   const opts = { runs: 30, betas: 200, progress: false } as const;
   const a = await annealedLogZ(rbm, { ...opts, seed: 9 });
@@ -163,7 +140,7 @@ test("same seed ⇒ same weights; different seed ⇒ different; the band and ESS
   disposeRBM(rbm);
 });
 
-test("bad inputs give clear errors and leak nothing", async (t) => {
+test("bad inputs give clear errors and leak nothing", async () => {
   const rbm = makeRBM([[0.1, -0.2], [0.3, 0.4], [0, 1]], [0, 0, 0], [0, 0]);
   const start = tf.memory().numTensors;
   await assert.rejects(annealedLogZ(rbm, { seed: 1, runs: 0 }), /runs must be an integer ≥ 1, got 0/);

@@ -1,6 +1,8 @@
 /** Shared test helpers: a float64 brute-force reference written independently of lib/. */
 import * as tf from "@tensorflow/tfjs";
 import { RBM, makeRBM } from "../lib/rbm";
+import { Dataset } from "../lib/data";
+import { trainRBM } from "../lib/train";
 import { Rng } from "../lib/random";
 
 /** A random RBM with weights ~ N(0, scale²) and biases ~ N(0, (scale/2)²), plus plain JS copies. */
@@ -49,4 +51,20 @@ export function joint64(W: number[][], b: number[], c: number[]): { p: number[][
 /** Runs f and asserts it leaves no new tensors behind. */
 export function numTensors(): number {
   return tf.memory().numTensors;
+}
+
+/**
+ * A few epochs of plain CD-1 (rbm.m without momentum or weight decay) through the library's
+ * trainRBM; `rbm0` is left untouched and the trained model is returned.
+ */
+export async function plainCD1(
+  rbm0: RBM,
+  data: Dataset,
+  o: { epochs: number; lr: number; batchSize: number; seed: number },
+): Promise<RBM> {
+  const { rbm } = await trainRBM(rbm0, data, {
+    epochs: o.epochs, learningRate: o.lr, batchSize: o.batchSize, seed: o.seed,
+    initialMomentum: 0, finalMomentum: 0, weightDecay: 0, progress: false,
+  });
+  return rbm;
 }
