@@ -391,7 +391,7 @@ function figureExtent(fig: Figure): [number, number, number, number] {
         const yi = t.y[i];
         if (!Number.isFinite(t.x[i]) || !Number.isFinite(yi) || (logY && yi <= 0)) continue;
         x = mergeExtent(x, [t.x[i] - half, t.x[i] + half]);
-        y = mergeExtent(y, t.type === "bar" && !logY ? [0, yi] : [yi, yi]);
+        y = mergeExtent(y, t.type === "bar" && !logY ? [Math.min(0, yi), Math.max(0, yi)] : [yi, yi]);
       }
     }
   }
@@ -413,7 +413,7 @@ export function figureSvg(fig: Figure): string {
   const logY = yaxis.type === "log";
   // Pad y by 5% (lines/bars) so curves do not touch the frame; heatmaps fill the box exactly.
   const pad = heat ? 0 : logY ? 0 : (yhi0 - ylo0) * 0.05;
-  const [ylo, yhi] = [ylo0 - (ylo0 === 0 ? 0 : pad), yhi0 + pad];
+  const [ylo, yhi] = [ylo0 - (ylo0 === 0 ? 0 : pad), yhi0 + (yhi0 === 0 ? 0 : pad)];
   const X = axis(xlo, xhi, m.l, W - m.r, xaxis.type === "log");
   const Y = axis(ylo, yhi, H - m.b, m.t, logY, yaxis.autorange === "reversed");
   if (heat) [X, Y].forEach((A) => (A.ticks = A.ticks.filter(Number.isInteger))); // row/column indices
@@ -445,9 +445,10 @@ export function figureSvg(fig: Figure): string {
     } else if (t.type === "bar") {
       const base = logY ? H - m.b : Y.map(0);
       for (let i = 0; i < t.x.length; i++) {
-        if (!(t.y[i] > 0)) continue;
+        // Bars grow from 0 up or down (negative values, e.g. log-likelihoods); log axes skip y ≤ 0.
+        if (!Number.isFinite(t.y[i]) || t.y[i] === 0 || (logY && t.y[i] < 0)) continue;
         const [x0, x1, y] = [X.map(t.x[i] - t.width / 2), X.map(t.x[i] + t.width / 2), Y.map(t.y[i])];
-        o.push(`<rect class="bar" x="${px(x0)}" y="${px(y)}" width="${px(x1 - x0)}" height="${px(base - y)}" fill="${t.marker.color}" fill-opacity="${t.marker.opacity}"/>`);
+        o.push(`<rect class="bar" x="${px(x0)}" y="${px(Math.min(y, base))}" width="${px(x1 - x0)}" height="${px(Math.abs(base - y))}" fill="${t.marker.color}" fill-opacity="${t.marker.opacity}"/>`);
       }
     } else {
       // Non-finite (or non-positive on log axes) points break the line, as plotly does with null.

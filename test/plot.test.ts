@@ -7,7 +7,7 @@ import * as path from "node:path";
 import * as zlib from "node:zlib";
 import * as tf from "@tensorflow/tfjs";
 import { crc32, encodePng } from "../lib/png";
-import { embedPlotly, figureBundle, figureSvg, gridPng, heatmap, histogram, imageGrid, lineChart, liveChart, niceTicks, showFigure, showImages, upscale } from "../lib/plot";
+import { barChart, embedPlotly, figureBundle, figureSvg, gridPng, heatmap, histogram, imageGrid, lineChart, liveChart, niceTicks, showFigure, showImages, upscale } from "../lib/plot";
 import { MimeBundle, setDisplaySink } from "../lib/display";
 import { formatCell, historyTable, saveCsv, showTable, tableHtml, tableText, toCsv } from "../lib/table";
 
@@ -332,4 +332,17 @@ test("historyTable builds a danfo DataFrame that tables render", () => {
   } finally {
     cap.restore();
   }
+});
+
+test("bar charts: one bar per value, negative values grow downwards from 0 in the SVG fallback", () => {
+  const fig = barChart([{ name: "log p", y: [-189.7, -198.3, 12] }], { title: "mixed signs" });
+  assert.deepEqual(fig.data[0].type === "bar" ? fig.data[0].x : [], [0, 1, 2]);
+  const svg = figureSvg(fig);
+  const bars = [...svg.matchAll(/<rect class="bar" x="[^"]+" y="([^"]+)" width="[^"]+" height="([^"]+)"/g)].map((m) => [Number(m[1]), Number(m[2])]);
+  assert.equal(bars.length, 3, "every bar is drawn");
+  // The two negative bars start at the zero line (same top y) and hang below it; the positive one ends there.
+  assert.equal(bars[0][0], bars[1][0]);
+  assert.ok(bars[1][1] > bars[0][1], "−198.3 is longer than −189.7");
+  assert.ok(Math.abs(bars[2][0] + bars[2][1] - bars[0][0]) < 0.6, "the positive bar's bottom is the zero line");
+  assert.match(svg, /text-anchor="end">-200<\/text>/, "y ticks cover the negative range");
 });
