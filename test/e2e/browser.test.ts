@@ -1,11 +1,18 @@
 // Seeing the model in a real browser, and the Jupyter server `npm start` opens.
 //
-// 1. Chapter 01 is executed headless and converted to HTML (scripts/chapter.mjs, CI=true, into
-//    test-artifacts/browser/), then opened in headless Chromium driven over the DevTools protocol
-//    (--remote-debugging-pipe, no dependency): every chart must be drawn by plotly, every PNG must
-//    decode, and the screenshot (kept as test-artifacts/browser/01.png) must not be blank.
+// 1. Every chapter (notebooks/NN-*.ipynb) is exported to HTML with nbconvert (no execution) from
+//    its executed copy in test-artifacts/notebooks/, the one test/e2e/notebooks.test.ts writes,
+//    so no chapter is executed twice. npm test runs that file first, in a `node --test` of its
+//    own: node --test sorts the files it is given by path, so listing both on one command line
+//    would run this file first. When a copy is missing or older than its source notebook, the
+//    chapter is executed here with scripts/chapter.mjs (CI=true), which leaves the copy there
+//    too, so this file also works on its own. Each page is opened in headless Chromium driven
+//    over the DevTools protocol (--remote-debugging-pipe, no dependency): every chart must be
+//    drawn by plotly, every PNG must decode, and the screenshot (kept as
+//    test-artifacts/browser/NN.png) must not be blank. How many charts, images and tables to
+//    expect is read from the chapter's executed outputs.
 // 2. The same HTML with every <script> removed (what JupyterLab does to untrusted outputs) must
-//    still show each chart as our static SVG.
+//    still show each chart as our static SVG (test-artifacts/browser/NN-noscript.png).
 // 3. `node scripts/start.mjs --no-browser` is started on a free loopback port with a random token;
 //    through its REST API and a kernel's websocket channel (a small client below) we check that
 //    kernel "tslab" is offered, run one cell in a session for a chapter, and shut everything down.
@@ -17,7 +24,10 @@ import assert from "node:assert/strict";
 import { ChildProcess, spawn } from "node:child_process";
 import { createHash, randomBytes, randomUUID } from "node:crypto";
 import { EventEmitter } from "node:events";
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, realpathSync, rmSync, writeFileSync } from "node:fs";
+import {
+  copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, realpathSync, renameSync, rmSync, statSync,
+  writeFileSync,
+} from "node:fs";
 import http from "node:http";
 import net from "node:net";
 import os from "node:os";
@@ -26,13 +36,44 @@ import { Readable, Writable } from "node:stream";
 import { after, describe, test } from "node:test";
 import { pathToFileURL } from "node:url";
 import zlib from "node:zlib";
-import { NOTEBOOKS_DIR, ROOT, findJupyter, which } from "../../scripts/jupyter-env.mjs";
+import { NOTEBOOKS_DIR, ROOT, findJupyter, jupyterEnv, which } from "../../scripts/jupyter-env.mjs";
 
-const CHAPTER = "01";
 const ARTIFACTS_DIR = path.join(ROOT, "test-artifacts", "browser");
+/** Where test/e2e/notebooks.test.ts keeps the executed notebooks (same file names as notebooks/). */
+const EXECUTED_DIR = path.join(ROOT, "test-artifacts", "notebooks");
+/** The chapter whose notebook the server test opens a session for. */
+const SERVER_CHAPTER = "01";
+/** Chapters that must show at least so many plotly charts; every other chapter at least one picture. */
+const MIN_CHARTS: Record<string, { charts: number; what: string }> = { "01": { charts: 3, what: "two heatmaps, one bar chart" } };
+/** Per-cell timeout (s) when a chapter has to be executed here: the notebook test's. */
+const CELL_TIMEOUT_S = 600;
 const VIEWPORT = { width: 1280, height: 900 };
+/** Tallest full-page screenshot we take (about the largest picture Chromium captures at once). */
+const SCREENSHOT_MAX_HEIGHT = 16_000;
 const CHROMIUM = process.env.CHROMIUM ||
   ["chromium", "chromium-browser", "google-chrome", "google-chrome-stable"].map(which).find(Boolean) || null;
+
+interface Chapter {
+  /** "01" for notebooks/01-energy-and-free-energy.ipynb (the whole name if it has no number or shares it). */
+  id: string;
+  /** File name in notebooks/. */
+  file: string;
+  /** File name without .ipynb. */
+  name: string;
+}
+
+/** Every notebook in notebooks/, in file-name order (the notebook test runs the same list). */
+function listChapters(): Chapter[] {
+  const files = readdirSync(NOTEBOOKS_DIR).filter((f) => f.endsWith(".ipynb")).sort();
+  const number = (f: string) => /^(\d+)-/.exec(f)?.[1];
+  return files.map((file) => {
+    const name = path.basename(file, ".ipynb");
+    const n = number(file);
+    const unique = n !== undefined && files.filter((f) => number(f) === n).length === 1;
+    return { id: unique ? n : name, file, name };
+  });
+}
+const CHAPTERS = listChapters();
 
 // ───────────────────────────── processes ─────────────────────────────
 
@@ -327,10 +368,15 @@ class Browser {
     return browser;
   }
 
+  /** False once Chromium has exited or closed its end of the DevTools pipe (e.g. it crashed). */
+  get alive(): boolean {
+    return !this.proc.hasExited() && !this.cdp.closedReason;
+  }
+
   async newPage(): Promise<Page> {
     const { targetId } = await this.cdp.send("Target.createTarget", { url: "about:blank" });
     const { sessionId } = await this.cdp.send("Target.attachToTarget", { targetId, flatten: true });
-    const page = new Page(this.cdp, sessionId as string);
+    const page = new Page(this.cdp, sessionId as string, targetId as string);
     await page.init();
     return page;
   }
@@ -350,7 +396,7 @@ class Page {
   readonly console: string[] = [];
   private loaded = false;
 
-  constructor(private readonly cdp: Cdp, private readonly sessionId: string) {
+  constructor(private readonly cdp: Cdp, private readonly sessionId: string, private readonly targetId: string) {
     cdp.on("event", (method: string, params: Json, sid?: string) => {
       if (sid !== this.sessionId) return;
       if (method === "Page.loadEventFired") this.loaded = true;
@@ -395,13 +441,26 @@ class Page {
     return (r.result as { value: T }).value;
   }
 
-  /** PNG of the whole page, at CSS-pixel scale (page coordinates = image coordinates). */
-  async screenshot(): Promise<Buffer> {
-    const metrics = await this.send("Page.getLayoutMetrics");
-    const size = (metrics.cssContentSize ?? metrics.contentSize) as { width: number; height: number };
-    const clip = { x: 0, y: 0, width: Math.ceil(size.width), height: Math.min(Math.ceil(size.height), 16_000), scale: 1 };
+  /**
+   * PNG of the page, at CSS-pixel scale: the whole page (its first 16,000 px, about the largest
+   * picture Chromium captures in one go; page coordinates = image coordinates), or just `box`.
+   */
+  async screenshot(box?: Box): Promise<Buffer> {
+    let clip: Box & { scale: number };
+    if (box) {
+      clip = { x: Math.floor(box.x), y: Math.floor(box.y), width: Math.ceil(box.width), height: Math.ceil(box.height), scale: 1 };
+    } else {
+      const metrics = await this.send("Page.getLayoutMetrics");
+      const size = (metrics.cssContentSize ?? metrics.contentSize) as { width: number; height: number };
+      clip = { x: 0, y: 0, width: Math.ceil(size.width), height: Math.min(Math.ceil(size.height), SCREENSHOT_MAX_HEIGHT), scale: 1 };
+    }
     const r = await this.send("Page.captureScreenshot", { format: "png", captureBeyondViewport: true, clip }, 60_000);
     return Buffer.from(r.data as string, "base64");
+  }
+
+  /** Close the tab (frees the page's memory; the browser stays up). */
+  async close() {
+    await this.cdp.send("Target.closeTarget", { targetId: this.targetId }, undefined, 10_000).catch(() => {});
   }
 
   problems(): string {
@@ -568,36 +627,88 @@ class WebSocketClient {
 interface OutputJson {
   output_type: string;
   data?: Record<string, unknown>;
+  ename?: string;
+  evalue?: string;
+  name?: string;
+  text?: string | string[];
 }
 interface CellJson {
   cell_type: string;
+  source: string | string[];
   outputs?: OutputJson[];
+  execution_count?: number | null;
+  metadata?: { execution?: Record<string, string> };
+}
+
+interface ChartExpect {
+  types: string[];
+  title: string;
+  /** Index of the notebook cell whose output it is. */
+  cell: number;
 }
 
 /** What the executed notebook says the page must show. */
 interface Expected {
-  /** Charts in output order: trace types and title. */
-  charts: { types: string[]; title: string }[];
+  /** Interactive charts (plotly JSON + HTML with div#rbm-plot-*) in output order. */
+  charts: ChartExpect[];
+  /**
+   * Charts output without HTML (a live chart whose final interactive redraw never came):
+   * nbconvert shows their image/svg+xml.
+   */
+  staticCharts: ChartExpect[];
   /** image/png outputs that nbconvert renders as <img> (no text/html in the same bundle). */
   pngImages: number;
   /** text/html outputs containing a <table>. */
   tables: number;
 }
 
-function expectedFrom(ipynb: string): Expected {
-  const nb = JSON.parse(readFileSync(ipynb, "utf8")) as { cells: CellJson[] };
-  const outputs = nb.cells.flatMap((c) => c.outputs ?? []).filter((o) => o.data);
-  const charts = outputs.flatMap((o) => {
-    const fig = o.data?.["application/vnd.plotly.v1+json"] as { data: { type: string }[]; layout: { title?: { text: string } } } | undefined;
-    return fig ? [{ types: fig.data.map((t) => t.type), title: fig.layout.title?.text ?? "" }] : [];
-  });
+const sourceOf = (cell: CellJson) => (Array.isArray(cell.source) ? cell.source.join("") : cell.source);
+
+function expectedFrom(nb: { cells: CellJson[] }): Expected {
+  const outputs = nb.cells.flatMap((c, cell) => (c.outputs ?? []).filter((o) => o.data).map((o) => ({ o, cell })));
   const html = (o: OutputJson) => [o.data?.["text/html"] ?? ""].flat().join("");
+  const charts: ChartExpect[] = [];
+  const staticCharts: ChartExpect[] = [];
+  for (const { o, cell } of outputs) {
+    const fig = o.data?.["application/vnd.plotly.v1+json"] as { data: { type: string }[]; layout: { title?: { text: string } } } | undefined;
+    if (!fig) continue;
+    const chart = { types: fig.data.map((t) => t.type), title: fig.layout.title?.text ?? "", cell };
+    (o.data?.["text/html"] ? charts : staticCharts).push(chart);
+  }
   return {
     charts,
-    pngImages: outputs.filter((o) => o.data?.["image/png"] && !o.data?.["text/html"]).length,
-    tables: outputs.filter((o) => /<table[\s>]/i.test(html(o))).length,
+    staticCharts,
+    pngImages: outputs.filter(({ o }) => o.data?.["image/png"] && !o.data?.["text/html"]).length,
+    tables: outputs.filter(({ o }) => /<table[\s>]/i.test(html(o))).length,
   };
 }
+
+/**
+ * Why an executed notebook is not a complete run, or null. run_notebook.py writes the executed
+ * copy also when a cell fails or times out, and stops there. tslab sends no execution counts and
+ * reports most errors on stderr only, so "executed" is nbclient's record of the cell's reply.
+ */
+function incompleteRun(nb: { cells: CellJson[] }): string | null {
+  const code = nb.cells.map((cell, index) => ({ cell, index }))
+    .filter(({ cell }) => cell.cell_type === "code" && sourceOf(cell).trim());
+  const firstLine = (cell: CellJson) => sourceOf(cell).trim().split("\n")[0].slice(0, 80);
+  for (const { cell, index } of code) {
+    const error = cell.outputs?.find((o) => o.output_type === "error");
+    if (error) return `cell ${index} (${firstLine(cell)}) failed: ${error.ename}: ${error.evalue}`;
+  }
+  const executed = (cell: CellJson) => cell.execution_count != null || cell.metadata?.execution?.["shell.execute_reply"] !== undefined;
+  const skipped = code.findIndex(({ cell }) => !executed(cell));
+  if (skipped < 0) return null;
+  const never = code.slice(skipped).filter(({ cell }) => !executed(cell)).map(({ index }) => index);
+  const stopped = skipped > 0 ? code[skipped - 1] : null;
+  if (!stopped) return `no cell was executed (cells ${never.join(", ")} have no reply)`;
+  const stderr = (stopped.cell.outputs ?? []).filter((o) => o.output_type === "stream" && o.name === "stderr")
+    .map((o) => [o.text ?? ""].flat().join("")).join("").trim();
+  return `the run stopped after cell ${stopped.index} (${firstLine(stopped.cell)}); cells ${never.join(", ")} were never executed` +
+    (stderr ? `; cell ${stopped.index}'s stderr: ${tail(stderr, 5)}` : "");
+}
+
+const describeChart = (c: ChartExpect, i: number) => `chart ${i + 1} (cell ${c.cell}, ${c.types.join("+")}, "${c.title}")`;
 
 /** Remove every <script> element, as JupyterLab's sanitizer does with untrusted outputs. */
 function stripScripts(html: string): string {
@@ -648,10 +759,15 @@ const PROBE_CHARTS = (want: number, timeoutMs: number) => `(async () => {
       pngImageWidths: await Promise.all(images.map(decodes)),
     });
   }
+  const svgOutputs = [...document.querySelectorAll('[data-mime-type="image/svg+xml"] svg, .output_svg svg')].map((svg) => {
+    const r = svg.getBoundingClientRect();
+    return { width: r.width, height: r.height, texts: [...svg.querySelectorAll("text")].map((t) => t.textContent) };
+  });
   const imgs = [...document.querySelectorAll('img[src^="data:image/png"]')];
   await Promise.all(imgs.map((i) => i.decode().catch(() => {})));
   return {
     charts,
+    svgOutputs,
     plotlyPlots: document.querySelectorAll(".js-plotly-plot").length,
     mainSvgs: document.querySelectorAll(".main-svg").length,
     scripts: document.querySelectorAll("script").length,
@@ -674,6 +790,7 @@ interface ChartProbe {
 }
 interface PageProbe {
   charts: ChartProbe[];
+  svgOutputs: { width: number; height: number; texts: string[] }[];
   plotlyPlots: number;
   mainSvgs: number;
   scripts: number;
@@ -684,8 +801,8 @@ interface PageProbe {
 
 /** The probe as text for failure messages: page-wide counts, then one line per chart. */
 const describeProbe = (p: PageProbe) => {
-  const { charts, ...page } = p;
-  return [JSON.stringify(page), ...charts.map((c, i) => `  chart ${i + 1}: ${JSON.stringify({
+  const { charts, svgOutputs, ...page } = p;
+  return [JSON.stringify({ ...page, svgOutputs: svgOutputs.length }), ...charts.map((c, i) => `  chart ${i + 1}: ${JSON.stringify({
     ...c, fallbackSvg: c.fallbackSvg && { ...c.fallbackSvg, texts: c.fallbackSvg.texts.length },
   })}`)].join("\n");
 };
@@ -696,158 +813,286 @@ function need<T>(value: T | undefined | null, what: string): T {
   return value;
 }
 
-// ───────────────────────────── 1 + 2: the chapter in Chromium ─────────────────────────────
+/**
+ * A test body whose failures start with `label` (the chapter): the message and the stack, which
+ * is what node:test prints.
+ */
+function labelled<A extends unknown[]>(label: string, body: (...args: A) => unknown): (...args: A) => Promise<void> {
+  return async (...args: A) => {
+    try {
+      await body(...args);
+    } catch (err) {
+      if (err instanceof Error && !err.message.startsWith(label)) {
+        const message = `${label}: ${err.message}`;
+        if (typeof err.stack === "string") {
+          err.stack = err.stack.includes(err.message) ? err.stack.replace(err.message, () => message) : `${message}\n${err.stack}`;
+        }
+        err.message = message;
+      }
+      throw err;
+    }
+  };
+}
 
-describe(`chapter ${CHAPTER} rendered in headless Chromium`, { skip: !CHROMIUM && !process.env.CI && "Chromium not found (set CHROMIUM=/path/to/chromium)" }, () => {
-  let html: string | undefined;
-  let noScriptHtml: string | undefined;
-  let expected: Expected | undefined;
+/** Colour statistics of a chart's box: from the full screenshot, or its own capture when the box lies below it. */
+async function chartPixels(page: Page, img: Rgba, box: Box) {
+  if (box.y + box.height <= img.height && box.x + box.width <= img.width) return pixelStats(img, box);
+  return pixelStats(decodePng(await page.screenshot(box)));
+}
+
+/** Runs `cmd` in its own process group (registered in `running` for cleanup), waits for its exit. */
+async function runToEnd(running: Set<Proc>, name: string, cmd: string, args: string[], env: NodeJS.ProcessEnv) {
+  const proc = startProcess(name, cmd, args, env);
+  running.add(proc);
+  try {
+    const { code, signal } = await proc.exited;
+    return { code, signal, output: proc.output() };
+  } finally {
+    await stopProcess(proc); // reaps anything it left behind (kernel shutdown is run_notebook's job)
+    running.delete(proc);
+  }
+}
+
+// ───────────────────────────── 1 + 2: every chapter in Chromium ─────────────────────────────
+
+describe("every chapter rendered in headless Chromium", { skip: !CHROMIUM && !process.env.CI && "Chromium not found (set CHROMIUM=/path/to/chromium)" }, () => {
   let browser: Browser | undefined;
-  let scripted: { page: Page; probe: PageProbe } | undefined;
-  let chapterRun: Proc | undefined;
+  const running = new Set<Proc>();
 
   after(async () => {
-    if (chapterRun && !chapterRun.hasExited()) await stopProcess(chapterRun);
+    for (const proc of running) await stopProcess(proc);
     await browser?.close();
   });
 
+  /** The shared browser; relaunched if it died (the chapter it died in has failed already). */
   async function getBrowser(): Promise<Browser> {
     assert.ok(CHROMIUM, "Chromium not found: install it (Debian: apt-get install chromium) or set CHROMIUM=/path/to/chromium");
+    if (browser && !browser.alive) {
+      const dead = browser;
+      browser = undefined;
+      await dead.close();
+    }
     browser ??= await Browser.launch(CHROMIUM);
     return browser;
   }
 
-  test("executes headless and converts to HTML (npm run chapter)", { timeout: 180_000 }, async () => {
-    const prefix = `${CHAPTER}-`;
-    const source = readdirSync(NOTEBOOKS_DIR).find((f) => f.startsWith(prefix) && f.endsWith(".ipynb"));
-    assert.ok(source, `no notebooks/${prefix}*.ipynb`);
-    const name = path.basename(source, ".ipynb");
-    mkdirSync(ARTIFACTS_DIR, { recursive: true });
-    const outputs = [".ipynb", ".html", ".noscript.html"].map((ext) => path.join(ARTIFACTS_DIR, name + ext));
-    for (const f of [...outputs, path.join(ARTIFACTS_DIR, `${CHAPTER}.png`), path.join(ARTIFACTS_DIR, `${CHAPTER}-noscript.png`)]) {
-      rmSync(f, { force: true }); // never look at a previous run's files
-    }
-    chapterRun = startProcess("chapter", process.execPath,
-      [path.join(ROOT, "scripts", "chapter.mjs"), CHAPTER, "--out", ARTIFACTS_DIR, "--timeout", "300"],
-      { ...process.env, CI: "true" });
-    const { code, signal } = await chapterRun.exited;
-    await stopProcess(chapterRun); // reaps anything it left behind (kernel shutdown is run_notebook's job)
-    assert.equal(code, 0, `npm run chapter -- ${CHAPTER} exited with ${code ?? signal}:\n${tail(chapterRun.output(), 60)}`);
-
-    const [ipynb, htmlFile, noScriptFile] = outputs;
-    expected = expectedFrom(ipynb);
-    const types = expected.charts.map((c) => c.types.join("+"));
-    assert.ok(expected.charts.length >= 3,
-      `chapter ${CHAPTER} should show at least 3 plotly charts (two heatmaps, one bar chart); its outputs hold ${expected.charts.length}: ${types.join(", ") || "none"}`);
-
-    const text = readFileSync(htmlFile, "utf8");
-    const scriptTags = (text.match(/<script\b/gi) ?? []).length;
-    assert.ok(scriptTags > 0, `${htmlFile} has no <script> at all`);
-    const stripped = stripScripts(text);
-    writeFileSync(noScriptFile, stripped);
-    const left = (stripped.match(/<script\b/gi) ?? []).length;
-    assert.equal(left, 0, `removing the ${scriptTags} <script> elements of ${htmlFile} left ${left} behind`);
-    html = htmlFile;
-    noScriptHtml = noScriptFile;
+  test("notebooks/ holds chapters", () => {
+    assert.ok(CHAPTERS.length > 0, `no .ipynb files in ${NOTEBOOKS_DIR}`);
   });
 
-  test("plotly draws every chart (scripts on)", { timeout: 90_000 }, async (t) => {
-    const file = need(html, "the chapter run");
-    const exp = need(expected, "the chapter run");
-    const page = await (await getBrowser()).newPage();
-    await page.open(file);
-    const probe = await page.evaluate<PageProbe>(PROBE_CHARTS(exp.charts.length, 20_000));
-    scripted = { page, probe };
-    const seen = `DOM: ${describeProbe(probe)}\npage problems:\n${page.problems()}`;
-    assert.ok(probe.plotlyLoaded, `window.Plotly is not defined after the page loaded (the embedded plotly.js did not run)\n${seen}`);
-    assert.equal(probe.charts.length, exp.charts.length,
-      `${exp.charts.length} charts in the notebook's outputs, ${probe.charts.length} chart containers (div#rbm-plot-*) in the page\n${seen}`);
-    assert.ok(probe.plotlyPlots >= exp.charts.length && probe.mainSvgs >= exp.charts.length,
-      `expected ≥ ${exp.charts.length} plotly plots; found ${probe.plotlyPlots} .js-plotly-plot and ${probe.mainSvgs} .main-svg\n${seen}`);
-    probe.charts.forEach((chart, i) => {
-      const want = exp.charts[i];
-      const label = `chart ${i + 1} (${want.types.join("+")}, "${want.title}")`;
-      assert.ok(chart.plotly && chart.mainSvgs > 0, `${label} was not drawn by plotly: ${JSON.stringify(chart)}\n${seen}`);
-      assert.equal(chart.fallbackSvg, null, `${label}: plotly should have replaced the static SVG: ${JSON.stringify(chart)}`);
-      assert.ok(chart.box.width > 100 && chart.box.height > 100, `${label} has no size on the page: ${JSON.stringify(chart.box)}`);
-      if (want.types.includes("heatmap")) {
-        assert.ok(chart.plotlyHeatmapImages > 0, `${label}: no heatmap image (g.hm image) in plotly's SVG: ${JSON.stringify(chart)}`);
-      }
-      if (want.types.includes("bar")) {
-        assert.ok(chart.plotlyBarPaths > 0, `${label}: no bars (g.trace.bars path) in plotly's SVG: ${JSON.stringify(chart)}`);
-      }
+  for (const chapter of CHAPTERS) {
+    const { id, file, name } = chapter;
+    const label = `chapter ${id} (${file})`;
+    const it = (title: string, options: { timeout: number }, body: (t: test.TestContext) => unknown) =>
+      test(title, options, labelled(label, body));
+
+    describe(label, () => {
+      let html: string | undefined;
+      let noScriptHtml: string | undefined;
+      let expected: Expected | undefined;
+      /** The page with scripts on, open from the plotly test until the screenshot has been taken. */
+      let scriptedPage: Page | undefined;
+      let scriptedProbe: PageProbe | undefined;
+
+      after(async () => {
+        await scriptedPage?.close();
+      });
+
+      it("exported to HTML from its executed notebook (nbconvert)", { timeout: 30 * 60_000 }, async (t) => {
+        const source = path.join(NOTEBOOKS_DIR, file);
+        const copy = path.join(EXECUTED_DIR, file);
+        mkdirSync(ARTIFACTS_DIR, { recursive: true });
+        const [ipynb, htmlFile, noScriptFile] = [".ipynb", ".html", ".noscript.html"].map((ext) => path.join(ARTIFACTS_DIR, name + ext));
+        for (const f of [ipynb, htmlFile, noScriptFile, path.join(ARTIFACTS_DIR, `${id}.png`), path.join(ARTIFACTS_DIR, `${id}-noscript.png`)]) {
+          rmSync(f, { force: true }); // never look at a previous run's files
+        }
+
+        const fresh = existsSync(copy) && statSync(copy).mtimeMs >= statSync(source).mtimeMs;
+        let origin: string;
+        if (fresh) {
+          origin = `executed copy ${path.relative(ROOT, copy)} (test/e2e/notebooks.test.ts)`;
+          copyFileSync(copy, ipynb); // a snapshot: expectations and HTML come from the same file
+          const jupyter = findJupyter();
+          assert.ok(jupyter.ok, "no usable Jupyter found: run `npm run setup`");
+          const [cmd, ...args] = jupyter.jupyter;
+          const conv = await runToEnd(running, "nbconvert", cmd,
+            [...args, "nbconvert", "--to", "html", "--output-dir", ARTIFACTS_DIR, "--output", name, ipynb], jupyterEnv(process.env));
+          assert.equal(conv.code, 0, `jupyter nbconvert --to html ${path.relative(ROOT, ipynb)} exited with ${conv.code ?? conv.signal}:\n${tail(conv.output, 40)}`);
+        } else {
+          // No usable copy: execute the chapter as the notebook test does (CI=true, same per-cell
+          // timeout) and leave the copy where that test keeps it, for the next run.
+          origin = `executed here (${existsSync(copy) ? `${path.relative(ROOT, copy)} is older than notebooks/${file}` : `no ${path.relative(ROOT, copy)}`})`;
+          t.diagnostic(`${label}: ${origin}`);
+          const run = await runToEnd(running, "chapter", process.execPath,
+            [path.join(ROOT, "scripts", "chapter.mjs"), file, "--out", EXECUTED_DIR, "--timeout", String(CELL_TIMEOUT_S)],
+            { ...process.env, CI: "true" });
+          assert.equal(run.code, 0, `npm run chapter -- ${file} --out ${path.relative(ROOT, EXECUTED_DIR)} exited with ${run.code ?? run.signal}:\n${tail(run.output, 60)}`);
+          copyFileSync(copy, ipynb);
+          renameSync(path.join(EXECUTED_DIR, `${name}.html`), htmlFile);
+        }
+
+        const nb = JSON.parse(readFileSync(ipynb, "utf8")) as { cells: CellJson[] };
+        const problem = incompleteRun(nb);
+        assert.equal(problem, null, `the executed notebook (${origin}) records a failed run: ${problem}. ` +
+          `Run test/e2e/notebooks.test.ts (it rewrites the copy), or delete the copy to have this test execute the chapter.`);
+        const exp = expectedFrom(nb);
+        const types = exp.charts.map((c) => c.types.join("+"));
+        const min = MIN_CHARTS[id];
+        if (min) {
+          assert.ok(exp.charts.length >= min.charts,
+            `should show at least ${min.charts} plotly charts (${min.what}); its outputs hold ${exp.charts.length}: ${types.join(", ") || "none"}`);
+        }
+        assert.ok(exp.charts.length + exp.staticCharts.length + exp.pngImages > 0,
+          `the executed notebook's outputs hold no chart and no image`);
+
+        const text = readFileSync(htmlFile, "utf8");
+        const scriptTags = (text.match(/<script\b/gi) ?? []).length;
+        assert.ok(scriptTags > 0, `${htmlFile} has no <script> at all`);
+        const stripped = stripScripts(text);
+        writeFileSync(noScriptFile, stripped);
+        const left = (stripped.match(/<script\b/gi) ?? []).length;
+        assert.equal(left, 0, `removing the ${scriptTags} <script> elements of ${htmlFile} left ${left} behind`);
+        expected = exp;
+        html = htmlFile;
+        noScriptHtml = noScriptFile;
+        t.diagnostic(`${label}: ${origin}; outputs: ${exp.charts.length} interactive charts (${types.join(", ") || "none"}), ` +
+          `${exp.staticCharts.length} static charts, ${exp.pngImages} PNG images, ${exp.tables} tables`);
+      });
+
+      it("plotly draws every chart (scripts on)", { timeout: 120_000 }, async (t) => {
+        const file = need(html, "the HTML export");
+        const exp = need(expected, "the HTML export");
+        const page = await (await getBrowser()).newPage();
+        scriptedPage = page;
+        await page.open(file);
+        const probe = await page.evaluate<PageProbe>(PROBE_CHARTS(exp.charts.length, 30_000));
+        scriptedProbe = probe;
+        const seen = `DOM: ${describeProbe(probe)}\npage problems:\n${page.problems()}`;
+        if (exp.charts.length > 0) {
+          assert.ok(probe.plotlyLoaded, `window.Plotly is not defined after the page loaded (the embedded plotly.js did not run)\n${seen}`);
+        }
+        assert.equal(probe.charts.length, exp.charts.length,
+          `${exp.charts.length} charts in the notebook's outputs, ${probe.charts.length} chart containers (div#rbm-plot-*) in the page\n${seen}`);
+        assert.ok(probe.plotlyPlots >= exp.charts.length && probe.mainSvgs >= exp.charts.length,
+          `expected ≥ ${exp.charts.length} plotly plots; found ${probe.plotlyPlots} .js-plotly-plot and ${probe.mainSvgs} .main-svg\n${seen}`);
+        probe.charts.forEach((chart, i) => {
+          const want = exp.charts[i];
+          const what = describeChart(want, i);
+          assert.ok(chart.plotly && chart.mainSvgs > 0, `${what} was not drawn by plotly: ${JSON.stringify(chart)}\n${seen}`);
+          assert.equal(chart.fallbackSvg, null, `${what}: plotly should have replaced the static SVG: ${JSON.stringify(chart)}`);
+          assert.ok(chart.box.width > 100 && chart.box.height > 100, `${what} has no size on the page: ${JSON.stringify(chart.box)}`);
+          if (want.types.includes("heatmap")) {
+            assert.ok(chart.plotlyHeatmapImages > 0, `${what}: no heatmap image (g.hm image) in plotly's SVG: ${JSON.stringify(chart)}`);
+          }
+          if (want.types.includes("bar")) {
+            assert.ok(chart.plotlyBarPaths > 0, `${what}: no bars (g.trace.bars path) in plotly's SVG: ${JSON.stringify(chart)}`);
+          }
+        });
+        checkStaticCharts(exp, probe, seen);
+        assert.deepEqual(page.exceptions, [], `uncaught exceptions on the page:\n${page.problems()}`);
+        t.diagnostic(`${label}: ${probe.plotlyPlots} plotly plots (${exp.charts.map((c) => c.types.join("+")).join(", ") || "none"}), ` +
+          `${probe.mainSvgs} .main-svg, ${probe.svgOutputs.length} SVG outputs, ${probe.pngImgs.length} PNG <img>, ${probe.tables} tables; ` +
+          `page: ${page.problems().replace(/\n/g, " | ")}`);
+      });
+
+      it("PNG pictures decode (image outputs, heatmap images)", { timeout: 30_000 }, () => {
+        const probe = need(scriptedProbe, "the scripted page");
+        const exp = need(expected, "the HTML export");
+        checkPngs(exp, probe, `DOM: ${describeProbe(probe)}`);
+        assert.ok(probe.tables >= exp.tables, `${exp.tables} HTML tables in the notebook's outputs, ${probe.tables} in the page\nDOM: ${describeProbe(probe)}`);
+      });
+
+      it(`screenshot is not blank (test-artifacts/browser/${id}.png)`, { timeout: 120_000 }, async (t) => {
+        const page = need(scriptedPage, "the scripted page");
+        const probe = need(scriptedProbe, "the scripted page");
+        const exp = need(expected, "the HTML export");
+        try {
+          const png = await page.screenshot();
+          const shot = path.join(ARTIFACTS_DIR, `${id}.png`);
+          writeFileSync(shot, png);
+          const img = decodePng(png);
+          const whole = pixelStats(img);
+          assert.ok(whole.distinctColours >= 64 && whole.nonWhite >= 0.02, `the screenshot ${shot} looks blank: ${whole}`);
+          t.diagnostic(`${label}: ${path.relative(ROOT, shot)}: ${whole}`);
+          for (const [i, chart] of probe.charts.entries()) {
+            const s = await chartPixels(page, img, chart.box);
+            assert.ok(s.colourful >= 0.005 && s.distinctColours >= 16,
+              `${describeChart(exp.charts[i], i)} (${chart.id}) at ${JSON.stringify(chart.box)} in ${shot} shows no coloured data: ${s}`);
+          }
+        } finally {
+          await page.close();
+          scriptedPage = undefined;
+        }
+      });
+
+      it("with every <script> removed, each chart still shows its SVG fallback", { timeout: 120_000 }, async (t) => {
+        const file = need(noScriptHtml, "the HTML export");
+        const exp = need(expected, "the HTML export");
+        const page = await (await getBrowser()).newPage();
+        try {
+          await page.open(file);
+          const probe = await page.evaluate<PageProbe>(PROBE_CHARTS(0, 0));
+          const seen = `DOM: ${describeProbe(probe)}\npage problems:\n${page.problems()}`;
+          assert.equal(probe.scripts, 0, `${probe.scripts} <script> elements left in the page\n${seen}`);
+          assert.equal(probe.plotlyPlots, 0, `plotly ran although scripts were removed\n${seen}`);
+          assert.equal(probe.charts.length, exp.charts.length,
+            `${exp.charts.length} charts in the notebook's outputs, ${probe.charts.length} chart containers (div#rbm-plot-*) in the page\n${seen}`);
+          const png = await page.screenshot();
+          const shot = path.join(ARTIFACTS_DIR, `${id}-noscript.png`);
+          writeFileSync(shot, png);
+          const img = decodePng(png);
+          for (const [i, chart] of probe.charts.entries()) {
+            const want = exp.charts[i];
+            const what = describeChart(want, i);
+            const svg = chart.fallbackSvg;
+            assert.ok(svg && svg.width > 100 && svg.height > 100, `${what}: no visible SVG fallback: ${JSON.stringify(chart)}\n${seen}`);
+            if (want.title) {
+              assert.ok(svg.texts.includes(want.title), `${what}: the SVG does not show its title; texts: ${JSON.stringify(svg.texts)}`);
+            }
+            if (want.types.includes("heatmap")) {
+              assert.ok(chart.pngImages > 0 && chart.pngImageWidths.every((w) => w > 0),
+                `${what}: the SVG's heatmap image is missing or does not decode: ${JSON.stringify(chart)}`);
+            }
+            if (want.types.includes("bar")) assert.ok(svg.bars > 0, `${what}: the SVG has no bars: ${JSON.stringify(chart)}`);
+            const s = await chartPixels(page, img, chart.box);
+            assert.ok(s.colourful >= 0.005 && s.distinctColours >= 8,
+              `${what} at ${JSON.stringify(chart.box)} in ${shot} shows no coloured data: ${s}`);
+          }
+          checkStaticCharts(exp, probe, seen);
+          checkPngs(exp, probe, seen);
+          assert.deepEqual(page.exceptions, [], `uncaught exceptions on the page:\n${page.problems()}`);
+          t.diagnostic(`${label} without scripts: ${probe.charts.filter((c) => c.fallbackSvg).length} SVG fallbacks, ` +
+            `${probe.svgOutputs.length} SVG outputs, ${probe.pngImgs.length} PNG <img>; ${path.relative(ROOT, shot)}`);
+        } finally {
+          await page.close();
+        }
+      });
     });
-    assert.deepEqual(page.exceptions, [], `uncaught exceptions on the page:\n${page.problems()}`);
-    t.diagnostic(`${probe.plotlyPlots} plotly plots (${exp.charts.map((c) => c.types.join("+")).join(", ")}), ` +
-      `${probe.mainSvgs} .main-svg, ${probe.pngImgs.length} PNG <img>, ${probe.tables} tables; page: ${page.problems().replace(/\n/g, " | ")}`);
-  });
-
-  test("PNG pictures decode (image outputs, heatmap images)", { timeout: 30_000 }, () => {
-    const { probe } = need(scripted, "the scripted page");
-    const exp = need(expected, "the chapter run");
-    const seen = `DOM: ${describeProbe(probe)}`;
-    assert.ok(probe.pngImgs.length >= exp.pngImages,
-      `${exp.pngImages} image/png outputs in the notebook, ${probe.pngImgs.length} <img src="data:image/png"> in the page\n${seen}`);
-    const broken = probe.pngImgs.filter((i) => !(i.naturalWidth > 0 && i.naturalHeight > 0));
-    assert.equal(broken.length, 0, `${broken.length} of ${probe.pngImgs.length} PNG <img> did not decode\n${seen}`);
-    const heatmaps = exp.charts.filter((c) => c.types.includes("heatmap")).length;
-    const chartPngs = probe.charts.flatMap((c) => c.pngImageWidths);
-    assert.ok(chartPngs.length >= heatmaps,
-      `${heatmaps} heatmaps in the notebook, ${chartPngs.length} data:image/png <image> elements in the charts\n${seen}`);
-    assert.ok(chartPngs.every((w) => w > 0), `a chart's PNG <image> did not decode (natural widths ${chartPngs.join(", ")})\n${seen}`);
-    assert.ok(probe.tables >= exp.tables, `${exp.tables} HTML tables in the notebook's outputs, ${probe.tables} in the page\n${seen}`);
-  });
-
-  test(`screenshot is not blank (test-artifacts/browser/${CHAPTER}.png)`, { timeout: 60_000 }, async (t) => {
-    const { page, probe } = need(scripted, "the scripted page");
-    const png = await page.screenshot();
-    const shot = path.join(ARTIFACTS_DIR, `${CHAPTER}.png`);
-    writeFileSync(shot, png);
-    const img = decodePng(png);
-    const whole = pixelStats(img);
-    assert.ok(whole.distinctColours >= 64 && whole.nonWhite >= 0.02, `the screenshot ${shot} looks blank: ${whole}`);
-    t.diagnostic(`${path.relative(ROOT, shot)}: ${whole}`);
-    probe.charts.forEach((chart, i) => {
-      const s = pixelStats(img, chart.box);
-      assert.ok(s.colourful >= 0.005 && s.distinctColours >= 16,
-        `chart ${i + 1} (${chart.id}) at ${JSON.stringify(chart.box)} in ${shot} shows no coloured data: ${s}`);
-    });
-  });
-
-  test("with every <script> removed, each chart still shows its SVG fallback", { timeout: 90_000 }, async () => {
-    const file = need(noScriptHtml, "the chapter run");
-    const exp = need(expected, "the chapter run");
-    const page = await (await getBrowser()).newPage();
-    await page.open(file);
-    const probe = await page.evaluate<PageProbe>(PROBE_CHARTS(0, 0));
-    const seen = `DOM: ${describeProbe(probe)}\npage problems:\n${page.problems()}`;
-    assert.equal(probe.scripts, 0, `${probe.scripts} <script> elements left in the page\n${seen}`);
-    assert.equal(probe.plotlyPlots, 0, `plotly ran although scripts were removed\n${seen}`);
-    assert.equal(probe.charts.length, exp.charts.length,
-      `${exp.charts.length} charts in the notebook's outputs, ${probe.charts.length} chart containers (div#rbm-plot-*) in the page\n${seen}`);
-    const png = await page.screenshot();
-    const shot = path.join(ARTIFACTS_DIR, `${CHAPTER}-noscript.png`);
-    writeFileSync(shot, png);
-    const img = decodePng(png);
-    probe.charts.forEach((chart, i) => {
-      const want = exp.charts[i];
-      const label = `chart ${i + 1} (${want.types.join("+")}, "${want.title}")`;
-      const svg = chart.fallbackSvg;
-      assert.ok(svg && svg.width > 100 && svg.height > 100, `${label}: no visible SVG fallback: ${JSON.stringify(chart)}\n${seen}`);
-      if (want.title) {
-        assert.ok(svg.texts.includes(want.title), `${label}: the SVG does not show its title; texts: ${JSON.stringify(svg.texts)}`);
-      }
-      if (want.types.includes("heatmap")) {
-        assert.ok(chart.pngImages > 0 && chart.pngImageWidths.every((w) => w > 0),
-          `${label}: the SVG's heatmap image is missing or does not decode: ${JSON.stringify(chart)}`);
-      }
-      if (want.types.includes("bar")) assert.ok(svg.bars > 0, `${label}: the SVG has no bars: ${JSON.stringify(chart)}`);
-      const s = pixelStats(img, chart.box);
-      assert.ok(s.colourful >= 0.005 && s.distinctColours >= 8,
-        `${label} at ${JSON.stringify(chart.box)} in ${shot} shows no coloured data: ${s}`);
-    });
-  });
+  }
 });
+
+/** Charts output without HTML show as nbconvert's inline SVG, with their title. */
+function checkStaticCharts(exp: Expected, probe: PageProbe, seen: string) {
+  exp.staticCharts.forEach((want, i) => {
+    const what = `static ${describeChart(want, i)}`;
+    const svg = probe.svgOutputs.find((s) => want.title ? s.texts.includes(want.title) : s.width > 100);
+    assert.ok(svg, `${what}: no SVG output${want.title ? " showing its title" : ""} in the page\n${seen}`);
+    assert.ok(svg.width > 100 && svg.height > 100, `${what}: its SVG has no size on the page: ${JSON.stringify({ ...svg, texts: undefined })}`);
+  });
+}
+
+/** Every PNG output shows as a decoded <img>; every heatmap has a decoded PNG <image> in its chart. */
+function checkPngs(exp: Expected, probe: PageProbe, seen: string) {
+  assert.ok(probe.pngImgs.length >= exp.pngImages,
+    `${exp.pngImages} image/png outputs in the notebook, ${probe.pngImgs.length} <img src="data:image/png"> in the page\n${seen}`);
+  const broken = probe.pngImgs.filter((i) => !(i.naturalWidth > 0 && i.naturalHeight > 0));
+  assert.equal(broken.length, 0, `${broken.length} of ${probe.pngImgs.length} PNG <img> did not decode\n${seen}`);
+  const heatmaps = exp.charts.filter((c) => c.types.includes("heatmap")).length;
+  const chartPngs = probe.charts.flatMap((c) => c.pngImageWidths);
+  assert.ok(chartPngs.length >= heatmaps,
+    `${heatmaps} heatmaps in the notebook, ${chartPngs.length} data:image/png <image> elements in the charts\n${seen}`);
+  assert.ok(chartPngs.every((w) => w > 0), `a chart's PNG <image> did not decode (natural widths ${chartPngs.join(", ")})\n${seen}`);
+}
 
 // ───────────────────────────── 3: the Jupyter server of `npm start` ─────────────────────────────
 
@@ -949,8 +1194,8 @@ describe("the Jupyter server `npm start` opens", () => {
 
   test("runs a cell in a chapter's session through the kernel's websocket channel", { timeout: 150_000 }, async () => {
     liveServer();
-    const notebook = readdirSync(NOTEBOOKS_DIR).find((f) => f.startsWith(`${CHAPTER}-`) && f.endsWith(".ipynb"));
-    assert.ok(notebook, `no notebooks/${CHAPTER}-*.ipynb`);
+    const notebook = readdirSync(NOTEBOOKS_DIR).find((f) => f.startsWith(`${SERVER_CHAPTER}-`) && f.endsWith(".ipynb"));
+    assert.ok(notebook, `no notebooks/${SERVER_CHAPTER}-*.ipynb`);
     const created = await api("POST", "/api/sessions", { path: notebook, name: notebook, type: "notebook", kernel: { name: "tslab" } });
     assert.equal(created.status, 201, `POST /api/sessions: ${created.status} ${created.text.slice(0, 500)}\n${serverLog()}`);
     sessionId = created.json.id as string;

@@ -1,8 +1,9 @@
 // The course notebooks: committed clean, and every one runs top to bottom in a real tslab kernel.
 //
-// Execution goes through scripts/run_notebook.py with CI=true (notebooks shrink their workloads
-// when CI is set). A failure message carries the failing cell's source, the error, the cell's
-// stderr and the kernel's own output. Executed copies land in test-artifacts/notebooks/.
+// Execution goes through scripts/run_notebook.py with CI=true, using each chapter's small default
+// parameters. A failure message carries the failing cell's source, the error, the cell's
+// stderr and the kernel's own output. Executed copies land in test-artifacts/notebooks/, where
+// test/e2e/browser.test.ts (run after this file by npm test) takes them to render every chapter.
 // Needs `npm run setup` (npm test runs it first).
 
 import assert from "node:assert/strict";
