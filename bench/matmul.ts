@@ -1,13 +1,14 @@
 /**
  * Matrix-product throughput for the CD-1 shapes (batch 100, 784 visible, 500 hidden) on the backend
  * that initBackend() picks. Run: `node --import tsx bench/matmul.ts`
- * (compare single-threaded wasm with `RBM_WASM_THREADS=0`, or another backend with `RBM_BACKEND=…`).
+ * (compare single-threaded wasm with `RBM_WASM_THREADS=0`, wasm's own matMul kernels with
+ * `RBM_NATIVE_BLAS=0`, or another backend with `RBM_BACKEND=…`).
  *
  * Prints one `value unit what` line per measurement. GFLOP/s counts 2·M·N·K for every product
  * (bias and sigmoid excluded), so fused and unfused rows are directly comparable.
  */
 import * as tf from "@tensorflow/tfjs";
-import { initBackend } from "../lib/backend";
+import { initBackend, summaryLine } from "../lib/backend";
 
 const [B, V, H] = [100, 784, 500];
 
@@ -42,7 +43,7 @@ function gflops(what: string, [m, k, n]: [number, number, number], fn: () => tf.
 
 async function main(): Promise<void> {
   const info = await initBackend({ quiet: true });
-  console.log(`# ${info.name}, ${info.threads} thread(s), simd=${info.simd}, tfjs ${info.tfjsVersion}`);
+  console.log(`# ${summaryLine(info)}`);
 
   const v = tf.randomUniform([B, V]);
   const h = tf.randomUniform([B, H]);

@@ -6,9 +6,12 @@
  *
  * Environment variables:
  * - `RBM_BACKEND=tensorflow|wasm|cpu` forces one backend; {@link initBackend} throws if it cannot load.
- * - `RBM_WASM_THREADS=N` sets the number of wasm threads (default: all cores, at most 8);
- *   `0` or `1` switches the multi-threading workaround off (single-threaded SIMD).
+ * - `RBM_WASM_THREADS=N` sets the number of wasm threads (default: all cores, at most 8, or 1 when
+ *   native BLAS is used, see below); `0` or `1` switches the multi-threading workaround off.
  * - `RBM_WASM_THREADS_TEST_FAULT=1` (tests only) makes the wasm worker threads fail at start-up.
+ * - `RBM_NATIVE_BLAS=0` keeps matMul on the wasm kernels; `RBM_NATIVE_BLAS=1` makes a missing native
+ *   BLAS addon an error; `RBM_BLAS_THREADS=N` sets OpenBLAS's threads (default: all cores). Unset: the wasm backend runs matMul on OpenBLAS when the addon in
+ *   `native/blas/` is built (lib/blas.ts; `node scripts/build-native.mjs`), else on its own kernels.
  *
  * Call `await initBackend()` once before creating tensors; later calls return the cached result.
  */
@@ -17,6 +20,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import type { Worker } from "worker_threads";
+import { enableNativeBlas, loadNativeBlas } from "./blas";
 
 /** A TensorFlow.js backend this module knows how to set up. */
 export type BackendName = "tensorflow" | "wasm" | "cpu";
@@ -27,8 +31,12 @@ export interface BackendInfo {
   name: BackendName;
   /** Whether kernels use SIMD (wasm SIMD; native libtensorflow is assumed vectorised; cpu is not). */
   simd: boolean;
-  /** Threads used by matrix kernels (wasm: XNNPACK pool size incl. the main thread). */
+  /** Threads of the backend's own kernels (wasm: XNNPACK pool size incl. the main thread). */
   threads: number;
+  /** `"openblas"` when the wasm backend's matMul kernels run on native OpenBLAS (lib/blas.ts), else undefined. */
+  blas?: "openblas";
+  /** OpenBLAS threads when {@link BackendInfo.blas} is set. */
+  blasThreads?: number;
   /** The installed `@tensorflow/tfjs` version. */
   tfjsVersion: string;
   /** Human-readable account of the choice: skipped backends and why, thread set-up or its fallback. */
@@ -86,6 +94,10 @@ export function summaryLine(info: BackendInfo): string {
   if (info.name === "tensorflow") return `${head} (native libtensorflow)`;
   if (info.name === "cpu") return `${head} (plain JavaScript, slow) — ${INSTALL_HINT}`;
   const threads = `${info.threads} thread${info.threads === 1 ? "" : "s"}`;
+  if (info.blas === "openblas") {
+    const blasThreads = `${info.blasThreads} thread${info.blasThreads === 1 ? "" : "s"}`;
+    return `${head} (${info.simd ? "SIMD" : "no SIMD"}, ${threads}; matMul on native OpenBLAS, ${blasThreads})`;
+  }
   return `${head} (${info.simd ? "SIMD" : "no SIMD"}, ${threads}) — ${INSTALL_HINT}`;
 }
 
@@ -201,14 +213,47 @@ async function tryWasm(): Promise<Attempt> {
   } catch (err) {
     return `@tensorflow/tfjs-backend-wasm is not installed (${message(err)})`;
   }
+  const blasMode = nativeBlasMode();
+  const addon = blasMode === "off" ? "RBM_NATIVE_BLAS=0" : loadNativeBlas();
+  if (typeof addon === "string" && blasMode === "required") {
+    throw new Error(`RBM_NATIVE_BLAS=1, but ${addon}. Or unset RBM_NATIVE_BLAS to use the wasm kernels.`);
+  }
   const simd = (await tf.env().getAsync("WASM_HAS_SIMD_SUPPORT")) === true;
-  const threaded = await tryThreadedWasm(wasm, simd);
-  if (threaded.ok) return makeInfo("wasm", true, wasm.getThreadsCount(), threaded.note);
+  const threaded = await tryThreadedWasm(wasm, simd, typeof addon !== "string");
+  let info: BackendInfo;
+  if (threaded.ok) {
+    info = { name: "wasm", simd: true, threads: wasm.getThreadsCount(), tfjsVersion: tf.version.tfjs, reason: threaded.note };
+  } else {
+    const removeHandlers = watchEmscriptenProcessHandlers();
+    const ok = await tf.setBackend("wasm").finally(removeHandlers);
+    if (!ok) return "the wasm backend failed to initialise";
+    info = { name: "wasm", simd, threads: wasm.getThreadsCount(), tfjsVersion: tf.version.tfjs, reason: `wasm single-threaded: ${threaded.note}` };
+  }
+  if (blasMode === "off") return { ...info, reason: `${info.reason}; native BLAS off (RBM_NATIVE_BLAS=0)` };
+  const blas = enableNativeBlas({ threads: blasThreads() });
+  if (!blas.enabled && blasMode === "required") {
+    throw new Error(`RBM_NATIVE_BLAS=1, but ${blas.note}. Or unset RBM_NATIVE_BLAS to use the wasm kernels.`);
+  }
+  if (!blas.enabled) return { ...info, reason: `${info.reason}; ${blas.note}` };
+  return { ...info, blas: "openblas", blasThreads: blas.threads, reason: `${info.reason}; ${blas.note}` };
+}
 
-  const removeHandlers = watchEmscriptenProcessHandlers();
-  const ok = await tf.setBackend("wasm").finally(removeHandlers);
-  if (!ok) return "the wasm backend failed to initialise";
-  return makeInfo("wasm", simd, wasm.getThreadsCount(), `wasm single-threaded: ${threaded.note}`);
+/** `RBM_BLAS_THREADS`: OpenBLAS threads, or undefined for OpenBLAS's default. */
+function blasThreads(): number | undefined {
+  const raw = (process.env.RBM_BLAS_THREADS ?? "").trim();
+  if (raw === "") return undefined;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`RBM_BLAS_THREADS="${raw}" must be a whole number ≥ 1.`);
+  return n;
+}
+
+/** `RBM_NATIVE_BLAS`: "off" (0), "required" (1) or "auto" (unset). */
+function nativeBlasMode(): "off" | "required" | "auto" {
+  const raw = (process.env.RBM_NATIVE_BLAS ?? "").trim();
+  if (raw === "") return "auto";
+  if (raw === "0") return "off";
+  if (raw === "1") return "required";
+  throw new Error(`RBM_NATIVE_BLAS="${raw}" must be 0 (off), 1 (required) or unset (use it when built).`);
 }
 
 /**
@@ -271,8 +316,8 @@ type ThreadedResult = { ok: boolean; note: string };
  * Node-friendly settings and hand the module to tfjs's public BackendWasm class, exactly as
  * tfjs's own init() does. Every failure falls back to the stock backend with the reason recorded.
  */
-async function tryThreadedWasm(wasm: WasmPackage, simd: boolean): Promise<ThreadedResult> {
-  const threads = wantedThreads();
+async function tryThreadedWasm(wasm: WasmPackage, simd: boolean, nativeBlas: boolean): Promise<ThreadedResult> {
+  const threads = wantedThreads(nativeBlas);
   if (typeof threads === "string") return { ok: false, note: threads };
   if (!simd) return { ok: false, note: "the threaded build needs wasm SIMD, which this runtime lacks" };
   if (wasm.version_wasm !== THREADED_WASM_VERSION) {
@@ -280,6 +325,10 @@ async function tryThreadedWasm(wasm: WasmPackage, simd: boolean): Promise<Thread
       ok: false,
       note: `threads workaround verified only with tfjs-backend-wasm ${THREADED_WASM_VERSION}, found ${wasm.version_wasm}`,
     };
+  }
+  if (tf.engine().registry.wasm !== undefined) {
+    // Swapping it out would dispose every tensor that already lives on it.
+    return { ok: false, note: "the stock wasm backend was already in use before initBackend()" };
   }
   const stockFactory = tf.findBackendFactory("wasm");
   let mod: ThreadedModule | undefined;
@@ -319,8 +368,13 @@ async function tryThreadedWasm(wasm: WasmPackage, simd: boolean): Promise<Thread
   }
 }
 
-/** Desired wasm thread count, or why threads are off. */
-function wantedThreads(): number | string {
+/**
+ * Desired wasm thread count, or why threads are off. With native BLAS (lib/blas.ts) the matMuls run
+ * on OpenBLAS's own threads, which keep spinning for a while after each call; XNNPACK's pool would
+ * fight them for the cores and its element-wise ops then stall (measured: 0.05 → 1–5 ms per
+ * [100, 784] op on 2 cores), so threads stay off unless RBM_WASM_THREADS asks for them.
+ */
+function wantedThreads(nativeBlas: boolean): number | string {
   const raw = process.env.RBM_WASM_THREADS;
   if (raw !== undefined && raw.trim() !== "") {
     const n = Number(raw);
@@ -328,6 +382,7 @@ function wantedThreads(): number | string {
     if (n <= 1) return `RBM_WASM_THREADS=${raw}`;
     return Math.min(n, MAX_WASM_THREADS);
   }
+  if (nativeBlas) return "native OpenBLAS brings its own threads (RBM_WASM_THREADS=2 adds XNNPACK's too)";
   const cores = os.availableParallelism();
   if (cores < 2) return "1 CPU core";
   return Math.min(cores, MAX_WASM_THREADS);

@@ -1,13 +1,15 @@
 // One-time (and idempotent) preparation before `npm start`, `npm test` and chapter runs:
 //   1. find a Jupyter; on Debian as root install it with apt, elsewhere explain how to install it;
 //   2. register the tslab kernel inside the project (.jupyter/), never in the user's Jupyter;
-//   3. make sure notebooks/lib links to ../lib (notebooks import "./lib/index", see tslab #63).
+//   3. make sure notebooks/lib links to ../lib (notebooks import "./lib/index", see tslab #63);
+//   4. build the optional native OpenBLAS matMul addon (native/blas) when OpenBLAS is installed.
 // Usage: node scripts/setup.mjs [--quiet]
 
 import { spawnSync } from "node:child_process";
 import { existsSync, lstatSync, readFileSync, readlinkSync, rmSync, symlinkSync } from "node:fs";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
+import { buildNative } from "./build-native.mjs";
 import {
   KERNEL_JSON, KERNEL_NAME, JUPYTER_DIR, NOTEBOOKS_DIR, ROOT, TSLAB_BIN, findJupyter, jupyterEnv, which,
 } from "./jupyter-env.mjs";
@@ -119,6 +121,9 @@ export function setup({ quiet = false } = {}) {
   const jupyter = ensureJupyter(log);
   ensureKernel(jupyter.python, log);
   ensureLibLink(log);
+  // The optional native OpenBLAS matMul for the wasm backend (see environment.md); never fails.
+  const blas = buildNative();
+  if (!quiet || !blas.unchanged) console.log(blas.message);
   return jupyter;
 }
 

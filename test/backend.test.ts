@@ -74,7 +74,7 @@ test("initBackend picks wasm here (threads when >1 core), is idempotent, and rem
     assert.equal(info.tfjsVersion, tf.version.tfjs);
     assert.equal(tf.getBackend(), "wasm");
     if (process.env.RBM_WASM_THREADS === undefined) {
-      assert.equal(info.threads, Math.min(os.availableParallelism(), 8), info.reason);
+      assert.equal(info.threads, info.blas === "openblas" ? 1 : Math.min(os.availableParallelism(), 8), info.reason);
     }
     assert.match(info.reason, /tfjs-node is an npm alias|tfjs-node is not installed/);
 
@@ -123,8 +123,9 @@ test("a malformed RBM_BACKEND is rejected with the valid names", () => {
 });
 
 test("threaded and single-threaded wasm give bit-identical CD-1 products; both processes exit by themselves", () => {
-  const single = runChild(MATMUL_CHILD, { RBM_WASM_THREADS: "0" });
-  const threaded = runChild(MATMUL_CHILD, { RBM_WASM_THREADS: "2" });
+  // RBM_NATIVE_BLAS=0: compare XNNPACK's own kernels, not the optional OpenBLAS matMul (lib/blas.ts).
+  const single = runChild(MATMUL_CHILD, { RBM_WASM_THREADS: "0", RBM_NATIVE_BLAS: "0" });
+  const threaded = runChild(MATMUL_CHILD, { RBM_WASM_THREADS: "2", RBM_NATIVE_BLAS: "0" });
   const s = lastJson<{ info: BackendInfo; digests: string[] }>(single);
   const t = lastJson<{ info: BackendInfo; digests: string[] }>(threaded);
   assert.equal(s.info.threads, 1, s.info.reason);

@@ -1,0 +1,284 @@
+/**
+ * CD-1 on full MNIST, the library beside the numpy reference, in the same run (`npm run bench`).
+ *
+ * Sections (all by default; pick some with `--sections=cd1,extra,profile`):
+ * - `cd1`: ONE epoch of lib/train.ts's trainRBM, 784-500, batch 100, 60,000 images, lr 0.1,
+ *   momentum 0, weight decay 0, sampleVisible, Xavier init seed 0, then the numpy reference
+ *   (../shared/bench/peers/numpy_rbm.py, float32, Debian's /usr/bin/python3 with
+ *   OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE unset for it only): seconds per epoch, ratio, recon errors.
+ * - `extra`: CD-10 and PCD-1 (784-500, the first `--rows` MNIST images, numpy on the same rows), and
+ *   500-500 / 500-2000 layers on `--rows` random binary rows (no numpy peer: it only reads MNIST).
+ *   Times are scaled ×60000/rows to "seconds per 60k-row epoch" and labelled so.
+ * - `profile`: where a CD-1 batch's time goes (every wasm kernel wrapped with a timer).
+ * - `matrix` (only when asked, `--matrix`): the cd1 epoch in child processes for native BLAS on/off
+ *   × wasm threads on/off (and OpenBLAS with 1 thread), each beside a numpy run.
+ *
+ * Options: `--repeat=N` (cd1 pairs, default 1; the range is printed), `--rows=N` (default 10000),
+ * `--no-numpy`. Machines are shared: compare ratios measured in the same run, not absolute times.
+ * Environment as for the library: RBM_NATIVE_BLAS=0 (wasm matMul), RBM_WASM_THREADS=0, RBM_BACKEND.
+ */
+import * as tf from "@tensorflow/tfjs";
+import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { BackendInfo, initBackend, summaryLine } from "../lib/backend";
+import { loadNativeBlas, nativeBlasCounters } from "../lib/blas";
+import { Dataset, loadMnist, mnistDir } from "../lib/data";
+import { Rng } from "../lib/random";
+import { disposeRBM, initRBM } from "../lib/rbm";
+import { TrainOptions, trainRBM } from "../lib/train";
+
+const ROOT = path.resolve(__dirname, "..");
+const NUMPY_SCRIPT = path.resolve(ROOT, "..", "shared", "bench", "peers", "numpy_rbm.py");
+const PYTHON = fs.existsSync("/usr/bin/python3") ? "/usr/bin/python3" : "python3";
+const FULL = 60000;
+
+/** The reference hyperparameters (numpy_rbm.py's defaults, plain SGD). */
+const BASE: TrainOptions = {
+  k: 1, learningRate: 0.1, initialMomentum: 0, finalMomentum: 0, weightDecay: 0, sampleVisible: true,
+  batchSize: 100, epochs: 1, seed: 0, progress: false,
+};
+
+interface Args {
+  sections: Set<string>;
+  repeat: number;
+  rows: number;
+  numpy: boolean;
+  child: boolean;
+}
+
+function parseArgs(argv: string[]): Args {
+  const a: Args = { sections: new Set(["cd1", "extra", "profile"]), repeat: 1, rows: 10000, numpy: true, child: false };
+  for (const arg of argv) {
+    const [key, value = ""] = arg.replace(/^--/, "").split("=");
+    if (key === "sections") a.sections = new Set(value.split(",").filter(Boolean));
+    else if (key === "matrix") a.sections = new Set(["matrix"]);
+    else if (key === "repeat") a.repeat = positive(value, key);
+    else if (key === "rows") a.rows = Math.min(positive(value, key), FULL);
+    else if (key === "no-numpy") a.numpy = false;
+    else if (key === "child") a.child = true;
+    else throw new Error(`bench/cd1.ts: unknown option ${arg} (see the comment at the top of the file)`);
+  }
+  return a;
+}
+
+function positive(raw: string, what: string): number {
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`--${what} must be a positive integer, got "${raw}"`);
+  return n;
+}
+
+function fmt(x: number, digits = 2): string {
+  return x.toFixed(digits);
+}
+
+function range(xs: number[]): string {
+  if (xs.length === 1) return fmt(xs[0]);
+  return `${fmt(Math.min(...xs))}–${fmt(Math.max(...xs))} (median ${fmt([...xs].sort((p, q) => p - q)[xs.length >> 1])})`;
+}
+
+function rssMB(): number {
+  return process.resourceUsage().maxRSS / 1024;
+}
+
+// ---------------------------------------------------------------- runs
+
+interface OurRun {
+  seconds: number;
+  recon: number;
+}
+
+/** One epoch of trainRBM on `data` from a Xavier(seed 0) RBM; seconds as trainRBM measured them. */
+async function ours(data: Dataset, nHidden: number, opts: TrainOptions): Promise<OurRun> {
+  const rbm = initRBM(data.rows * data.cols, nHidden, { seed: 0 });
+  const result = await trainRBM(rbm, data, { ...BASE, ...opts });
+  disposeRBM(rbm);
+  disposeRBM(result.rbm);
+  result.chains?.dispose();
+  return { seconds: result.history[0].seconds, recon: result.history[0].trainRecon };
+}
+
+interface NumpyRun {
+  seconds: number;
+  recon: number;
+  note?: string;
+}
+
+/** numpy_rbm.py for one epoch; undefined seconds (and a note) when it cannot run. */
+function numpy(extra: string[]): NumpyRun {
+  if (!fs.existsSync(NUMPY_SCRIPT)) return { seconds: NaN, recon: NaN, note: `numpy reference not found at ${NUMPY_SCRIPT}` };
+  const env: NodeJS.ProcessEnv = { ...process.env, MNIST_DIR: mnistDir() };
+  delete env.OPENBLAS_CORETYPE; // these slow current OpenBLAS (see ../shared/bench/README.md); numpy only
+  delete env.OPENBLAS_L2_SIZE;
+  const args = [NUMPY_SCRIPT, "--hidden", "500", "--batch", "100", "--epochs", "1", "--dtype", "float32", ...extra];
+  const r = spawnSync(PYTHON, args, { cwd: ROOT, env, encoding: "utf8", timeout: 600_000 });
+  if (r.status !== 0) return { seconds: NaN, recon: NaN, note: `numpy failed: ${(r.stderr || r.error?.message || "").trim().split("\n").pop()}` };
+  const epoch = r.stdout.split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l) as { seconds?: number; recon_mse?: number })
+    .find((o) => o.seconds !== undefined);
+  return { seconds: epoch?.seconds ?? NaN, recon: epoch?.recon_mse ?? NaN };
+}
+
+function header(info: BackendInfo): void {
+  console.log(`# ${summaryLine(info)}`);
+  console.log(`# reason: ${info.reason}`);
+  const blas = loadNativeBlas();
+  if (typeof blas !== "string") console.log(`# OpenBLAS (ours): ${blas.config()}`);
+  const vars = ["OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OPENBLAS_NUM_THREADS", "RBM_NATIVE_BLAS", "RBM_WASM_THREADS", "RBM_BLAS_THREADS"]
+    .filter((v) => process.env[v] !== undefined).map((v) => `${v}=${process.env[v]}`);
+  console.log(`# ${os.availableParallelism()} cores, load average ${os.loadavg().map((x) => x.toFixed(1)).join(" ")}; env: ${vars.join(" ") || "(none set)"}`);
+}
+
+async function sectionCd1(args: Args, mnist: Dataset): Promise<void> {
+  console.log(`\n## CD-1, 784-500, batch 100, 60,000 MNIST images, lr 0.1, momentum 0, sampleVisible (one epoch)`);
+  const mine: number[] = [];
+  const theirs: number[] = [];
+  const ratios: number[] = [];
+  for (let i = 0; i < args.repeat; i++) {
+    const before = nativeBlasCounters();
+    const o = await ours(mnist, 500, {});
+    const after = nativeBlasCounters();
+    mine.push(o.seconds);
+    const calls = `${after.native - before.native} native / ${after.fallback - before.fallback} fallback matMul calls`;
+    console.log(`ours   ${fmt(o.seconds).padStart(7)} s/epoch   trainRecon ${fmt(o.recon, 3)}   (${calls})`);
+    if (!args.numpy) continue;
+    const n = numpy(["--k", "1"]);
+    if (n.note) {
+      console.log(`numpy  skipped: ${n.note}`);
+      continue;
+    }
+    theirs.push(n.seconds);
+    ratios.push(o.seconds / n.seconds);
+    console.log(`numpy  ${fmt(n.seconds).padStart(7)} s/epoch   recon_mse  ${fmt(n.recon, 3)}   ratio ours/numpy ${fmt(o.seconds / n.seconds)}×`);
+  }
+  if (args.repeat > 1) {
+    console.log(`ours ${range(mine)} s; numpy ${theirs.length ? range(theirs) : "-"} s; ratio ${ratios.length ? range(ratios) : "-"}×`);
+  }
+  console.log(`peak RSS ${rssMB().toFixed(0)} MB (this process)`);
+}
+
+async function sectionExtra(args: Args, mnist: Dataset): Promise<void> {
+  const rows = args.rows;
+  const scale = FULL / rows;
+  const sub: Dataset = { ...mnist, images: mnist.images.subarray(0, rows * 784), labels: mnist.labels.subarray(0, rows), n: rows };
+  console.log(`\n## Other settings, ${rows} rows per epoch, times scaled ×${fmt(scale, 1)} to a 60,000-row epoch`);
+  const runs: [string, TrainOptions, string[]][] = [
+    ["CD-10 784-500", { k: 10 }, ["--k", "10"]],
+    ["PCD-1 784-500", { persistent: true }, ["--k", "1", "--pcd"]],
+  ];
+  for (const [label, opts, npArgs] of runs) {
+    const o = await ours(sub, 500, opts);
+    let line = `${label.padEnd(15)} ours ${fmt(o.seconds * scale).padStart(7)} s/60k`;
+    if (args.numpy) {
+      const n = numpy([...npArgs, "--limit", String(rows)]);
+      line += n.note ? `   numpy skipped (${n.note})` : `   numpy ${fmt(n.seconds * scale).padStart(6)} s/60k   ratio ${fmt(o.seconds / n.seconds)}×`;
+    }
+    console.log(line);
+  }
+  for (const [nV, nH] of [[500, 500], [500, 2000]]) {
+    const rng = new Rng(1);
+    const images = new Float32Array(rows * nV);
+    for (let i = 0; i < images.length; i++) images[i] = rng.uniform() < 0.5 ? 1 : 0;
+    const data: Dataset = { images, labels: new Uint8Array(rows), n: rows, rows: 1, cols: nV, name: "random binary" };
+    const o = await ours(data, nH, {});
+    console.log(`CD-1 ${nV}-${nH}`.padEnd(15) + ` ours ${fmt(o.seconds * scale).padStart(7)} s/60k   (random binary rows; no numpy peer)`);
+  }
+  console.log(`peak RSS ${rssMB().toFixed(0)} MB (this process)`);
+}
+
+/** Wraps every registered wasm kernel with a wall-clock timer while `fn` runs. */
+async function withKernelTimers(fn: () => Promise<void>): Promise<Map<string, { ms: number; calls: number }>> {
+  const stats = new Map<string, { ms: number; calls: number }>();
+  const configs = tf.getKernelsForBackend("wasm");
+  for (const config of configs) {
+    const entry = { ms: 0, calls: 0 };
+    stats.set(config.kernelName, entry);
+    tf.unregisterKernel(config.kernelName, "wasm");
+    tf.registerKernel({
+      ...config,
+      kernelFunc: (a) => {
+        const t0 = performance.now();
+        const out = config.kernelFunc(a);
+        entry.ms += performance.now() - t0;
+        entry.calls++;
+        return out;
+      },
+    });
+  }
+  try {
+    await fn();
+  } finally {
+    for (const config of configs) {
+      tf.unregisterKernel(config.kernelName, "wasm");
+      tf.registerKernel(config);
+    }
+  }
+  return stats;
+}
+
+async function sectionProfile(args: Args, mnist: Dataset): Promise<void> {
+  if (tf.getBackend() !== "wasm") {
+    console.log(`\n## profile: skipped (backend ${tf.getBackend()}, the timers wrap wasm kernels)`);
+    return;
+  }
+  const rows = Math.min(args.rows, 10000);
+  const sub: Dataset = { ...mnist, images: mnist.images.subarray(0, rows * 784), labels: mnist.labels.subarray(0, rows), n: rows };
+  await ours(sub, 500, {}); // warm-up outside the timers
+  let seconds = 0;
+  const stats = await withKernelTimers(async () => {
+    seconds = (await ours(sub, 500, {})).seconds;
+  });
+  const batches = rows / 100;
+  const total = (seconds * 1000) / batches;
+  console.log(`\n## Where a CD-1 784-500 batch's ${fmt(total)} ms go (${batches} batches, ms per batch; timers add ~0.1 µs per kernel)`);
+  const rowsOut = [...stats].filter(([, s]) => s.calls > 0).sort((p, q) => q[1].ms - p[1].ms);
+  let inKernels = 0;
+  for (const [name, s] of rowsOut) {
+    inKernels += s.ms / batches;
+    if (s.ms / batches >= 0.02) console.log(`${fmt(s.ms / batches, 3).padStart(8)} ms  ${(s.calls / batches).toFixed(1).padStart(5)} calls  ${name}`);
+  }
+  console.log(`${fmt(inKernels, 3).padStart(8)} ms  in kernels (all)`);
+  console.log(`${fmt(total - inKernels, 3).padStart(8)} ms  outside kernels: JS noise (xoshiro uniforms), batch copy, tensor bookkeeping, tidy/dispose`);
+}
+
+/** The cd1 epoch in a child per configuration (the backend is process-global). */
+function sectionMatrix(args: Args): void {
+  console.log(`\n## CD-1 full epoch per configuration (child processes; each followed by numpy)`);
+  const configs: [string, Record<string, string>][] = [
+    ["native BLAS, wasm 1 thread", { RBM_WASM_THREADS: "0" }], // the default when the addon is built
+    ["native BLAS + wasm threads", { RBM_WASM_THREADS: "2" }],
+    ["native BLAS 1 thread, wasm 1", { RBM_WASM_THREADS: "0", RBM_BLAS_THREADS: "1" }],
+    ["wasm kernels + wasm threads", { RBM_NATIVE_BLAS: "0", RBM_WASM_THREADS: "2" }], // the default without it
+    ["wasm kernels, wasm 1 thread", { RBM_NATIVE_BLAS: "0", RBM_WASM_THREADS: "0" }],
+  ];
+  const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !["RBM_NATIVE_BLAS", "RBM_WASM_THREADS", "RBM_BLAS_THREADS"].includes(k)));
+  for (let i = 0; i < args.repeat; i++) {
+    for (const [label, env] of configs) {
+      const childArgs = ["--import", "tsx", path.join(__dirname, "cd1.ts"), "--child", "--sections=cd1", ...(args.numpy ? [] : ["--no-numpy"])];
+      const r = spawnSync(process.execPath, childArgs, { cwd: ROOT, env: { ...clean, ...env }, encoding: "utf8", timeout: 900_000 });
+      const lines = r.stdout.split("\n");
+      const pick = (re: RegExp): string => lines.find((l) => re.test(l))?.trim() ?? "?";
+      console.log(`${label.padEnd(28)} | ${pick(/^# rbm-notebooks/).replace(/^# rbm-notebooks: TensorFlow.js backend = /, "")}`);
+      console.log(`${"".padEnd(28)} | ${pick(/^ours /)} | ${pick(/^numpy /)} | ${pick(/^peak RSS/)}${r.status === 0 ? "" : ` | exit ${r.status}: ${r.stderr.trim().split("\n").pop()}`}`);
+    }
+  }
+}
+
+async function main(): Promise<void> {
+  const args = parseArgs(process.argv.slice(2));
+  if (args.sections.has("matrix")) {
+    sectionMatrix(args);
+    return;
+  }
+  const info = await initBackend({ quiet: true });
+  header(info);
+  const mnist = loadMnist();
+  if (args.sections.has("cd1")) await sectionCd1(args, mnist);
+  if (args.sections.has("extra")) await sectionExtra(args, mnist);
+  if (args.sections.has("profile")) await sectionProfile(args, mnist);
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exitCode = 1;
+});

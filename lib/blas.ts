@@ -1,0 +1,342 @@
+/**
+ * Optional native SGEMM for the wasm backend: runs TensorFlow.js's matrix products on OpenBLAS.
+ *
+ * `native/blas/` holds a tiny N-API addon (C, built by `node scripts/build-native.mjs` with node-gyp
+ * against Debian's `libopenblas-dev`). When it is built, {@link enableNativeBlas} replaces the wasm
+ * backend's `BatchMatMul` and `_FusedMatMul` kernels with versions that call `cblas_sgemm` directly
+ * on the wasm heap (Float32Array views of the backend's WebAssembly.Memory, plain or shared), and
+ * apply the fused bias + activation (linear, relu, relu6, sigmoid, elu) in C. Transpose flags are
+ * free (OpenBLAS reads either layout). Anything else (prelu / leakyrelu, non-rank-1 bias, general
+ * batch broadcasting, empty or non-float32 tensors) goes to the original wasm kernel unchanged.
+ *
+ * {@link initBackend} (lib/backend.ts) calls {@link enableNativeBlas} after picking wasm; nothing
+ * here is needed by notebooks directly. Environment: `RBM_NATIVE_BLAS=0` disables it,
+ * `RBM_NATIVE_BLAS=1` makes a missing addon an error, `RBM_NATIVE_BLAS_PATH` loads the addon from
+ * another file, `RBM_BLAS_THREADS=N` sets OpenBLAS's thread count (else OpenBLAS's own
+ * `OPENBLAS_NUM_THREADS`, else all cores).
+ */
+import * as tf from "@tensorflow/tfjs";
+import * as fs from "fs";
+import * as path from "path";
+
+/** The functions the compiled addon (`native/blas/build/Release/blas.node`) exports. */
+export interface NativeBlasAddon {
+  /**
+   * `C = alpha · op(A)·op(B) + beta · C`, row-major, `op(X) = Xᵀ` when its flag is set;
+   * `A` is M×K (K×M transposed), `B` is K×N (N×K transposed), `C` is M×N.
+   */
+  sgemm(
+    transA: boolean, transB: boolean, M: number, N: number, K: number,
+    alpha: number, A: Float32Array, B: Float32Array, beta: number, C: Float32Array,
+  ): void;
+  /**
+   * For `i < batch`: `C_i = act(op(A_i)·op(B_i) + bias)` with `A_i = A + i·strideA` (elements;
+   * 0 repeats one matrix), likewise `B_i`; `C`'s batches are contiguous; `bias` has length N or is null.
+   */
+  gemmBatched(
+    transA: boolean, transB: boolean, batch: number, M: number, N: number, K: number,
+    A: Float32Array, strideA: number, B: Float32Array, strideB: number, C: Float32Array,
+    bias: Float32Array | null, activation: number,
+  ): void;
+  /** Sets OpenBLAS's thread count. */
+  setNumThreads(n: number): void;
+  /** OpenBLAS's thread count. */
+  getNumThreads(): number;
+  /** OpenBLAS's build configuration and the CPU kernel set it picked. */
+  config(): string;
+  ACT_LINEAR: number;
+  ACT_RELU: number;
+  ACT_RELU6: number;
+  ACT_SIGMOID: number;
+  ACT_ELU: number;
+}
+
+/** Result of {@link enableNativeBlas}. */
+export interface NativeBlasStatus {
+  /** Whether the wasm matMul kernels now run on OpenBLAS. */
+  enabled: boolean;
+  /** OpenBLAS threads (0 when not enabled). */
+  threads: number;
+  /** One phrase for {@link BackendInfo.reason}: what is used, or why not. */
+  note: string;
+}
+
+/** How often the native kernels ran, and how often they handed a call to the original wasm kernel. */
+export interface NativeBlasCounters {
+  /** Calls computed by OpenBLAS. */
+  native: number;
+  /** Calls passed to the original wasm kernel (unsupported case). */
+  fallback: number;
+}
+
+const KERNELS = [tf.BatchMatMul, tf._FusedMatMul] as const;
+const ADDON_RELATIVE = path.join("native", "blas", "build", "Release", "blas.node");
+const BUILD_HINT = "build it with `node scripts/build-native.mjs` (needs `apt-get install libopenblas-dev`, python3, make, g++)";
+
+let addon: NativeBlasAddon | undefined;
+let originals: Map<string, tf.KernelConfig> | undefined;
+const counters: NativeBlasCounters = { native: 0, fallback: 0 };
+
+/**
+ * Where the addon would be: `<project>/native/blas/build/Release/blas.node` (lib/ may be reached
+ * through a symlink), or `RBM_NATIVE_BLAS_PATH` when set (tests use it to simulate a missing addon).
+ */
+export function nativeBlasPath(): string {
+  const override = process.env.RBM_NATIVE_BLAS_PATH;
+  if (override !== undefined && override !== "") return path.resolve(override);
+  const candidates: string[] = [];
+  try {
+    candidates.push(path.resolve(fs.realpathSync(__dirname), "..", ADDON_RELATIVE));
+  } catch {
+    // __dirname missing or unreadable: fall through to the node_modules-based guess
+  }
+  try {
+    // <project>/node_modules/@tensorflow/tfjs/package.json → <project>
+    const tfjsPkg = require.resolve("@tensorflow/tfjs/package.json");
+    candidates.push(path.resolve(path.dirname(tfjsPkg), "..", "..", "..", ADDON_RELATIVE));
+  } catch {
+    // not resolvable: keep the first guess
+  }
+  return candidates.find((p) => fs.existsSync(p)) ?? candidates[0] ?? ADDON_RELATIVE;
+}
+
+/** Loads the addon once; returns it, or why it cannot be used. */
+export function loadNativeBlas(): NativeBlasAddon | string {
+  if (addon !== undefined) return addon;
+  const file = nativeBlasPath();
+  if (!fs.existsSync(file)) return `native BLAS addon not built (${path.relative(process.cwd(), file) || file} missing; ${BUILD_HINT})`;
+  try {
+    const mod = require(file) as Partial<NativeBlasAddon>;
+    if (typeof mod.gemmBatched !== "function" || typeof mod.sgemm !== "function" || typeof mod.config !== "function") {
+      return `native BLAS addon at ${file} is outdated (no gemmBatched); rebuild it with \`node scripts/build-native.mjs\``;
+    }
+    addon = mod as NativeBlasAddon;
+    return addon;
+  } catch (err) {
+    return `native BLAS addon failed to load (${err instanceof Error ? err.message.split("\n")[0] : String(err)}); ${BUILD_HINT}`;
+  }
+}
+
+/** Whether the wasm matMul kernels currently run on OpenBLAS. */
+export function nativeBlasEnabled(): boolean {
+  return originals !== undefined;
+}
+
+/** Counts of native and fallback kernel calls since the process started (for tests and benchmarks). */
+export function nativeBlasCounters(): NativeBlasCounters {
+  return { ...counters };
+}
+
+/** Options for {@link enableNativeBlas}. */
+export interface EnableNativeBlasOptions {
+  /** OpenBLAS threads (default: OpenBLAS's own choice, i.e. `OPENBLAS_NUM_THREADS` or all cores). */
+  threads?: number;
+}
+
+/**
+ * Replaces the wasm backend's `BatchMatMul` and `_FusedMatMul` kernels with OpenBLAS-backed ones.
+ * Call with the wasm backend active (after `tf.setBackend("wasm")`). Idempotent.
+ * Never throws: returns `enabled: false` and the reason when the addon is missing, fails to load or
+ * fails its self-check (everything then runs on the original kernels).
+ */
+export function enableNativeBlas(opts: EnableNativeBlasOptions = {}): NativeBlasStatus {
+  const off = (note: string): NativeBlasStatus => ({ enabled: false, threads: 0, note });
+  const lib = loadNativeBlas();
+  if (typeof lib === "string") return off(lib);
+  if (tf.getBackend() !== "wasm") return off(`native BLAS applies to the wasm backend only (active: ${tf.getBackend()})`);
+  if (opts.threads !== undefined && Number.isInteger(opts.threads) && opts.threads >= 1) lib.setNumThreads(opts.threads);
+  if (!nativeBlasEnabled()) {
+    const saved = new Map<string, tf.KernelConfig>();
+    for (const name of KERNELS) {
+      const original = tf.getKernel(name, "wasm");
+      if (original === undefined) return off(`the wasm backend has no ${name} kernel to replace`);
+      saved.set(name, original);
+    }
+    originals = saved;
+    for (const [name, original] of saved) {
+      tf.unregisterKernel(name, "wasm");
+      tf.registerKernel({ ...original, kernelFunc: name === tf.BatchMatMul ? batchMatMulKernel : fusedMatMulKernel });
+    }
+    let mismatch: string | undefined;
+    try {
+      mismatch = selfCheck();
+    } catch (err) {
+      mismatch = err instanceof Error ? err.message : String(err);
+    }
+    if (mismatch !== undefined) {
+      disableNativeBlas();
+      return off(`native BLAS self-check failed (${mismatch}); using the wasm kernels`);
+    }
+  }
+  const threads = lib.getNumThreads();
+  const core = /\(core (\w+)\)/.exec(lib.config())?.[1] ?? "?";
+  return { enabled: true, threads, note: `matMul on native OpenBLAS (${core}, ${threads} thread${threads === 1 ? "" : "s"})` };
+}
+
+/** Puts the original wasm matMul kernels back (no-op when native BLAS is not enabled). */
+export function disableNativeBlas(): void {
+  if (originals === undefined) return;
+  for (const [name, original] of originals) {
+    tf.unregisterKernel(name, "wasm");
+    tf.registerKernel(original);
+  }
+  originals = undefined;
+}
+
+// ---------------------------------------------------------------- kernels
+
+/** The parts of tfjs-backend-wasm's BackendWasm (4.22) used here. */
+interface WasmBackendLike {
+  dataIdMap: { get(dataId: tf.DataId): { memoryOffset: number } | undefined };
+  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
+  disposeData(dataId: tf.DataId): boolean;
+  wasm: { HEAPU8: Uint8Array; wasmMemory?: { buffer: ArrayBufferLike } };
+}
+
+/** Kernel arguments as tfjs passes them. */
+type KernelArgs = Parameters<tf.KernelFunc>[0];
+
+/** A product the native path can do: sizes, batch strides (elements), output shape. */
+interface Plan {
+  transA: boolean;
+  transB: boolean;
+  batch: number;
+  m: number;
+  n: number;
+  k: number;
+  strideA: number;
+  strideB: number;
+  outShape: number[];
+}
+
+type ActivationCode = "ACT_LINEAR" | "ACT_RELU" | "ACT_RELU6" | "ACT_SIGMOID" | "ACT_ELU";
+const ACTIVATIONS: Record<string, ActivationCode | undefined> = {
+  linear: "ACT_LINEAR", relu: "ACT_RELU", relu6: "ACT_RELU6", sigmoid: "ACT_SIGMOID", elu: "ACT_ELU",
+};
+
+function size(shape: readonly number[]): number {
+  return shape.reduce((p, d) => p * d, 1);
+}
+
+/** Plans `op(a)·op(b)` over broadcast batch dims, or undefined for cases left to the original kernel. */
+function plan(a: tf.TensorInfo, b: tf.TensorInfo, transA: boolean, transB: boolean): Plan | undefined {
+  if (a.dtype !== "float32" || b.dtype !== "float32" || a.shape.length < 2 || b.shape.length < 2) return undefined;
+  const ra = a.shape.length;
+  const rb = b.shape.length;
+  const m = transA ? a.shape[ra - 1] : a.shape[ra - 2];
+  const k = transA ? a.shape[ra - 2] : a.shape[ra - 1];
+  const kb = transB ? b.shape[rb - 1] : b.shape[rb - 2];
+  const n = transB ? b.shape[rb - 2] : b.shape[rb - 1];
+  if (k !== kb || m === 0 || n === 0 || k === 0) return undefined; // mismatch errors come from the original
+  const outerA = a.shape.slice(0, -2);
+  const outerB = b.shape.slice(0, -2);
+  let outer: number[];
+  try {
+    outer = tf.broadcast_util.assertAndGetBroadcastShape(outerA, outerB);
+  } catch {
+    return undefined;
+  }
+  const batchA = size(outerA);
+  const batchB = size(outerB);
+  const batch = size(outer);
+  if (batch === 0) return undefined;
+  // One stride per operand: equal batches, or one side broadcast as a whole.
+  const sameA = batchA === batch;
+  const sameB = batchB === batch;
+  if (!((sameA || batchA === 1) && (sameB || batchB === 1))) return undefined;
+  // (An operand whose batch size equals the output's broadcasts to it only by leading 1s: same layout.)
+  return {
+    transA, transB, batch, m, n, k,
+    strideA: batchA === 1 ? 0 : m * k,
+    strideB: batchB === 1 ? 0 : k * n,
+    outShape: [...outer, m, n],
+  };
+}
+
+/** The current heap buffer: shared memory's `.buffer` follows growth from any thread; HEAPU8 is refreshed on growth otherwise. */
+function heapBuffer(backend: WasmBackendLike): ArrayBufferLike {
+  return backend.wasm.wasmMemory?.buffer ?? backend.wasm.HEAPU8.buffer;
+}
+
+/** A Float32Array over a tensor's heap memory, or undefined if it does not lie inside `buffer`. */
+function view(backend: WasmBackendLike, buffer: ArrayBufferLike, t: tf.TensorInfo, length: number): Float32Array | undefined {
+  const offset = backend.dataIdMap.get(t.dataId)?.memoryOffset;
+  if (typeof offset !== "number" || offset % 4 !== 0 || offset + 4 * length > buffer.byteLength) return undefined;
+  return new Float32Array(buffer, offset, length);
+}
+
+/** Runs the planned product on OpenBLAS into a new output, or returns undefined (nothing allocated). */
+function runNative(backend: WasmBackendLike, a: tf.TensorInfo, b: tf.TensorInfo, p: Plan, bias: tf.TensorInfo | undefined, act: number): tf.TensorInfo | undefined {
+  const lib = addon;
+  if (lib === undefined) return undefined;
+  const out = backend.makeOutput(p.outShape, "float32"); // may grow the heap: take views afterwards
+  const buffer = heapBuffer(backend);
+  const A = view(backend, buffer, a, size(a.shape));
+  const B = view(backend, buffer, b, size(b.shape));
+  const C = view(backend, buffer, out, p.batch * p.m * p.n);
+  const bv = bias === undefined ? null : view(backend, buffer, bias, p.n);
+  if (A === undefined || B === undefined || C === undefined || bv === undefined) {
+    backend.disposeData(out.dataId);
+    return undefined;
+  }
+  lib.gemmBatched(p.transA, p.transB, p.batch, p.m, p.n, p.k, A, p.strideA, B, p.strideB, C, bv, act);
+  counters.native++;
+  return out;
+}
+
+function original(name: string, args: KernelArgs): tf.TensorInfo | tf.TensorInfo[] {
+  const config = originals?.get(name);
+  if (config === undefined) throw new Error(`rbm-notebooks: the original wasm ${name} kernel is gone`);
+  counters.fallback++;
+  return config.kernelFunc(args);
+}
+
+function batchMatMulKernel(args: KernelArgs): tf.TensorInfo | tf.TensorInfo[] {
+  const { a, b } = args.inputs;
+  const attrs = (args.attrs ?? {}) as Partial<tf.BatchMatMulAttrs>;
+  let out: tf.TensorInfo | undefined;
+  if (addon !== undefined && a !== undefined && b !== undefined) {
+    const p = plan(a, b, attrs.transposeA === true, attrs.transposeB === true);
+    if (p !== undefined) out = runNative(args.backend as WasmBackendLike, a, b, p, undefined, addon.ACT_LINEAR);
+  }
+  return out ?? original(tf.BatchMatMul, args);
+}
+
+function fusedMatMulKernel(args: KernelArgs): tf.TensorInfo | tf.TensorInfo[] {
+  const { a, b, bias, preluActivationWeights } = args.inputs;
+  const attrs = (args.attrs ?? {}) as Partial<tf._FusedMatMulAttrs>;
+  const actKey = ACTIVATIONS[attrs.activation ?? "linear"];
+  const lib = addon;
+  let out: tf.TensorInfo | undefined;
+  if (lib !== undefined && actKey !== undefined && preluActivationWeights == null && a !== undefined && b !== undefined) {
+    const p = plan(a, b, attrs.transposeA === true, attrs.transposeB === true);
+    // A bias of N values along the last axis ([N], [1, N], …); other broadcasts go to the original.
+    const biasOk = bias == null || (bias.dtype === "float32" && size(bias.shape) === p?.n && bias.shape[bias.shape.length - 1] === p.n);
+    if (p !== undefined && biasOk) out = runNative(args.backend as WasmBackendLike, a, b, p, bias ?? undefined, lib[actKey]);
+  }
+  return out ?? original(tf._FusedMatMul, args);
+}
+
+/** Compares the native kernels with a float64 reference on a small product with both flags; undefined when fine. */
+function selfCheck(): string | undefined {
+  const [m, k, n] = [7, 33, 5];
+  const a = Float32Array.from({ length: m * k }, (_, i) => Math.sin(i * 0.37));
+  const b = Float32Array.from({ length: n * k }, (_, i) => Math.cos(i * 0.11));
+  const bias = Float32Array.from({ length: n }, (_, i) => 0.1 * i - 0.2);
+  const before = counters.native;
+  const out = tf.tidy(() =>
+    tf.fused.matMul({ a: tf.tensor2d(a, [k, m]), b: tf.tensor2d(b, [n, k]), transposeA: true, transposeB: true, bias: tf.tensor1d(bias), activation: "sigmoid" }),
+  );
+  const got = out.dataSync();
+  out.dispose();
+  if (counters.native === before) return "the native kernel was not called";
+  let worst = 0;
+  for (let i = 0; i < m; i++) {
+    for (let j = 0; j < n; j++) {
+      let s = bias[j];
+      for (let p = 0; p < k; p++) s += a[p * m + i] * b[j * k + p];
+      worst = Math.max(worst, Math.abs(got[i * n + j] - 1 / (1 + Math.exp(-s))));
+    }
+  }
+  return worst < 1e-5 ? undefined : `off by ${worst}`;
+}

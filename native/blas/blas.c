@@ -1,0 +1,280 @@
+/*
+ * blas.node: a tiny N-API binding of OpenBLAS's single-precision GEMM for rbm-notebooks.
+ *
+ * lib/blas.ts uses it to run the TensorFlow.js wasm backend's matrix products (BatchMatMul,
+ * _FusedMatMul) on OpenBLAS, reading and writing the wasm heap in place through Float32Array views.
+ *
+ * Exports (all matrices row-major, all arrays Float32Array, any byteOffset, plain or shared buffer):
+ *   sgemm(transA, transB, M, N, K, alpha, A, B, beta, C)
+ *       C[M×N] = alpha · op(A)·op(B) + beta · C, op(X) = Xᵀ when its flag is true;
+ *       A is M×K (K×M when transposed), B is K×N (N×K when transposed).
+ *   gemmBatched(transA, transB, batch, M, N, K, A, strideA, B, strideB, C, bias, activation)
+ *       for i < batch: C_i = act(op(A_i)·op(B_i) + bias), X_i = X + i·strideX (stride 0 broadcasts
+ *       one matrix to every batch), bias a Float32Array of length N or null, activation one of
+ *       ACT_LINEAR, ACT_RELU, ACT_RELU6, ACT_SIGMOID, ACT_ELU. C's batches are contiguous.
+ *   setNumThreads(n), getNumThreads(), config() -> "OpenBLAS 0.3.21 … (core name)"
+ *   ACT_LINEAR … ACT_ELU: the activation codes.
+ * Errors (wrong types, arrays too short) throw a JS TypeError / RangeError; nothing is written then.
+ */
+#include <cblas.h>
+#include <math.h>
+#include <node_api.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+enum { ACT_LINEAR = 0, ACT_RELU = 1, ACT_RELU6 = 2, ACT_SIGMOID = 3, ACT_ELU = 4 };
+
+/* ------------------------------------------------------------------ element-wise epilogue */
+
+/*
+ * exp(x) for the sigmoid / elu epilogue, written so that GCC vectorises the loops that call it
+ * (glibc's expf is a scalar call): Cody-Waite range reduction x = n·ln2 + r, |r| ≤ ln2/2, a
+ * degree-6 Taylor-like polynomial (Cephes expf's coefficients, ~1 ulp over the range), and 2^n put
+ * together from the exponent bits. Clamped to [-87.3, 88.7] so that 2^n stays a normal float.
+ */
+static inline float exp_approx(float x) {
+  x = x < -87.3f ? -87.3f : (x > 88.7f ? 88.7f : x);
+  const float shifter = 12582912.0f; /* 1.5·2^23: adding it rounds to an integer */
+  float n = (x * 1.44269504088896341f + shifter) - shifter;
+  float r = x - n * 0.693359375f;
+  r = r - n * -2.12194440e-4f;
+  float p = 1.9875691500e-4f;
+  p = p * r + 1.3981999507e-3f;
+  p = p * r + 8.3334519073e-3f;
+  p = p * r + 4.1665795894e-2f;
+  p = p * r + 1.6666665459e-1f;
+  p = p * r + 5.0000001201e-1f;
+  p = p * r * r + r + 1.0f;
+  int32_t bits = ((int32_t)n + 127) << 23;
+  float scale;
+  memcpy(&scale, &bits, sizeof scale);
+  return p * scale;
+}
+
+/* The per-row loops are cloned for AVX-512 / AVX2 and picked at load time (GCC ifunc). */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define VECTOR_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define VECTOR_CLONES
+#endif
+
+VECTOR_CLONES
+static void epilogue_row(float *restrict c, const float *restrict bias, size_t n, int act) {
+  if (bias != NULL) {
+    for (size_t j = 0; j < n; j++) c[j] += bias[j];
+  }
+  switch (act) {
+    case ACT_RELU:
+      for (size_t j = 0; j < n; j++) c[j] = c[j] > 0.0f ? c[j] : 0.0f;
+      break;
+    case ACT_RELU6:
+      for (size_t j = 0; j < n; j++) c[j] = c[j] > 0.0f ? (c[j] < 6.0f ? c[j] : 6.0f) : 0.0f;
+      break;
+    case ACT_SIGMOID:
+      for (size_t j = 0; j < n; j++) c[j] = 1.0f / (1.0f + exp_approx(-c[j]));
+      break;
+    case ACT_ELU:
+      for (size_t j = 0; j < n; j++) c[j] = c[j] > 0.0f ? c[j] : exp_approx(c[j]) - 1.0f;
+      break;
+    default:
+      break;
+  }
+}
+
+/* ------------------------------------------------------------------ N-API helpers */
+
+#define CHECK(call)                                                        \
+  do {                                                                     \
+    if ((call) != napi_ok) {                                               \
+      napi_throw_error(env, NULL, "blas.node: N-API call failed: " #call); \
+      return NULL;                                                         \
+    }                                                                      \
+  } while (0)
+
+static bool get_bool(napi_env env, napi_value v, bool *out) {
+  napi_valuetype t;
+  if (napi_typeof(env, v, &t) != napi_ok) return false;
+  if (t == napi_boolean) return napi_get_value_bool(env, v, out) == napi_ok;
+  if (t == napi_number) {
+    double d;
+    if (napi_get_value_double(env, v, &d) != napi_ok) return false;
+    *out = d != 0;
+    return true;
+  }
+  return false;
+}
+
+static bool get_int(napi_env env, napi_value v, int64_t *out) {
+  double d;
+  if (napi_get_value_double(env, v, &d) != napi_ok) return false;
+  if (!(d >= 0 && d <= 2147483647.0) || d != (double)(int64_t)d) return false;
+  *out = (int64_t)d;
+  return true;
+}
+
+static bool get_float(napi_env env, napi_value v, float *out) {
+  double d;
+  if (napi_get_value_double(env, v, &d) != napi_ok) return false;
+  *out = (float)d;
+  return true;
+}
+
+/* A Float32Array's data pointer and length; `nullable` accepts null/undefined (→ NULL, 0). */
+static bool get_f32(napi_env env, napi_value v, float **data, size_t *length, bool nullable) {
+  napi_valuetype t;
+  if (napi_typeof(env, v, &t) != napi_ok) return false;
+  if (nullable && (t == napi_null || t == napi_undefined)) {
+    *data = NULL;
+    *length = 0;
+    return true;
+  }
+  bool is_ta = false;
+  if (napi_is_typedarray(env, v, &is_ta) != napi_ok || !is_ta) return false;
+  napi_typedarray_type type;
+  void *ptr = NULL;
+  napi_value buffer;
+  size_t offset;
+  if (napi_get_typedarray_info(env, v, &type, length, &ptr, &buffer, &offset) != napi_ok) return false;
+  if (type != napi_float32_array) return false;
+  if (ptr == NULL && *length > 0) return false;
+  *data = (float *)ptr;
+  return true;
+}
+
+static napi_value fail(napi_env env, bool range, const char *msg) {
+  if (range) napi_throw_range_error(env, NULL, msg);
+  else napi_throw_type_error(env, NULL, msg);
+  return NULL;
+}
+
+/* ------------------------------------------------------------------ exports */
+
+/* sgemm(transA, transB, M, N, K, alpha, A, B, beta, C) */
+static napi_value js_sgemm(napi_env env, napi_callback_info info) {
+  size_t argc = 10;
+  napi_value argv[10];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc != 10) return fail(env, false, "sgemm: expected 10 arguments (transA, transB, M, N, K, alpha, A, B, beta, C)");
+  bool ta, tb;
+  int64_t m, n, k;
+  float alpha, beta;
+  float *a, *b, *c;
+  size_t la, lb, lc;
+  if (!get_bool(env, argv[0], &ta) || !get_bool(env, argv[1], &tb)) return fail(env, false, "sgemm: transA/transB must be booleans");
+  if (!get_int(env, argv[2], &m) || !get_int(env, argv[3], &n) || !get_int(env, argv[4], &k)) {
+    return fail(env, false, "sgemm: M, N, K must be non-negative integers");
+  }
+  if (!get_float(env, argv[5], &alpha) || !get_float(env, argv[8], &beta)) return fail(env, false, "sgemm: alpha/beta must be numbers");
+  if (!get_f32(env, argv[6], &a, &la, false) || !get_f32(env, argv[7], &b, &lb, false) || !get_f32(env, argv[9], &c, &lc, false)) {
+    return fail(env, false, "sgemm: A, B and C must be Float32Arrays");
+  }
+  if ((int64_t)la < m * k || (int64_t)lb < k * n || (int64_t)lc < m * n) {
+    return fail(env, true, "sgemm: an array is shorter than its matrix (A needs M·K, B K·N, C M·N elements)");
+  }
+  if (m == 0 || n == 0) return NULL;
+  cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, (blasint)m, (blasint)n,
+              (blasint)k, alpha, a, ta ? (blasint)m : (blasint)(k > 0 ? k : 1), b, tb ? (blasint)(k > 0 ? k : 1) : (blasint)n,
+              beta, c, (blasint)n);
+  return NULL;
+}
+
+/* gemmBatched(transA, transB, batch, M, N, K, A, strideA, B, strideB, C, bias, activation) */
+static napi_value js_gemm_batched(napi_env env, napi_callback_info info) {
+  size_t argc = 13;
+  napi_value argv[13];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc != 13) {
+    return fail(env, false,
+                "gemmBatched: expected 13 arguments (transA, transB, batch, M, N, K, A, strideA, B, strideB, C, bias, activation)");
+  }
+  bool ta, tb;
+  int64_t batch, m, n, k, sa, sb, act;
+  float *a, *b, *c, *bias;
+  size_t la, lb, lc, lbias;
+  if (!get_bool(env, argv[0], &ta) || !get_bool(env, argv[1], &tb)) return fail(env, false, "gemmBatched: transA/transB must be booleans");
+  if (!get_int(env, argv[2], &batch) || !get_int(env, argv[3], &m) || !get_int(env, argv[4], &n) || !get_int(env, argv[5], &k) ||
+      !get_int(env, argv[7], &sa) || !get_int(env, argv[9], &sb) || !get_int(env, argv[12], &act)) {
+    return fail(env, false, "gemmBatched: sizes, strides and activation must be non-negative integers");
+  }
+  if (act > ACT_ELU) return fail(env, true, "gemmBatched: unknown activation code");
+  if (!get_f32(env, argv[6], &a, &la, false) || !get_f32(env, argv[8], &b, &lb, false) || !get_f32(env, argv[10], &c, &lc, false) ||
+      !get_f32(env, argv[11], &bias, &lbias, true)) {
+    return fail(env, false, "gemmBatched: A, B, C must be Float32Arrays and bias a Float32Array or null");
+  }
+  if (batch == 0 || m == 0 || n == 0) return NULL;
+  if ((int64_t)la < (batch - 1) * sa + m * k || (int64_t)lb < (batch - 1) * sb + k * n || (int64_t)lc < batch * m * n ||
+      (bias != NULL && (int64_t)lbias < n)) {
+    return fail(env, true, "gemmBatched: an array is shorter than its batched matrices");
+  }
+  const blasint lda = ta ? (blasint)m : (blasint)(k > 0 ? k : 1);
+  const blasint ldb = tb ? (blasint)(k > 0 ? k : 1) : (blasint)n;
+  for (int64_t i = 0; i < batch; i++) {
+    float *ci = c + i * m * n;
+    cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, (blasint)m, (blasint)n, (blasint)k,
+                1.0f, a + i * sa, lda, b + i * sb, ldb, 0.0f, ci, (blasint)n);
+    if (bias != NULL || act != ACT_LINEAR) {
+      for (int64_t r = 0; r < m; r++) epilogue_row(ci + r * n, bias, (size_t)n, (int)act);
+    }
+  }
+  return NULL;
+}
+
+static napi_value js_set_num_threads(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  int64_t t;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc != 1 || !get_int(env, argv[0], &t) || t < 1) return fail(env, false, "setNumThreads: expected a positive integer");
+  openblas_set_num_threads((int)t);
+  return NULL;
+}
+
+static napi_value js_get_num_threads(napi_env env, napi_callback_info info) {
+  (void)info;
+  napi_value out;
+  CHECK(napi_create_int32(env, openblas_get_num_threads(), &out));
+  return out;
+}
+
+static napi_value js_config(napi_env env, napi_callback_info info) {
+  (void)info;
+  char text[512];
+  snprintf(text, sizeof text, "%s (core %s)", openblas_get_config(), openblas_get_corename());
+  napi_value out;
+  CHECK(napi_create_string_utf8(env, text, NAPI_AUTO_LENGTH, &out));
+  return out;
+}
+
+static napi_value init(napi_env env, napi_value exports) {
+  struct {
+    const char *name;
+    napi_callback fn;
+  } fns[] = {
+      {"sgemm", js_sgemm},
+      {"gemmBatched", js_gemm_batched},
+      {"setNumThreads", js_set_num_threads},
+      {"getNumThreads", js_get_num_threads},
+      {"config", js_config},
+  };
+  for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {
+    napi_value f;
+    CHECK(napi_create_function(env, fns[i].name, NAPI_AUTO_LENGTH, fns[i].fn, NULL, &f));
+    CHECK(napi_set_named_property(env, exports, fns[i].name, f));
+  }
+  struct {
+    const char *name;
+    int value;
+  } consts[] = {
+      {"ACT_LINEAR", ACT_LINEAR}, {"ACT_RELU", ACT_RELU}, {"ACT_RELU6", ACT_RELU6}, {"ACT_SIGMOID", ACT_SIGMOID}, {"ACT_ELU", ACT_ELU},
+  };
+  for (size_t i = 0; i < sizeof consts / sizeof consts[0]; i++) {
+    napi_value v;
+    CHECK(napi_create_int32(env, consts[i].value, &v));
+    CHECK(napi_set_named_property(env, exports, consts[i].name, v));
+  }
+  return exports;
+}
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, init)

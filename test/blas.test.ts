@@ -1,0 +1,309 @@
+/**
+ * lib/blas.ts: the optional native OpenBLAS matMul kernels of the wasm backend.
+ * Native results must equal the original wasm kernels' (all transpose flags, batched, fused bias +
+ * activation), leak nothing, and leave unsupported cases to the original kernels; without the addon
+ * (or with RBM_NATIVE_BLAS=0) everything works as before and BackendInfo.reason says why.
+ * The equality tests are skipped, with the reason, when the addon is not built.
+ */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import * as path from "node:path";
+import * as tf from "@tensorflow/tfjs";
+import { BackendInfo, initBackend } from "../lib/backend";
+import { disableNativeBlas, enableNativeBlas, loadNativeBlas, nativeBlasCounters, nativeBlasEnabled } from "../lib/blas";
+
+const ROOT = path.resolve(__dirname, "..");
+const built = loadNativeBlas();
+const SKIP = typeof built === "string" ? built : false;
+/** Relative tolerance against the largest magnitude of the reference result. */
+const RTOL = 1e-4;
+
+/** Deterministic values in [-1, 1]. */
+function data(n: number, step: number): Float32Array {
+  return Float32Array.from({ length: n }, (_, i) => Math.sin(i * step + 0.3));
+}
+
+function t(shape: number[], step: number): tf.Tensor {
+  return tf.tensor(data(shape.reduce((p, d) => p * d, 1), step), shape);
+}
+
+/** Runs `fn` with the native kernels and with the original ones; asserts shapes equal and values close. */
+function assertSameAsWasm(what: string, fn: () => tf.Tensor, expectNative = true): void {
+  assert.ok(nativeBlasEnabled(), "native BLAS should be enabled here");
+  const before = nativeBlasCounters();
+  const nativeOut = fn();
+  const after = nativeBlasCounters();
+  disableNativeBlas();
+  let wasmOut: tf.Tensor;
+  try {
+    wasmOut = fn();
+  } finally {
+    assert.ok(enableNativeBlas().enabled);
+  }
+  if (expectNative) assert.equal(after.native - before.native, 1, `${what}: should run on OpenBLAS`);
+  else assert.equal(after.native - before.native, 0, `${what}: should fall back to the wasm kernel`);
+  assert.deepEqual(nativeOut.shape, wasmOut.shape, what);
+  const x = nativeOut.dataSync();
+  const y = wasmOut.dataSync();
+  let scale = 0;
+  let worst = 0;
+  for (let i = 0; i < y.length; i++) {
+    scale = Math.max(scale, Math.abs(y[i]));
+    worst = Math.max(worst, Math.abs(x[i] - y[i]));
+  }
+  assert.ok(Number.isFinite(worst) && worst <= RTOL * Math.max(scale, 1e-6), `${what}: max |native − wasm| = ${worst} (scale ${scale})`);
+  tf.dispose([nativeOut, wasmOut]);
+}
+
+/** Asserts `fn` leaves no tensors and no backend data behind. */
+function assertNoLeaks(fn: () => void): void {
+  const tensors = tf.memory().numTensors;
+  const dataIds = tf.engine().backend.numDataIds();
+  fn();
+  assert.equal(tf.memory().numTensors, tensors, "tensors leaked");
+  assert.equal(tf.engine().backend.numDataIds(), dataIds, "backend data leaked");
+}
+
+test("initBackend enables native BLAS on wasm and says so", { skip: SKIP }, async () => {
+  const info = await initBackend({ quiet: true });
+  if (process.env.RBM_NATIVE_BLAS === "0" || process.env.RBM_BACKEND === "cpu") return;
+  assert.equal(info.name, "wasm");
+  assert.equal(info.blas, "openblas", info.reason);
+  assert.ok((info.blasThreads ?? 0) >= 1);
+  assert.match(info.reason, /matMul on native OpenBLAS/);
+  assert.ok(nativeBlasEnabled());
+});
+
+test("matMul: all four transpose combinations equal the wasm kernel", { skip: SKIP }, async () => {
+  await initBackend({ quiet: true });
+  if (!nativeBlasEnabled()) return;
+  const [m, k, n] = [37, 53, 29];
+  assertNoLeaks(() => {
+    const a = t([m, k], 0.11);
+    const aT = t([k, m], 0.13);
+    const b = t([k, n], 0.07);
+    const bT = t([n, k], 0.05);
+    assertSameAsWasm("a·b", () => tf.matMul(a, b));
+    assertSameAsWasm("aᵀ·b", () => tf.matMul(aT, b, true, false));
+    assertSameAsWasm("a·bᵀ", () => tf.matMul(a, bT, false, true));
+    assertSameAsWasm("aᵀ·bᵀ", () => tf.matMul(aT, bT, true, true));
+    tf.dispose([a, aT, b, bT]);
+  });
+});
+
+test("matMul on the CD-1 shapes (100×784 · 784×500, the dW product) equals the wasm kernel", { skip: SKIP }, async () => {
+  await initBackend({ quiet: true });
+  if (!nativeBlasEnabled()) return;
+  assertNoLeaks(() => {
+    const v = t([100, 784], 0.013);
+    const W = t([784, 500], 0.0071);
+    const h = t([200, 500], 0.029);
+    const stacked = t([200, 784], 0.017);
+    assertSameAsWasm("v·W", () => tf.matMul(v, W));
+    assertSameAsWasm("h·Wᵀ", () => tf.matMul(h, W, false, true));
+    assertSameAsWasm("[v;ṽ]ᵀ·[h;h̃]", () => tf.matMul(stacked, h, true, false));
+    tf.dispose([v, W, h, stacked]);
+  });
+});
+
+test("batched (rank-3 and rank-4) matMul, with and without batch broadcasting, equals the wasm kernel", { skip: SKIP }, async () => {
+  await initBackend({ quiet: true });
+  if (!nativeBlasEnabled()) return;
+  assertNoLeaks(() => {
+    const a3 = t([4, 9, 12], 0.21);
+    const b3 = t([4, 12, 7], 0.17);
+    const b3T = t([4, 7, 12], 0.19);
+    const a1 = t([1, 9, 12], 0.23);
+    const b2 = t([12, 7], 0.31);
+    const a4 = t([2, 3, 9, 12], 0.27);
+    const b4 = t([2, 3, 12, 7], 0.29);
+    assertSameAsWasm("[4] · [4]", () => tf.matMul(a3, b3));
+    assertSameAsWasm("[4] · [4]ᵀ", () => tf.matMul(a3, b3T, false, true));
+    assertSameAsWasm("[4]ᵀ · [4]", () => tf.tidy(() => tf.matMul(tf.transpose(a3, [0, 2, 1]), b3, true, false)));
+    assertSameAsWasm("[1] · [4] (broadcast a)", () => tf.matMul(a1, b3));
+    assertSameAsWasm("[4] · rank-2 (broadcast b)", () => tf.matMul(a3, b2));
+    assertSameAsWasm("[2,3] · [2,3]", () => tf.matMul(a4, b4));
+    tf.dispose([a3, b3, b3T, a1, b2, a4, b4]);
+  });
+});
+
+test("fused matMul with bias + sigmoid / relu / relu6 / elu / linear equals the wasm kernel", { skip: SKIP }, async () => {
+  await initBackend({ quiet: true });
+  if (!nativeBlasEnabled()) return;
+  assertNoLeaks(() => {
+    const a = t([100, 784], 0.013);
+    const W = t([784, 500], 0.0071);
+    const c = tf.tidy(() => tf.mul(t([500], 0.3), 4));
+    for (const activation of ["sigmoid", "relu", "relu6", "elu", "linear"] as const) {
+      assertSameAsWasm(`act(v·W + c) ${activation}`, () => tf.fused.matMul({ a, b: W, bias: c, activation }));
+    }
+    assertSameAsWasm("v·W, no bias, sigmoid", () => tf.fused.matMul({ a, b: W, activation: "sigmoid" }));
+    assertSameAsWasm("v·Wᵀ flag, no bias, sigmoid", () => tf.fused.matMul({ a: W, b: a, transposeA: true, transposeB: true, activation: "sigmoid" }));
+    tf.dispose([a, W, c]);
+  });
+});
+
+/** act(op(A)·op(B) + bias) in float64, from row-major data. */
+function reference(A: Float32Array, B: Float32Array, bias: Float32Array, [m, k, n]: number[], ta: boolean, tb: boolean, act: (x: number) => number): Float64Array {
+  const out = new Float64Array(m * n);
+  for (let i = 0; i < m; i++) {
+    for (let j = 0; j < n; j++) {
+      let s = bias[j];
+      for (let p = 0; p < k; p++) s += (ta ? A[p * m + i] : A[i * k + p]) * (tb ? B[j * k + p] : B[p * n + j]);
+      out[i * n + j] = act(s);
+    }
+  }
+  return out;
+}
+
+test("fused matMul with transpose flags and a bias is right natively (stock tfjs-backend-wasm 4.22 adds the bias wrongly there)", { skip: SKIP }, async () => {
+  await initBackend({ quiet: true });
+  if (!nativeBlasEnabled()) return;
+  const [m, k, n] = [13, 40, 11];
+  const acts: Record<string, (x: number) => number> = {
+    sigmoid: (x) => 1 / (1 + Math.exp(-x)), relu: (x) => Math.max(x, 0), linear: (x) => x,
+    relu6: (x) => Math.min(Math.max(x, 0), 6), elu: (x) => (x > 0 ? x : Math.expm1(x)),
+  };
+  assertNoLeaks(() => {
+    for (const [ta, tb] of [[false, true], [true, false], [true, true]]) {
+      const A = data(m * k, 0.11);
+      const B = data(k * n, 0.07);
+      const bias = Float32Array.from({ length: n }, (_, j) => j - n / 2);
+      for (const [activation, f] of Object.entries(acts)) {
+        const want = reference(A, B, bias, [m, k, n], ta, tb, f);
+        const out = tf.tidy(() => tf.fused.matMul({
+          a: tf.tensor2d(A, ta ? [k, m] : [m, k]), b: tf.tensor2d(B, tb ? [n, k] : [k, n]), transposeA: ta, transposeB: tb,
+          bias: tf.tensor1d(bias), activation: activation as "sigmoid",
+        }));
+        const got = out.dataSync();
+        out.dispose();
+        const scale = Math.max(...Array.from(want, Math.abs));
+        for (let i = 0; i < want.length; i++) {
+          assert.ok(Math.abs(got[i] - want[i]) <= RTOL * scale, `ta=${ta} tb=${tb} ${activation} [${i}]: ${got[i]} vs ${want[i]}`);
+        }
+      }
+    }
+  });
+});
+
+test("unsupported cases (leakyrelu, prelu) fall back to the original kernel with the same results", { skip: SKIP }, async () => {
+  await initBackend({ quiet: true });
+  if (!nativeBlasEnabled()) return;
+  assertNoLeaks(() => {
+    const a = t([20, 30], 0.11);
+    const b = t([30, 10], 0.07);
+    const bias = t([10], 0.5);
+    const alpha = t([10], 0.9);
+    const before = nativeBlasCounters().fallback;
+    assertSameAsWasm("leakyrelu", () => tf.fused.matMul({ a, b, bias, activation: "leakyrelu", leakyreluAlpha: 0.1 }), false);
+    assertSameAsWasm("prelu", () => tf.fused.matMul({ a, b, bias, activation: "prelu", preluActivationWeights: alpha }), false);
+    assert.ok(nativeBlasCounters().fallback - before >= 2);
+    tf.dispose([a, b, bias, alpha]);
+  });
+});
+
+test("gradients through matMul and fused matMul match the wasm kernels (training code uses both)", { skip: SKIP }, async () => {
+  await initBackend({ quiet: true });
+  if (!nativeBlasEnabled()) return;
+  assertNoLeaks(() => {
+    const a = t([16, 24], 0.11);
+    const b = t([24, 8], 0.07);
+    const bias = t([8], 0.5);
+    const loss = (x: tf.Tensor): tf.Scalar => tf.sum(tf.square(tf.fused.matMul({ a: x as tf.Tensor2D, b: b as tf.Tensor2D, bias, activation: "relu" })));
+    const grad = tf.grad(loss);
+    const before = nativeBlasCounters();
+    const gNative = grad(a);
+    assert.ok(nativeBlasCounters().native - before.native >= 2, "forward and backward products should run natively");
+    disableNativeBlas();
+    const gWasm = grad(a);
+    enableNativeBlas();
+    const x = gNative.dataSync();
+    const y = gWasm.dataSync();
+    const scale = Math.max(...Array.from(y, Math.abs));
+    for (let i = 0; i < y.length; i++) assert.ok(Math.abs(x[i] - y[i]) <= RTOL * scale, `grad[${i}] ${x[i]} vs ${y[i]}`);
+    tf.dispose([a, b, bias, gNative, gWasm]);
+  });
+});
+
+test("sgemm: plain and shared buffers, offsets, alpha/beta, bad arguments throw", { skip: SKIP }, () => {
+  if (typeof built === "string") return;
+  for (const Buffer of [ArrayBuffer, SharedArrayBuffer]) {
+    const buf = new Buffer(4 * 64);
+    const A = new Float32Array(buf, 4, 6);
+    A.set([1, 2, 3, 4, 5, 6]); // 2×3
+    const B = new Float32Array(buf, 64, 6);
+    B.set([1, 0, 0, 1, 1, 1]); // 3×2
+    const C = new Float32Array(buf, 128, 4);
+    C.set([1, 1, 1, 1]);
+    built.sgemm(false, false, 2, 2, 3, 2, A, B, 1, C);
+    assert.deepEqual(Array.from(C), [9, 11, 21, 23], Buffer.name);
+    built.sgemm(true, true, 2, 2, 3, 1, new Float32Array([1, 4, 2, 5, 3, 6]), new Float32Array([1, 0, 1, 0, 1, 1]), 0, C);
+    assert.deepEqual(Array.from(C), [4, 5, 10, 11], `${Buffer.name}, both transposed`);
+  }
+  assert.throws(() => built.sgemm(false, false, 2, 2, 3, 1, new Float32Array(5), new Float32Array(6), 0, new Float32Array(4)), RangeError);
+  assert.throws(() => built.sgemm(false, false, 1, 1, 1, 1, new Float64Array(1) as unknown as Float32Array, new Float32Array(1), 0, new Float32Array(1)), TypeError);
+});
+
+// ---------------------------------------------------------------- fallback without the addon (child processes)
+
+const CHILD = `
+const tf = require("@tensorflow/tfjs");
+const { initBackend } = require("./lib/backend");
+initBackend({ quiet: true }).then((info) => {
+  const a = tf.tensor2d([1, 2, 3, 4, 5, 6], [2, 3]);
+  const b = tf.tensor2d([1, 0, 0, 1, 1, 1], [3, 2]);
+  const c = tf.tensor1d([0, -100]);
+  const product = Array.from(tf.matMul(a, b).dataSync());
+  const fused = Array.from(tf.fused.matMul({ a, b, bias: c, activation: "relu" }).dataSync());
+  console.log(JSON.stringify({ info, product, fused }));
+}).catch((e) => { console.error(e.message); process.exitCode = 3; });
+`;
+
+function runChild(env: Record<string, string>): { status: number | null; stdout: string; stderr: string } {
+  const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("RBM_") && k !== "NODE_TEST_CONTEXT"));
+  const r = spawnSync(process.execPath, ["--import", "tsx", "-e", CHILD], { cwd: ROOT, env: { ...clean, ...env }, encoding: "utf8", timeout: 60_000 });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+function childResult(r: { status: number | null; stdout: string; stderr: string }): { info: BackendInfo; product: number[]; fused: number[] } {
+  assert.equal(r.status, 0, r.stderr);
+  const lines = r.stdout.trim().split("\n");
+  return JSON.parse(lines[lines.length - 1]) as { info: BackendInfo; product: number[]; fused: number[] };
+}
+
+test("without the addon (or with RBM_NATIVE_BLAS=0) the wasm kernels run and the reason says why", () => {
+  const missing = childResult(runChild({ RBM_NATIVE_BLAS_PATH: path.join(ROOT, "native", "blas", "no-such-build", "blas.node") }));
+  assert.equal(missing.info.name, "wasm");
+  assert.equal(missing.info.blas, undefined);
+  assert.match(missing.info.reason, /native BLAS addon not built .*build-native\.mjs/);
+  assert.deepEqual(missing.product, [4, 5, 10, 11]);
+  assert.deepEqual(missing.fused, [4, 0, 10, 0]);
+
+  const off = childResult(runChild({ RBM_NATIVE_BLAS: "0" }));
+  assert.equal(off.info.blas, undefined);
+  assert.match(off.info.reason, /native BLAS off \(RBM_NATIVE_BLAS=0\)/);
+  assert.deepEqual(off.product, [4, 5, 10, 11]);
+});
+
+test("RBM_NATIVE_BLAS=1 without the addon fails with a clear message; a bad value is rejected", () => {
+  const r = runChild({ RBM_NATIVE_BLAS: "1", RBM_NATIVE_BLAS_PATH: path.join(ROOT, "native", "blas", "no-such-build", "blas.node") });
+  assert.equal(r.status, 3, r.stderr);
+  assert.match(r.stderr, /RBM_NATIVE_BLAS=1, but native BLAS addon not built/);
+  const bad = runChild({ RBM_NATIVE_BLAS: "yes" });
+  assert.equal(bad.status, 3, bad.stderr);
+  assert.match(bad.stderr, /RBM_NATIVE_BLAS="yes" must be 0 \(off\), 1 \(required\) or unset/);
+});
+
+test("with the addon, a child picks native BLAS and single-threaded wasm unless RBM_WASM_THREADS asks for more", { skip: SKIP }, () => {
+  const auto = childResult(runChild({}));
+  assert.equal(auto.info.blas, "openblas", auto.info.reason);
+  assert.equal(auto.info.threads, 1, auto.info.reason);
+  assert.match(auto.info.reason, /native OpenBLAS brings its own threads/);
+  assert.deepEqual(auto.product, [4, 5, 10, 11]);
+  assert.deepEqual(auto.fused, [4, 0, 10, 0]);
+  const both = childResult(runChild({ RBM_WASM_THREADS: "2" }));
+  assert.equal(both.info.blas, "openblas", both.info.reason);
+  assert.equal(both.info.threads, 2, both.info.reason);
+  assert.deepEqual(both.product, [4, 5, 10, 11]);
+});
