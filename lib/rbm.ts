@@ -281,5 +281,6 @@ export function hiddenFeatures(x: Float32Array, rbm: RBM, batchSize = 1000): Flo
 export function sampleBernoulli<T extends tf.Tensor>(p: T, seed: Seed): T {
   const rng: Rng = toRng(seed);
   const u = rng.fillUniform(new Float32Array(p.size));
-  return tf.tidy(() => tf.cast(tf.less(tf.tensor(u, p.shape), p), "float32")) as T;
+  // step(p − u) = [u < p], cheaper on wasm than cast(less(u, p)).
+  return tf.tidy(() => tf.step(tf.sub(p, tf.tensor(u, p.shape)))) as T;
 }

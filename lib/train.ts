@@ -187,9 +187,12 @@ class Noise {
   }
 }
 
-/** 1 where u < p, else 0 (a Bernoulli sample given uniforms u of the same shape). */
+/**
+ * 1 where u < p, else 0 (a Bernoulli sample given uniforms u of the same shape). step(p − u) gives
+ * the same numbers as cast(less(u, p)) at a tenth of the cost on wasm (no bool tensor, no cast).
+ */
 function bernoulli(p: tf.Tensor2D, u: tf.Tensor2D): tf.Tensor2D {
-  return tf.cast(tf.less(u, p), "float32") as tf.Tensor2D;
+  return tf.step(tf.sub(p, u)) as tf.Tensor2D;
 }
 
 /** σ(x A + bias) with the bias and sigmoid fused into the matMul. */
@@ -225,8 +228,9 @@ export function cdUpdate(s: State, v: tf.Tensor2D, o: ResolvedTrainOptions, nois
     const stackedH = tf.concat([tf.mul(posHidProbs, lr / B), tf.mul(negHidProbs, -lr / nNeg)], 0) as tf.Tensor2D;
     let stepW: tf.Tensor = tf.matMul(stackedV, stackedH);
     if (o.weightDecay > 0) stepW = tf.sub(stepW, tf.mul(s.W, lr * o.weightDecay));
-    let stepB: tf.Tensor = tf.mul(tf.sub(tf.mean(v, 0), tf.mean(negVis, 0)), lr);
-    let stepC: tf.Tensor = tf.sub(tf.mean(posHidProbs, 0), tf.mean(negHidProbs, 0));
+    // Column sums scaled by 1/B and 1/nNeg (a sum is cheaper than a mean on wasm).
+    let stepB: tf.Tensor = tf.sub(tf.mul(tf.sum(v, 0), lr / B), tf.mul(tf.sum(negVis, 0), lr / nNeg));
+    let stepC: tf.Tensor = tf.sub(tf.mul(tf.sum(posHidProbs, 0), 1 / B), tf.mul(tf.sum(negHidProbs, 0), 1 / nNeg));
     let q = s.q;
     if (o.sparsityTarget !== undefined) {
       // Guide §11: q is a running mean of the hidden activations; push it towards the target.
