@@ -1,7 +1,7 @@
 /**
  * CD-1 on full MNIST, the library beside the numpy reference, in the same run (`npm run bench`).
  *
- * Sections (all by default; pick some with `--sections=cd1,extra,profile`):
+ * Sections (all by default; pick some with `--sections=cd1,extra,sampling,profile`):
  * - `cd1`: ONE epoch of lib/train.ts's trainRBM, 784-500, batch 100, 60,000 images, lr 0.1,
  *   momentum 0, weight decay 0, sampleVisible, Xavier init seed 0, then the numpy reference
  *   (../shared/bench/peers/numpy_rbm.py, float32, Debian's /usr/bin/python3 with
@@ -9,6 +9,9 @@
  * - `extra`: CD-10 and PCD-1 (784-500, the first `--rows` MNIST images, numpy on the same rows), and
  *   500-500 / 500-2000 layers on `--rows` random binary rows (no numpy peer: it only reads MNIST).
  *   Times are scaled ×60000/rows to "seconds per 60k-row epoch" and labelled so.
+ * - `sampling`: 20 chains × 1,000 block-Gibbs steps on a 784-500 RBM (seed 002's figure), and AIS on a
+ *   784-500 RBM with 100 runs over a short schedule, scaled to Salakhutdinov & Murray's 14,500
+ *   temperatures; both run on the same matMul path as training.
  * - `profile`: where a CD-1 batch's time goes (every wasm kernel wrapped with a timer).
  * - `matrix` (only when asked, `--matrix`): the cd1 epoch in child processes for native BLAS on/off
  *   × wasm threads on/off (and OpenBLAS with 1 thread), each beside a numpy run.
@@ -27,6 +30,8 @@ import { loadNativeBlas, nativeBlasCounters } from "../lib/blas";
 import { Dataset, loadMnist, mnistDir } from "../lib/data";
 import { Rng } from "../lib/random";
 import { disposeRBM, initRBM } from "../lib/rbm";
+import { gibbsChain } from "../lib/sampling";
+import { annealedLogZ } from "../lib/ais";
 import { TrainOptions, trainRBM } from "../lib/train";
 
 const ROOT = path.resolve(__dirname, "..");
@@ -49,7 +54,7 @@ interface Args {
 }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { sections: new Set(["cd1", "extra", "profile"]), repeat: 1, rows: 10000, numpy: true, child: false };
+  const a: Args = { sections: new Set(["cd1", "extra", "sampling", "profile"]), repeat: 1, rows: 10000, numpy: true, child: false };
   for (const arg of argv) {
     const [key, value = ""] = arg.replace(/^--/, "").split("=");
     if (key === "sections") a.sections = new Set(value.split(",").filter(Boolean));
@@ -186,6 +191,27 @@ async function sectionExtra(args: Args, mnist: Dataset): Promise<void> {
   console.log(`peak RSS ${rssMB().toFixed(0)} MB (this process)`);
 }
 
+async function sectionSampling(args: Args, mnist: Dataset): Promise<void> {
+  console.log("\n## Sampling and AIS on a 784-500 RBM (trained 1 epoch on the first rows, so chains are not trivial)");
+  const sub: Dataset = { ...mnist, images: mnist.images.subarray(0, args.rows * 784), labels: mnist.labels.subarray(0, args.rows), n: args.rows };
+  const rbm0 = initRBM(784, 500, { seed: 0 });
+  const { rbm } = await trainRBM(rbm0, sub, BASE);
+  disposeRBM(rbm0);
+  const before = tf.memory().numTensors;
+  const v0 = tf.tensor2d(mnist.images.subarray(0, 20 * 784), [20, 784]);
+  let t0 = performance.now();
+  const chain = gibbsChain(v0, rbm, { steps: 1000, seed: 0, every: 100, recordProbs: true });
+  console.log(`20 chains × 1,000 Gibbs steps: ${fmt((performance.now() - t0) / 1000)} s`);
+  tf.dispose([v0, chain.v, chain.vProbs]);
+  const K = 500;
+  t0 = performance.now();
+  await annealedLogZ(rbm, { seed: 0, runs: 100, betas: K, data: sub, progress: false });
+  const s = (performance.now() - t0) / 1000;
+  console.log(`AIS 100 runs × ${K} temperatures: ${fmt(s)} s → ${fmt((s * 14500) / K / 60, 1)} min for 14,500 temperatures`);
+  console.log(`tensors after sampling and AIS: ${tf.memory().numTensors - before} more than before (expect 0)`);
+  disposeRBM(rbm);
+}
+
 /** Wraps every registered wasm kernel with a wall-clock timer while `fn` runs. */
 async function withKernelTimers(fn: () => Promise<void>): Promise<Map<string, { ms: number; calls: number }>> {
   const stats = new Map<string, { ms: number; calls: number }>();
@@ -275,6 +301,7 @@ async function main(): Promise<void> {
   const mnist = loadMnist();
   if (args.sections.has("cd1")) await sectionCd1(args, mnist);
   if (args.sections.has("extra")) await sectionExtra(args, mnist);
+  if (args.sections.has("sampling")) await sectionSampling(args, mnist);
   if (args.sections.has("profile")) await sectionProfile(args, mnist);
 }
 
