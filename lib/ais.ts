@@ -112,7 +112,11 @@ export interface AISResult {
   logZStd: number;
   /** log w of each run `[M]` (ratio Z_B / Z_A estimates, without log Z_A). */
   logWeights: Float64Array;
-  /** Effective sample size (Σw)² / Σw², between 1 and M. */
+  /**
+   * Effective sample size (Σw)² / Σw², between 1 and M. When it is a small fraction of M (say under
+   * 10 %), a few runs dominate: the empirical variance, hence the band, is unreliable and logZ is
+   * probably too low. Lengthen the schedule (or add runs) until the estimate stops rising.
+   */
   ess: number;
   /** log Z_A of the base model. */
   logZBase: number;
@@ -290,6 +294,24 @@ function summarize(logW: Float64Array, logZBase: number, K: number, seconds: num
     nBetas: K,
     seconds,
   };
+}
+
+/**
+ * The schedule option of {@link AISOptions}: explicit betas (checked: 0 = β_0 ≤ … ≤ β_K = 1) or a
+ * count K for {@link aisBetas}. For other annealers (lib/bounds.ts) that share the schedule.
+ * @returns K + 1 values
+ */
+export function resolveBetas(schedule: ArrayLike<number> | number = SM_N_BETAS): Float64Array {
+  return typeof schedule === "number" ? aisBetas(schedule) : checkBetas(schedule);
+}
+
+/**
+ * An {@link AISResult} from AIS log weights computed elsewhere (lib/bounds.ts runs several bases in
+ * one batch): log-mean-exp, its ±3σ band and the effective sample size, exactly as annealedLogZ.
+ * @param logW log w of each run `[M]` (without log Z_A)
+ */
+export function aisSummary(logW: Float64Array, logZBase: number, nBetas: number, seconds: number): AISResult {
+  return summarize(logW, logZBase, nBetas, seconds);
 }
 
 /** Result of {@link aisLogLikelihood}: average log p(v) of the data in nats per image. */

@@ -13,6 +13,7 @@ export * from "./sampling";
 export * from "./exact";
 export * from "./metrics";
 export * from "./ais";
+export * from "./bounds";
 export * from "./io";
 export * from "./train";
 export * from "./classify";
