@@ -17,6 +17,8 @@ export * from "./bounds";
 export * from "./io";
 export * from "./train";
 export * from "./classify";
+export * from "./dbn";
+export * from "./finetune";
 export * from "./data";
 export * from "./display";
 export * from "./plot";

@@ -148,8 +148,8 @@ function stripUndefined<T extends object>(o: T): Partial<T> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
-/** Learning rate of an epoch under a number-or-schedule option. */
-function rateAt(lr: ResolvedTrainOptions["learningRate"], epoch: number): number {
+/** Learning rate of an epoch under a number-or-schedule option; throws if a schedule returns a non-positive rate. */
+export function rateAt(lr: ResolvedTrainOptions["learningRate"], epoch: number): number {
   const r = typeof lr === "number" ? lr : lr(epoch);
   if (!(r > 0 && Number.isFinite(r))) throw new Error(`trainRBM: the learning-rate schedule returned ${r} at epoch ${epoch}; it must be positive.`);
   return r;

@@ -1,0 +1,373 @@
+/**
+ * Deep belief networks: greedy stacking (shapes, propagation, determinism), resuming an interrupted
+ * pretraining from its checkpoint, the label-joined top RBM (softmax sampling, exact label
+ * posterior), generation, up-down and backprop fine-tuning, bad input, and tensor leaks.
+ */
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import * as tf from "@tensorflow/tfjs";
+import { initBackend } from "../lib/backend";
+import { Dataset, firstN, loadMnist, selectRows, stratifiedSubset } from "../lib/data";
+import {
+  DBN, DBN_FORMAT, classifyDBN, cloneDBN, dbnDownPass, dbnUpPass, disposeDBN, exactDBNBound, generateDBN, labelLogProbs,
+  loadDBN, pretrainDBN, sampleSoftmaxGroup, saveDBN, stackRBMs, trainJointRBM, transposeRBM, upPass,
+} from "../lib/dbn";
+import {
+  confusionMatrix, dbnToMLP, disposeMLP, evaluateMLP, fineTuneMLP, loadMLP, mlpSizes, randomMLP, saveMLP,
+  splitValidation, tuneTopPCD, upDownFineTune,
+} from "../lib/finetune";
+import { saveSafetensors } from "../lib/io";
+import { exactLogProb } from "../lib/exact";
+import { binarize } from "../lib/data";
+import { RBM, disposeRBM, freeEnergy, hiddenProbs, initRBM, sampleBernoulli } from "../lib/rbm";
+import { TrainOptions, trainRBM } from "../lib/train";
+
+let root = "";
+let train: Dataset;
+let test1k: Dataset;
+before(async () => {
+  await initBackend({ quiet: true });
+  root = fs.mkdtempSync(path.join(os.tmpdir(), "rbm-dbn-test-"));
+  const all = loadMnist({ split: "train", limit: 10000 });
+  train = firstN(all, 1000);
+  test1k = loadMnist({ split: "test", limit: 1000 });
+});
+after(() => {
+  fs.rmSync(root, { recursive: true, force: true });
+});
+
+const quiet: TrainOptions = { epochs: 1, progress: false };
+
+/** Runs `f` and checks that it leaves exactly as many tensors as it found. */
+async function noLeak<T>(what: string, f: () => Promise<T> | T): Promise<T> {
+  const before = tf.memory().numTensors;
+  const out = await f();
+  assert.equal(tf.memory().numTensors, before, `${what} leaked ${tf.memory().numTensors - before} tensors`);
+  return out;
+}
+
+function values(t: tf.Tensor): Float32Array {
+  return t.dataSync() as Float32Array;
+}
+
+function sameDBN(a: DBN, b: DBN): boolean {
+  return a.layers.every((r, l) => [r.W, r.b, r.c].every((t, i) => {
+    const other = [b.layers[l].W, b.layers[l].b, b.layers[l].c][i];
+    return tf.tidy(() => tf.all(tf.equal(t, other)).dataSync()[0] === 1);
+  }));
+}
+
+function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
+  return m;
+}
+
+test("greedy stacking: layer shapes chain, the up pass is the layers' hiddenProbs in turn, runs are seeded", async () => {
+  await noLeak("pretrainDBN", async () => {
+    const { dbn, histories, resumed } = await pretrainDBN([784, 40, 30, 20], train, { perLayer: quiet, seed: 5 });
+    assert.deepEqual(dbn.layers.map((r) => r.W.shape), [[784, 40], [40, 30], [30, 20]]);
+    assert.deepEqual(dbn.sizes, [784, 40, 30, 20]);
+    assert.equal(dbn.nLabels, 0);
+    assert.equal(histories.length, 3);
+    assert.deepEqual(resumed, [false, false, false]);
+    // The deepest up pass equals hiddenProbs applied layer by layer.
+    const v = tf.tensor2d(train.images.subarray(0, 10 * 784), [10, 784]);
+    const byHand = tf.tidy(() => dbn.layers.reduce<tf.Tensor2D>((x, rbm) => hiddenProbs(x, rbm), v));
+    const up = dbnUpPass(dbn, v, 3);
+    assert.ok(maxAbsDiff(values(up), values(byHand)) < 1e-5);
+    assert.ok(maxAbsDiff(upPass(dbn, firstN(train, 10), { depth: 3 }), values(byHand)) < 1e-5);
+    // The down pass goes back to pixel probabilities.
+    const pen = dbnUpPass(dbn, v, 2);
+    const down = dbnDownPass(dbn, pen);
+    assert.deepEqual(down.shape, [10, 784]);
+    tf.dispose([v, byHand, up, pen, down]);
+    // Same seed → same DBN; "samples" propagation changes the upper layers only.
+    const again = await pretrainDBN([784, 40, 30, 20], train, { perLayer: quiet, seed: 5 });
+    assert.ok(sameDBN(dbn, again.dbn), "same seed, different DBN");
+    const sampled = await pretrainDBN([784, 40, 30, 20], train, { perLayer: quiet, seed: 5, propagate: "samples" });
+    assert.ok(maxAbsDiff(values(sampled.dbn.layers[0].W), values(dbn.layers[0].W)) === 0, "layer 0 does not depend on the propagation");
+    assert.ok(maxAbsDiff(values(sampled.dbn.layers[1].W), values(dbn.layers[1].W)) > 1e-3, "layer 1 must see different data with samples");
+    [dbn, again.dbn, sampled.dbn].forEach(disposeDBN);
+  });
+});
+
+test("stackRBMs checks that sizes chain; bad layer sizes and labels give one clear error each", async () => {
+  const a = initRBM(784, 50);
+  const b = initRBM(40, 30);
+  assert.throws(() => stackRBMs([a, b]), /layer 0 has nHidden = 50 but layer 1 has nVisible = 40; layer sizes must chain/);
+  const top = initRBM(60, 30);
+  const dbn = stackRBMs([a, top], { nLabels: 10 });
+  assert.deepEqual(dbn.sizes, [784, 50, 30]);
+  disposeRBM(b);
+  disposeDBN(dbn);
+  await assert.rejects(pretrainDBN([784, 0, 10], train, { perLayer: quiet }), /layer sizes must be at least two positive integers/);
+  await assert.rejects(pretrainDBN([700, 10], train, { perLayer: quiet }), /700.*sizes\[0\]|sizes\[0\] = 700/);
+  const badLabels: Dataset = { ...firstN(train, 200), labels: Uint8Array.from(train.labels.subarray(0, 200), (y, i) => (i === 7 ? 12 : y)) };
+  await assert.rejects(pretrainDBN([784, 20, 10], badLabels, { perLayer: quiet, labels: true }), /label 12 at row 7 is outside \[0, 10\)/);
+  await assert.rejects(pretrainDBN([784, 20, 10], train, { perLayer: [quiet] }), /perLayer has 1 option objects but \[784,20,10\] has 2 layers/);
+  const joint = initRBM(30, 8);
+  const feats: Dataset = { images: new Float32Array(200 * 20).fill(0.5), labels: badLabels.labels, n: 200, rows: 1, cols: 20, name: "feats" };
+  await assert.rejects(trainJointRBM(joint, feats, { nLabels: 10, ...quiet }), /label 12 at row 7 is outside/);
+  disposeRBM(joint);
+});
+
+test("pretraining resumes after the last finished layer; other architectures, data and files are refused", async () => {
+  const dir = path.join(root, "resume");
+  const sizes = [784, 30, 20, 16];
+  const epochCounts = [0, 0, 0];
+  const perLayer = (): TrainOptions[] => sizes.slice(1).map((_, l) => ({ ...quiet, epochs: 2, onEpoch: () => void epochCounts[l]++ }));
+  const baseline = tf.memory().numTensors;
+  let layer0: RBM | undefined;
+  // Interrupt right after layer 0 has been trained and saved.
+  await assert.rejects(
+    pretrainDBN(sizes, train, {
+      perLayer: perLayer(), labels: true, seed: 3, checkpointDir: dir,
+      onLayer: (info) => {
+        layer0 = { W: info.rbm.W.clone(), b: info.rbm.b.clone(), c: info.rbm.c.clone() };
+        throw new Error("simulated crash after layer 0");
+      },
+    }),
+    /simulated crash after layer 0/,
+  );
+  assert.equal(tf.memory().numTensors, baseline + 3, "only the test's copy of layer 0 may remain");
+  assert.deepEqual(epochCounts, [2, 0, 0]);
+  const file = path.join(dir, "pretrain.safetensors");
+  assert.ok(fs.existsSync(file));
+  assert.throws(() => loadDBN(file), /holds 1 of 3 layers \(an interrupted pretraining\)/);
+
+  // Rerun: layer 0 is loaded (no epoch runs), layers 1 and 2 are trained.
+  const resumedInfo: boolean[] = [];
+  const run = await pretrainDBN(sizes, train, { perLayer: perLayer(), labels: true, seed: 3, checkpointDir: dir, onLayer: (i) => void resumedInfo.push(i.resumed) });
+  assert.deepEqual(epochCounts, [2, 2, 2], "layer 0 must not be retrained");
+  assert.deepEqual(run.resumed, [true, false, false]);
+  assert.deepEqual(resumedInfo, [true, false, false]);
+  assert.equal(run.histories[0].length, 2, "layer 0's history comes from the checkpoint");
+  assert.ok(layer0);
+  assert.equal(maxAbsDiff(values(run.dbn.layers[0].W), values(layer0.W)), 0, "layer 0 must be the saved one");
+  // Interrupted + resumed gives exactly the uninterrupted result.
+  const straight = await pretrainDBN(sizes, train, { perLayer: perLayer(), labels: true, seed: 3 });
+  assert.ok(sameDBN(run.dbn, straight.dbn), "resumed run differs from an uninterrupted one");
+  // A finished checkpoint: nothing is retrained, and loadDBN reads it.
+  const done = await pretrainDBN(sizes, train, { perLayer: perLayer(), labels: true, seed: 3, checkpointDir: dir });
+  assert.deepEqual(done.resumed, [true, true, true]);
+  const loaded = loadDBN(file, { expect: { sizes, nLabels: 10 } });
+  assert.ok(sameDBN(loaded.dbn, run.dbn));
+  assert.equal(loaded.metadata.format, DBN_FORMAT);
+  assert.throws(() => loadDBN(file, { expect: { sizes: [784, 30, 20, 10] } }), /holds a 784-30-20-16 with 10 label units DBN but 784-30-20-10 .*was expected/);
+  [run.dbn, straight.dbn, done.dbn, loaded.dbn].forEach(disposeDBN);
+  disposeRBM(layer0);
+
+  // Another architecture, other data, or another propagation with the same folder: one clear error each.
+  await assert.rejects(pretrainDBN([784, 30, 20, 12], train, { perLayer: quiet, labels: true, checkpointDir: dir }),
+    /cannot resume from .*pretrain\.safetensors: it holds a pretraining of a 784-30-20-16 with 10 label units DBN, but 784-30-20-12 with 10 label units was asked for\. Use another checkpointDir/);
+  await assert.rejects(pretrainDBN(sizes, firstN(train, 900), { perLayer: quiet, labels: true, checkpointDir: dir }), /it was trained on other data/);
+  await assert.rejects(pretrainDBN(sizes, train, { perLayer: quiet, labels: true, checkpointDir: dir, propagate: "samples" }), /propagated "probs"/);
+  // A user's own file under that name is never overwritten.
+  const other = path.join(root, "users-file");
+  fs.mkdirSync(other);
+  saveSafetensors(path.join(other, "pretrain.safetensors"), { x: { shape: [2], data: new Float32Array([1, 2]) } }, { format: "my-thing" });
+  const bytes = fs.readFileSync(path.join(other, "pretrain.safetensors"));
+  await assert.rejects(pretrainDBN(sizes, train, { perLayer: quiet, checkpointDir: other }), /"my-thing" file, not a DBN checkpoint.*left untouched/);
+  assert.ok(fs.readFileSync(path.join(other, "pretrain.safetensors")).equals(bytes));
+  assert.equal(tf.memory().numTensors, baseline);
+});
+
+test("softmax groups are sampled one-of-K with the right frequencies", async () => {
+  await noLeak("sampleSoftmaxGroup", () => {
+    const p = tf.tensor2d(Array.from({ length: 20000 }, () => [0.1, 0.2, 0.7]));
+    const s = sampleSoftmaxGroup(p, 4);
+    const rowSums = tf.sum(s, 1);
+    const freq = tf.mean(s, 0);
+    assert.ok(values(rowSums).every((x) => x === 1), "every row must be one-hot");
+    assert.ok(maxAbsDiff(values(freq), [0.1, 0.2, 0.7]) < 0.015, `frequencies ${values(freq)}`);
+    tf.dispose([p, s, rowSums, freq]);
+  });
+});
+
+test("label posterior of the top RBM equals softmax(−F(x, e_k)) computed from the free energy", async () => {
+  const top = initRBM(12 + 4, 9, { method: "xavier", seed: 2 });
+  const dbn: DBN = { sizes: [12, 9], nLabels: 4, layers: [top] };
+  await noLeak("labelLogProbs", () => {
+    const x = tf.tensor2d(Array.from({ length: 5 }, (_, r) => Array.from({ length: 12 }, (_, i) => ((r * 7 + i * 3) % 5) / 4)));
+    const lp = labelLogProbs(dbn, x);
+    const brute = tf.tidy(() => {
+      const negF = [0, 1, 2, 3].map((k) => tf.neg(freeEnergy(tf.concat([x, tf.oneHot(tf.fill([5], k, "int32") as tf.Tensor1D, 4).toFloat()], 1) as tf.Tensor2D, top)));
+      return tf.logSoftmax(tf.stack(negF, 1));
+    });
+    assert.ok(maxAbsDiff(values(lp), values(brute)) < 1e-4);
+    tf.dispose([x, lp, brute]);
+  });
+  disposeRBM(top);
+});
+
+test("variational bound: tight with the tied (transposed) prior, raised by training layer 2", async () => {
+  const data = binarize(firstN(train, 600), { mode: "sample", seed: 0 });
+  const { dbn } = await pretrainDBN([784, 8], data, { perLayer: { ...quiet, epochs: 3 } });
+  const lower = dbn.layers[0];
+  const tied = transposeRBM(lower);
+  await noLeak("exactDBNBound", async () => {
+    const v = tf.tensor2d(data.images.subarray(0, 200 * 784), [200, 784]);
+    const b = exactDBNBound(lower, tied, v);
+    const exact = exactLogProb(v, lower);
+    assert.ok(maxAbsDiff(b.bound, exact) < 2e-3 * Math.max(1, Math.abs(b.mean) / 100), `bound ${b.mean} vs exact log p(v)`);
+    assert.ok(Math.abs(b.logPrior + b.logLikelihood + b.entropy - b.mean) < 1e-6);
+    // A worse prior (all-zero RBM: uniform over h) gives a lower bound than the tied one.
+    const flat = { W: tf.zerosLike(tied.W) as tf.Tensor2D, b: tf.zerosLike(tied.b) as tf.Tensor1D, c: tf.zerosLike(tied.c) as tf.Tensor1D };
+    assert.ok(exactDBNBound(lower, flat, v).mean < b.mean);
+    tf.dispose([flat.W, flat.b, flat.c]);
+    // Training layer 2 (from the tied start) on samples of q(h|v) raises the bound above log p(v).
+    const hs = tf.tidy(() => sampleBernoulli(hiddenProbs(tf.tensor2d(data.images, [data.n, 784]), lower), 1));
+    const hData: Dataset = { images: Float32Array.from(hs.dataSync()), labels: data.labels, n: data.n, rows: 1, cols: 8, name: "h" };
+    hs.dispose();
+    const layer2 = (await trainRBM(tied, hData, { ...quiet, epochs: 3, batchSize: 20, learningRate: 0.02, finalMomentum: 0.5 })).rbm;
+    const raised = exactDBNBound(lower, layer2, v);
+    assert.ok(raised.mean > b.mean + 0.1, `bound ${b.mean.toFixed(3)} → ${raised.mean.toFixed(3)} should rise`);
+    assert.ok(maxAbsDiff([raised.logLikelihood, raised.entropy], [b.logLikelihood, b.entropy]) < 1e-3, "layer 2 changes only E_q log p(h)");
+    disposeRBM(layer2);
+    v.dispose();
+  });
+  assert.throws(() => exactDBNBound(lower, initRBM(9, 4), tf.zeros([1, 784]) as tf.Tensor2D), /prior RBM has 9 visible units but the lower RBM has 8 hidden units/);
+  disposeRBM(tied);
+  disposeDBN(dbn);
+});
+
+test("generation: class-conditional chains, recorded frames, seeded, no leaks", async () => {
+  const { dbn } = await pretrainDBN([784, 30, 40], train, { perLayer: quiet, labels: true });
+  await noLeak("generateDBN", () => {
+    const g = generateDBN(dbn, { labels: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9], steps: 20, every: 5, seed: 1 });
+    assert.equal(g.frames.length, 4);
+    assert.deepEqual(g.steps, [5, 10, 15, 20]);
+    assert.equal(g.images.length, 10 * 784);
+    assert.ok(g.images.every((p) => p >= 0 && p <= 1));
+    assert.deepEqual(Array.from(g.labels), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    const same = generateDBN(dbn, { labels: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9], steps: 20, every: 5, seed: 1 });
+    assert.equal(maxAbsDiff(same.images, g.images), 0);
+    const other = generateDBN(dbn, { labels: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9], steps: 20, every: 5, seed: 2 });
+    assert.ok(maxAbsDiff(other.images, g.images) > 1e-3);
+    const free = generateDBN(dbn, { nChains: 6, steps: 3, every: 0 });
+    assert.equal(free.frames.length, 1);
+    assert.equal(free.labels.length, 6);
+    assert.ok(Array.from(free.labels).every((y) => y >= 0 && y < 10));
+  });
+  assert.throws(() => generateDBN(dbn, { labels: [3, 11] }), /label 11 at row 1 is outside \[0, 10\)/);
+  const plain = await pretrainDBN([784, 20], train, { perLayer: quiet });
+  assert.throws(() => generateDBN(plain.dbn, { labels: 3 }), /no label units to clamp/);
+  disposeDBN(plain.dbn);
+  disposeDBN(dbn);
+});
+
+test("up-down fine-tuning: seeded, leaves the input alone, no leaks, raises the label log-probability", async () => {
+  const data = firstN(train, 1000);
+  const { dbn } = await pretrainDBN([784, 100, 200], data, { perLayer: { ...quiet, epochs: 4 }, labels: true });
+  const copy = cloneDBN(dbn);
+  const before = classifyDBN(dbn, data);
+  const baseline = tf.memory().numTensors;
+  const tuned = await upDownFineTune(dbn, data, { epochs: 2, learningRate: 0.01, seed: 1, progress: false });
+  // The result owns exactly its parameters: 2 RBMs × (W, b, c) + 1 generative layer × (W, b).
+  assert.equal(tf.memory().numTensors, baseline + 8, "upDownFineTune leaked tensors");
+  const again = await upDownFineTune(dbn, data, { epochs: 2, learningRate: 0.01, seed: 1, progress: false });
+  assert.ok(sameDBN(tuned.dbn, again.dbn), "same seed, different result");
+  assert.equal(maxAbsDiff(values(again.dbn.generative?.[0].W ?? tf.scalar(0)), values(tuned.dbn.generative?.[0].W ?? tf.scalar(1))), 0);
+  disposeDBN(again.dbn);
+  assert.equal(tuned.history.length, 2);
+  assert.ok(sameDBN(dbn, copy), "the input DBN must not change");
+  assert.deepEqual(tuned.dbn.generative?.map((g) => g.W.shape), [[100, 784]]);
+  const after = classifyDBN(tuned.dbn, data);
+  assert.ok(after.meanLogProb > before.meanLogProb + 0.01, `label log-prob ${before.meanLogProb.toFixed(4)} → ${after.meanLogProb.toFixed(4)} should rise`);
+  [dbn, copy, tuned.dbn].forEach(disposeDBN);
+});
+
+test("persistent-CD polish of the top RBM: lower layers untouched, seeded, no leaks, labels still known", async () => {
+  const data = firstN(train, 600);
+  const { dbn } = await pretrainDBN([784, 40, 60], data, { perLayer: { ...quiet, epochs: 3 }, labels: true });
+  const before = classifyDBN(dbn, data);
+  const baseline = tf.memory().numTensors;
+  const a = await tuneTopPCD(dbn, data, { epochs: 1, seed: 2, progress: false });
+  assert.equal(tf.memory().numTensors, baseline + 6, "tuneTopPCD leaked tensors");
+  const b = await tuneTopPCD(dbn, data, { epochs: 1, seed: 2, progress: false });
+  assert.ok(sameDBN(a.dbn, b.dbn), "same seed, different result");
+  assert.equal(maxAbsDiff(values(a.dbn.layers[0].W), values(dbn.layers[0].W)), 0, "the lower layer must not change");
+  assert.ok(maxAbsDiff(values(a.dbn.layers[1].W), values(dbn.layers[1].W)) > 1e-4, "the top RBM must change");
+  assert.ok(Number.isNaN(a.history[0].trainRecon), "PCD has no reconstruction of the batch");
+  const after = classifyDBN(a.dbn, data);
+  assert.ok(after.error < before.error + 0.05, `label error ${before.error} → ${after.error}`);
+  [dbn, a.dbn, b.dbn].forEach(disposeDBN);
+});
+
+test("backprop fine-tuning: beats chance widely, and pretrained init beats random init at 1,000 labels", async () => {
+  const unlabelled = loadMnist({ split: "train", limit: 2000 });
+  const labelled = stratifiedSubset(loadMnist({ split: "train", limit: 10000 }), 1000, 1);
+  const { dbn } = await pretrainDBN([784, 200, 200], unlabelled, { perLayer: { ...quiet, epochs: 3 } });
+  const errors = await noLeak("fineTuneMLP", async () => {
+    const out: Record<string, number> = {};
+    for (const init of ["pretrained", "random"] as const) {
+      const mlp = init === "pretrained" ? dbnToMLP(dbn, { seed: 1 }) : randomMLP(dbn.sizes, { seed: 1 });
+      assert.deepEqual(mlpSizes(mlp), [784, 200, 200, 10]);
+      const r = await fineTuneMLP(mlp, labelled, { epochs: 5, optimizer: "adam", seed: 1, progress: false });
+      out[init] = evaluateMLP(r.mlp, test1k).error;
+      disposeMLP(r.mlp);
+      disposeMLP(mlp);
+    }
+    return out;
+  });
+  assert.ok(errors.pretrained < 0.35, `pretrained test error ${errors.pretrained} (chance 0.9)`);
+  assert.ok(errors.pretrained < errors.random - 0.05, `pretrained ${errors.pretrained} vs random ${errors.random}`);
+  disposeDBN(dbn);
+});
+
+test("early stopping keeps the best validation epoch; save/load, confusion matrix and bad options", async () => {
+  const { train: tr, validation } = splitValidation(firstN(train, 600), 100, 0);
+  assert.equal(tr.n, 500);
+  assert.equal(validation.n, 100);
+  const mlp = randomMLP([784, 30], { seed: 0 });
+  await noLeak("fineTuneMLP + evaluate", async () => {
+    const r = await fineTuneMLP(mlp, tr, { epochs: 6, validation, patience: 2, optimizer: "adam", learningRate: 0.01, progress: false });
+    const best = Math.min(...r.history.map((h) => h.valError));
+    assert.equal(r.history[r.bestEpoch].valError, best);
+    assert.ok(Math.abs(evaluateMLP(r.mlp, validation).error - best) < 1e-9, "the returned model is the best epoch's");
+    const file = path.join(root, "mlp.safetensors");
+    saveMLP(file, r.mlp, { note: "test" });
+    const back = loadMLP(file);
+    assert.deepEqual(mlpSizes(back.mlp), [784, 30, 10]);
+    assert.equal(evaluateMLP(back.mlp, validation).error, evaluateMLP(r.mlp, validation).error);
+    disposeMLP(back.mlp);
+    const ev = evaluateMLP(r.mlp, validation);
+    assert.equal(ev.confusion.flat().reduce((a, b) => a + b, 0), validation.n);
+    assert.equal(ev.confusion.reduce((s, row, k) => s + row[k], 0), Math.round((1 - ev.error) * validation.n));
+    disposeMLP(r.mlp);
+  });
+  // freezeEpochs: only the output layer learns.
+  const deep = randomMLP([784, 20, 15], { seed: 2 });
+  const frozen = await fineTuneMLP(deep, tr, { epochs: 2, freezeEpochs: 2, progress: false });
+  assert.equal(maxAbsDiff(values(frozen.mlp.layers[0].W), values(deep.layers[0].W)), 0);
+  assert.equal(maxAbsDiff(values(frozen.mlp.layers[1].b), values(deep.layers[1].b)), 0);
+  assert.ok(maxAbsDiff(values(frozen.mlp.layers[2].W), values(deep.layers[2].W)) > 1e-4, "the output layer must learn");
+  disposeMLP(frozen.mlp);
+  disposeMLP(deep);
+  assert.deepEqual(confusionMatrix([0, 1, 1], [0, 1, 0], 2), [[1, 1], [0, 1]]);
+  await assert.rejects(fineTuneMLP(mlp, tr, { optimizer: "adam", learningRate: (e) => 0.1 / (1 + e) }), /schedule needs optimizer "momentum"/);
+  const bad = selectRows(tr, [0, 1, 2]);
+  bad.labels[1] = 10;
+  await assert.rejects(fineTuneMLP(mlp, bad, { batchSize: 3 }), /label 10 at row 1 .* is outside \[0, 10\)/);
+  disposeMLP(mlp);
+});
+
+test("saveDBN/loadDBN round trip of an untied DBN; saving never replaces a foreign file", async () => {
+  const { dbn } = await pretrainDBN([784, 20, 12], firstN(train, 300), { perLayer: quiet, labels: true });
+  const { dbn: untied } = await upDownFineTune(dbn, firstN(train, 300), { epochs: 1, progress: false });
+  const file = path.join(root, "untied.safetensors");
+  saveDBN(file, untied, { hyperparameters: { note: "x" } });
+  const back = loadDBN(file);
+  assert.ok(back.dbn.generative);
+  assert.ok(sameDBN(back.dbn, untied));
+  assert.equal(maxAbsDiff(values(back.dbn.generative[0].W), values(untied.generative?.[0].W ?? tf.scalar(0))), 0);
+  const foreign = path.join(root, "foreign.bin");
+  fs.writeFileSync(foreign, "not a checkpoint");
+  assert.throws(() => saveDBN(foreign, dbn), /already exists|not a/);
+  assert.equal(fs.readFileSync(foreign, "utf8"), "not a checkpoint");
+  [dbn, untied, back.dbn].forEach(disposeDBN);
+});
