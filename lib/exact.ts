@@ -104,24 +104,23 @@ export interface ExactMarginal {
   logZ: number;
 }
 
+/** The exact distribution over one n-bit layer from the negative free energy of each of its states. */
+function layerMarginal(rbm: RBM, n: number, what: string, negFreeEnergy: (states: tf.Tensor2D) => tf.Tensor1D): ExactMarginal {
+  if (n > MAX_ENUMERATION_BITS) throw new Error(`${what} = ${n} > ${MAX_ENUMERATION_BITS}.`);
+  assertFiniteRBM(rbm);
+  const negF = mapStates(n, negFreeEnergy);
+  const logZ = logSumExp(negF);
+  return { n, probs: negF.map((x) => Math.exp(x - logZ)), logZ };
+}
+
 /** Exact marginal p(v) over all 2^nVisible visible states (nVisible ≤ 24). */
 export function exactVisibleMarginal(rbm: RBM): ExactMarginal {
-  const { nVisible } = rbmSize(rbm);
-  if (nVisible > MAX_ENUMERATION_BITS) throw new Error(`exactVisibleMarginal: nVisible = ${nVisible} > ${MAX_ENUMERATION_BITS}.`);
-  assertFiniteRBM(rbm);
-  const negF = mapStates(nVisible, (v) => tf.neg(freeEnergy(v, rbm)));
-  const logZ = logSumExp(negF);
-  return { n: nVisible, probs: negF.map((x) => Math.exp(x - logZ)), logZ };
+  return layerMarginal(rbm, rbmSize(rbm).nVisible, "exactVisibleMarginal: nVisible", (v) => tf.neg(freeEnergy(v, rbm)));
 }
 
 /** Exact marginal p(h) over all 2^nHidden hidden states (nHidden ≤ 24). */
 export function exactHiddenMarginal(rbm: RBM): ExactMarginal {
-  const { nHidden } = rbmSize(rbm);
-  if (nHidden > MAX_ENUMERATION_BITS) throw new Error(`exactHiddenMarginal: nHidden = ${nHidden} > ${MAX_ENUMERATION_BITS}.`);
-  assertFiniteRBM(rbm);
-  const negG = mapStates(nHidden, (h) => tf.neg(hiddenFreeEnergy(h, rbm)));
-  const logZ = logSumExp(negG);
-  return { n: nHidden, probs: negG.map((x) => Math.exp(x - logZ)), logZ };
+  return layerMarginal(rbm, rbmSize(rbm).nHidden, "exactHiddenMarginal: nHidden", (h) => tf.neg(hiddenFreeEnergy(h, rbm)));
 }
 
 /**
