@@ -1,5 +1,8 @@
 /**
- * Fine-tuning a pretrained DBN, two ways.
+ * Fine-tuning a pretrained DBN.
+ *
+ * 0. For generation, a short persistent-CD polish of the top RBM ({@link tuneTopPCD}) removes the
+ *    spurious low-energy regions that CD-1 leaves far from the data, into which dreams fall.
  *
  * 1. Generatively, with the up-down algorithm (contrastive wake-sleep) of Hinton, Osindero & Teh
  *    2006, Appendix B: the recognition and generative weights of the lower layers are untied; a wake
@@ -28,6 +31,18 @@ function sigmoidLayer(x: tf.Tensor2D, A: tf.Tensor2D, bias: tf.Tensor1D): tf.Ten
 function sample(p: tf.Tensor2D, rng: Rng): tf.Tensor2D {
   const u = tf.tensor2d(rng.fillUniform(new Float32Array(p.size)), p.shape);
   return tf.step(tf.sub(p, u)) as tf.Tensor2D; // [u < p], cheaper on wasm than cast(less(u, p))
+}
+
+/**
+ * An inverted-dropout mask: m/(1 − p) with m ~ Bernoulli(1 − p) elementwise, so each entry is 0 with
+ * probability p and 1/(1 − p) otherwise, and its mean is 1.
+ * @param shape `[batch, n]` @param p drop probability in [0, 1) @returns `[batch, n]`
+ */
+export function dropoutMask(shape: [number, number], p: number, seed: Seed): tf.Tensor2D {
+  if (!(p >= 0 && p < 1)) throw new Error(`dropoutMask: p must be a drop probability in [0, 1), got ${p}.`);
+  const u = toRng(seed).fillUniform(new Float32Array(shape[0] * shape[1]));
+  // [u > p]/(1 − p) on the device: a JS loop over the batch costs more than the two tensor ops.
+  return tf.tidy(() => tf.mul(tf.step(tf.sub(tf.tensor2d(u, shape), p)), 1 / (1 - p)) as tf.Tensor2D);
 }
 
 function yieldToEventLoop(): Promise<void> {
@@ -459,6 +474,77 @@ export function splitValidation(data: Dataset, nValidation: number, seed: Seed =
 // ---------------------------------------------------------------------------------------------
 // Backprop fine-tuning
 
+/** Result of {@link mlpGradients}. */
+export interface MLPGradients {
+  /** Cross-entropy −Σ_rows log p(y | x) summed over the batch (of the dropped-out network when masks are given). */
+  loss: tf.Scalar;
+  /** Number of rows whose arg-max class is wrong. */
+  wrong: tf.Scalar;
+  /** scale · ∂(loss / batch)/∂W_l, `[n_l, n_{l+1}]` per layer; `undefined` below `fromLayer`. */
+  dW: (tf.Tensor2D | undefined)[];
+  /** scale · ∂(loss / batch)/∂b_l, `[n_{l+1}]` per layer; `undefined` below `fromLayer`. */
+  db: (tf.Tensor1D | undefined)[];
+}
+
+/**
+ * The mean cross-entropy of a batch and its gradient by backpropagation, written out by hand:
+ * with a_0 = x ⊙ m_0, a_l = σ(a_{l−1} W_{l−1} + b_{l−1}) ⊙ m_l and logits a_L W_L + b_L,
+ *
+ *   δ_L = (softmax − y)/B,  ∂W_l = a_lᵀ δ_l,  ∂b_l = Σ_rows δ_l,  δ_{l−1} = (δ_l W_lᵀ) ⊙ m_l ⊙ σ_l(1 − σ_l).
+ *
+ * @param x `[batch, n₀]` inputs
+ * @param y `[batch, nClasses]` one-hot targets
+ * @param opts.masks per layer l, an optional `[batch, n_l]` multiplier of that layer's input
+ *   (dropout: m/(1 − p) with m ~ Bernoulli(1 − p)); `undefined` entries mean no mask
+ * @param opts.scale multiplies every gradient (a learning-rate schedule); default 1
+ * @param opts.fromLayer gradients only for layers ≥ this (the others are frozen); default 0
+ */
+export function mlpGradients(
+  mlp: MLP,
+  x: tf.Tensor2D,
+  y: tf.Tensor2D,
+  opts: { masks?: (tf.Tensor2D | undefined)[]; scale?: number; fromLayer?: number } = {},
+): MLPGradients {
+  const layers = mlp.layers;
+  const L = layers.length;
+  const B = x.shape[0];
+  const nClasses = layers[L - 1].W.shape[1];
+  if (x.rank !== 2 || x.shape[1] !== layers[0].W.shape[0]) throw new Error(`mlpGradients: x has shape [${x.shape}] but the MLP takes [batch, ${layers[0].W.shape[0]}].`);
+  if (y.rank !== 2 || y.shape[0] !== B || y.shape[1] !== nClasses) throw new Error(`mlpGradients: y has shape [${y.shape}] but must be one-hot [${B}, ${nClasses}].`);
+  const masks = opts.masks ?? [];
+  masks.forEach((m, l) => {
+    if (m && (m.shape[0] !== B || m.shape[1] !== layers[l].W.shape[0])) throw new Error(`mlpGradients: mask ${l} has shape [${m.shape}] but layer ${l}'s input is [${B}, ${layers[l].W.shape[0]}].`);
+  });
+  const scale = opts.scale ?? 1;
+  const fromLayer = opts.fromLayer ?? 0;
+  return tf.tidy(() => {
+    // acts[l] is the input of layer l after its mask; sigs[l] the same before the mask.
+    const acts: tf.Tensor2D[] = [];
+    const sigs: tf.Tensor2D[] = [];
+    let a: tf.Tensor2D = x;
+    for (let l = 0; l < L; l++) {
+      sigs.push(a);
+      const m = masks[l];
+      acts.push(m ? (tf.mul(a, m) as tf.Tensor2D) : a);
+      if (l < L - 1) a = sigmoidLayer(acts[l], layers[l].W, layers[l].b);
+    }
+    const logits = tf.fused.matMul({ a: acts[L - 1], b: layers[L - 1].W, bias: layers[L - 1].b }) as tf.Tensor2D;
+    const logp = tf.logSoftmax(logits);
+    const loss = tf.neg(tf.sum(tf.mul(y, logp))) as tf.Scalar;
+    const wrong = tf.sum(tf.cast(tf.notEqual(tf.argMax(logits, 1), tf.argMax(y, 1)), "float32")) as tf.Scalar;
+    const dW: (tf.Tensor2D | undefined)[] = new Array(L).fill(undefined);
+    const db: (tf.Tensor1D | undefined)[] = new Array(L).fill(undefined);
+    let delta = tf.mul(tf.sub(tf.exp(logp), y), scale / B) as tf.Tensor2D;
+    for (let l = L - 1; l >= fromLayer; l--) {
+      dW[l] = tf.matMul(tf.transpose(acts[l]) as tf.Tensor2D, delta) as tf.Tensor2D;
+      db[l] = tf.sum(delta, 0) as tf.Tensor1D;
+      // acts[l] = σ ⊙ m, so ∂acts[l]/∂z = m ⊙ σ(1 − σ) = acts[l] ⊙ (1 − sigs[l]).
+      if (l > fromLayer) delta = tf.mul(tf.matMul(delta, tf.transpose(layers[l].W) as tf.Tensor2D), tf.mul(acts[l], tf.sub(1, sigs[l]))) as tf.Tensor2D;
+    }
+    return { loss, wrong, dW, db };
+  });
+}
+
 /** Options of {@link fineTuneMLP}. */
 export interface FineTuneOptions {
   /** Maximum passes over the data. Default 30. */
@@ -477,6 +563,17 @@ export interface FineTuneOptions {
   momentum?: number;
   /** L2 penalty λ on the weights (not the biases): the gradient gets + λW. Default 0. */
   weightDecay?: number;
+  /**
+   * Dropout (Srivastava, Hinton et al. 2014) during training: each input pixel is zeroed with
+   * probability `inputDropout`, each hidden unit with probability `hiddenDropout`, afresh for every
+   * row of every batch; the survivors are scaled by 1/(1 − p) ("inverted dropout"), so the expected
+   * input of every unit is unchanged and the trained weights are used as they are at test time.
+   * The pretrained weights need no rescaling for the same reason. Defaults 0 (no dropout);
+   * 0.2 / 0.5 are the paper's values for MNIST. The masks come from `seed`.
+   */
+  inputDropout?: number;
+  /** See {@link FineTuneOptions.inputDropout}. Default 0. */
+  hiddenDropout?: number;
   /** Held-out labelled data for early stopping; without it every epoch runs and the last model is kept. */
   validation?: Dataset;
   /** Stop after this many epochs without a better validation error. Default 5. */
@@ -540,9 +637,13 @@ export async function fineTuneMLP(mlp: MLP, train: Dataset, opts: FineTuneOption
   const wd = opts.weightDecay ?? 0;
   const patience = opts.patience ?? 5;
   const freezeEpochs = opts.freezeEpochs ?? 0;
+  const pIn = opts.inputDropout ?? 0;
+  const pHid = opts.hiddenDropout ?? 0;
   const bad = (msg: string): never => {
     throw new Error(`fineTuneMLP: ${msg}`);
   };
+  if (!(pIn >= 0 && pIn < 1)) bad(`inputDropout must be a probability in [0, 1), got ${pIn}.`);
+  if (!(pHid >= 0 && pHid < 1)) bad(`hiddenDropout must be a probability in [0, 1), got ${pHid}.`);
   if (!Number.isInteger(epochs) || epochs < 1) bad(`epochs must be a positive integer, got ${epochs}.`);
   if (!Number.isInteger(B) || B < 1) bad(`batchSize must be a positive integer, got ${B}.`);
   if (B > train.n) bad(`batchSize ${B} is larger than the training data (${train.n} rows).`);
@@ -602,26 +703,20 @@ export async function fineTuneMLP(mlp: MLP, train: Dataset, opts: FineTuneOption
           const x = tf.tensor2d(xBuf.subarray(0, size * d0), [size, d0]);
           const y = tf.tensor2d(yBuf.subarray(0, size * nClasses), [size, nClasses]);
           const layers: DenseLayer[] = vars.map((v) => ({ W: v.W as tf.Tensor2D, b: v.b as tf.Tensor1D }));
-          const { acts, logits } = forward(layers, x);
-          const logp = tf.logSoftmax(logits);
-          const loss = tf.neg(tf.sum(tf.mul(y, logp)));
-          const wrong = tf.sum(tf.cast(tf.notEqual(tf.argMax(logits, 1), tf.argMax(y, 1)), "float32"));
-          // Backprop by hand: δ_out = (softmax − y)/B; ∂W_l = a_lᵀ δ_l; δ_{l−1} = (δ_l W_lᵀ) ⊙ a(1 − a).
-          let delta: tf.Tensor2D = tf.mul(tf.sub(tf.exp(logp), y), scale / size) as tf.Tensor2D;
+          const masks = layers.map((l, i) => {
+            const p = i === 0 ? pIn : pHid;
+            return p > 0 ? dropoutMask([size, l.W.shape[0]], p, rng) : undefined;
+          });
+          const g = mlpGradients({ layers }, x, y, { masks, scale, fromLayer: frozen ? layers.length - 1 : 0 });
           const grads: { name: string; tensor: tf.Tensor }[] = [];
-          for (let l = layers.length - 1; l >= 0; l--) {
-            if (frozen && l < layers.length - 1) {
-              // Warm-up: the hidden layers keep their pretrained weights (zero gradients keep the
-              // optimizer's per-variable state aligned).
-              grads.push({ name: vars[l].W.name, tensor: tf.zerosLike(layers[l].W) }, { name: vars[l].b.name, tensor: tf.zerosLike(layers[l].b) });
-              continue;
-            }
-            const a = acts[l];
-            let gW: tf.Tensor = tf.matMul(tf.transpose(a) as tf.Tensor2D, delta);
-            if (wd > 0) gW = tf.add(gW, tf.mul(layers[l].W, wd * scale));
-            grads.push({ name: vars[l].W.name, tensor: gW }, { name: vars[l].b.name, tensor: tf.sum(delta, 0) });
-            if (l > 0 && !frozen) delta = tf.mul(tf.matMul(delta, tf.transpose(layers[l].W) as tf.Tensor2D), tf.mul(a, tf.sub(1, a))) as tf.Tensor2D;
+          for (let l = 0; l < layers.length; l++) {
+            // Frozen layers (warm-up) get zero gradients, which keep the optimizer's per-variable state aligned.
+            let gW: tf.Tensor = g.dW[l] ?? tf.zerosLike(layers[l].W);
+            if (wd > 0 && g.dW[l]) gW = tf.add(gW, tf.mul(layers[l].W, wd * scale));
+            grads.push({ name: vars[l].W.name, tensor: gW }, { name: vars[l].b.name, tensor: g.db[l] ?? tf.zerosLike(layers[l].b) });
           }
+          const loss = g.loss;
+          const wrong = g.wrong;
           optimizer.applyGradients(grads);
           return { loss: tf.add(lossSum, loss) as tf.Scalar, wrong: tf.add(wrongSum, wrong) as tf.Scalar };
         });

@@ -16,7 +16,7 @@ import {
   loadDBN, pretrainDBN, sampleSoftmaxGroup, saveDBN, stackRBMs, trainJointRBM, transposeRBM, upPass,
 } from "../lib/dbn";
 import {
-  confusionMatrix, dbnToMLP, disposeMLP, evaluateMLP, fineTuneMLP, loadMLP, mlpSizes, randomMLP, saveMLP,
+  MLP, confusionMatrix, dbnToMLP, disposeMLP, dropoutMask, evaluateMLP, fineTuneMLP, loadMLP, mlpGradients, mlpSizes, randomMLP, saveMLP,
   splitValidation, tuneTopPCD, upDownFineTune,
 } from "../lib/finetune";
 import { saveSafetensors } from "../lib/io";
@@ -47,6 +47,10 @@ async function noLeak<T>(what: string, f: () => Promise<T> | T): Promise<T> {
   const out = await f();
   assert.equal(tf.memory().numTensors, before, `${what} leaked ${tf.memory().numTensors - before} tensors`);
   return out;
+}
+
+function disposeSome(ts: (tf.Tensor | undefined)[]): void {
+  for (const t of ts) t?.dispose();
 }
 
 function values(t: tf.Tensor): Float32Array {
@@ -353,6 +357,96 @@ test("early stopping keeps the best validation epoch; save/load, confusion matri
   const bad = selectRows(tr, [0, 1, 2]);
   bad.labels[1] = 10;
   await assert.rejects(fineTuneMLP(mlp, bad, { batchSize: 3 }), /label 10 at row 1 .* is outside \[0, 10\)/);
+  disposeMLP(mlp);
+});
+
+test("backprop gradients equal finite differences of the loss, with and without dropout masks", () => {
+  const mlp = randomMLP([6, 5, 4], { seed: 3, outputStd: 0.5, nClasses: 3 });
+  const B = 4;
+  const x = tf.tensor2d(Array.from({ length: B * 6 }, (_, i) => ((i * 37) % 11) / 10), [B, 6]);
+  const y = tf.oneHot(tf.tensor1d([0, 2, 1, 2], "int32"), 3).toFloat() as tf.Tensor2D;
+  const masks = [dropoutMask([B, 6], 0.3, 1), undefined, dropoutMask([B, 4], 0.5, 2)];
+  const baseline = tf.memory().numTensors;
+  for (const m of [undefined, masks]) {
+    const g = mlpGradients(mlp, x, y, { masks: m });
+    const meanLoss = (net: MLP): number => {
+      const r = mlpGradients(net, x, y, { masks: m });
+      const v = r.loss.dataSync()[0] / B;
+      disposeSome([r.loss, r.wrong, ...r.dW, ...r.db]);
+      return v;
+    };
+    let checked = 0;
+    for (let l = 0; l < mlp.layers.length; l++) {
+      for (const which of ["W", "b"] as const) {
+        const param = mlp.layers[l][which];
+        const analytic = (which === "W" ? g.dW[l] : g.db[l]) as tf.Tensor;
+        const grad = analytic.dataSync();
+        const base = param.dataSync().slice();
+        for (let i = 0; i < base.length; i += 3) {
+          const eps = 1e-2;
+          const at = (delta: number): number => {
+            const vals = base.slice();
+            vals[i] += delta;
+            const t = tf.tensor(vals, param.shape);
+            const layers = mlp.layers.map((ly, k) => (k === l ? { ...ly, [which]: t } : ly)) as MLP["layers"];
+            const v = meanLoss({ layers });
+            t.dispose();
+            return v;
+          };
+          const fd = (at(eps) - at(-eps)) / (2 * eps);
+          assert.ok(Math.abs(fd - grad[i]) < 2e-4 + 1e-2 * Math.abs(fd), `${m ? "dropout" : "plain"} layer ${l} ${which}[${i}]: finite difference ${fd}, backprop ${grad[i]}`);
+          checked++;
+        }
+      }
+    }
+    assert.ok(checked > 20);
+    // fromLayer freezes the layers below: no gradients there, the same ones above.
+    const top = mlpGradients(mlp, x, y, { masks: m, fromLayer: 2, scale: 2 });
+    assert.equal(top.dW[0], undefined);
+    assert.equal(top.db[1], undefined);
+    assert.ok(maxAbsDiff(top.dW[2]!.dataSync(), Array.from(g.dW[2]!.dataSync(), (v) => 2 * v)) < 1e-6, "scale multiplies the gradient");
+    disposeSome([g.loss, g.wrong, top.loss, top.wrong, ...g.dW, ...g.db, ...top.dW, ...top.db]);
+  }
+  assert.equal(tf.memory().numTensors, baseline, "mlpGradients leaked tensors");
+  // A masked-out input pixel gets no gradient on its weights.
+  const mask0 = masks[0]!.dataSync();
+  const g = mlpGradients(mlp, x, y, { masks: masks });
+  const dW0 = g.dW[0]!.dataSync();
+  for (let i = 0; i < 6; i++) {
+    const alive = [0, 1, 2, 3].some((r) => mask0[r * 6 + i] !== 0);
+    if (!alive) for (let j = 0; j < 5; j++) assert.equal(dW0[i * 5 + j], 0);
+  }
+  assert.throws(() => mlpGradients(mlp, x, tf.zeros([B, 4]) as tf.Tensor2D), /y has shape \[4,4\] but must be one-hot \[4, 3\]/);
+  assert.throws(() => mlpGradients(mlp, x, y, { masks: [tf.ones([B, 5]) as tf.Tensor2D] }), /mask 0 has shape \[4,5\]/);
+  disposeSome([x, y, g.loss, g.wrong, ...g.dW, ...g.db, ...masks]);
+  disposeMLP(mlp);
+});
+
+test("dropout masks: P(0) = p, mean 1, seeded; fine-tuning with dropout is reproducible and still learns", async () => {
+  const m = dropoutMask([200, 500], 0.2, 7);
+  const v = m.dataSync();
+  const zeros = v.filter((x) => x === 0).length / v.length;
+  assert.ok(Math.abs(zeros - 0.2) < 0.006, `fraction dropped ${zeros}`); // 4.5 standard errors
+  assert.ok(v.every((x) => x === 0 || Math.abs(x - 1.25) < 1e-6), "survivors are scaled by 1/(1 − p)");
+  const again = dropoutMask([200, 500], 0.2, 7);
+  assert.equal(maxAbsDiff(v, again.dataSync()), 0);
+  tf.dispose([m, again]);
+  assert.throws(() => dropoutMask([2, 2], 1, 0), /p must be a drop probability in \[0, 1\), got 1/);
+
+  const { train: tr, validation } = splitValidation(firstN(train, 1000), 200, 0);
+  const mlp = randomMLP([784, 100], { seed: 4 });
+  const opts = { epochs: 5, inputDropout: 0.2, hiddenDropout: 0.5, seed: 5, progress: false, optimizer: "adam" as const, learningRate: 0.003 };
+  await noLeak("fineTuneMLP with dropout", async () => {
+    const a = await fineTuneMLP(mlp, tr, opts);
+    const b = await fineTuneMLP(mlp, tr, opts);
+    const c = await fineTuneMLP(mlp, tr, { ...opts, seed: 6 });
+    assert.equal(maxAbsDiff(values(a.mlp.layers[0].W), values(b.mlp.layers[0].W)), 0, "same seed, different weights");
+    assert.ok(maxAbsDiff(values(a.mlp.layers[0].W), values(c.mlp.layers[0].W)) > 1e-5, "the seed must change the masks");
+    const err = evaluateMLP(a.mlp, validation).error;
+    assert.ok(err < 0.3, `validation error with dropout ${err} (chance 0.9)`);
+    [a, b, c].forEach((r) => disposeMLP(r.mlp));
+  });
+  await assert.rejects(fineTuneMLP(mlp, tr, { hiddenDropout: 1 }), /hiddenDropout must be a probability in \[0, 1\), got 1/);
   disposeMLP(mlp);
 });
 
