@@ -420,7 +420,7 @@ export function jointNegativePhase(
 // ---------------------------------------------------------------------------------------------
 // Training the label-joined top RBM
 
-/** Options of {@link trainJointRBM}: those of {@link trainRBM} (CD-k only) plus the label count. */
+/** Options of {@link trainJointRBM}: those of {@link trainRBM} (no sparsity penalty) plus the label count. */
 export interface JointTrainOptions extends TrainOptions {
   /** Number of label units (the last visible units of the RBM). */
   nLabels: number;
