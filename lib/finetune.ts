@@ -350,12 +350,23 @@ export function randomMLP(sizes: number[], opts: MLPInitOptions = {}): MLP {
 }
 
 /** Forward pass: the activations of every layer (input first) and the output logits `[batch, nClasses]`. */
-function forward(layers: DenseLayer[], x: tf.Tensor2D): { acts: tf.Tensor2D[]; logits: tf.Tensor2D } {
-  const acts: tf.Tensor2D[] = [x];
-  for (let l = 0; l < layers.length - 1; l++) acts.push(sigmoidLayer(acts[l], layers[l].W, layers[l].b));
-  const out = layers[layers.length - 1];
-  const logits = tf.fused.matMul({ a: acts[acts.length - 1], b: out.W, bias: out.b }) as tf.Tensor2D;
-  return { acts, logits };
+/**
+ * Forward pass. acts[l] is the input of layer l (x first, then the hidden activations) after its
+ * optional mask `masks[l]` (dropout), sigs[l] the same before the mask; logits `[batch, nClasses]`.
+ */
+function forward(layers: DenseLayer[], x: tf.Tensor2D, masks: (tf.Tensor2D | undefined)[] = []): { acts: tf.Tensor2D[]; sigs: tf.Tensor2D[]; logits: tf.Tensor2D } {
+  const L = layers.length;
+  const acts: tf.Tensor2D[] = [];
+  const sigs: tf.Tensor2D[] = [];
+  let a: tf.Tensor2D = x;
+  for (let l = 0; l < L; l++) {
+    sigs.push(a);
+    const m = masks[l];
+    acts.push(m ? (tf.mul(a, m) as tf.Tensor2D) : a);
+    if (l < L - 1) a = sigmoidLayer(acts[l], layers[l].W, layers[l].b);
+  }
+  const logits = tf.fused.matMul({ a: acts[L - 1], b: layers[L - 1].W, bias: layers[L - 1].b }) as tf.Tensor2D;
+  return { acts, sigs, logits };
 }
 
 /**
@@ -518,17 +529,7 @@ export function mlpGradients(
   const scale = opts.scale ?? 1;
   const fromLayer = opts.fromLayer ?? 0;
   return tf.tidy(() => {
-    // acts[l] is the input of layer l after its mask; sigs[l] the same before the mask.
-    const acts: tf.Tensor2D[] = [];
-    const sigs: tf.Tensor2D[] = [];
-    let a: tf.Tensor2D = x;
-    for (let l = 0; l < L; l++) {
-      sigs.push(a);
-      const m = masks[l];
-      acts.push(m ? (tf.mul(a, m) as tf.Tensor2D) : a);
-      if (l < L - 1) a = sigmoidLayer(acts[l], layers[l].W, layers[l].b);
-    }
-    const logits = tf.fused.matMul({ a: acts[L - 1], b: layers[L - 1].W, bias: layers[L - 1].b }) as tf.Tensor2D;
+    const { acts, sigs, logits } = forward(layers, x, masks);
     const logp = tf.logSoftmax(logits);
     const loss = tf.neg(tf.sum(tf.mul(y, logp))) as tf.Scalar;
     const wrong = tf.sum(tf.cast(tf.notEqual(tf.argMax(logits, 1), tf.argMax(y, 1)), "float32")) as tf.Scalar;
