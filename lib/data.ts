@@ -215,34 +215,66 @@ export interface Batch {
   v: Float32Array;
   /** `[size]` */
   labels: Uint8Array;
+  /** One-hot labels `[size, classes]` when `oneHot: classes` is asked for; empty otherwise. */
+  y: Float32Array;
   /** Number of rows. */
   size: number;
   /** Batch number within the epoch (0-based). */
   index: number;
 }
 
+/** Options of {@link batches}. */
+export interface BatchOptions {
+  /** Shuffle with this seed (a generator is continued, so training loops keep one random stream). Default: dataset order. */
+  seed?: Seed;
+  /** Also give the labels one-hot, `[size, oneHot]`. */
+  oneHot?: number;
+  /**
+   * Gather every batch into the same buffers instead of new arrays (training loops: no garbage per
+   * batch). A batch is then valid only until the next one is asked for. Default false.
+   */
+  reuseBuffers?: boolean;
+}
+
 /**
- * Iterates over mini-batches of `batchSize` rows (the last one may be smaller), shuffled with `seed`
- * when given. Views are used where rows are contiguous; shuffled batches are gathered into a copy.
+ * Iterates over mini-batches of `batchSize` rows (the last one may be smaller), shuffled when a seed
+ * is given; the permutation is drawn when the first batch is asked for. Views are used where rows
+ * are contiguous; shuffled batches are gathered into a copy.
  */
-export function* batches(ds: Dataset, batchSize: number, opts: { seed?: Seed } = {}): Generator<Batch> {
+export function* batches(ds: Dataset, batchSize: number, opts: BatchOptions = {}): Generator<Batch> {
   checkCount(batchSize, "batchSize");
   const d = dim(ds);
+  const K = opts.oneHot ?? 0;
+  if (K) checkCount(K, "oneHot");
   const order = opts.seed === undefined ? undefined : permutation(ds.n, opts.seed);
+  const B = Math.min(batchSize, ds.n);
+  const shared = opts.reuseBuffers ? { v: order ? new Float32Array(B * d) : new Float32Array(0), labels: new Uint8Array(B), y: new Float32Array(B * K) } : undefined;
   for (let start = 0, index = 0; start < ds.n; start += batchSize, index++) {
     const size = Math.min(batchSize, ds.n - start);
+    let v: Float32Array;
+    let labels: Uint8Array;
     if (!order) {
-      yield { v: ds.images.subarray(start * d, (start + size) * d), labels: ds.labels.subarray(start, start + size), size, index };
-      continue;
+      v = ds.images.subarray(start * d, (start + size) * d);
+      labels = ds.labels.subarray(start, start + size);
+    } else {
+      v = shared ? shared.v.subarray(0, size * d) : new Float32Array(size * d);
+      labels = shared ? shared.labels.subarray(0, size) : new Uint8Array(size);
+      for (let r = 0; r < size; r++) {
+        const i = order[start + r];
+        v.set(ds.images.subarray(i * d, (i + 1) * d), r * d);
+        labels[r] = ds.labels[i];
+      }
     }
-    const v = new Float32Array(size * d);
-    const labels = new Uint8Array(size);
-    for (let r = 0; r < size; r++) {
-      const i = order[start + r];
-      v.set(ds.images.subarray(i * d, (i + 1) * d), r * d);
-      labels[r] = ds.labels[i];
+    let y = new Float32Array(0);
+    if (K) {
+      y = shared ? shared.y.subarray(0, size * K) : new Float32Array(size * K);
+      y.fill(0);
+      for (let r = 0; r < size; r++) {
+        if (labels[r] >= K) throw new Error(`batches: label ${labels[r]} of ${ds.name} is outside [0, ${K}); labels must be class indices.`);
+        y[r * K + labels[r]] = 1;
+      }
     }
-    yield { v, labels, size, index };
+    yield { v, labels, y, size, index };
   }
 }
 

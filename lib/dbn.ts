@@ -16,7 +16,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import * as tf from "@tensorflow/tfjs";
-import { Dataset, assertUnitInterval, dim, permutation } from "./data";
+import { Dataset, assertUnitInterval, batches, dim } from "./data";
 import { JsonObject, JsonValue, SafeTensor, SafeTensorInput, decodeSafetensors, rbmFromTensors, rbmToTensors, safeToTensor, saveSafetensors, tensorToSafe } from "./io";
 import { ProgressBar, progressBar } from "./progress";
 import { Rng, Seed, toRng } from "./random";
@@ -490,27 +490,16 @@ export async function trainJointRBM(rbm: RBM, data: Dataset, opts: JointTrainOpt
     ? progressBar({ total: o.epochs * nBatches, label: `CD-${o.k} (top RBM + ${K} labels)`, unit: "batch" })
     : o.progress;
   const history: JointEpochRecord[] = [];
-  const xBuf = new Float32Array(B * nX);
-  const yBuf = new Float32Array(B * K);
   const free = () => tf.dispose([s.W, s.b, s.c, s.dW, s.db, s.dc, s.errSum, s.flipSum, ...(s.chains ? [s.chains] : [])]);
   let lastGood = cloneRBM({ W: s.W, b: s.b, c: s.c });
   try {
     for (let epoch = 0; epoch < o.epochs; epoch++) {
       const lr = rateAt(o.learningRate, epoch);
       const momentum = epoch < o.momentumSwitchEpoch ? o.initialMomentum : o.finalMomentum;
-      const order = o.shuffle ? permutation(data.n, rng) : undefined;
       const t0 = performance.now();
       let lastYield = t0;
-      for (let batch = 0; batch < nBatches; batch++) {
-        const start = batch * B;
-        const size = Math.min(B, data.n - start);
-        yBuf.fill(0);
-        for (let r = 0; r < size; r++) {
-          const i = order ? order[start + r] : start + r;
-          xBuf.set(data.images.subarray(i * nX, (i + 1) * nX), r * nX);
-          yBuf[r * K + data.labels[i]] = 1;
-        }
-        s = jointCdUpdate(s, xBuf.subarray(0, size * nX), yBuf.subarray(0, size * K), size, K, o, lr, momentum, rng);
+      for (const { v: x, y, size, index: batch } of batches(data, B, { seed: o.shuffle ? rng : undefined, oneHot: K, reuseBuffers: true })) {
+        s = jointCdUpdate(s, x, y, size, K, o, lr, momentum, rng);
         o.onBatch?.({ epoch, batch, nBatches });
         bar?.tick(1, { epoch: epoch + 1 });
         if (performance.now() - lastYield > 200) {

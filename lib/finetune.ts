@@ -16,7 +16,7 @@
  *    and applied with a TensorFlow.js optimizer; early stopping watches a validation split.
  */
 import * as tf from "@tensorflow/tfjs";
-import { Dataset, dim, permutation, selectRows } from "./data";
+import { Dataset, batches, dim, permutation, selectRows } from "./data";
 import { DBN, assertDBN, jointNegativePhase, trainJointRBM, untieDBN, upPass } from "./dbn";
 import { EpochRecord, trainRBM } from "./train";
 import { ProgressBar, progressBar } from "./progress";
@@ -171,28 +171,18 @@ export async function upDownFineTune(dbn: DBN, data: Dataset, opts: UpDownOption
   const nBatches = Math.ceil(data.n / B);
   const bar = makeBar(opts.progress, epochs * nBatches, "up-down");
   const history: UpDownRecord[] = [];
-  const vBuf = new Float32Array(B * d0);
-  const yBuf = new Float32Array(B * Math.max(K, 1));
   try {
     for (let epoch = 0; epoch < epochs; epoch++) {
-      const order = permutation(data.n, rng);
       const t0 = performance.now();
       let lastYield = t0;
       let recon = tf.scalar(0);
       let flips = tf.scalar(0);
-      for (let batch = 0; batch < nBatches; batch++) {
-        const start = batch * B;
-        const size = Math.min(B, data.n - start);
-        yBuf.fill(0);
-        for (let r = 0; r < size; r++) {
-          const i = order[start + r];
-          vBuf.set(data.images.subarray(i * d0, (i + 1) * d0), r * d0);
-          if (K > 0) yBuf[r * K + data.labels[i]] = 1;
-        }
+      for (const batch of batches(data, B, { seed: rng, oneHot: K > 0 ? K : undefined, reuseBuffers: true })) {
+        const size = batch.size;
         const step = tf.tidy(() => {
           const eps = lr / size;
-          const v = tf.tensor2d(vBuf.subarray(0, size * d0), [size, d0]);
-          const y = K > 0 ? tf.tensor2d(yBuf.subarray(0, size * K), [size, K]) : undefined;
+          const v = tf.tensor2d(batch.v, [size, d0]);
+          const y = K > 0 ? tf.tensor2d(batch.y, [size, K]) : undefined;
           const gen = model.generative ?? [];
           // Wake (up) pass with sampled states.
           const s: tf.Tensor2D[] = [v];
@@ -679,30 +669,20 @@ export async function fineTuneMLP(mlp: MLP, train: Dataset, opts: FineTuneOption
   const history: FineTuneRecord[] = [];
   const nBatches = Math.ceil(train.n / B);
   const bar = makeBar(opts.progress, epochs * nBatches, "backprop");
-  const xBuf = new Float32Array(B * d0);
-  const yBuf = new Float32Array(B * nClasses);
   try {
     for (let epoch = 0; epoch < epochs; epoch++) {
       const lr = rateAt(epoch);
       const scale = lr / baseRate; // schedules scale the gradient (momentum form Δ ← μΔ + ε_t ∇)
       const frozen = epoch < freezeEpochs;
-      const order = permutation(train.n, rng);
       const t0 = performance.now();
       let lastYield = t0;
       let lossSum = tf.scalar(0);
       let wrongSum = tf.scalar(0);
-      for (let batch = 0; batch < nBatches; batch++) {
-        const start = batch * B;
-        const size = Math.min(B, train.n - start);
-        yBuf.fill(0);
-        for (let r = 0; r < size; r++) {
-          const i = order[start + r];
-          xBuf.set(train.images.subarray(i * d0, (i + 1) * d0), r * d0);
-          yBuf[r * nClasses + train.labels[i]] = 1;
-        }
+      for (const batch of batches(train, B, { seed: rng, oneHot: nClasses, reuseBuffers: true })) {
+        const size = batch.size;
         const out = tf.tidy(() => {
-          const x = tf.tensor2d(xBuf.subarray(0, size * d0), [size, d0]);
-          const y = tf.tensor2d(yBuf.subarray(0, size * nClasses), [size, nClasses]);
+          const x = tf.tensor2d(batch.v, [size, d0]);
+          const y = tf.tensor2d(batch.y, [size, nClasses]);
           const layers: DenseLayer[] = vars.map((v) => ({ W: v.W as tf.Tensor2D, b: v.b as tf.Tensor1D }));
           const masks = layers.map((l, i) => {
             const p = i === 0 ? pIn : pHid;

@@ -13,7 +13,7 @@
  * the sigmoid and bias are fused into the matMul, and ∂W is one matMul of the stacked phases.
  */
 import * as tf from "@tensorflow/tfjs";
-import { Dataset, assertUnitInterval, dim, permutation } from "./data";
+import { Dataset, assertUnitInterval, batches, dim } from "./data";
 import { RBM, assertFiniteRBM, rbmSize } from "./rbm";
 import { Rng, Seed, toRng } from "./random";
 import { ProgressBar, progressBar } from "./progress";
@@ -324,7 +324,6 @@ export async function trainRBM(rbm: RBM, data: Dataset, opts: TrainOptions = {})
   const bar = o.progress === false ? undefined : o.progress === true || o.progress === undefined
     ? progressBar({ total: o.epochs * nBatches, label: `${o.persistent ? "PCD" : "CD"}-${o.k}`, unit: "batch" })
     : o.progress;
-  const batchBuf = new Float32Array(B * nVisible);
   const fail = (epoch: number, batch: number, why: string): never => {
     disposeState(s);
     bar?.done();
@@ -337,22 +336,9 @@ export async function trainRBM(rbm: RBM, data: Dataset, opts: TrainOptions = {})
   for (let epoch = 0; epoch < o.epochs; epoch++) {
     const lr = rateAt(o.learningRate, epoch);
     const momentum = epoch < o.momentumSwitchEpoch ? o.initialMomentum : o.finalMomentum;
-    const order = o.shuffle ? permutation(data.n, rng) : undefined;
     const t0 = performance.now();
     let lastYield = t0;
-    for (let batch = 0; batch < nBatches; batch++) {
-      const start = batch * B;
-      const size = Math.min(B, data.n - start);
-      let rows: Float32Array;
-      if (order) {
-        rows = batchBuf.subarray(0, size * nVisible);
-        for (let r = 0; r < size; r++) {
-          const i = order[start + r];
-          rows.set(data.images.subarray(i * nVisible, (i + 1) * nVisible), r * nVisible);
-        }
-      } else {
-        rows = data.images.subarray(start * nVisible, (start + size) * nVisible);
-      }
+    for (const { v: rows, size, index: batch } of batches(data, B, { seed: o.shuffle ? rng : undefined, reuseBuffers: true })) {
       const v = tf.tensor2d(rows, [size, nVisible]);
       s = cdUpdate(s, v, o, noise, lr, momentum);
       v.dispose();

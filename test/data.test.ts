@@ -72,5 +72,19 @@ test("subsets, binarisation, one-hot and seeded batches", () => {
   const order = permutation(250, 4);
   assert.deepEqual(Array.from(a[0].v.subarray(0, 784)), Array.from(small.images.subarray(order[0] * 784, order[0] * 784 + 784)));
   assert.deepEqual([...order].sort((x, y) => x - y), Array.from({ length: 250 }, (_, i) => i));
+  // One-hot labels, and reused buffers: the same rows and labels as fresh arrays, in the same order.
+  const reused = batches(small, 100, { seed: 4, oneHot: 10, reuseBuffers: true });
+  let first: Float32Array | undefined;
+  for (let k = 0; k < 3; k++) {
+    const batch = reused.next().value;
+    if (!batch) throw new Error("batches ended early");
+    assert.equal(batch.size, a[k].size);
+    assert.deepEqual(Array.from(batch.v), Array.from(a[k].v));
+    assert.deepEqual(Array.from(batch.y), Array.from(oneHot(a[k].labels, 10)));
+    if (k === 0) first = batch.v;
+    else assert.equal(batch.v.buffer, first?.buffer, "reuseBuffers must not allocate per batch");
+  }
+  assert.equal([...batches(small, 100)][0].y.length, 0, "no one-hot unless asked for");
+  assert.throws(() => [...batches(small, 100, { oneHot: 3 })], /label \d of .* is outside \[0, 3\)/);
   assert.throws(() => assertUnitInterval(new Float32Array([0, 255])), /value 255 at flat index 1 is not in \[0, 1\]/);
 });
