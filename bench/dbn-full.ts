@@ -20,9 +20,10 @@
  *   the early-stopped number of epochs, as Hinton & Salakhutdinov did);
  * - limit (use only the first N training images), seed (0), dir (checkpoints/dbn-full).
  *
- * Without dropout (--ft-dropout-in=0 --ft-dropout=0 --ft-lr=0.03 --ft-decay=0.99) the network fits
- * the training set to 0.06 % error and stops at 1.3 % test error; the defaults are the settings of
- * the result quoted in chapter 8.
+ * Measured (seed 0, 2 cores, wasm + OpenBLAS): pretraining 11 min, fine-tuning 150 epochs ≈ 20–33 min,
+ * test error 1.05 %. From the same pretrained DBN without dropout (--ft-dropout-in=0 --ft-dropout=0
+ * --ft-lr=0.03 --ft-decay=0.99) the network fits the training set to 0.09 % error and stops at
+ * 1.32 %: the defaults are the settings of the result quoted in chapter 8.
  *
  * Pretraining is checkpointed after every layer in `<dir>/pretrain.safetensors`: rerunning the same
  * command resumes after the last finished layer (and skips pretraining once it is complete). The
