@@ -18,11 +18,10 @@ import * as path from "path";
 import * as tf from "@tensorflow/tfjs";
 import { Dataset, assertUnitInterval, batches, dim } from "./data";
 import { JsonObject, JsonValue, SafeTensor, SafeTensorInput, decodeSafetensors, rbmFromTensors, rbmToTensors, safeToTensor, saveSafetensors, tensorToSafe } from "./io";
-import { ProgressBar, progressBar } from "./progress";
 import { Rng, Seed, toRng } from "./random";
 import { RBM, assertFiniteRBM, cloneRBM, disposeRBM, freeEnergy, initRBM } from "./rbm";
 import { allBinaryStates, exactLogZ } from "./exact";
-import { EpochRecord, TrainOptions, TrainResult, TrainingDivergedError, rateAt, resolveTrainOptions, trainRBM } from "./train";
+import { CDStepper, EpochRecord, TrainOptions, TrainResult, resolveTrainOptions, runEpochs, trainRBM } from "./train";
 
 // ---------------------------------------------------------------------------------------------
 // The model
@@ -468,15 +467,13 @@ export async function trainJointRBM(rbm: RBM, data: Dataset, opts: JointTrainOpt
   checkLabels(data.labels, data.n, K, `trainJointRBM: ${data.name}`);
   assertUnitInterval(data.images, `trainJointRBM: data ${data.name}`);
   const rng = toRng(o.seed);
-  const B = o.batchSize;
-  const nBatches = Math.ceil(data.n / B);
   let s: JointState = {
     W: rbm.W.clone(), b: rbm.b.clone(), c: rbm.c.clone(),
     dW: tf.zerosLike(rbm.W), db: tf.zerosLike(rbm.b), dc: tf.zerosLike(rbm.c),
     errSum: tf.scalar(0), flipSum: tf.scalar(0),
   };
   if (o.persistent) {
-    const nChains = o.nChains ?? B;
+    const nChains = o.nChains ?? o.batchSize;
     const x0 = new Float32Array(nChains * nX);
     const y0 = new Float32Array(nChains * K);
     for (let r = 0; r < nChains; r++) {
@@ -486,64 +483,23 @@ export async function trainJointRBM(rbm: RBM, data: Dataset, opts: JointTrainOpt
     }
     s.chains = tf.tidy(() => bernoulli(sigmoidLayer(tf.concat([tf.tensor2d(x0, [nChains, nX]), tf.tensor2d(y0, [nChains, K])], 1) as tf.Tensor2D, s.W, s.c), rng));
   }
-  const bar: ProgressBar | undefined = o.progress === false ? undefined : o.progress === true || o.progress === undefined
-    ? progressBar({ total: o.epochs * nBatches, label: `CD-${o.k} (top RBM + ${K} labels)`, unit: "batch" })
-    : o.progress;
-  const history: JointEpochRecord[] = [];
-  const free = () => tf.dispose([s.W, s.b, s.c, s.dW, s.db, s.dc, s.errSum, s.flipSum, ...(s.chains ? [s.chains] : [])]);
-  let lastGood = cloneRBM({ W: s.W, b: s.b, c: s.c });
-  try {
-    for (let epoch = 0; epoch < o.epochs; epoch++) {
-      const lr = rateAt(o.learningRate, epoch);
-      const momentum = epoch < o.momentumSwitchEpoch ? o.initialMomentum : o.finalMomentum;
-      const t0 = performance.now();
-      let lastYield = t0;
-      for (const { v: x, y, size, index: batch } of batches(data, B, { seed: o.shuffle ? rng : undefined, oneHot: K, reuseBuffers: true })) {
-        s = jointCdUpdate(s, x, y, size, K, o, lr, momentum, rng);
-        o.onBatch?.({ epoch, batch, nBatches });
-        bar?.tick(1, { epoch: epoch + 1 });
-        if (performance.now() - lastYield > 200) {
-          await new Promise<void>((resolve) => setImmediate(resolve));
-          lastYield = performance.now();
-        }
-      }
-      const seconds = (performance.now() - t0) / 1000;
-      const model: RBM = { W: s.W, b: s.b, c: s.c };
-      try {
-        assertFiniteRBM(model);
-      } catch {
-        throw new TrainingDivergedError(
-          `Training of the label-joined RBM diverged in epoch ${epoch}: the parameters became NaN or Inf. The parameters after the ` +
-            `previous epoch are kept (error.lastGood). Lower the learning rate (e.g. ÷10) or the momentum.`,
-          cloneRBM(lastGood), epoch, nBatches - 1, history,
-        );
-      }
-      disposeRBM(lastGood);
-      lastGood = cloneRBM(model);
+  const stepper: CDStepper<JointEpochRecord> = {
+    params: () => ({ W: s.W, b: s.b, c: s.c }),
+    update: (batch, lr, momentum) => {
+      s = jointCdUpdate(s, batch.v, batch.y, batch.size, K, o, lr, momentum, rng);
+    },
+    endEpoch: () => {
       const errSum = s.errSum.dataSync()[0];
       const flips = s.flipSum.dataSync()[0];
       tf.dispose([s.errSum, s.flipSum]);
       s.errSum = tf.scalar(0);
       s.flipSum = tf.scalar(0);
-      const monitors = o.monitor ? await o.monitor(model, epoch) : {};
       // With persistent chains the negative state is not a reconstruction of the batch: NaN.
-      const record: JointEpochRecord = {
-        epoch, seconds, learningRate: lr, momentum,
-        trainRecon: o.persistent ? NaN : errSum / data.n, labelFlips: o.persistent ? NaN : flips / data.n, ...monitors,
-      };
-      history.push(record);
-      bar?.tick(0, { epoch: epoch + 1, recon: Number(record.trainRecon.toPrecision(4)), labelFlips: Number(record.labelFlips.toPrecision(3)) });
-      await o.onEpoch?.(record, model);
-    }
-  } catch (e) {
-    free();
-    disposeRBM(lastGood);
-    bar?.done();
-    throw e;
-  }
-  bar?.done();
-  disposeRBM(lastGood);
-  tf.dispose([s.dW, s.db, s.dc, s.errSum, s.flipSum]);
+      return { trainRecon: o.persistent ? NaN : errSum / data.n, labelFlips: o.persistent ? NaN : flips / data.n };
+    },
+    dispose: (all) => tf.dispose([s.dW, s.db, s.dc, s.errSum, s.flipSum, ...(all ? [s.W, s.b, s.c, ...(s.chains ? [s.chains] : [])] : [])]),
+  };
+  const history = await runEpochs(stepper, data, o, rng, `CD-${o.k} (top RBM + ${K} labels)`, K);
   return { rbm: { W: s.W, b: s.b, c: s.c }, history, chains: s.chains };
 }
 

@@ -13,8 +13,8 @@
  * the sigmoid and bias are fused into the matMul, and ∂W is one matMul of the stacked phases.
  */
 import * as tf from "@tensorflow/tfjs";
-import { Dataset, assertUnitInterval, batches, dim } from "./data";
-import { RBM, assertFiniteRBM, rbmSize } from "./rbm";
+import { Batch, Dataset, assertUnitInterval, batches, dim } from "./data";
+import { RBM, assertFiniteRBM, cloneRBM, disposeRBM, rbmSize } from "./rbm";
 import { Rng, Seed, toRng } from "./random";
 import { ProgressBar, progressBar } from "./progress";
 import { freeEnergyGap, pseudoLikelihood, reconstructionError } from "./metrics";
@@ -265,7 +265,7 @@ function disposeState(s: State, keep?: State): void {
 }
 
 /** Problems found by {@link checkHealth}, or undefined when the parameters are fine. */
-function checkHealth(s: State, maxWeight: number): string | undefined {
+function checkHealth(s: RBM, maxWeight: number): string | undefined {
   const [finite, maxAbs] = tf.tidy(() => [
     tf.all(tf.stack([tf.all(tf.isFinite(s.W)), tf.all(tf.isFinite(s.b)), tf.all(tf.isFinite(s.c))])),
     tf.max(tf.abs(s.W)),
@@ -299,8 +299,6 @@ export async function trainRBM(rbm: RBM, data: Dataset, opts: TrainOptions = {})
   assertUnitInterval(data.images, `trainRBM: data ${data.name}`);
   const rng = toRng(o.seed);
   const noise = new Noise(rng);
-  const B = o.batchSize;
-  const nBatches = Math.ceil(data.n / B);
   let s: State = {
     W: rbm.W.clone(), b: rbm.b.clone(), c: rbm.c.clone(),
     dW: tf.zerosLike(rbm.W), db: tf.zerosLike(rbm.b), dc: tf.zerosLike(rbm.c),
@@ -308,7 +306,7 @@ export async function trainRBM(rbm: RBM, data: Dataset, opts: TrainOptions = {})
   };
   if (o.persistent) {
     // Chains start from the hidden states of random training rows, as in Tieleman's PCD.
-    const nChains = o.nChains ?? B;
+    const nChains = o.nChains ?? o.batchSize;
     const start = new Float32Array(nChains * nVisible);
     for (let r = 0; r < nChains; r++) {
       const i = rng.int(data.n);
@@ -319,58 +317,106 @@ export async function trainRBM(rbm: RBM, data: Dataset, opts: TrainOptions = {})
       return bernoulli(p, noise.uniform([nChains, nHidden]));
     });
   }
-  let lastGood = { W: s.W.clone(), b: s.b.clone(), c: s.c.clone() };
-  const history: EpochRecord[] = [];
-  const bar = o.progress === false ? undefined : o.progress === true || o.progress === undefined
-    ? progressBar({ total: o.epochs * nBatches, label: `${o.persistent ? "PCD" : "CD"}-${o.k}`, unit: "batch" })
-    : o.progress;
-  const fail = (epoch: number, batch: number, why: string): never => {
-    disposeState(s);
-    bar?.done();
-    throw new TrainingDivergedError(
-      `Training diverged at epoch ${epoch}, batch ${batch}: ${why}. The last good parameters are kept ` +
-        `(error.lastGood). Lower the learning rate (e.g. ÷10), add weight decay, or use a smaller k/momentum.`,
-      lastGood, epoch, batch, history,
-    );
-  };
-  for (let epoch = 0; epoch < o.epochs; epoch++) {
-    const lr = rateAt(o.learningRate, epoch);
-    const momentum = epoch < o.momentumSwitchEpoch ? o.initialMomentum : o.finalMomentum;
-    const t0 = performance.now();
-    let lastYield = t0;
-    for (const { v: rows, size, index: batch } of batches(data, B, { seed: o.shuffle ? rng : undefined, reuseBuffers: true })) {
-      const v = tf.tensor2d(rows, [size, nVisible]);
+  const stepper: CDStepper<EpochRecord> = {
+    params: () => ({ W: s.W, b: s.b, c: s.c }),
+    update: (batch, lr, momentum) => {
+      const v = tf.tensor2d(batch.v, [batch.size, nVisible]);
       s = cdUpdate(s, v, o, noise, lr, momentum);
       v.dispose();
-      if ((batch + 1) % o.checkEvery === 0 || batch === nBatches - 1) {
-        const why = checkHealth(s, o.maxWeight);
-        if (why) fail(epoch, batch, why);
-        tf.dispose([lastGood.W, lastGood.b, lastGood.c]);
-        lastGood = { W: s.W.clone(), b: s.b.clone(), c: s.c.clone() };
-      }
-      o.onBatch?.({ epoch, batch, nBatches });
-      bar?.tick(1, { epoch: epoch + 1 });
-      const now = performance.now();
-      if (now - lastYield > 200) {
-        await yieldToEventLoop();
-        lastYield = performance.now();
-      }
-    }
-    const seconds = (performance.now() - t0) / 1000;
-    const errSum = s.errSum.dataSync()[0];
-    s.errSum.dispose();
-    s.errSum = tf.scalar(0);
-    const model: RBM = { W: s.W, b: s.b, c: s.c };
-    const monitors = o.monitor ? await o.monitor(model, epoch) : {};
-    const record: EpochRecord = { epoch, seconds, learningRate: lr, momentum, trainRecon: o.persistent ? NaN : errSum / data.n, ...monitors };
-    history.push(record);
-    bar?.tick(0, { epoch: epoch + 1, ...shortMonitors(record) });
-    await o.onEpoch?.(record, model);
-    await yieldToEventLoop();
-  }
-  bar?.done();
-  tf.dispose([lastGood.W, lastGood.b, lastGood.c, s.dW, s.db, s.dc, s.q, s.errSum]);
+    },
+    endEpoch: () => {
+      const errSum = s.errSum.dataSync()[0];
+      s.errSum.dispose();
+      s.errSum = tf.scalar(0);
+      // With persistent chains the negative state is not a reconstruction of the batch: NaN.
+      return { trainRecon: o.persistent ? NaN : errSum / data.n };
+    },
+    dispose: (all) => (all ? disposeState(s) : tf.dispose([s.dW, s.db, s.dc, s.q, s.errSum])),
+  };
+  const history = await runEpochs(stepper, data, o, rng, `${o.persistent ? "PCD" : "CD"}-${o.k}`);
   return { rbm: { W: s.W, b: s.b, c: s.c }, history, chains: s.chains };
+}
+
+/**
+ * The model-specific half of a CD-type training loop: trainRBM and the label-joined trainJointRBM
+ * (dbn.ts) supply one each, and {@link runEpochs} does the rest.
+ */
+export interface CDStepper<R extends EpochRecord> {
+  /** The current parameters (the stepper's own tensors, not copies). */
+  params(): RBM;
+  /** One CD-k / PCD-k update on a batch (with one-hot labels when runEpochs was asked for them). */
+  update(batch: Batch, lr: number, momentum: number): void;
+  /** The record fields measured during the epoch just finished (sums kept on the device), resetting them. */
+  endEpoch(): Omit<R, keyof EpochRecord> & Partial<EpochRecord>;
+  /** Frees the training state: with `all`, the parameters and chains too (after an error). */
+  dispose(all: boolean): void;
+}
+
+/**
+ * The shared half of a CD-type training loop: epochs of seeded mini-batches, the learning-rate and
+ * momentum schedules, a health check every `checkEvery` batches (NaN/Inf or |W| > maxWeight →
+ * {@link TrainingDivergedError} with the last good parameters), progress, the per-epoch record with
+ * its monitors, and the callbacks. On any error the stepper's tensors are freed.
+ * @param oneHot give the batches one-hot labels with this many classes
+ */
+export async function runEpochs<R extends EpochRecord>(
+  stepper: CDStepper<R>, data: Dataset, o: ResolvedTrainOptions, rng: Rng, label: string, oneHot?: number,
+): Promise<R[]> {
+  const nBatches = Math.ceil(data.n / o.batchSize);
+  const history: R[] = [];
+  const bar = o.progress === false ? undefined : o.progress === true || o.progress === undefined
+    ? progressBar({ total: o.epochs * nBatches, label, unit: "batch" })
+    : o.progress;
+  let lastGood: RBM | undefined = cloneRBM(stepper.params());
+  try {
+    for (let epoch = 0; epoch < o.epochs; epoch++) {
+      const lr = rateAt(o.learningRate, epoch);
+      const momentum = epoch < o.momentumSwitchEpoch ? o.initialMomentum : o.finalMomentum;
+      const t0 = performance.now();
+      let lastYield = t0;
+      for (const batch of batches(data, o.batchSize, { seed: o.shuffle ? rng : undefined, oneHot, reuseBuffers: true })) {
+        stepper.update(batch, lr, momentum);
+        const index = batch.index;
+        if ((index + 1) % o.checkEvery === 0 || index === nBatches - 1) {
+          const why = checkHealth(stepper.params(), o.maxWeight);
+          if (why) {
+            const good: RBM = lastGood as RBM;
+            lastGood = undefined; // owned by the error from here on
+            throw new TrainingDivergedError(
+              `Training diverged at epoch ${epoch}, batch ${index}: ${why}. The last good parameters are kept ` +
+                `(error.lastGood). Lower the learning rate (e.g. ÷10), add weight decay, or use a smaller k/momentum.`,
+              good, epoch, index, history,
+            );
+          }
+          if (lastGood) disposeRBM(lastGood);
+          lastGood = cloneRBM(stepper.params());
+        }
+        o.onBatch?.({ epoch, batch: index, nBatches });
+        bar?.tick(1, { epoch: epoch + 1 });
+        if (performance.now() - lastYield > 200) {
+          await yieldToEventLoop();
+          lastYield = performance.now();
+        }
+      }
+      const seconds = (performance.now() - t0) / 1000;
+      const fields = stepper.endEpoch();
+      const model = stepper.params();
+      const monitors = o.monitor ? await o.monitor(model, epoch) : {};
+      const record = { epoch, seconds, learningRate: lr, momentum, ...fields, ...monitors } as R;
+      history.push(record);
+      bar?.tick(0, { epoch: epoch + 1, ...shortMonitors(record) });
+      await o.onEpoch?.(record, model);
+      await yieldToEventLoop();
+    }
+  } catch (e) {
+    stepper.dispose(true);
+    throw e;
+  } finally {
+    bar?.done();
+    if (lastGood) disposeRBM(lastGood);
+  }
+  stepper.dispose(false);
+  return history;
 }
 
 function shortMonitors(r: EpochRecord): Record<string, number> {
