@@ -21,7 +21,7 @@ import { JsonObject, JsonValue, SafeTensor, SafeTensorInput, decodeSafetensors, 
 import { Rng, Seed, toRng } from "./random";
 import { RBM, assertFiniteRBM, cloneRBM, disposeRBM, freeEnergy, initRBM } from "./rbm";
 import { allBinaryStates, exactLogZ } from "./exact";
-import { CDStepper, EpochRecord, TrainOptions, TrainResult, resolveTrainOptions, runEpochs, trainRBM } from "./train";
+import { CDState, CDStepper, EpochRecord, TrainOptions, TrainResult, resolveTrainOptions, runEpochs, trainRBM } from "./train";
 
 // ---------------------------------------------------------------------------------------------
 // The model
@@ -431,17 +431,9 @@ export interface JointEpochRecord extends EpochRecord {
   labelFlips: number;
 }
 
-interface JointState {
-  W: tf.Tensor2D;
-  b: tf.Tensor1D;
-  c: tf.Tensor1D;
-  dW: tf.Tensor2D;
-  db: tf.Tensor1D;
-  dc: tf.Tensor1D;
-  errSum: tf.Scalar;
+/** trainJointRBM's state: {@link CDState} plus the count of reconstructed labels that flipped. */
+interface JointState extends CDState {
   flipSum: tf.Scalar;
-  /** PCD: hidden states of the persistent chains `[nChains, nHidden]`. */
-  chains?: tf.Tensor2D;
 }
 
 /**

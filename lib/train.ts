@@ -155,20 +155,24 @@ export function rateAt(lr: ResolvedTrainOptions["learningRate"], epoch: number):
   return r;
 }
 
-/** Mutable training state: parameters, their momentum increments, and the PCD chains. */
-interface State {
+/** What every CD-type training loop carries: parameters, their momentum increments, the PCD chains and the epoch's error sum. */
+export interface CDState {
   W: tf.Tensor2D;
   b: tf.Tensor1D;
   c: tf.Tensor1D;
   dW: tf.Tensor2D;
   db: tf.Tensor1D;
   dc: tf.Tensor1D;
-  /** Running mean activation of the hidden units (sparsity). */
-  q: tf.Tensor1D;
   /** PCD: hidden state of the persistent chains `[nChains, nHidden]`. */
   chains?: tf.Tensor2D;
   /** Σ over the epoch of squared reconstruction errors (kept on the device). */
   errSum: tf.Scalar;
+}
+
+/** trainRBM's state: {@link CDState} plus the sparsity statistics. */
+interface State extends CDState {
+  /** Running mean activation of the hidden units (sparsity). */
+  q: tf.Tensor1D;
 }
 
 /** Uniform noise for one batch, drawn from the seeded JS generator into reusable buffers. */

@@ -1,8 +1,9 @@
 /** Shared test helpers: a float64 brute-force reference written independently of lib/. */
 import * as tf from "@tensorflow/tfjs";
-import { RBM, makeRBM } from "../lib/rbm";
+import assert from "node:assert/strict";
+import { RBM, disposeRBM, makeRBM } from "../lib/rbm";
 import { Dataset } from "../lib/data";
-import { trainRBM } from "../lib/train";
+import { TrainingDivergedError, trainRBM } from "../lib/train";
 import { Rng } from "../lib/random";
 
 /** A random RBM with weights ~ N(0, scale²) and biases ~ N(0, (scale/2)²), plus plain JS copies. */
@@ -67,4 +68,21 @@ export async function plainCD1(
     initialMomentum: 0, finalMomentum: 0, weightDecay: 0, progress: false,
   });
   return rbm;
+}
+
+/**
+ * Asserts that `training` fails with a TrainingDivergedError at epoch 0 whose message names the fix
+ * and whose last good parameters are finite and within `maxWeight`, and that nothing leaks.
+ */
+export async function assertDivergesCleanly(training: () => Promise<unknown>, maxWeight: number): Promise<void> {
+  const start = tf.memory().numTensors;
+  await assert.rejects(training(), (e: unknown) => {
+    assert.ok(e instanceof TrainingDivergedError);
+    assert.match(e.message, /diverged at epoch 0, batch \d+: .*Lower the learning rate/);
+    const maxAbs = tf.tidy(() => tf.max(tf.abs(e.lastGood.W)).dataSync()[0]);
+    assert.ok(Number.isFinite(maxAbs) && maxAbs <= maxWeight, `last good |W| = ${maxAbs}`);
+    disposeRBM(e.lastGood);
+    return true;
+  });
+  assert.equal(tf.memory().numTensors, start, "nothing leaks when training fails");
 }
