@@ -37,7 +37,7 @@ import * as tf from "@tensorflow/tfjs";
 import { Seed, toRng } from "./random";
 import { RBM, assertFiniteRBM, rbmSize } from "./rbm";
 import { VisibleData, assertBinary, meanFreeEnergy, softplus64, visibleRows } from "./metrics";
-import { ProgressBar, progressBar } from "./progress";
+import { ProgressBar, barFor, yieldToEventLoop } from "./progress";
 
 /** Number of intermediate distributions K in Salakhutdinov & Murray's schedule (500 + 4,000 + 10,000). */
 export const SM_N_BETAS = 14500;
@@ -139,11 +139,6 @@ function checkBetas(betas: ArrayLike<number>): Float64Array {
   return b;
 }
 
-/** Yields to the event loop so that notebook outputs (progress) are flushed. */
-function yieldToEventLoop(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve));
-}
-
 /**
  * Estimates log Z of `rbm` by annealed importance sampling (see the file comment for the method).
  *
@@ -197,9 +192,7 @@ export async function annealedLogZ(rbm: RBM, opts: AISOptions): Promise<AISResul
   }
   let v = tf.tensor2d(vBuf, [M, nV]);
 
-  const bar = opts.progress === false ? undefined : opts.progress === true || opts.progress === undefined
-    ? progressBar({ total: K, label: `AIS ${M} runs`, unit: "β" })
-    : opts.progress;
+  const bar = barFor(opts.progress, K, `AIS ${M} runs`, "β");
   const t0 = performance.now();
   let lastYield = t0;
   let ticked = 0;

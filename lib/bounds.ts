@@ -66,7 +66,7 @@ import { AISResult, aisSummary, baseRateVisibleBias, resolveBetas } from "./ais"
 import { permutation } from "./data";
 import { logSumExp } from "./exact";
 import { VisibleData, assertBinary, meanFreeEnergy, softplus64, visibleRows } from "./metrics";
-import { ProgressBar, progressBar } from "./progress";
+import { ProgressBar, barFor, yieldToEventLoop } from "./progress";
 import { Rng, Seed, toRng } from "./random";
 import { RBM, assertFiniteRBM, rbmSize } from "./rbm";
 
@@ -86,18 +86,6 @@ function sigmoid64(a: number): number {
  */
 function log1pUnit(e: number): number {
   return e < 0.01 ? e * (1 - e * (1 / 2 - e * (1 / 3 - e * (1 / 4 - e * (1 / 5 - e * (1 / 6 - e * (1 / 7 - e / 8))))))) : Math.log1p(e);
-}
-
-/** Yields to the event loop so that notebook outputs (progress bars) are flushed. */
-function yieldToEventLoop(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve));
-}
-
-/** A progress bar from the `progress` option (true/undefined: a new bar; false: none). */
-function barFor(progress: boolean | ProgressBar | undefined, total: number, label: string, unit: string): ProgressBar | undefined {
-  if (progress === false) return undefined;
-  if (progress === true || progress === undefined) return progressBar({ total, label, unit });
-  return progress;
 }
 
 /** Ticks a bar and yields to the event loop at most every 250 ms. */

@@ -19,7 +19,7 @@ import * as tf from "@tensorflow/tfjs";
 import { Dataset, batches, dim, permutation, selectRows } from "./data";
 import { DBN, assertDBN, jointNegativePhase, trainJointRBM, untieDBN, upPass } from "./dbn";
 import { EpochRecord, trainRBM } from "./train";
-import { ProgressBar, progressBar } from "./progress";
+import { ProgressBar, barFor, eventLoopYielder } from "./progress";
 import { Rng, Seed, toRng } from "./random";
 import { cloneRBM, initRBM } from "./rbm";
 import { SafeTensor, SafeTensorInput, loadSafetensors, safeToTensor, saveSafetensors, tensorToSafe } from "./io";
@@ -43,16 +43,6 @@ export function dropoutMask(shape: [number, number], p: number, seed: Seed): tf.
   const u = toRng(seed).fillUniform(new Float32Array(shape[0] * shape[1]));
   // [u > p]/(1 − p) on the device: a JS loop over the batch costs more than the two tensor ops.
   return tf.tidy(() => tf.mul(tf.step(tf.sub(tf.tensor2d(u, shape), p)), 1 / (1 - p)) as tf.Tensor2D);
-}
-
-function yieldToEventLoop(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve));
-}
-
-function makeBar(progress: boolean | ProgressBar | undefined, total: number, label: string): ProgressBar | undefined {
-  if (progress === false) return undefined;
-  if (progress === true || progress === undefined) return progressBar({ total, label, unit: "batch" });
-  return progress;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -169,12 +159,12 @@ export async function upDownFineTune(dbn: DBN, data: Dataset, opts: UpDownOption
   const model = untieDBN(dbn);
   const L = model.layers.length;
   const nBatches = Math.ceil(data.n / B);
-  const bar = makeBar(opts.progress, epochs * nBatches, "up-down");
+  const bar = barFor(opts.progress, epochs * nBatches, "up-down", "batch");
   const history: UpDownRecord[] = [];
   try {
     for (let epoch = 0; epoch < epochs; epoch++) {
       const t0 = performance.now();
-      let lastYield = t0;
+      const maybeYield = eventLoopYielder();
       let recon = tf.scalar(0);
       let flips = tf.scalar(0);
       for (const batch of batches(data, B, { seed: rng, oneHot: K > 0 ? K : undefined, reuseBuffers: true })) {
@@ -236,10 +226,7 @@ export async function upDownFineTune(dbn: DBN, data: Dataset, opts: UpDownOption
         recon = step.recon;
         flips = step.flips;
         bar?.tick(1, { epoch: epoch + 1 });
-        if (performance.now() - lastYield > 200) {
-          await yieldToEventLoop();
-          lastYield = performance.now();
-        }
+        await maybeYield();
       }
       const record: UpDownRecord = {
         epoch, seconds: (performance.now() - t0) / 1000,
@@ -339,7 +326,6 @@ export function randomMLP(sizes: number[], opts: MLPInitOptions = {}): MLP {
   return { layers: [...hidden, outputLayer(sizes[sizes.length - 1], opts.nClasses ?? 10, opts.outputStd ?? 0.01, outSeed)] };
 }
 
-/** Forward pass: the activations of every layer (input first) and the output logits `[batch, nClasses]`. */
 /**
  * Forward pass. acts[l] is the input of layer l (x first, then the hidden activations) after its
  * optional mask `masks[l]` (dropout), sigs[l] the same before the mask; logits `[batch, nClasses]`.
@@ -668,14 +654,14 @@ export async function fineTuneMLP(mlp: MLP, train: Dataset, opts: FineTuneOption
   let stoppedEarly = false;
   const history: FineTuneRecord[] = [];
   const nBatches = Math.ceil(train.n / B);
-  const bar = makeBar(opts.progress, epochs * nBatches, "backprop");
+  const bar = barFor(opts.progress, epochs * nBatches, "backprop", "batch");
   try {
     for (let epoch = 0; epoch < epochs; epoch++) {
       const lr = rateAt(epoch);
       const scale = lr / baseRate; // schedules scale the gradient (momentum form Δ ← μΔ + ε_t ∇)
       const frozen = epoch < freezeEpochs;
       const t0 = performance.now();
-      let lastYield = t0;
+      const maybeYield = eventLoopYielder();
       let lossSum = tf.scalar(0);
       let wrongSum = tf.scalar(0);
       for (const batch of batches(train, B, { seed: rng, oneHot: nClasses, reuseBuffers: true })) {
@@ -696,19 +682,14 @@ export async function fineTuneMLP(mlp: MLP, train: Dataset, opts: FineTuneOption
             if (wd > 0 && g.dW[l]) gW = tf.add(gW, tf.mul(layers[l].W, wd * scale));
             grads.push({ name: vars[l].W.name, tensor: gW }, { name: vars[l].b.name, tensor: g.db[l] ?? tf.zerosLike(layers[l].b) });
           }
-          const loss = g.loss;
-          const wrong = g.wrong;
           optimizer.applyGradients(grads);
-          return { loss: tf.add(lossSum, loss) as tf.Scalar, wrong: tf.add(wrongSum, wrong) as tf.Scalar };
+          return { loss: tf.add(lossSum, g.loss) as tf.Scalar, wrong: tf.add(wrongSum, g.wrong) as tf.Scalar };
         });
         tf.dispose([lossSum, wrongSum]);
         lossSum = out.loss;
         wrongSum = out.wrong;
         bar?.tick(1, { epoch: epoch + 1 });
-        if (performance.now() - lastYield > 200) {
-          await yieldToEventLoop();
-          lastYield = performance.now();
-        }
+        await maybeYield();
       }
       const seconds = (performance.now() - t0) / 1000;
       const trainLoss = lossSum.dataSync()[0] / train.n;

@@ -137,3 +137,32 @@ export function progressBar(opts: ProgressOptions): ProgressBar {
     },
   };
 }
+
+/** Resolves on the next turn of the event loop, so that pending notebook output (progress bars, live plots) is flushed. */
+export function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
+/**
+ * For a training loop: a function to call after every batch that yields to the event loop once more
+ * than `ms` milliseconds have passed since it was made or last yielded.
+ */
+export function eventLoopYielder(ms = 200): () => Promise<void> {
+  let last = performance.now();
+  return async () => {
+    if (performance.now() - last > ms) {
+      await yieldToEventLoop();
+      last = performance.now();
+    }
+  };
+}
+
+/**
+ * The bar a `progress` option asks for: `true` or undefined → a new bar, `false` → none, a bar → that
+ * bar (the caller shares it across several runs).
+ */
+export function barFor(progress: boolean | ProgressBar | undefined, total: number, label: string, unit: string): ProgressBar | undefined {
+  if (progress === false) return undefined;
+  if (progress === true || progress === undefined) return progressBar({ total, label, unit });
+  return progress;
+}

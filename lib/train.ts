@@ -16,7 +16,7 @@ import * as tf from "@tensorflow/tfjs";
 import { Batch, Dataset, assertUnitInterval, batches, dim } from "./data";
 import { RBM, assertFiniteRBM, cloneRBM, disposeRBM, rbmSize } from "./rbm";
 import { Rng, Seed, toRng } from "./random";
-import { ProgressBar, progressBar } from "./progress";
+import { ProgressBar, barFor, eventLoopYielder, yieldToEventLoop } from "./progress";
 import { freeEnergyGap, pseudoLikelihood, reconstructionError } from "./metrics";
 
 /** Hyperparameters of {@link trainRBM}; defaults follow Hinton's practical guide and rbm.m. */
@@ -282,11 +282,6 @@ function checkHealth(s: RBM, maxWeight: number): string | undefined {
   return undefined;
 }
 
-/** Yields to the event loop so that notebook outputs (progress, live plots) are flushed. */
-function yieldToEventLoop(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve));
-}
-
 /**
  * Trains an RBM on `data` with CD-k or PCD-k (see {@link TrainOptions}).
  * The input `rbm` is left untouched; the result holds new tensors.
@@ -368,16 +363,14 @@ export async function runEpochs<R extends EpochRecord>(
 ): Promise<R[]> {
   const nBatches = Math.ceil(data.n / o.batchSize);
   const history: R[] = [];
-  const bar = o.progress === false ? undefined : o.progress === true || o.progress === undefined
-    ? progressBar({ total: o.epochs * nBatches, label, unit: "batch" })
-    : o.progress;
+  const bar = barFor(o.progress, o.epochs * nBatches, label, "batch");
   let lastGood: RBM | undefined = cloneRBM(stepper.params());
   try {
     for (let epoch = 0; epoch < o.epochs; epoch++) {
       const lr = rateAt(o.learningRate, epoch);
       const momentum = epoch < o.momentumSwitchEpoch ? o.initialMomentum : o.finalMomentum;
       const t0 = performance.now();
-      let lastYield = t0;
+      const maybeYield = eventLoopYielder();
       for (const batch of batches(data, o.batchSize, { seed: o.shuffle ? rng : undefined, oneHot, reuseBuffers: true })) {
         stepper.update(batch, lr, momentum);
         const index = batch.index;
@@ -397,10 +390,7 @@ export async function runEpochs<R extends EpochRecord>(
         }
         o.onBatch?.({ epoch, batch: index, nBatches });
         bar?.tick(1, { epoch: epoch + 1 });
-        if (performance.now() - lastYield > 200) {
-          await yieldToEventLoop();
-          lastYield = performance.now();
-        }
+        await maybeYield();
       }
       const seconds = (performance.now() - t0) / 1000;
       const fields = stepper.endEpoch();
