@@ -13,12 +13,12 @@
  * so). Machines are shared: the times are wall-clock and noisy; the per-temperature numbers say
  * more than the totals.
  */
-import { initBackend, summaryLine } from "../lib/backend";
-import { binarize, firstN, loadMnist } from "../lib/data";
-import { SM_N_BETAS, annealedLogZ } from "../lib/ais";
-import { disposeRBM, initRBM } from "../lib/rbm";
-import { trainRBM } from "../lib/train";
-import { trustworthyLogLikelihood } from "../lib/bounds";
+import { initBackend, summaryLine } from "../lib/compute/backend";
+import { binarize, firstN, loadMnist } from "../lib/io/data";
+import { SM_N_BETAS, annealedLogZ } from "../lib/eval/ais";
+import { disposeRBM, initRBM } from "../lib/core/rbm";
+import { trainRBM } from "../lib/train/cd";
+import { trustworthyLogLikelihood } from "../lib/eval/bounds";
 
 interface Args {
   betas: number;

@@ -35,12 +35,12 @@
 import * as fs from "fs";
 import * as path from "path";
 import * as tf from "@tensorflow/tfjs";
-import { initBackend, summaryLine } from "../lib/backend";
-import { Dataset, firstN, loadMnist } from "../lib/data";
-import { classifyDBN, disposeDBN, pretrainDBN, saveDBN, DBN } from "../lib/dbn";
-import { FineTuneOptions, MLP, dbnToMLP, disposeMLP, evaluateMLP, fineTuneMLP, saveMLP, splitValidation, tuneTopPCD, upDownFineTune } from "../lib/finetune";
-import { formatDuration } from "../lib/progress";
-import { TrainOptions } from "../lib/train";
+import { initBackend, summaryLine } from "../lib/compute/backend";
+import { Dataset, firstN, loadMnist } from "../lib/io/data";
+import { classifyDBN, disposeDBN, pretrainDBN, saveDBN, DBN } from "../lib/dbn/model";
+import { FineTuneOptions, MLP, dbnToMLP, disposeMLP, evaluateMLP, fineTuneMLP, saveMLP, splitValidation, tuneTopPCD, upDownFineTune } from "../lib/dbn/finetune";
+import { formatDuration } from "../lib/view/progress";
+import { TrainOptions } from "../lib/train/cd";
 
 const ROOT = path.resolve(__dirname, "..");
 

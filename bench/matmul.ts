@@ -8,7 +8,7 @@
  * (bias and sigmoid excluded), so fused and unfused rows are directly comparable.
  */
 import * as tf from "@tensorflow/tfjs";
-import { initBackend, summaryLine } from "../lib/backend";
+import { initBackend, summaryLine } from "../lib/compute/backend";
 
 const [B, V, H] = [100, 784, 500];
 

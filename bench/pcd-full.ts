@@ -10,7 +10,7 @@
  * Prints one JSON line per step; saves the PCD model to checkpoints/pcd1-784-500-e<EPOCHS>.safetensors.
  * Environment: EPOCHS, SKIP_A=1 (skip part a).
  */
-import { initBackend } from "../lib/backend";
+import { initBackend } from "../lib/compute/backend";
 import * as L from "../lib/index";
 
 async function main(): Promise<void> {

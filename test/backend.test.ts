@@ -8,7 +8,7 @@ import { spawnSync } from "node:child_process";
 import * as os from "node:os";
 import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
-import { BackendInfo, backendInfo, initBackend } from "../lib/backend";
+import { BackendInfo, backendInfo, initBackend } from "../lib/compute/backend";
 
 const ROOT = path.resolve(__dirname, "..");
 const CHILD_TIMEOUT_MS = 60_000;
@@ -47,7 +47,7 @@ function lastJson<T>(r: ChildResult): T {
 const MATMUL_CHILD = `
 const tf = require("@tensorflow/tfjs");
 const { createHash } = require("crypto");
-const { initBackend } = require("./lib/backend");
+const { initBackend } = require("./lib/compute/backend");
 initBackend({ quiet: true }).then((info) => {
   const data = (n, s) => Float32Array.from({ length: n }, (_, i) => Math.sin(i * s));
   const v = tf.tensor2d(data(100 * 784, 0.013), [100, 784]);
@@ -94,7 +94,7 @@ test("initBackend picks wasm here (threads when >1 core), is idempotent, and rem
 
 test("RBM_BACKEND=cpu works, prints the summary once and no tfjs Node.js banner", () => {
   const r = runChild(
-    `const { initBackend } = require("./lib/backend");
+    `const { initBackend } = require("./lib/compute/backend");
      initBackend().then(() => initBackend()).then((i) => console.log(JSON.stringify(i)));`,
     { RBM_BACKEND: "cpu" },
   );
@@ -106,7 +106,7 @@ test("RBM_BACKEND=cpu works, prints the summary once and no tfjs Node.js banner"
 });
 
 test("RBM_BACKEND=tensorflow fails with a clear message when tfjs-node is not really installed", () => {
-  const r = runChild(`require("./lib/backend").initBackend({ quiet: true }).catch((e) => { console.error(e.message); process.exitCode = 3; });`, {
+  const r = runChild(`require("./lib/compute/backend").initBackend({ quiet: true }).catch((e) => { console.error(e.message); process.exitCode = 3; });`, {
     RBM_BACKEND: "tensorflow",
   });
   assert.equal(r.status, 3, r.stderr);
@@ -115,7 +115,7 @@ test("RBM_BACKEND=tensorflow fails with a clear message when tfjs-node is not re
 });
 
 test("a malformed RBM_BACKEND is rejected with the valid names", () => {
-  const r = runChild(`require("./lib/backend").initBackend({ quiet: true }).catch((e) => { console.error(e.message); process.exitCode = 3; });`, {
+  const r = runChild(`require("./lib/compute/backend").initBackend({ quiet: true }).catch((e) => { console.error(e.message); process.exitCode = 3; });`, {
     RBM_BACKEND: "gpu",
   });
   assert.equal(r.status, 3, r.stderr);

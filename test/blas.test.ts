@@ -10,8 +10,8 @@ import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
-import { BackendInfo, initBackend } from "../lib/backend";
-import { disableNativeBlas, enableNativeBlas, loadNativeBlas, nativeBlasCounters, nativeBlasEnabled } from "../lib/blas";
+import { BackendInfo, initBackend } from "../lib/compute/backend";
+import { disableNativeBlas, enableNativeBlas, loadNativeBlas, nativeBlasCounters, nativeBlasEnabled } from "../lib/compute/blas";
 
 const ROOT = path.resolve(__dirname, "..");
 const built = loadNativeBlas();
@@ -249,7 +249,7 @@ test("sgemm: plain and shared buffers, offsets, alpha/beta, bad arguments throw"
 
 const CHILD = `
 const tf = require("@tensorflow/tfjs");
-const { initBackend } = require("./lib/backend");
+const { initBackend } = require("./lib/compute/backend");
 initBackend({ quiet: true }).then((info) => {
   const a = tf.tensor2d([1, 2, 3, 4, 5, 6], [2, 3]);
   const b = tf.tensor2d([1, 0, 0, 1, 1, 1], [3, 2]);

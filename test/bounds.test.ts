@@ -7,17 +7,17 @@
 import { test, before, after, TestContext } from "node:test";
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
-import { initBackend } from "../lib/backend";
-import { Dataset, binarize, loadMnist } from "../lib/data";
-import { exactLogZ, exactVisibleMarginal } from "../lib/exact";
-import { exactLogLikelihood, softplus64 } from "../lib/metrics";
-import { RBM, disposeRBM, initRBM, makeRBM, randomRBM } from "../lib/rbm";
-import { Rng } from "../lib/random";
-import { trainRBM } from "../lib/train";
+import { initBackend } from "../lib/compute/backend";
+import { Dataset, binarize, loadMnist } from "../lib/io/data";
+import { exactLogZ, exactVisibleMarginal } from "../lib/core/exact";
+import { exactLogLikelihood, softplus64 } from "../lib/eval/metrics";
+import { RBM, disposeRBM, initRBM, makeRBM, randomRBM } from "../lib/core/rbm";
+import { Rng } from "../lib/core/random";
+import { trainRBM } from "../lib/train/cd";
 import {
   TrustworthyLogLikelihood, VisitedStates, annealedLogZBases, hardLogZLowerBound, meanFieldLogZLower, negFreeEnergies,
   plantMode, raiseLogZ, sampleModel, trustworthyLogLikelihood,
-} from "../lib/bounds";
+} from "../lib/eval/bounds";
 import { bits } from "./helpers";
 
 let mnistTrain: Dataset;

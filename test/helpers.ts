@@ -1,10 +1,10 @@
 /** Shared test helpers: a float64 brute-force reference written independently of lib/. */
 import * as tf from "@tensorflow/tfjs";
 import assert from "node:assert/strict";
-import { RBM, disposeRBM, makeRBM } from "../lib/rbm";
-import { Dataset } from "../lib/data";
-import { TrainingDivergedError, trainRBM } from "../lib/train";
-import { Rng } from "../lib/random";
+import { RBM, disposeRBM, makeRBM } from "../lib/core/rbm";
+import { Dataset } from "../lib/io/data";
+import { TrainingDivergedError, trainRBM } from "../lib/train/cd";
+import { Rng } from "../lib/core/random";
 
 /** A random RBM with weights ~ N(0, scale²) and biases ~ N(0, (scale/2)²), plus plain JS copies. */
 export function randomRBM(nVisible: number, nHidden: number, seed: number, scale = 1) {

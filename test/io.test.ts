@@ -10,13 +10,13 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
-import { initBackend } from "../lib/backend";
-import { RBM, disposeRBM, makeRBM } from "../lib/rbm";
-import { Rng } from "../lib/random";
+import { initBackend } from "../lib/compute/backend";
+import { RBM, disposeRBM, makeRBM } from "../lib/core/rbm";
+import { Rng } from "../lib/core/random";
 import {
   CHECKPOINT_FORMAT, SafeTensor, disposeCheckpoint, encodeSafetensors, ioTestHooks, loadCheckpoint, loadSafetensors,
   rbmFromTensors, rbmToTensors, saveCheckpoint, saveSafetensors,
-} from "../lib/io";
+} from "../lib/io/checkpoint";
 
 let root = "";
 before(async () => {

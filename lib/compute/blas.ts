@@ -86,7 +86,7 @@ export function nativeBlasPath(): string {
   if (override !== undefined && override !== "") return path.resolve(override);
   const candidates: string[] = [];
   try {
-    candidates.push(path.resolve(fs.realpathSync(__dirname), "..", ADDON_RELATIVE));
+    candidates.push(path.resolve(fs.realpathSync(__dirname), "..", "..", ADDON_RELATIVE));
   } catch {
     // __dirname missing or unreadable: fall through to the node_modules-based guess
   }

@@ -14,10 +14,10 @@
  * Sums are accumulated in float64. Every tensor made here is freed before the function returns.
  */
 import * as tf from "@tensorflow/tfjs";
-import { Dataset, assertUnitInterval } from "./data";
-import { exactLogZ } from "./exact";
-import { Seed, toRng } from "./random";
-import { RBM, assertFiniteRBM, freeEnergy, rbmSize, sampleBernoulli } from "./rbm";
+import { Dataset, assertUnitInterval } from "../io/data";
+import { exactLogZ } from "../core/exact";
+import { Seed, toRng } from "../core/random";
+import { RBM, assertFiniteRBM, freeEnergy, rbmSize, sampleBernoulli } from "../core/rbm";
 
 /** Visible data: a {@link Dataset} or flat rows `[n, nVisible]` in [0, 1]. */
 export type VisibleData = Dataset | Float32Array;

@@ -30,8 +30,8 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
-import { writeFileAtomic } from "./fsutil";
-import { RBM, assertFiniteRBM, disposeRBM } from "./rbm";
+import { writeFileAtomic } from "./durable";
+import { RBM, assertFiniteRBM, disposeRBM } from "../core/rbm";
 
 // ---------------------------------------------------------------------------------------------
 // Types

@@ -10,7 +10,7 @@ import * as fs from "fs";
 import * as path from "path";
 import * as zlib from "zlib";
 import * as tf from "@tensorflow/tfjs";
-import { Seed, toRng } from "./random";
+import { Seed, toRng } from "../core/random";
 
 /** Images and labels held in memory. */
 export interface Dataset {

@@ -16,13 +16,13 @@
  *    and applied with a TensorFlow.js optimizer; early stopping watches a validation split.
  */
 import * as tf from "@tensorflow/tfjs";
-import { Dataset, batches, dim, permutation, selectRows } from "./data";
-import { DBN, assertDBN, jointNegativePhase, trainJointRBM, untieDBN, upPass } from "./dbn";
-import { EpochRecord, trainRBM } from "./train";
-import { ProgressBar, barFor, eventLoopYielder } from "./progress";
-import { Rng, Seed, toRng } from "./random";
-import { cloneRBM, initRBM } from "./rbm";
-import { SafeTensor, SafeTensorInput, loadSafetensors, safeToTensor, saveSafetensors, tensorToSafe } from "./io";
+import { Dataset, batches, dim, permutation, selectRows } from "../io/data";
+import { DBN, assertDBN, jointNegativePhase, trainJointRBM, untieDBN, upPass } from "./model";
+import { EpochRecord, trainRBM } from "../train/cd";
+import { ProgressBar, barFor, eventLoopYielder } from "../view/progress";
+import { Rng, Seed, toRng } from "../core/random";
+import { cloneRBM, initRBM } from "../core/rbm";
+import { SafeTensor, SafeTensorInput, loadSafetensors, safeToTensor, saveSafetensors, tensorToSafe } from "../io/checkpoint";
 
 function sigmoidLayer(x: tf.Tensor2D, A: tf.Tensor2D, bias: tf.Tensor1D): tf.Tensor2D {
   return tf.fused.matMul({ a: x, b: A, bias, activation: "sigmoid" }) as tf.Tensor2D;

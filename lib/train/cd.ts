@@ -13,11 +13,11 @@
  * the sigmoid and bias are fused into the matMul, and ∂W is one matMul of the stacked phases.
  */
 import * as tf from "@tensorflow/tfjs";
-import { Batch, Dataset, assertUnitInterval, batches, dim } from "./data";
-import { RBM, assertFiniteRBM, cloneRBM, disposeRBM, rbmSize } from "./rbm";
-import { Rng, Seed, toRng } from "./random";
-import { ProgressBar, barFor, eventLoopYielder, yieldToEventLoop } from "./progress";
-import { freeEnergyGap, pseudoLikelihood, reconstructionError } from "./metrics";
+import { Batch, Dataset, assertUnitInterval, batches, dim } from "../io/data";
+import { RBM, assertFiniteRBM, cloneRBM, disposeRBM, rbmSize } from "../core/rbm";
+import { Rng, Seed, toRng } from "../core/random";
+import { ProgressBar, barFor, eventLoopYielder, yieldToEventLoop } from "../view/progress";
+import { freeEnergyGap, pseudoLikelihood, reconstructionError } from "../eval/metrics";
 
 /** Hyperparameters of {@link trainRBM}; defaults follow Hinton's practical guide and rbm.m. */
 export interface TrainOptions {

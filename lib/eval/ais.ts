@@ -34,10 +34,10 @@
  * too short or the base model too far from B.
  */
 import * as tf from "@tensorflow/tfjs";
-import { Seed, toRng } from "./random";
-import { RBM, assertFiniteRBM, rbmSize } from "./rbm";
+import { Seed, toRng } from "../core/random";
+import { RBM, assertFiniteRBM, rbmSize } from "../core/rbm";
 import { VisibleData, assertBinary, meanFreeEnergy, softplus64, visibleRows } from "./metrics";
-import { ProgressBar, barFor, yieldToEventLoop } from "./progress";
+import { ProgressBar, barFor, yieldToEventLoop } from "../view/progress";
 
 /** Number of intermediate distributions K in Salakhutdinov & Murray's schedule (500 + 4,000 + 10,000). */
 export const SM_N_BETAS = 14500;

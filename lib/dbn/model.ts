@@ -16,12 +16,12 @@
 import * as fs from "fs";
 import * as path from "path";
 import * as tf from "@tensorflow/tfjs";
-import { Dataset, assertUnitInterval, batches, dim } from "./data";
-import { JsonObject, JsonValue, SafeTensor, SafeTensorInput, decodeSafetensors, rbmFromTensors, rbmToTensors, safeToTensor, saveSafetensors, tensorToSafe } from "./io";
-import { Rng, Seed, toRng } from "./random";
-import { RBM, assertFiniteRBM, cloneRBM, disposeRBM, freeEnergy, initRBM } from "./rbm";
-import { allBinaryStates, exactLogZ } from "./exact";
-import { CDState, CDStepper, EpochRecord, TrainOptions, TrainResult, resolveTrainOptions, runEpochs, trainRBM } from "./train";
+import { Dataset, assertUnitInterval, batches, dim } from "../io/data";
+import { JsonObject, JsonValue, SafeTensor, SafeTensorInput, decodeSafetensors, rbmFromTensors, rbmToTensors, safeToTensor, saveSafetensors, tensorToSafe } from "../io/checkpoint";
+import { Rng, Seed, toRng } from "../core/random";
+import { RBM, assertFiniteRBM, cloneRBM, disposeRBM, freeEnergy, initRBM } from "../core/rbm";
+import { allBinaryStates, exactLogZ } from "../core/exact";
+import { CDState, CDStepper, EpochRecord, TrainOptions, TrainResult, resolveTrainOptions, runEpochs, trainRBM } from "../train/cd";
 
 // ---------------------------------------------------------------------------------------------
 // The model

@@ -63,12 +63,12 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { AISResult, aisSummary, baseRateVisibleBias, resolveBetas } from "./ais";
-import { permutation } from "./data";
-import { logSumExp } from "./exact";
+import { permutation } from "../io/data";
+import { logSumExp } from "../core/exact";
 import { VisibleData, assertBinary, meanFreeEnergy, softplus64, visibleRows } from "./metrics";
-import { ProgressBar, barFor, yieldToEventLoop } from "./progress";
-import { Rng, Seed, toRng } from "./random";
-import { RBM, assertFiniteRBM, rbmSize } from "./rbm";
+import { ProgressBar, barFor, yieldToEventLoop } from "../view/progress";
+import { Rng, Seed, toRng } from "../core/random";
+import { RBM, assertFiniteRBM, rbmSize } from "../core/rbm";
 
 // ---------------------------------------------------------------------------------------------
 // The engine: block Gibbs on the annealing path, many chains (each with its own base) at once
