@@ -10,15 +10,13 @@ import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../lib/compute/backend";
 import { Dataset, binarize, loadMnist } from "../lib/io/data";
 import { exactLogZ, exactVisibleMarginal } from "../lib/core/exact";
-import { exactLogLikelihood, softplus64 } from "../lib/eval/metrics";
+import { exactLogLikelihood } from "../lib/eval/metrics";
 import { RBM, disposeRBM, initRBM, makeRBM, randomRBM } from "../lib/core/rbm";
 import { Rng } from "../lib/core/random";
 import { trainRBM } from "../lib/train/cd";
-import {
-  TrustworthyLogLikelihood, VisitedStates, annealedLogZBases, hardLogZLowerBound, meanFieldLogZLower, negFreeEnergies,
-  plantMode, raiseLogZ, sampleModel, trustworthyLogLikelihood,
-} from "../lib/eval/bounds";
+import { TrustworthyLogLikelihood, VisitedStates, annealedLogZBases, hardLogZLowerBound, meanFieldLogZLower, negFreeEnergies, plantMode, raiseLogZ, sampleModel, trustworthyLogLikelihood } from "../lib/eval/bounds";
 import { bits } from "./helpers";
+import { softplus64 } from "../lib/core/numerics";
 
 let mnistTrain: Dataset;
 let mnistTest: Dataset;

@@ -13,10 +13,7 @@ import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../lib/compute/backend";
 import { RBM, disposeRBM, makeRBM } from "../lib/core/rbm";
 import { Rng } from "../lib/core/random";
-import {
-  CHECKPOINT_FORMAT, SafeTensor, disposeCheckpoint, encodeSafetensors, ioTestHooks, loadCheckpoint, loadSafetensors,
-  rbmFromTensors, rbmToTensors, saveCheckpoint, saveSafetensors,
-} from "../lib/io/checkpoint";
+import { CHECKPOINT_FORMAT, SafeTensor, disposeCheckpoint, encodeSafetensors, ioTestHooks, loadCheckpoint, loadSafetensors, rbmFromTensors, rbmToTensors, saveCheckpoint, saveSafetensors } from "../lib/io/checkpoint";
 
 let root = "";
 before(async () => {

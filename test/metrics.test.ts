@@ -12,9 +12,7 @@ import { binarize, firstN, loadMnist, selectRows } from "../lib/io/data";
 import { exactLogProb, exactVisibleMarginal } from "../lib/core/exact";
 import { disposeRBM, hiddenProbs, initRBM, randomRBM, visibleProbs } from "../lib/core/rbm";
 import { Rng } from "../lib/core/random";
-import {
-  exactLogLikelihood, exactPseudoLikelihood, freeEnergyGap, meanFreeEnergy, pseudoLikelihood, reconstructionError,
-} from "../lib/eval/metrics";
+import { exactLogLikelihood, exactPseudoLikelihood, freeEnergyGap, meanFreeEnergy, pseudoLikelihood, reconstructionError } from "../lib/eval/metrics";
 import { plainCD1, randomRBM as randomRBM64 } from "./helpers";
 
 before(async () => {

@@ -20,8 +20,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import type { Worker } from "worker_threads";
-import { enableNativeBlas, loadNativeBlas } from "./blas";
-
+import { loadNativeBlas, enableNativeBlas } from "./blas";
 /** A TensorFlow.js backend this module knows how to set up. */
 export type BackendName = "tensorflow" | "wasm" | "cpu";
 

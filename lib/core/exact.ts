@@ -6,21 +6,11 @@
  * so enumerating 2^min(nVisible, nHidden) states suffices. Sums are done in float64 with log-sum-exp.
  */
 import * as tf from "@tensorflow/tfjs";
-import { RBM, assertFiniteRBM, assertVisible, freeEnergy, hiddenFreeEnergy, hiddenProbs, rbmSize } from "./rbm";
-
+import { logSumExp } from "./numerics";
+import { RBM, assertFiniteRBM, rbmSize, hiddenFreeEnergy, freeEnergy, assertVisible, hiddenProbs } from "./rbm";
 /** Largest layer we agree to enumerate (2^24 states ≈ 16.7 million rows, evaluated in chunks). */
 export const MAX_ENUMERATION_BITS = 24;
 
-/** log Σ exp(x_i), stable, in float64. */
-export function logSumExp(x: ArrayLike<number>): number {
-  let m = -Infinity;
-  for (let i = 0; i < x.length; i++) if (x[i] > m) m = x[i];
-  if (m === -Infinity) return -Infinity;
-  if (m === Infinity) return Infinity;
-  let s = 0;
-  for (let i = 0; i < x.length; i++) s += Math.exp(x[i] - m);
-  return m + Math.log(s);
-}
 
 /**
  * All 2^n binary vectors, row r holding the bits of r (bit j of r is column j).

@@ -10,8 +10,7 @@
  * A model is plain typed data ({@link RBM}); every function here is pure and tidy.
  */
 import * as tf from "@tensorflow/tfjs";
-import { Rng, Seed, toRng } from "./random";
-
+import { Seed, toRng } from "./random";
 /** RBM parameters: W `[nVisible, nHidden]`, visible bias b `[nVisible]`, hidden bias c `[nHidden]`. */
 export interface RBM {
   W: tf.Tensor2D;
@@ -274,13 +273,3 @@ export function hiddenFeatures(x: Float32Array, rbm: RBM, batchSize = 1000): Flo
   return out;
 }
 
-/**
- * Independent Bernoulli draws: 1 where u < p with u ~ U[0,1) from the seeded JS generator.
- * @param p probabilities, any shape @returns same shape, float32 0/1
- */
-export function sampleBernoulli<T extends tf.Tensor>(p: T, seed: Seed): T {
-  const rng: Rng = toRng(seed);
-  const u = rng.fillUniform(new Float32Array(p.size));
-  // step(p − u) = [u < p], cheaper on wasm than cast(less(u, p)).
-  return tf.tidy(() => tf.step(tf.sub(p, tf.tensor(u, p.shape)))) as T;
-}

@@ -16,23 +16,14 @@
  *    and applied with a TensorFlow.js optimizer; early stopping watches a validation split.
  */
 import * as tf from "@tensorflow/tfjs";
-import { Dataset, batches, dim, permutation, selectRows } from "../io/data";
-import { DBN, assertDBN, jointNegativePhase, trainJointRBM, untieDBN, upPass } from "./model";
-import { EpochRecord, trainRBM } from "../train/cd";
+import { DBN, assertDBN, upPass, trainJointRBM, untieDBN, jointNegativePhase } from "./model";
 import { ProgressBar, barFor, eventLoopYielder } from "../view/progress";
-import { Rng, Seed, toRng } from "../core/random";
+import { EpochRecord, trainRBM } from "../train/cd";
+import { Dataset, dim, batches, permutation, selectRows } from "../io/data";
+import { SafeTensorInput, tensorToSafe, saveSafetensors, loadSafetensors, SafeTensor, safeToTensor } from "../io/checkpoint";
+import { sampleBernoulli, sigmoidLayer } from "../core/units";
 import { cloneRBM, initRBM } from "../core/rbm";
-import { SafeTensor, SafeTensorInput, loadSafetensors, safeToTensor, saveSafetensors, tensorToSafe } from "../io/checkpoint";
-
-function sigmoidLayer(x: tf.Tensor2D, A: tf.Tensor2D, bias: tf.Tensor1D): tf.Tensor2D {
-  return tf.fused.matMul({ a: x, b: A, bias, activation: "sigmoid" }) as tf.Tensor2D;
-}
-
-function sample(p: tf.Tensor2D, rng: Rng): tf.Tensor2D {
-  const u = tf.tensor2d(rng.fillUniform(new Float32Array(p.size)), p.shape);
-  return tf.step(tf.sub(p, u)) as tf.Tensor2D; // [u < p], cheaper on wasm than cast(less(u, p))
-}
-
+import { Seed, toRng } from "../core/random";
 /**
  * An inverted-dropout mask: m/(1 − p) with m ~ Bernoulli(1 − p) elementwise, so each entry is 0 with
  * probability p and 1/(1 − p) otherwise, and its mean is 1.
@@ -176,12 +167,12 @@ export async function upDownFineTune(dbn: DBN, data: Dataset, opts: UpDownOption
           const gen = model.generative ?? [];
           // Wake (up) pass with sampled states.
           const s: tf.Tensor2D[] = [v];
-          for (let l = 0; l < L - 1; l++) s.push(sample(sigmoidLayer(s[l], model.layers[l].W, model.layers[l].c), rng));
+          for (let l = 0; l < L - 1; l++) s.push(sampleBernoulli(sigmoidLayer(s[l], model.layers[l].W, model.layers[l].c), rng));
           // Top RBM: CD-k from the wake states.
           const top = model.layers[L - 1];
           const vTop = y ? (tf.concat([s[L - 1], y], 1) as tf.Tensor2D) : s[L - 1];
           const posTop = sigmoidLayer(vTop, top.W, top.c);
-          const { negVis, negHidProbs } = jointNegativePhase(sample(posTop, rng), top, tf.transpose(top.W) as tf.Tensor2D, K, topK, true, rng);
+          const { negVis, negHidProbs } = jointNegativePhase(sampleBernoulli(posTop, rng), top, tf.transpose(top.W) as tf.Tensor2D, K, topK, true, rng);
           const topW = tf.add(top.W, tf.mul(tf.matMul(tf.transpose(tf.concat([vTop, negVis], 0)) as tf.Tensor2D, tf.concat([posTop, tf.neg(negHidProbs)], 0) as tf.Tensor2D), eps));
           const topB = tf.add(top.b, tf.mul(tf.sum(tf.sub(vTop, negVis), 0), eps));
           const topC = tf.add(top.c, tf.mul(tf.sum(tf.sub(posTop, negHidProbs), 0), eps));
@@ -191,7 +182,7 @@ export async function upDownFineTune(dbn: DBN, data: Dataset, opts: UpDownOption
           d[L - 1] = K > 0 ? tf.slice(negVis, [0, 0], [size, nX]) : negVis;
           for (let l = L - 2; l >= 0; l--) {
             const p = sigmoidLayer(d[l + 1], gen[l].W, gen[l].b);
-            d[l] = l === 0 ? p : sample(p, rng);
+            d[l] = l === 0 ? p : sampleBernoulli(p, rng);
           }
           // Generative weights: predict each wake layer from the one above.
           const newGen = gen.map((g, l) => {

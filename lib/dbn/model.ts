@@ -16,13 +16,14 @@
 import * as fs from "fs";
 import * as path from "path";
 import * as tf from "@tensorflow/tfjs";
-import { Dataset, assertUnitInterval, batches, dim } from "../io/data";
-import { JsonObject, JsonValue, SafeTensor, SafeTensorInput, decodeSafetensors, rbmFromTensors, rbmToTensors, safeToTensor, saveSafetensors, tensorToSafe } from "../io/checkpoint";
-import { Rng, Seed, toRng } from "../core/random";
-import { RBM, assertFiniteRBM, cloneRBM, disposeRBM, freeEnergy, initRBM } from "../core/rbm";
-import { allBinaryStates, exactLogZ } from "../core/exact";
-import { CDState, CDStepper, EpochRecord, TrainOptions, TrainResult, resolveTrainOptions, runEpochs, trainRBM } from "../train/cd";
-
+import { exactLogZ, allBinaryStates } from "../core/exact";
+import { withoutUndefined } from "../core/numerics";
+import { Rng, toRng, Seed } from "../core/random";
+import { RBM, disposeRBM, cloneRBM, freeEnergy, assertFiniteRBM, initRBM } from "../core/rbm";
+import { sigmoidLayer, sampleBernoulli, sampleSoftmaxGroup } from "../core/units";
+import { JsonObject, JsonValue, SafeTensorInput, rbmToTensors, tensorToSafe, saveSafetensors, decodeSafetensors, rbmFromTensors, safeToTensor, SafeTensor } from "../io/checkpoint";
+import { Dataset, dim, assertUnitInterval, visibleRows } from "../io/data";
+import { TrainOptions, EpochRecord, CDState, TrainResult, resolveTrainOptions, CDStepper, runEpochs, trainRBM } from "../train/cd";
 // ---------------------------------------------------------------------------------------------
 // The model
 
@@ -234,10 +235,6 @@ export function exactDBNBound(lower: RBM, prior: RBM, v: tf.Tensor2D): DBNBound 
 // ---------------------------------------------------------------------------------------------
 // Up and down passes
 
-/** σ(x A + bias), the bias and sigmoid fused into the matMul. */
-function sigmoidLayer(x: tf.Tensor2D, A: tf.Tensor2D, bias: tf.Tensor1D): tf.Tensor2D {
-  return tf.fused.matMul({ a: x, b: A, bias, activation: "sigmoid" }) as tf.Tensor2D;
-}
 
 /** The deepest layer reachable without labels: n_{L−1} when the top RBM has label units, else n_L. */
 function defaultDepth(dbn: DBN): number {
@@ -298,15 +295,6 @@ export function dbnDownPass(dbn: DBN, x: tf.Tensor2D, from = dbn.sizes.length - 
   });
 }
 
-/** Rows of `data` as one flat array with its row count and width, checked. */
-function rowsOf(data: Dataset | Float32Array, width: number, what: string): { x: Float32Array; n: number } {
-  if (data instanceof Float32Array) {
-    if (data.length === 0 || data.length % width !== 0) throw new Error(`${what}: ${data.length} values are not whole rows of ${width}; pass flat rows [n, ${width}] or a Dataset.`);
-    return { x: data, n: data.length / width };
-  }
-  if (dim(data) !== width) throw new Error(`${what}: ${data.name} has ${dim(data)} values per row but the DBN's first layer has ${width} units.`);
-  return { x: data.images, n: data.n };
-}
 
 /** Options of {@link upPass}. */
 export interface UpPassOptions {
@@ -326,7 +314,7 @@ export function upPass(dbn: DBN, data: Dataset | Float32Array, opts: UpPassOptio
   assertDBN(dbn);
   const depth = opts.depth ?? defaultDepth(dbn);
   checkDepth(dbn, depth, opts.labels !== undefined, "upPass");
-  const { x, n } = rowsOf(data, dbn.sizes[0], "upPass");
+  const { x, n } = visibleRows(data, dbn.sizes[0], "upPass");
   if (opts.labels) checkLabels(opts.labels, n, dbn.nLabels, "upPass");
   const B = opts.batchSize ?? 1000;
   const d0 = dbn.sizes[0];
@@ -364,30 +352,8 @@ function oneHotTensor(labels: ArrayLike<number>, start: number, size: number, nL
 // ---------------------------------------------------------------------------------------------
 // Sampling helpers
 
-/** Uniforms `[rows, cols]` from the seeded JS generator (tf.randomUniform is slower and backend-dependent). */
-function uniforms(rng: Rng, rows: number, cols: number): tf.Tensor2D {
-  return tf.tensor2d(rng.fillUniform(new Float32Array(rows * cols)), [rows, cols]);
-}
 
-/** 1 where u < p, u ~ U[0,1) from `rng`: a Bernoulli sample. step(p − u) is cheaper on wasm than cast(less(u, p)). */
-function bernoulli(p: tf.Tensor2D, rng: Rng): tf.Tensor2D {
-  return tf.step(tf.sub(p, uniforms(rng, p.shape[0], p.shape[1]))) as tf.Tensor2D;
-}
 
-/**
- * One draw per row from a softmax group: a one-hot row with a 1 at k with probability p_k. Uses one
- * uniform u per row: k = #{j : Σ_{i≤j} p_i ≤ u} (the inverse of the cumulative distribution).
- * @param p `[batch, K]` rows summing to 1 @returns `[batch, K]` one-hot, float32
- */
-export function sampleSoftmaxGroup(p: tf.Tensor2D, seed: Seed): tf.Tensor2D {
-  const rng = toRng(seed);
-  return tf.tidy(() => {
-    const K = p.shape[1];
-    const u = uniforms(rng, p.shape[0], 1);
-    const k = tf.minimum(tf.sum(tf.cast(tf.lessEqual(tf.cumsum(p, 1), u), "int32"), 1), tf.scalar(K - 1, "int32"));
-    return tf.cast(tf.oneHot(k as tf.Tensor1D, K), "float32") as tf.Tensor2D;
-  });
-}
 
 /**
  * The negative phase of the label-joined top RBM, k Gibbs steps from hidden states `h`:
@@ -406,10 +372,10 @@ export function jointNegativePhase(
   let negVis = h;
   let negHidProbs = h;
   for (let step = 0; step < k; step++) {
-    if (step > 0) states = bernoulli(negHidProbs, rng);
+    if (step > 0) states = sampleBernoulli(negHidProbs, rng);
     const act = tf.fused.matMul({ a: states, b: WT, bias: top.b }) as tf.Tensor2D;
     let x: tf.Tensor2D = tf.sigmoid(nLabels > 0 ? tf.slice(act, [0, 0], [B, nX]) : act);
-    if (sampleX) x = bernoulli(x, rng);
+    if (sampleX) x = sampleBernoulli(x, rng);
     negVis = nLabels > 0 ? tf.concat([x, sampleSoftmaxGroup(tf.softmax(tf.slice(act, [0, nX], [B, nLabels])) as tf.Tensor2D, rng)], 1) : x;
     negHidProbs = sigmoidLayer(negVis, top.W, top.c);
   }
@@ -473,7 +439,7 @@ export async function trainJointRBM(rbm: RBM, data: Dataset, opts: JointTrainOpt
       x0.set(data.images.subarray(i * nX, (i + 1) * nX), r * nX);
       y0[r * K + data.labels[i]] = 1;
     }
-    s.chains = tf.tidy(() => bernoulli(sigmoidLayer(tf.concat([tf.tensor2d(x0, [nChains, nX]), tf.tensor2d(y0, [nChains, K])], 1) as tf.Tensor2D, s.W, s.c), rng));
+    s.chains = tf.tidy(() => sampleBernoulli(sigmoidLayer(tf.concat([tf.tensor2d(x0, [nChains, nX]), tf.tensor2d(y0, [nChains, K])], 1) as tf.Tensor2D, s.W, s.c), rng));
   }
   const stepper: CDStepper<JointEpochRecord> = {
     params: () => ({ W: s.W, b: s.b, c: s.c }),
@@ -510,7 +476,7 @@ function jointCdUpdate(
     const posHidProbs = sigmoidLayer(v, s.W, s.c);
     // Negative phase: k Gibbs steps from h ~ p(h | x, y) (CD) or from the persistent chains (PCD);
     // the labels are sampled one-of-K.
-    const start = s.chains ?? bernoulli(posHidProbs, rng);
+    const start = s.chains ?? sampleBernoulli(posHidProbs, rng);
     const { negVis, negHidProbs } = jointNegativePhase(start, top, tf.transpose(s.W) as tf.Tensor2D, K, o.k, o.sampleVisible, rng);
     const nNeg = start.shape[0];
     // ε(⟨v hᵀ⟩_data − ⟨v hᵀ⟩_model) as one matMul of the stacked phases (as in train.ts).
@@ -533,7 +499,7 @@ function jointCdUpdate(
       dW: stepW as tf.Tensor2D, db: stepB as tf.Tensor1D, dc: stepC as tf.Tensor1D,
       errSum: tf.add(s.errSum, err) as tf.Scalar,
       flipSum: tf.add(s.flipSum, flips) as tf.Scalar,
-      chains: persistent ? bernoulli(negHidProbs, rng) : undefined,
+      chains: persistent ? sampleBernoulli(negHidProbs, rng) : undefined,
     };
   });
   tf.dispose([s.W, s.b, s.c, s.dW, s.db, s.dc, s.errSum, s.flipSum, ...(s.chains ? [s.chains] : [])]);
@@ -581,7 +547,7 @@ export interface DBNClassification {
 export function classifyDBN(dbn: DBN, data: Dataset, opts: { batchSize?: number } = {}): DBNClassification {
   assertDBN(dbn);
   if (dbn.nLabels === 0) throw new Error("classifyDBN: this DBN has no label units; pretrain it with labels: true.");
-  const { x, n } = rowsOf(data, dbn.sizes[0], "classifyDBN");
+  const { x, n } = visibleRows(data, dbn.sizes[0], "classifyDBN");
   checkLabels(data.labels, n, dbn.nLabels, `classifyDBN: ${data.name}`);
   const B = opts.batchSize ?? 250;
   const d0 = dbn.sizes[0];
@@ -668,10 +634,10 @@ export function generateDBN(dbn: DBN, opts: GenerateOptions = {}): GenerateResul
 
   let x: tf.Tensor2D;
   if (opts.init === "random") {
-    x = tf.tidy(() => bernoulli(tf.fill([nChains, nX], 0.5) as tf.Tensor2D, rng));
+    x = tf.tidy(() => sampleBernoulli(tf.fill([nChains, nX], 0.5) as tf.Tensor2D, rng));
   } else if (opts.init === undefined || opts.init === "noise") {
     // The 2006 paper: an up pass from a random binary image, each pixel on with probability ½.
-    x = tf.tidy(() => bernoulli(dbnUpPass(dbn, bernoulli(tf.fill([nChains, dbn.sizes[0]], 0.5) as tf.Tensor2D, rng), dbn.sizes.length - 2), rng));
+    x = tf.tidy(() => sampleBernoulli(dbnUpPass(dbn, sampleBernoulli(tf.fill([nChains, dbn.sizes[0]], 0.5) as tf.Tensor2D, rng), dbn.sizes.length - 2), rng));
   } else {
     const d0 = dbn.sizes[0];
     if (!(opts.init instanceof Float32Array) || opts.init.length !== nChains * d0) {
@@ -697,11 +663,11 @@ export function generateDBN(dbn: DBN, opts: GenerateOptions = {}): GenerateResul
     for (let step = 1; step <= steps; step++) {
       const next = tf.tidy(() => {
         const v = y ? tf.concat([x, y], 1) as tf.Tensor2D : x;
-        const h = bernoulli(sigmoidLayer(v, top.W, top.c), rng);
+        const h = sampleBernoulli(sigmoidLayer(v, top.W, top.c), rng);
         const act = tf.fused.matMul({ a: h, b: WT, bias: top.b }) as tf.Tensor2D;
         const p = tf.sigmoid(K > 0 ? tf.slice(act, [0, 0], [nChains, nX]) : act) as tf.Tensor2D;
         const yNext = y && !perChain ? sampleSoftmaxGroup(tf.softmax(tf.slice(act, [0, nX], [nChains, K])) as tf.Tensor2D, rng) : y?.clone();
-        return { x: bernoulli(p, rng), xProbs: p, y: yNext };
+        return { x: sampleBernoulli(p, rng), xProbs: p, y: yNext };
       });
       tf.dispose([x, xProbs, ...(y ? [y] : [])]);
       x = next.x;
@@ -1096,7 +1062,7 @@ export async function pretrainDBN(sizes: number[], data: Dataset, opts: Pretrain
         // The label-joined top RBM samples its x units in the negative phase unless told otherwise:
         // generation runs the chain on binary x, and training it the same way keeps far fewer chains
         // from collapsing into one blurry mode (measured in chapter 7's set-up).
-        const o: TrainOptions = { seed: trainSeed, ...(joint ? { sampleVisible: true } : {}), ...stripUndefined(perLayer[l]) };
+        const o: TrainOptions = { seed: trainSeed, ...(joint ? { sampleVisible: true } : {}), ...withoutUndefined(perLayer[l]) };
         const t0 = performance.now();
         let result: TrainResult;
         try {
@@ -1123,9 +1089,6 @@ export async function pretrainDBN(sizes: number[], data: Dataset, opts: Pretrain
   return { dbn: { sizes: [...sizes], nLabels, layers }, histories, resumed, seconds, checkpoint: file };
 }
 
-function stripUndefined<T extends object>(o: T): Partial<T> {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
-}
 
 /** Mean of every column (plus the label frequencies when `nLabels` > 0), as one row for initRBM's visible bias. */
 function meanRow(ds: Dataset, nLabels: number): Float32Array {

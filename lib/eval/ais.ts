@@ -34,11 +34,12 @@
  * too short or the base model too far from B.
  */
 import * as tf from "@tensorflow/tfjs";
-import { Seed, toRng } from "../core/random";
-import { RBM, assertFiniteRBM, rbmSize } from "../core/rbm";
-import { VisibleData, assertBinary, meanFreeEnergy, softplus64, visibleRows } from "./metrics";
+import { meanFreeEnergy } from "./metrics";
 import { ProgressBar, barFor, yieldToEventLoop } from "../view/progress";
-
+import { RBM, assertFiniteRBM, rbmSize } from "../core/rbm";
+import { Seed, toRng } from "../core/random";
+import { softplus64 } from "../core/numerics";
+import { VisibleData, visibleRows, assertBinary } from "../io/data";
 /** Number of intermediate distributions K in Salakhutdinov & Murray's schedule (500 + 4,000 + 10,000). */
 export const SM_N_BETAS = 14500;
 

@@ -62,31 +62,17 @@
  * runs in float64 JavaScript with seeded uniforms. All chains of all bases share the matMuls.
  */
 import * as tf from "@tensorflow/tfjs";
-import { AISResult, aisSummary, baseRateVisibleBias, resolveBetas } from "./ais";
-import { permutation } from "../io/data";
-import { logSumExp } from "../core/exact";
-import { VisibleData, assertBinary, meanFreeEnergy, softplus64, visibleRows } from "./metrics";
-import { ProgressBar, barFor, yieldToEventLoop } from "../view/progress";
+import { meanFreeEnergy } from "./metrics";
+import { baseRateVisibleBias, AISResult, resolveBetas, aisSummary } from "./ais";
+import { ProgressBar, yieldToEventLoop, barFor } from "../view/progress";
+import { permutation, VisibleData, visibleRows, assertBinary } from "../io/data";
+import { RBM, rbmSize, assertFiniteRBM } from "../core/rbm";
 import { Rng, Seed, toRng } from "../core/random";
-import { RBM, assertFiniteRBM, rbmSize } from "../core/rbm";
-
+import { log1pUnit, logSumExp, sigmoid64, softplus64 } from "../core/numerics";
 // ---------------------------------------------------------------------------------------------
 // The engine: block Gibbs on the annealing path, many chains (each with its own base) at once
 
-/** σ(a) in float64. */
-function sigmoid64(a: number): number {
-  if (a >= 0) return 1 / (1 + Math.exp(-a));
-  const e = Math.exp(a);
-  return e / (1 + e);
-}
 
-/**
- * log(1 + e) for e in [0, 1]: by its series below 0.01 (truncation < 1e-17; saturated units, the
- * common case, cost no logarithm), else Math.log1p.
- */
-function log1pUnit(e: number): number {
-  return e < 0.01 ? e * (1 - e * (1 / 2 - e * (1 / 3 - e * (1 / 4 - e * (1 / 5 - e * (1 / 6 - e * (1 / 7 - e / 8))))))) : Math.log1p(e);
-}
 
 /** Ticks a bar and yields to the event loop at most every 250 ms. */
 class Pacer {

@@ -14,81 +14,15 @@
  * Sums are accumulated in float64. Every tensor made here is freed before the function returns.
  */
 import * as tf from "@tensorflow/tfjs";
-import { Dataset, assertUnitInterval } from "../io/data";
-import { exactLogZ } from "../core/exact";
+import { Dataset, assertUnitInterval, VisibleData, visibleRows, assertBinary } from "../io/data";
+import { sampleBernoulli } from "../core/units";
+import { RBM, assertFiniteRBM, rbmSize, freeEnergy } from "../core/rbm";
 import { Seed, toRng } from "../core/random";
-import { RBM, assertFiniteRBM, freeEnergy, rbmSize, sampleBernoulli } from "../core/rbm";
-
-/** Visible data: a {@link Dataset} or flat rows `[n, nVisible]` in [0, 1]. */
-export type VisibleData = Dataset | Float32Array;
+import { logSigmoid64 } from "../core/numerics";
+import { exactLogZ } from "../core/exact";
 
 /** Default number of rows per batch for the metrics. */
 export const METRIC_BATCH_SIZE = 1000;
-
-/** Stable softplus log(1 + eˣ) in float64. */
-export function softplus64(x: number): number {
-  return x > 0 ? x + Math.log1p(Math.exp(-x)) : Math.log1p(Math.exp(x));
-}
-
-/** log σ(x) = −softplus(−x), stable in float64. */
-export function logSigmoid64(x: number): number {
-  return -softplus64(-x);
-}
-
-/**
- * The rows of `data` as one flat array `[n, nVisible]` (a view, no copy), checked: the width must be
- * nVisible, there must be at least one row and every value must be in [0, 1].
- * @param limit keep only the first `limit` rows
- * @param what names the caller in error messages
- */
-export function visibleRows(
-  data: VisibleData,
-  nVisible: number,
-  what: string,
-  limit?: number,
-): { x: Float32Array; n: number } {
-  let x: Float32Array;
-  let n: number;
-  if (data instanceof Float32Array) {
-    if (data.length === 0 || data.length % nVisible !== 0) {
-      throw new Error(
-        `${what}: the data hold ${data.length} values, not a whole number of rows of nVisible = ${nVisible}; ` +
-          `pass flat rows [n, ${nVisible}] or a Dataset.`,
-      );
-    }
-    x = data;
-    n = data.length / nVisible;
-  } else {
-    const d = data.rows * data.cols;
-    if (d !== nVisible) {
-      throw new Error(`${what}: ${data.name} has ${d} values per row (${data.rows}×${data.cols}) but the RBM has nVisible = ${nVisible}.`);
-    }
-    if (data.n < 1 || data.images.length !== data.n * d) {
-      throw new Error(`${what}: ${data.name} says n = ${data.n} but holds ${data.images.length} values (${d} per row).`);
-    }
-    x = data.images;
-    n = data.n;
-  }
-  if (limit !== undefined) {
-    if (!Number.isInteger(limit) || limit < 1) throw new Error(`${what}: limit must be a positive integer, got ${limit}.`);
-    n = Math.min(n, limit);
-    x = x.subarray(0, n * nVisible);
-  }
-  assertUnitInterval(x, what);
-  return { x, n };
-}
-
-/** Throws unless every value is exactly 0 or 1 (log-probabilities are only defined for binary v). */
-export function assertBinary(x: Float32Array, what: string): void {
-  for (let i = 0; i < x.length; i++) {
-    if (x[i] !== 0 && x[i] !== 1) {
-      throw new Error(
-        `${what}: value ${x[i]} at flat index ${i} is not 0 or 1. log p(v) is defined for binary v only: ` +
-          `binarise the data first, e.g. binarize(ds, { mode: "sample", seed }) as Salakhutdinov & Murray (2008).`,
-      );
-    }
-  }
-}
 
 function checkBatchSize(batchSize: number, what: string): number {
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new Error(`${what}: batchSize must be a positive integer, got ${batchSize}.`);

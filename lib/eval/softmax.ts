@@ -3,9 +3,8 @@
  * p(y = k | x) = softmax(x A + a)_k, trained by mini-batch Adam on the mean cross-entropy.
  */
 import * as tf from "@tensorflow/tfjs";
-import { Seed, toRng } from "../core/random";
 import { permutation } from "../io/data";
-
+import { Seed, toRng } from "../core/random";
 /** Softmax classifier parameters: A `[nFeatures, nClasses]`, a `[nClasses]`. */
 export interface Softmax {
   A: tf.Tensor2D;

@@ -30,9 +30,8 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
-import { writeFileAtomic } from "./durable";
 import { RBM, assertFiniteRBM, disposeRBM } from "../core/rbm";
-
+import { writeFileAtomic } from "./durable";
 // ---------------------------------------------------------------------------------------------
 // Types
 

@@ -11,7 +11,6 @@ import * as path from "path";
 import * as zlib from "zlib";
 import * as tf from "@tensorflow/tfjs";
 import { Seed, toRng } from "../core/random";
-
 /** Images and labels held in memory. */
 export interface Dataset {
   /** Pixel intensities in [0, 1], row-major `[n, rows * cols]`. */
@@ -291,4 +290,62 @@ export function oneHot(labels: Uint8Array, classes = 10): Float32Array {
     out[i * classes + labels[i]] = 1;
   }
   return out;
+}
+
+/** Visible data: a {@link Dataset} or flat rows `[n, nVisible]` in [0, 1]. */
+export type VisibleData = Dataset | Float32Array;
+
+/**
+ * The rows of `data` as one flat array `[n, nVisible]` (a view, no copy), checked: the width must be
+ * nVisible, there must be at least one row and every value must be in [0, 1].
+ * @param limit keep only the first `limit` rows
+ * @param what names the caller in error messages
+ */
+export function visibleRows(
+  data: VisibleData,
+  nVisible: number,
+  what: string,
+  limit?: number,
+): { x: Float32Array; n: number } {
+  let x: Float32Array;
+  let n: number;
+  if (data instanceof Float32Array) {
+    if (data.length === 0 || data.length % nVisible !== 0) {
+      throw new Error(
+        `${what}: the data hold ${data.length} values, not a whole number of rows of nVisible = ${nVisible}; ` +
+          `pass flat rows [n, ${nVisible}] or a Dataset.`,
+      );
+    }
+    x = data;
+    n = data.length / nVisible;
+  } else {
+    const d = data.rows * data.cols;
+    if (d !== nVisible) {
+      throw new Error(`${what}: ${data.name} has ${d} values per row (${data.rows}×${data.cols}) but the model's visible layer has ${nVisible} units.`);
+    }
+    if (data.n < 1 || data.images.length !== data.n * d) {
+      throw new Error(`${what}: ${data.name} says n = ${data.n} but holds ${data.images.length} values (${d} per row).`);
+    }
+    x = data.images;
+    n = data.n;
+  }
+  if (limit !== undefined) {
+    if (!Number.isInteger(limit) || limit < 1) throw new Error(`${what}: limit must be a positive integer, got ${limit}.`);
+    n = Math.min(n, limit);
+    x = x.subarray(0, n * nVisible);
+  }
+  assertUnitInterval(x, what);
+  return { x, n };
+}
+
+/** Throws unless every value is exactly 0 or 1 (log-probabilities are only defined for binary v). */
+export function assertBinary(x: Float32Array, what: string): void {
+  for (let i = 0; i < x.length; i++) {
+    if (x[i] !== 0 && x[i] !== 1) {
+      throw new Error(
+        `${what}: value ${x[i]} at flat index ${i} is not 0 or 1. log p(v) is defined for binary v only: ` +
+          `binarise the data first, e.g. binarize(ds, { mode: "sample", seed }) as Salakhutdinov & Murray (2008).`,
+      );
+    }
+  }
 }

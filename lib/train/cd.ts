@@ -13,12 +13,13 @@
  * the sigmoid and bias are fused into the matMul, and ∂W is one matMul of the stacked phases.
  */
 import * as tf from "@tensorflow/tfjs";
-import { Batch, Dataset, assertUnitInterval, batches, dim } from "../io/data";
-import { RBM, assertFiniteRBM, cloneRBM, disposeRBM, rbmSize } from "../core/rbm";
-import { Rng, Seed, toRng } from "../core/random";
 import { ProgressBar, barFor, eventLoopYielder, yieldToEventLoop } from "../view/progress";
-import { freeEnergyGap, pseudoLikelihood, reconstructionError } from "../eval/metrics";
-
+import { Dataset, dim, assertUnitInterval, Batch, batches } from "../io/data";
+import { reconstructionError, pseudoLikelihood, freeEnergyGap } from "../eval/metrics";
+import { UniformSource, sigmoidLayer, sampleBernoulli } from "../core/units";
+import { RBM, assertFiniteRBM, rbmSize, cloneRBM, disposeRBM } from "../core/rbm";
+import { Seed, toRng, Rng } from "../core/random";
+import { withoutUndefined } from "../core/numerics";
 /** Hyperparameters of {@link trainRBM}; defaults follow Hinton's practical guide and rbm.m. */
 export interface TrainOptions {
   /** Gibbs steps in the negative phase (CD-k / PCD-k). Default 1. */
@@ -122,7 +123,7 @@ export function resolveTrainOptions(opts: TrainOptions, nData: number): Resolved
   const o: ResolvedTrainOptions = {
     k: 1, persistent: false, learningRate: 0.1, initialMomentum: 0.5, finalMomentum: 0.9, momentumSwitchEpoch: 5,
     weightDecay: 2e-4, batchSize: 100, epochs: 1, sparsityCost: 0.1, sampleVisible: opts.persistent === true, shuffle: true,
-    seed: 0, maxWeight: 1e3, checkEvery: 50, ...stripUndefined(opts),
+    seed: 0, maxWeight: 1e3, checkEvery: 50, ...withoutUndefined(opts),
   };
   const bad = (msg: string) => { throw new Error(`trainRBM: ${msg}`); };
   if (!Number.isInteger(o.k) || o.k < 1) bad(`k must be an integer ≥ 1 (Gibbs steps), got ${o.k}.`);
@@ -144,9 +145,6 @@ export function resolveTrainOptions(opts: TrainOptions, nData: number): Resolved
   return o;
 }
 
-function stripUndefined<T extends object>(o: T): Partial<T> {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
-}
 
 /** Learning rate of an epoch under a number-or-schedule option; throws if a schedule returns a non-positive rate. */
 export function rateAt(lr: ResolvedTrainOptions["learningRate"], epoch: number): number {
@@ -175,40 +173,14 @@ interface State extends CDState {
   q: tf.Tensor1D;
 }
 
-/** Uniform noise for one batch, drawn from the seeded JS generator into reusable buffers. */
-class Noise {
-  private readonly buffers = new Map<number, Float32Array>();
-  constructor(private readonly rng: Rng) {}
-  /** A fresh tensor of uniforms with `shape` (caller disposes). */
-  uniform(shape: [number, number]): tf.Tensor2D {
-    const n = shape[0] * shape[1];
-    let buf = this.buffers.get(n);
-    if (!buf) {
-      buf = new Float32Array(n);
-      this.buffers.set(n, buf);
-    }
-    return tf.tensor2d(this.rng.fillUniform(buf), shape);
-  }
-}
 
-/**
- * 1 where u < p, else 0 (a Bernoulli sample given uniforms u of the same shape). step(p − u) gives
- * the same numbers as cast(less(u, p)) at a tenth of the cost on wasm (no bool tensor, no cast).
- */
-function bernoulli(p: tf.Tensor2D, u: tf.Tensor2D): tf.Tensor2D {
-  return tf.step(tf.sub(p, u)) as tf.Tensor2D;
-}
 
-/** σ(x A + bias) with the bias and sigmoid fused into the matMul. */
-function sigmoidLayer(x: tf.Tensor2D, A: tf.Tensor2D, bias: tf.Tensor1D): tf.Tensor2D {
-  return tf.fused.matMul({ a: x, b: A, bias, activation: "sigmoid" }) as tf.Tensor2D;
-}
 
 /**
  * One CD-k / PCD-k update on the batch `v` `[B, nVisible]`. Returns the new state (old tensors freed).
  * Exported for tests and benchmarks; {@link trainRBM} is the normal entry point.
  */
-export function cdUpdate(s: State, v: tf.Tensor2D, o: ResolvedTrainOptions, noise: Noise, lr: number, momentum: number): State {
+export function cdUpdate(s: State, v: tf.Tensor2D, o: ResolvedTrainOptions, noise: UniformSource, lr: number, momentum: number): State {
   const B = v.shape[0];
   const nH = s.W.shape[1];
   const next = tf.tidy(() => {
@@ -216,15 +188,15 @@ export function cdUpdate(s: State, v: tf.Tensor2D, o: ResolvedTrainOptions, nois
     // Positive phase: hidden probabilities driven by the data.
     const posHidProbs = sigmoidLayer(v, s.W, s.c);
     // Negative phase: k Gibbs steps from a sample of p(h|v) (CD) or from the persistent chains (PCD).
-    let negHidStates = s.chains ?? bernoulli(posHidProbs, noise.uniform([B, nH]));
+    let negHidStates = s.chains ?? sampleBernoulli(posHidProbs, noise);
     let negVis: tf.Tensor2D = v;
     let negHidProbs: tf.Tensor2D = posHidProbs;
     const nNeg = negHidStates.shape[0];
     for (let step = 0; step < o.k; step++) {
       const negVisProbs = sigmoidLayer(negHidStates, WT, s.b);
-      negVis = o.sampleVisible ? bernoulli(negVisProbs, noise.uniform([nNeg, negVisProbs.shape[1]])) : negVisProbs;
+      negVis = o.sampleVisible ? sampleBernoulli(negVisProbs, noise) : negVisProbs;
       negHidProbs = sigmoidLayer(negVis, s.W, s.c);
-      if (o.persistent || step < o.k - 1) negHidStates = bernoulli(negHidProbs, noise.uniform([nNeg, nH]));
+      if (o.persistent || step < o.k - 1) negHidStates = sampleBernoulli(negHidProbs, noise);
     }
     // ε(⟨vhᵀ⟩_data − ⟨vhᵀ⟩_model) as ONE matMul: [v; ṽ]ᵀ · [ε p(h|v)/B; −ε p(h|ṽ)/nNeg].
     // Folding ε into the small [2B, nH] factor saves a pass over the [nV, nH] matrix.
@@ -297,7 +269,7 @@ export async function trainRBM(rbm: RBM, data: Dataset, opts: TrainOptions = {})
   }
   assertUnitInterval(data.images, `trainRBM: data ${data.name}`);
   const rng = toRng(o.seed);
-  const noise = new Noise(rng);
+  const noise = new UniformSource(rng);
   let s: State = {
     W: rbm.W.clone(), b: rbm.b.clone(), c: rbm.c.clone(),
     dW: tf.zerosLike(rbm.W), db: tf.zerosLike(rbm.b), dc: tf.zerosLike(rbm.c),
@@ -313,7 +285,7 @@ export async function trainRBM(rbm: RBM, data: Dataset, opts: TrainOptions = {})
     }
     s.chains = tf.tidy(() => {
       const p = sigmoidLayer(tf.tensor2d(start, [nChains, nVisible]), s.W, s.c);
-      return bernoulli(p, noise.uniform([nChains, nHidden]));
+      return sampleBernoulli(p, noise);
     });
   }
   const stepper: CDStepper<EpochRecord> = {

@@ -7,9 +7,8 @@
  */
 import type { Tensor2D } from "@tensorflow/tfjs";
 import * as fs from "node:fs";
-import { displayBundle, escapeXml, inNotebook, MimeBundle, newDisplay, writeFileAtomic } from "./display";
 import { encodePng } from "./png";
-
+import { inNotebook, writeFileAtomic, displayBundle, escapeXml, MimeBundle, newDisplay } from "./display";
 // ───────────────────────────── image grids ─────────────────────────────
 
 /** n images of h×w pixels: flat `[n*h*w]`, rows `number[n][h*w]`, or a tensor `[n, h*w]`. */

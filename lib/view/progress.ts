@@ -4,6 +4,7 @@
  * when stderr is not a TTY (CI logs, nbconvert's kernel log) plain lines, every 2 s.
  * Redraws are throttled, so calling `tick` every batch costs a clock read and a comparison.
  */
+
 import { escapeXml, inNotebook, newDisplay } from "./display";
 
 /** Where the bar is drawn. "auto" picks notebook, then tty, then lines. */
