@@ -15,10 +15,11 @@
  */
 import { initBackend, summaryLine } from "../lib/compute/backend";
 import { binarize, firstN, loadMnist } from "../lib/io/data";
-import { SM_N_BETAS, annealedLogZ } from "../lib/eval/ais";
+import { annealedLogZ } from "../lib/eval/ais";
 import { disposeRBM, initRBM } from "../lib/core/rbm";
 import { trainRBM } from "../lib/train/cd";
-import { trustworthyLogLikelihood } from "../lib/eval/bounds";
+import { SM_N_BETAS } from "../lib/eval/anneal";
+import { trustworthyLogLikelihood } from "../lib/eval/trust";
 
 interface Args {
   betas: number;

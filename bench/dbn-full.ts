@@ -36,11 +36,16 @@ import * as fs from "fs";
 import * as path from "path";
 import * as tf from "@tensorflow/tfjs";
 import { initBackend, summaryLine } from "../lib/compute/backend";
-import { Dataset, firstN, loadMnist } from "../lib/io/data";
-import { classifyDBN, disposeDBN, pretrainDBN, saveDBN, DBN } from "../lib/dbn/model";
-import { FineTuneOptions, MLP, dbnToMLP, disposeMLP, evaluateMLP, fineTuneMLP, saveMLP, splitValidation, tuneTopPCD, upDownFineTune } from "../lib/dbn/finetune";
+import { Dataset, firstN, loadMnist, splitValidation } from "../lib/io/data";
+import { disposeDBN, DBN } from "../lib/dbn/model";
+import { FineTuneOptions, fineTuneMLP } from "../lib/dbn/finetune";
 import { formatDuration } from "../lib/view/progress";
 import { TrainOptions } from "../lib/train/cd";
+import { classifyDBN } from "../lib/dbn/classify";
+import { pretrainDBN } from "../lib/dbn/pretrain";
+import { saveDBN, saveMLP } from "../lib/dbn/checkpoint";
+import { MLP, dbnToMLP, disposeMLP, evaluateMLP } from "../lib/dbn/mlp";
+import { tuneTopPCD, upDownFineTune } from "../lib/dbn/updown";
 
 const ROOT = path.resolve(__dirname, "..");
 

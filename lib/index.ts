@@ -1,28 +1,104 @@
 /**
- * rbm-notebooks: a small typed library of RBM / DBN / Gibbs helpers on TensorFlow.js.
- * Import it in a notebook with `import * as rbmlib from "./lib/index"` (see environment.md).
+ * rbm-notebooks: the public API of a small typed library of RBMs and DBNs on TensorFlow.js.
+ * In a notebook: `import * as rbmlib from "./lib/index"` (see environment.md).
  *
- * Files by concept: backend (which TF.js backend runs), random (seeded numbers), rbm (energy,
- * free energy, conditionals), sampling (block Gibbs), exact (enumeration for tiny models),
- * train (CD-k / PCD), data (MNIST), plot / table / progress / display (seeing the model).
+ * lib/ is organised by concept, a folder a room; each room imports only the rooms above it here:
+ *
+ *   compute/  which TensorFlow.js backend runs, and the native OpenBLAS matMul behind wasm
+ *   core/     seeded random numbers, float64 numerics, logistic units and their samples, the RBM
+ *             (energy, free energy, conditionals), block Gibbs chains, exact enumeration of tiny
+ *             models and the exact analysis of their chains (mixing)
+ *   io/       data (MNIST, Fashion-MNIST, batches), the safetensors codec, model files, durable writes
+ *   view/     inline pictures, charts, tables and progress bars
+ *   eval/     how good a model is: metrics and monitors, AIS, RAISE, guaranteed bounds, the trust
+ *             bracket, a softmax probe of features
+ *   train/    the one epoch loop, and CD-k / PCD-k as its stepper
+ *   dbn/      deep belief networks: the model, greedy pretraining with the label-joined top RBM,
+ *             passes, the variational bound, classification, generation, up-down, the MLP and backprop
+ *
+ * What is not exported here (the annealing engine's internals, option resolution, file-format
+ * plumbing, …) is internal: import it from its file only inside lib/ and the tests.
  */
-export * from "./compute/backend";
-export * from "./core/random";
-export * from "./core/rbm";
-export * from "./core/units";
-export * from "./core/numerics";
-export * from "./core/sampling";
-export * from "./core/exact";
-export * from "./eval/metrics";
-export * from "./eval/ais";
-export * from "./eval/bounds";
-export * from "./io/checkpoint";
-export * from "./train/cd";
-export * from "./eval/softmax";
-export * from "./dbn/model";
-export * from "./dbn/finetune";
-export * from "./io/data";
-export * from "./view/display";
-export * from "./view/plot";
-export * from "./view/table";
-export * from "./view/progress";
+
+// compute: the backend
+export { type BackendInfo, type BackendName, type InitBackendOptions, backendInfo, initBackend, summaryLine } from "./compute/backend";
+export { type NativeBlasStatus, nativeBlasEnabled } from "./compute/blas";
+
+// core: numbers, units, the RBM, sampling, exact enumeration
+export { Rng, type Seed, toRng } from "./core/random";
+export { logSigmoid64, logSumExp, sigmoid64, softplus64 } from "./core/numerics";
+export { sampleBernoulli, sampleSoftmaxGroup, sigmoidLayer } from "./core/units";
+export {
+  type InitOptions, type RBM, assertFiniteRBM, assertHidden, assertRBMShapes, assertVisible, cloneRBM, disposeRBM, energy,
+  freeEnergy, hiddenFeatures, hiddenFreeEnergy, hiddenProbs, initRBM, makeRBM, randomRBM, rbmSize, visibleProbs,
+} from "./core/rbm";
+export { type ChainOptions, type ChainResult, type GibbsStep, gibbsChain, gibbsHVH, gibbsVHV } from "./core/sampling";
+export {
+  type ExactMarginal, MAX_ENUMERATION_BITS, allBinaryStates, exactHiddenMarginal, exactLogLikelihoodGradient, exactLogProb,
+  exactLogZ, exactModelExpectations, exactVisibleMarginal,
+} from "./core/exact";
+
+// io: data and files
+export {
+  type Batch, type BatchOptions, type Dataset, FASHION_MNIST_DIR, type LoadOptions, type VisibleData, batches, binarize, dim,
+  firstN, loadMnist, mnistDir, oneHot, permutation, selectRows, splitValidation, stratifiedSubset, toTensor,
+} from "./io/data";
+export {
+  type Dtype, type JsonObject, type JsonValue, type OverwritePolicy, type SafeTensor, type SafeTensorInput, type Safetensors,
+  type SaveOptions, decodeSafetensors, encodeSafetensors, loadSafetensors, safeToTensor, saveSafetensors, tensorToSafe,
+} from "./io/safetensors";
+export {
+  CHECKPOINT_FORMAT, CHECKPOINT_VERSION, type Checkpoint, type CheckpointData, type LoadCheckpointOptions,
+  type SaveCheckpointOptions, disposeCheckpoint, loadCheckpoint, rbmFromTensors, rbmToTensors, saveCheckpoint,
+} from "./io/checkpoint";
+
+// view: pictures, charts, tables, progress
+export { type DisplayHandle, type DisplaySink, type MimeBundle, displayBundle, inNotebook, newDisplay, setDisplaySink } from "./view/display";
+export {
+  type Axis, type BarTrace, type ChartOptions, type ColorscaleName, type Figure, type GrayImage, type GridOptions, type GridScale,
+  type HeatmapTrace, type Images, type Layout, type LineTrace, type LiveChart, PALETTE, type Trace, barChart, figureBundle,
+  figureSvg, gridPng, heatmap, histogram, imageGrid, lineChart, liveChart, showFigure, showImages, upscale,
+} from "./view/plot";
+export { type Row, type Table, type TableOptions, historyTable, saveCsv, showTable, tableHtml, tableText, toCsv } from "./view/table";
+export { type ProgressBar, type ProgressInfo, type ProgressMode, type ProgressOptions, formatDuration, progressBar } from "./view/progress";
+
+// eval: how good is the model?
+export {
+  type ExactLogLikelihoodOptions, type ExactPseudoLikelihoodOptions, type FreeEnergyGap, type FreeEnergyGapOptions,
+  type FreeEnergyOptions, type PseudoLikelihoodOptions, type ReconstructionError, type ReconstructionOptions,
+  exactLogLikelihood, exactPseudoLikelihood, freeEnergyGap, meanFreeEnergy, pseudoLikelihood, reconstructionError,
+} from "./eval/metrics";
+export { type MonitorData, standardMonitors } from "./eval/monitors";
+export { type AISBase, type AISResult, type AnnealOptions, SM_N_BETAS, aisBetas, baseRateVisibleBias } from "./eval/anneal";
+export { type AISLogLikelihood, type AISOptions, aisLogLikelihood, annealedLogZ, annealedLogZBases } from "./eval/ais";
+export { type RAISEOptions, type RAISEResult, raiseLogZ } from "./eval/raise";
+export { type ModelSamples, type ModelSamplesOptions, sampleModel } from "./eval/model-samples";
+export {
+  type HardLogZBound, type MeanFieldBound, VisitedStates, hardLogZLowerBound, meanFieldLogZLower, negFreeEnergies,
+  negHiddenFreeEnergies,
+} from "./eval/bounds";
+export { type BaseEstimate, type BaseName, type TrustOptions, type TrustworthyLogLikelihood, trustworthyLogLikelihood } from "./eval/trust";
+export { type PlantModeOptions, plantMode } from "./eval/plant-mode";
+export { type Softmax, type SoftmaxOptions, accuracy, predictSoftmax, trainSoftmax } from "./eval/softmax";
+
+// train: the loop and CD-k / PCD-k
+export { type HistoryRecord, type LoopOptions, type Stepper, TrainingDivergedError, runEpochs } from "./train/loop";
+export { type EpochRecord, type TrainOptions, type TrainResult, trainRBM } from "./train/cd";
+
+// dbn: deep belief networks
+export {
+  type DBN, type GenerativeLayer, assertDBN, assertLayerSizes, cloneDBN, disposeDBN, stackRBMs, transposeRBM, untieDBN,
+} from "./dbn/model";
+export { type LayerInfo, type PretrainOptions, type PretrainResult, type Propagation, pretrainDBN } from "./dbn/pretrain";
+export { type JointEpochRecord, type JointTrainOptions, trainJointRBM } from "./dbn/joint";
+export { type UpPassOptions, dbnDownPass, dbnUpPass, upPass } from "./dbn/passes";
+export { type DBNBound, exactDBNBound } from "./dbn/bound";
+export { type DBNClassification, classifyDBN, labelLogProbs } from "./dbn/classify";
+export { type GenerateOptions, type GenerateResult, generateDBN } from "./dbn/generate";
+export { type TopPCDOptions, type UpDownOptions, type UpDownRecord, tuneTopPCD, upDownFineTune } from "./dbn/updown";
+export {
+  type DenseLayer, type Evaluation, type MLP, type MLPGradients, type MLPInitOptions, cloneMLP, confusionMatrix, dbnToMLP,
+  disposeMLP, dropoutMask, evaluateMLP, mlpGradients, mlpProbs, mlpSizes, randomMLP,
+} from "./dbn/mlp";
+export { type FineTuneOptions, type FineTuneRecord, type FineTuneResult, fineTuneMLP } from "./dbn/finetune";
+export { DBN_FORMAT, DBN_VERSION, type DBNFileInfo, MLP_FORMAT, type SaveDBNOptions, loadDBN, loadMLP, saveDBN, saveMLP } from "./dbn/checkpoint";

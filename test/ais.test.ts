@@ -11,8 +11,9 @@ import { plainCD1 } from "./helpers";
 import { binarize, loadMnist } from "../lib/io/data";
 import { exactLogZ, exactLogProb } from "../lib/core/exact";
 import { disposeRBM, initRBM, makeRBM, randomRBM } from "../lib/core/rbm";
-import { AISResult, SM_N_BETAS, aisBetas, aisLogLikelihood, annealedLogZ, baseRateVisibleBias } from "../lib/eval/ais";
+import { aisLogLikelihood, annealedLogZ } from "../lib/eval/ais";
 import { exactLogLikelihood } from "../lib/eval/metrics";
+import { AISResult, SM_N_BETAS, aisBetas, baseRateVisibleBias } from "../lib/eval/anneal";
 
 before(async () => {
   await initBackend({ quiet: true });

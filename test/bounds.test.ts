@@ -14,9 +14,14 @@ import { exactLogLikelihood } from "../lib/eval/metrics";
 import { RBM, disposeRBM, initRBM, makeRBM, randomRBM } from "../lib/core/rbm";
 import { Rng } from "../lib/core/random";
 import { trainRBM } from "../lib/train/cd";
-import { TrustworthyLogLikelihood, VisitedStates, annealedLogZBases, hardLogZLowerBound, meanFieldLogZLower, negFreeEnergies, plantMode, raiseLogZ, sampleModel, trustworthyLogLikelihood } from "../lib/eval/bounds";
+import { VisitedStates, hardLogZLowerBound, meanFieldLogZLower, negFreeEnergies } from "../lib/eval/bounds";
 import { bits } from "./helpers";
 import { softplus64 } from "../lib/core/numerics";
+import { TrustworthyLogLikelihood, trustworthyLogLikelihood } from "../lib/eval/trust";
+import { annealedLogZBases } from "../lib/eval/ais";
+import { plantMode } from "../lib/eval/plant-mode";
+import { raiseLogZ } from "../lib/eval/raise";
+import { sampleModel } from "../lib/eval/model-samples";
 
 let mnistTrain: Dataset;
 let mnistTest: Dataset;

@@ -3,8 +3,9 @@ import * as tf from "@tensorflow/tfjs";
 import assert from "node:assert/strict";
 import { RBM, disposeRBM, makeRBM } from "../lib/core/rbm";
 import { Dataset } from "../lib/io/data";
-import { TrainingDivergedError, trainRBM } from "../lib/train/cd";
+import { trainRBM } from "../lib/train/cd";
 import { Rng } from "../lib/core/random";
+import { TrainingDivergedError } from "../lib/train/loop";
 
 /** A random RBM with weights ~ N(0, scale²) and biases ~ N(0, (scale/2)²), plus plain JS copies. */
 export function randomRBM(nVisible: number, nHidden: number, seed: number, scale = 1) {

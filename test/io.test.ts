@@ -13,7 +13,8 @@ import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../lib/compute/backend";
 import { RBM, disposeRBM, makeRBM } from "../lib/core/rbm";
 import { Rng } from "../lib/core/random";
-import { CHECKPOINT_FORMAT, SafeTensor, disposeCheckpoint, encodeSafetensors, ioTestHooks, loadCheckpoint, loadSafetensors, rbmFromTensors, rbmToTensors, saveCheckpoint, saveSafetensors } from "../lib/io/checkpoint";
+import { CHECKPOINT_FORMAT, disposeCheckpoint, loadCheckpoint, rbmFromTensors, rbmToTensors, saveCheckpoint } from "../lib/io/checkpoint";
+import { SafeTensor, encodeSafetensors, ioTestHooks, loadSafetensors, saveSafetensors } from "../lib/io/safetensors";
 
 let root = "";
 before(async () => {
@@ -317,8 +318,8 @@ test("a process killed mid-save (SIGKILL) leaves the previous checkpoint intact"
   const lib = (m: string) => JSON.stringify(path.resolve(__dirname, "..", "lib", m));
   fs.writeFileSync(
     script,
-    `import { initRBM } from ${lib("rbm")};
-import { ioTestHooks, saveCheckpoint } from ${lib("io")};
+    `import { initRBM } from ${lib("core/rbm")};
+import { ioTestHooks, saveCheckpoint } from ${lib("io/checkpoint")};
 ioTestHooks.afterChunk = () => { process.kill(process.pid, "SIGKILL"); };
 saveCheckpoint(${JSON.stringify(file)}, { rbm: initRBM(30, 20, { seed: 1 }) });
 console.log("not reached");

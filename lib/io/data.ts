@@ -321,7 +321,7 @@ export function visibleRows(
   } else {
     const d = data.rows * data.cols;
     if (d !== nVisible) {
-      throw new Error(`${what}: ${data.name} has ${d} values per row (${data.rows}×${data.cols}) but the model's visible layer has ${nVisible} units.`);
+      throw new Error(`${what}: ${data.name} has ${d} values per row (${data.rows}×${data.cols}) but the RBM has nVisible = ${nVisible}.`);
     }
     if (data.n < 1 || data.images.length !== data.n * d) {
       throw new Error(`${what}: ${data.name} says n = ${data.n} but holds ${data.images.length} values (${d} per row).`);
@@ -348,4 +348,16 @@ export function assertBinary(x: Float32Array, what: string): void {
       );
     }
   }
+}
+
+/** A seeded random split into `nValidation` rows and the rest (copies). */
+export function splitValidation(data: Dataset, nValidation: number, seed: Seed = 0): { train: Dataset; validation: Dataset } {
+  if (!Number.isInteger(nValidation) || nValidation < 1 || nValidation >= data.n) {
+    throw new Error(`splitValidation: nValidation must be an integer in [1, ${data.n - 1}], got ${nValidation}.`);
+  }
+  const order = permutation(data.n, seed);
+  return {
+    validation: selectRows(data, order.subarray(0, nValidation), `${data.name}[validation ${nValidation}]`),
+    train: selectRows(data, order.subarray(nValidation), `${data.name}[train ${data.n - nValidation}]`),
+  };
 }

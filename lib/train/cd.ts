@@ -13,13 +13,14 @@
  * the sigmoid and bias are fused into the matMul, and ∂W is one matMul of the stacked phases.
  */
 import * as tf from "@tensorflow/tfjs";
-import { ProgressBar, barFor, eventLoopYielder, yieldToEventLoop } from "../view/progress";
+import { ProgressBar } from "../view/progress";
 import { Dataset, dim, assertUnitInterval, Batch, batches } from "../io/data";
 import { reconstructionError, pseudoLikelihood, freeEnergyGap } from "../eval/metrics";
 import { UniformSource, sigmoidLayer, sampleBernoulli } from "../core/units";
 import { RBM, assertFiniteRBM, rbmSize, cloneRBM, disposeRBM } from "../core/rbm";
 import { Seed, toRng, Rng } from "../core/random";
 import { withoutUndefined } from "../core/numerics";
+import { HistoryRecord, Stepper, runEpochs, LoopOptions, rateAt } from "./loop";
 /** Hyperparameters of {@link trainRBM}; defaults follow Hinton's practical guide and rbm.m. */
 export interface TrainOptions {
   /** Gibbs steps in the negative phase (CD-k / PCD-k). Default 1. */
@@ -75,11 +76,7 @@ export interface TrainOptions {
 }
 
 /** One line of the training history. */
-export interface EpochRecord {
-  /** 0-based epoch index. */
-  epoch: number;
-  /** Wall time of the epoch's updates, seconds (monitors excluded). */
-  seconds: number;
+export interface EpochRecord extends HistoryRecord {
   /** Learning rate used. */
   learningRate: number;
   /** Momentum used. */
@@ -96,22 +93,6 @@ export interface TrainResult {
   history: EpochRecord[];
   /** PCD chains' final hidden state `[nChains, nHidden]` (PCD only; owned by the caller). */
   chains?: tf.Tensor2D;
-}
-
-/** Thrown when training produces NaN/Inf or exploding weights; carries the last good parameters. */
-export class TrainingDivergedError extends Error {
-  constructor(
-    message: string,
-    /** Parameters from the last successful check (owned by whoever catches the error). */
-    readonly lastGood: RBM,
-    readonly epoch: number,
-    readonly batch: number,
-    /** History up to the last finished epoch. */
-    readonly history: EpochRecord[],
-  ) {
-    super(message);
-    this.name = "TrainingDivergedError";
-  }
 }
 
 /** The fully resolved options (all defaults filled in). */
@@ -145,14 +126,6 @@ export function resolveTrainOptions(opts: TrainOptions, nData: number): Resolved
   return o;
 }
 
-
-/** Learning rate of an epoch under a number-or-schedule option; throws if a schedule returns a non-positive rate. */
-export function rateAt(lr: ResolvedTrainOptions["learningRate"], epoch: number): number {
-  const r = typeof lr === "number" ? lr : lr(epoch);
-  if (!(r > 0 && Number.isFinite(r))) throw new Error(`trainRBM: the learning-rate schedule returned ${r} at epoch ${epoch}; it must be positive.`);
-  return r;
-}
-
 /** What every CD-type training loop carries: parameters, their momentum increments, the PCD chains and the epoch's error sum. */
 export interface CDState {
   W: tf.Tensor2D;
@@ -173,14 +146,8 @@ interface State extends CDState {
   q: tf.Tensor1D;
 }
 
-
-
-
-/**
- * One CD-k / PCD-k update on the batch `v` `[B, nVisible]`. Returns the new state (old tensors freed).
- * Exported for tests and benchmarks; {@link trainRBM} is the normal entry point.
- */
-export function cdUpdate(s: State, v: tf.Tensor2D, o: ResolvedTrainOptions, noise: UniformSource, lr: number, momentum: number): State {
+/** One CD-k / PCD-k update on the batch `v` `[B, nVisible]`. Returns the new state (old tensors freed). */
+function cdUpdate(s: State, v: tf.Tensor2D, o: ResolvedTrainOptions, noise: UniformSource, lr: number, momentum: number): State {
   const B = v.shape[0];
   const nH = s.W.shape[1];
   const next = tf.tidy(() => {
@@ -240,20 +207,6 @@ function disposeState(s: State, keep?: State): void {
   tf.dispose(Object.values(s).filter((t): t is tf.Tensor => t !== undefined && !kept.has(t)));
 }
 
-/** Problems found by {@link checkHealth}, or undefined when the parameters are fine. */
-function checkHealth(s: RBM, maxWeight: number): string | undefined {
-  const [finite, maxAbs] = tf.tidy(() => [
-    tf.all(tf.stack([tf.all(tf.isFinite(s.W)), tf.all(tf.isFinite(s.b)), tf.all(tf.isFinite(s.c))])),
-    tf.max(tf.abs(s.W)),
-  ]);
-  const ok = finite.dataSync()[0] === 1;
-  const m = maxAbs.dataSync()[0];
-  tf.dispose([finite, maxAbs]);
-  if (!ok) return "the parameters became NaN or Inf";
-  if (m > maxWeight) return `|W| reached ${m.toPrecision(3)} (limit maxWeight = ${maxWeight})`;
-  return undefined;
-}
-
 /**
  * Trains an RBM on `data` with CD-k or PCD-k (see {@link TrainOptions}).
  * The input `rbm` is left untouched; the result holds new tensors.
@@ -288,9 +241,15 @@ export async function trainRBM(rbm: RBM, data: Dataset, opts: TrainOptions = {})
       return sampleBernoulli(p, noise);
     });
   }
-  const stepper: CDStepper<EpochRecord> = {
-    params: () => ({ W: s.W, b: s.b, c: s.c }),
-    update: (batch, lr, momentum) => {
+  let lr = 0;
+  let momentum = 0;
+  const stepper: Stepper<RBM, EpochRecord> = {
+    ...cdModelOf(() => s),
+    startEpoch: (epoch) => {
+      ({ learningRate: lr, momentum } = cdSchedule(o, epoch));
+      return { learningRate: lr, momentum };
+    },
+    update: (batch) => {
       const v = tf.tensor2d(batch.v, [batch.size, nVisible]);
       s = cdUpdate(s, v, o, noise, lr, momentum);
       v.dispose();
@@ -302,120 +261,35 @@ export async function trainRBM(rbm: RBM, data: Dataset, opts: TrainOptions = {})
       // With persistent chains the negative state is not a reconstruction of the batch: NaN.
       return { trainRecon: o.persistent ? NaN : errSum / data.n };
     },
-    dispose: (all) => (all ? disposeState(s) : tf.dispose([s.dW, s.db, s.dc, s.q, s.errSum])),
+    free: (all) => (all ? disposeState(s) : tf.dispose([s.dW, s.db, s.dc, s.q, s.errSum])),
   };
-  const history = await runEpochs(stepper, data, o, rng, `${o.persistent ? "PCD" : "CD"}-${o.k}`);
+  const history = await runEpochs(stepper, data, cdLoop<EpochRecord>(o, rng, `${o.persistent ? "PCD" : "CD"}-${o.k}`, "trainRBM"));
   return { rbm: { W: s.W, b: s.b, c: s.c }, history, chains: s.chains };
 }
 
-/**
- * The model-specific half of a CD-type training loop: trainRBM and the label-joined trainJointRBM
- * (dbn.ts) supply one each, and {@link runEpochs} does the rest.
- */
-export interface CDStepper<R extends EpochRecord> {
-  /** The current parameters (the stepper's own tensors, not copies). */
-  params(): RBM;
-  /** One CD-k / PCD-k update on a batch (with one-hot labels when runEpochs was asked for them). */
-  update(batch: Batch, lr: number, momentum: number): void;
-  /** The record fields measured during the epoch just finished (sums kept on the device), resetting them. */
-  endEpoch(): Omit<R, keyof EpochRecord> & Partial<EpochRecord>;
-  /** Frees the training state: with `all`, the parameters and chains too (after an error). */
-  dispose(all: boolean): void;
+/** The loop settings of a CD-type trainer (trainRBM, the label-joined trainJointRBM) from its resolved options. */
+export function cdLoop<R extends EpochRecord>(o: ResolvedTrainOptions, rng: Rng, label: string, what: string, oneHot?: number): LoopOptions<RBM, R> {
+  return {
+    epochs: o.epochs, batchSize: o.batchSize, shuffle: o.shuffle ? rng : undefined, oneHot, checkEvery: o.checkEvery,
+    maxWeight: o.maxWeight, progress: o.progress, label, what, onBatch: o.onBatch, monitor: o.monitor,
+    onEpoch: o.onEpoch as LoopOptions<RBM, R>["onEpoch"],
+  };
 }
 
-/**
- * The shared half of a CD-type training loop: epochs of seeded mini-batches, the learning-rate and
- * momentum schedules, a health check every `checkEvery` batches (NaN/Inf or |W| > maxWeight →
- * {@link TrainingDivergedError} with the last good parameters), progress, the per-epoch record with
- * its monitors, and the callbacks. On any error the stepper's tensors are freed.
- * @param oneHot give the batches one-hot labels with this many classes
- */
-export async function runEpochs<R extends EpochRecord>(
-  stepper: CDStepper<R>, data: Dataset, o: ResolvedTrainOptions, rng: Rng, label: string, oneHot?: number,
-): Promise<R[]> {
-  const nBatches = Math.ceil(data.n / o.batchSize);
-  const history: R[] = [];
-  const bar = barFor(o.progress, o.epochs * nBatches, label, "batch");
-  let lastGood: RBM | undefined = cloneRBM(stepper.params());
-  try {
-    for (let epoch = 0; epoch < o.epochs; epoch++) {
-      const lr = rateAt(o.learningRate, epoch);
-      const momentum = epoch < o.momentumSwitchEpoch ? o.initialMomentum : o.finalMomentum;
-      const t0 = performance.now();
-      const maybeYield = eventLoopYielder();
-      for (const batch of batches(data, o.batchSize, { seed: o.shuffle ? rng : undefined, oneHot, reuseBuffers: true })) {
-        stepper.update(batch, lr, momentum);
-        const index = batch.index;
-        if ((index + 1) % o.checkEvery === 0 || index === nBatches - 1) {
-          const why = checkHealth(stepper.params(), o.maxWeight);
-          if (why) {
-            const good: RBM = lastGood as RBM;
-            lastGood = undefined; // owned by the error from here on
-            throw new TrainingDivergedError(
-              `Training diverged at epoch ${epoch}, batch ${index}: ${why}. The last good parameters are kept ` +
-                `(error.lastGood). Lower the learning rate (e.g. ÷10), add weight decay, or use a smaller k/momentum.`,
-              good, epoch, index, history,
-            );
-          }
-          if (lastGood) disposeRBM(lastGood);
-          lastGood = cloneRBM(stepper.params());
-        }
-        o.onBatch?.({ epoch, batch: index, nBatches });
-        bar?.tick(1, { epoch: epoch + 1 });
-        await maybeYield();
-      }
-      const seconds = (performance.now() - t0) / 1000;
-      const fields = stepper.endEpoch();
-      const model = stepper.params();
-      const monitors = o.monitor ? await o.monitor(model, epoch) : {};
-      const record = { epoch, seconds, learningRate: lr, momentum, ...fields, ...monitors } as R;
-      history.push(record);
-      bar?.tick(0, { epoch: epoch + 1, ...shortMonitors(record) });
-      await o.onEpoch?.(record, model);
-      await yieldToEventLoop();
-    }
-  } catch (e) {
-    stepper.dispose(true);
-    throw e;
-  } finally {
-    bar?.done();
-    if (lastGood) disposeRBM(lastGood);
-  }
-  stepper.dispose(false);
-  return history;
+/** The per-epoch schedule of a CD-type trainer: the learning rate and the momentum switch of rbm.m. */
+export function cdSchedule(o: ResolvedTrainOptions, epoch: number): { learningRate: number; momentum: number } {
+  return {
+    learningRate: rateAt(o.learningRate, epoch, "trainRBM"),
+    momentum: epoch < o.momentumSwitchEpoch ? o.initialMomentum : o.finalMomentum,
+  };
 }
 
-function shortMonitors(r: EpochRecord): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const [key, val] of Object.entries(r)) if (key !== "epoch" && key !== "learningRate" && key !== "momentum" && Number.isFinite(val)) out[key] = Number(val.toPrecision(4));
-  return out;
-}
-
-/** Data for {@link standardMonitors}. */
-export interface MonitorData {
-  /** Held-out images `[n, nVisible]` in [0, 1] (e.g. the first 1,000 MNIST test images). */
-  heldOut: Dataset;
-  /** A random training subset of the same size, for the free-energy gap. */
-  trainSubset: Dataset;
-  /** Seed of the stochastic monitors. Default 0. */
-  seed?: number;
-}
-
-/**
- * The course's per-epoch monitors, for `TrainOptions.monitor`: held-out reconstruction error
- * (squared, against p(v|h), and cross-entropy), stochastic pseudo-likelihood (seeds 002/004) and
- * the free-energy gap F(held-out) − F(train) of Hinton's guide §6. Each is in nats or squared
- * pixels per image, and uses the same seed every epoch so that curves are not jagged by noise.
- */
-export function standardMonitors(d: MonitorData): (rbm: RBM) => Record<string, number> {
-  const seed = d.seed ?? 0;
-  return (rbm) => {
-    const recon = reconstructionError(rbm, d.heldOut, { seed });
-    return {
-      recon: recon.squared,
-      crossEntropy: recon.crossEntropy,
-      pseudoLikelihood: pseudoLikelihood(rbm, d.heldOut, { seed }),
-      freeEnergyGap: freeEnergyGap(rbm, d.trainSubset, d.heldOut).gap,
-    };
+/** The model half of a CD-type stepper: the RBM held in the training state `s()`, its health and copies. */
+export function cdModelOf(s: () => CDState): Pick<Stepper<RBM, EpochRecord>, "model" | "health" | "clone" | "dispose"> {
+  return {
+    model: () => ({ W: s().W, b: s().b, c: s().c }),
+    health: () => ({ weights: [s().W], others: [s().b, s().c] }),
+    clone: cloneRBM,
+    dispose: disposeRBM,
   };
 }

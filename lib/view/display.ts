@@ -110,4 +110,3 @@ export function escapeXml(s: string): string {
   return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
-export { writeFileAtomic } from "../io/durable";

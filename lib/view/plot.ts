@@ -8,7 +8,8 @@
 import type { Tensor2D } from "@tensorflow/tfjs";
 import * as fs from "node:fs";
 import { encodePng } from "./png";
-import { inNotebook, writeFileAtomic, displayBundle, escapeXml, MimeBundle, newDisplay } from "./display";
+import { inNotebook, displayBundle, escapeXml, MimeBundle, newDisplay } from "./display";
+import { writeFileAtomic } from "../io/durable";
 // ───────────────────────────── image grids ─────────────────────────────
 
 /** n images of h×w pixels: flat `[n*h*w]`, rows `number[n][h*w]`, or a tensor `[n, h*w]`. */

@@ -145,20 +145,6 @@ export function yieldToEventLoop(): Promise<void> {
 }
 
 /**
- * For a training loop: a function to call after every batch that yields to the event loop once more
- * than `ms` milliseconds have passed since it was made or last yielded.
- */
-export function eventLoopYielder(ms = 200): () => Promise<void> {
-  let last = performance.now();
-  return async () => {
-    if (performance.now() - last > ms) {
-      await yieldToEventLoop();
-      last = performance.now();
-    }
-  };
-}
-
-/**
  * The bar a `progress` option asks for: `true` or undefined → a new bar, `false` → none, a bar → that
  * bar (the caller shares it across several runs).
  */
@@ -166,4 +152,41 @@ export function barFor(progress: boolean | ProgressBar | undefined, total: numbe
   if (progress === false) return undefined;
   if (progress === true || progress === undefined) return progressBar({ total, label, unit });
   return progress;
+}
+
+/**
+ * Paces a long loop (training batches, annealing temperatures, Gibbs steps): `step(done)` after each
+ * unit of work ticks the bar up to `done` and yields to the event loop once at least `ms` have passed
+ * since the last yield, so that progress bars and live plots are drawn while the loop runs, at the
+ * cost of one clock read per step. Every long loop of the library hands control back through one.
+ */
+export class Pacer {
+  private last = performance.now();
+  private ticked = 0;
+  /** @param ms least time between yields (and bar updates) */
+  constructor(
+    private readonly bar: ProgressBar | undefined,
+    private readonly ms = 250,
+  ) {}
+
+  /** `done` units are finished; ticks the bar and yields when `ms` have passed. `info` replaces the bar's values. */
+  async step(done: number, info?: ProgressInfo): Promise<void> {
+    const now = performance.now();
+    if (now - this.last < this.ms) return;
+    this.update(done, info);
+    await yieldToEventLoop();
+    this.last = performance.now();
+  }
+
+  /** Brings the bar up to `done` now (e.g. at the end of an epoch, with its monitor values). */
+  update(done: number, info?: ProgressInfo): void {
+    this.bar?.tick(done - this.ticked, info);
+    this.ticked = done;
+  }
+
+  /** Brings the bar up to `total` and ends it. */
+  finish(total: number, info?: ProgressInfo): void {
+    this.update(total, info);
+    this.bar?.done();
+  }
 }

@@ -5,7 +5,8 @@
  * danfojs-node takes ~0.8 s to load, so it is required lazily inside {@link historyTable} only.
  */
 import type { DataFrame } from "danfojs-node";
-import { escapeXml, inNotebook, displayBundle, writeFileAtomic } from "./display";
+import { escapeXml, inNotebook, displayBundle } from "./display";
+import { writeFileAtomic } from "../io/durable";
 /** One row of a history, e.g. `{ epoch: 3, recon: 0.0312, sampler: "PCD" }`; undefined = missing. */
 export type Row = Record<string, number | string | undefined>;
 

@@ -1,0 +1,126 @@
+/**
+ * Dreams: alternating Gibbs sampling in the top RBM (labels clamped or free), turned into pictures by a
+ * down pass through the generative weights.
+ */
+import * as tf from "@tensorflow/tfjs";
+import { Seed, toRng } from "../core/random";
+import { DBN, assertDBN, checkLabels, oneHotTensor } from "./model";
+import { sampleBernoulli, sampleSoftmaxGroup, sigmoidLayer } from "../core/units";
+import { dbnUpPass, dbnDownPass } from "./passes";
+/** Options of {@link generateDBN}. */
+export interface GenerateOptions {
+  /**
+   * Class to clamp on the label units: one for every chain, or one per chain (e.g. 0…9). Undefined:
+   * the labels are free and sampled (softmax group) at every step. Needs a label-joined DBN.
+   */
+  labels?: number | ArrayLike<number>;
+  /** Number of chains. Default: the number of labels given, else 10. */
+  nChains?: number;
+  /** Alternating Gibbs steps in the top RBM. Default 1000 (as in the 2006 paper's figures). */
+  steps?: number;
+  /** Record a picture every this many steps (0 = only the last). Default steps / 10. */
+  every?: number;
+  /**
+   * Start of the chains in layer n_{L−1}: "noise" (default, as in the 2006 paper: an up pass from a
+   * random binary image, each pixel on with probability ½, then a sample), "random" (each unit of
+   * layer n_{L−1} on with probability ½), or images `[nChains, n₀]` pushed up (probabilities).
+   */
+  init?: "noise" | "random" | Float32Array;
+  /** Seed of the chains. Default 0. */
+  seed?: Seed;
+}
+
+/** Result of {@link generateDBN}: pictures p(v | x_{L−1}) from the down pass, `[nChains, n₀]` each. */
+export interface GenerateResult {
+  /** The last pictures, flat `[nChains * n₀]`. */
+  images: Float32Array;
+  /** The recorded pictures over time, each flat `[nChains * n₀]`. */
+  frames: Float32Array[];
+  /** Gibbs step of each frame. */
+  steps: number[];
+  /** Label of each chain at the end (the clamped one, or the last sample). Empty without label units. */
+  labels: Int32Array;
+}
+
+/**
+ * Dreams: runs alternating Gibbs sampling in the top RBM (labels clamped or free), and turns the state
+ * of layer n_{L−1} into pictures with a down pass of probabilities through the generative weights.
+ * The picture uses p(x_{L−1} | h) of the last step (smoother than a binary sample).
+ */
+export function generateDBN(dbn: DBN, opts: GenerateOptions = {}): GenerateResult {
+  assertDBN(dbn);
+  const K = dbn.nLabels;
+  const clamp = opts.labels === undefined ? undefined : typeof opts.labels === "number" ? [opts.labels] : Array.from(opts.labels);
+  if (clamp && K === 0) throw new Error("generateDBN: this DBN has no label units to clamp; pretrain it with labels: true, or drop opts.labels.");
+  const nChains = opts.nChains ?? (clamp && clamp.length > 1 ? clamp.length : 10);
+  if (!Number.isInteger(nChains) || nChains < 1) throw new Error(`generateDBN: nChains must be a positive integer, got ${nChains}.`);
+  if (clamp && clamp.length !== 1 && clamp.length !== nChains) throw new Error(`generateDBN: ${clamp.length} labels for ${nChains} chains; give one label, or one per chain.`);
+  const perChain = clamp ? Array.from({ length: nChains }, (_, i) => clamp[clamp.length === 1 ? 0 : i]) : undefined;
+  if (perChain) checkLabels(perChain, nChains, K, "generateDBN");
+  const steps = opts.steps ?? 1000;
+  if (!Number.isInteger(steps) || steps < 1) throw new Error(`generateDBN: steps must be an integer ≥ 1, got ${steps}.`);
+  const every = opts.every ?? Math.max(1, Math.floor(steps / 10));
+  if (!Number.isInteger(every) || every < 0) throw new Error(`generateDBN: every must be an integer ≥ 0, got ${every}.`);
+  const rng = toRng(opts.seed ?? 0);
+  const nX = dbn.sizes[dbn.sizes.length - 2];
+  const top = dbn.layers[dbn.layers.length - 1];
+
+  let x: tf.Tensor2D;
+  if (opts.init === "random") {
+    x = tf.tidy(() => sampleBernoulli(tf.fill([nChains, nX], 0.5) as tf.Tensor2D, rng));
+  } else if (opts.init === undefined || opts.init === "noise") {
+    // The 2006 paper: an up pass from a random binary image, each pixel on with probability ½.
+    x = tf.tidy(() => sampleBernoulli(dbnUpPass(dbn, sampleBernoulli(tf.fill([nChains, dbn.sizes[0]], 0.5) as tf.Tensor2D, rng), dbn.sizes.length - 2), rng));
+  } else {
+    const d0 = dbn.sizes[0];
+    if (!(opts.init instanceof Float32Array) || opts.init.length !== nChains * d0) {
+      throw new Error(`generateDBN: init must be "random" or images [nChains, ${d0}] = ${nChains * d0} values.`);
+    }
+    const init = opts.init;
+    x = tf.tidy(() => dbnUpPass(dbn, tf.tensor2d(init, [nChains, d0]), dbn.sizes.length - 2));
+  }
+  let y: tf.Tensor2D | undefined = K === 0 ? undefined : perChain
+    ? oneHotTensor(perChain, 0, nChains, K)
+    : tf.tidy(() => sampleSoftmaxGroup(tf.fill([nChains, K], 1 / K) as tf.Tensor2D, rng));
+  let xProbs: tf.Tensor2D = x.clone();
+  const WT = tf.transpose(top.W) as tf.Tensor2D;
+  const frames: Float32Array[] = [];
+  const frameSteps: number[] = [];
+  const picture = (): Float32Array => {
+    const img = dbnDownPass(dbn, xProbs);
+    const values = img.dataSync().slice() as Float32Array;
+    img.dispose();
+    return values;
+  };
+  try {
+    for (let step = 1; step <= steps; step++) {
+      const next = tf.tidy(() => {
+        const v = y ? tf.concat([x, y], 1) as tf.Tensor2D : x;
+        const h = sampleBernoulli(sigmoidLayer(v, top.W, top.c), rng);
+        const act = tf.fused.matMul({ a: h, b: WT, bias: top.b }) as tf.Tensor2D;
+        const p = tf.sigmoid(K > 0 ? tf.slice(act, [0, 0], [nChains, nX]) : act) as tf.Tensor2D;
+        const yNext = y && !perChain ? sampleSoftmaxGroup(tf.softmax(tf.slice(act, [0, nX], [nChains, K])) as tf.Tensor2D, rng) : y?.clone();
+        return { x: sampleBernoulli(p, rng), xProbs: p, y: yNext };
+      });
+      tf.dispose([x, xProbs, ...(y ? [y] : [])]);
+      x = next.x;
+      xProbs = next.xProbs;
+      y = next.y;
+      if ((every > 0 && step % every === 0) || step === steps) {
+        if (frameSteps[frameSteps.length - 1] !== step) {
+          frames.push(picture());
+          frameSteps.push(step);
+        }
+      }
+    }
+    let labels = new Int32Array(0);
+    if (y) {
+      const argmax = tf.argMax(y, 1);
+      labels = Int32Array.from(argmax.dataSync());
+      argmax.dispose();
+    }
+    return { images: frames[frames.length - 1], frames, steps: frameSteps, labels };
+  } finally {
+    tf.dispose([x, xProbs, WT, ...(y ? [y] : [])]);
+  }
+}

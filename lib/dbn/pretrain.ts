@@ -1,0 +1,263 @@
+/**
+ * Greedy layer-wise pretraining of a DBN (Hinton, Osindero & Teh 2006), with per-layer checkpoints so
+ * that an interrupted run resumes after its last finished layer.
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import * as tf from "@tensorflow/tfjs";
+import { Dataset, dim, assertUnitInterval } from "../io/data";
+import { TrainOptions, EpochRecord, resolveTrainOptions, TrainResult, trainRBM } from "../train/cd";
+import { Seed, toRng, Rng } from "../core/random";
+import { RBM, disposeRBM, initRBM } from "../core/rbm";
+import { DBN, assertLayerSizes, assertLabelCount, checkLabels, archName, visibleUnits } from "./model";
+import { JsonObject } from "../io/safetensors";
+import { readDBNFile, writeDBNFile } from "./checkpoint";
+import { withoutUndefined } from "../core/numerics";
+import { trainJointRBM } from "./joint";
+import { sigmoidLayer } from "../core/units";
+/** A cheap fingerprint of a data set (size, width and a hash of a strided sample of values and labels). */
+function fingerprint(data: Dataset): string {
+  const d = dim(data);
+  let h = 0x811c9dc5;
+  const mix = (x: number) => {
+    h ^= x;
+    h = Math.imul(h, 0x01000193) >>> 0;
+  };
+  const bits = new Uint32Array(data.images.buffer, data.images.byteOffset, data.images.length);
+  const step = Math.max(1, Math.floor(bits.length / 65536));
+  for (let i = 0; i < bits.length; i += step) mix(bits[i]);
+  for (let i = 0; i < data.n; i++) mix(data.labels[i]);
+  return `${data.n}x${d}:${h.toString(16)}`;
+}
+
+/** What is passed from one layer to the next during pretraining. */
+export type Propagation = "probs" | "samples";
+
+/** Options of {@link pretrainDBN}. */
+export interface PretrainOptions {
+  /**
+   * Training options of every layer (one object), or one per layer (an array of L). Seeds default
+   * to distinct numbers derived from `seed`. For the label-joined top RBM `sampleVisible` defaults
+   * to true (see {@link trainJointRBM}); the sparsity penalty is not available there.
+   */
+  perLayer?: TrainOptions | TrainOptions[];
+  /**
+   * What the next layer is trained on: "probs" (default) — the hidden probabilities p(h = 1 | x), as
+   * in Hinton & Salakhutdinov's code (less sampling noise, same expectation); "samples" — one binary
+   * sample of them per training row, drawn once (the data the next RBM "sees" are then binary, as
+   * the theory of the variational bound assumes).
+   */
+  propagate?: Propagation;
+  /**
+   * Join label units to the top RBM: true = 10 (digits), a number = that many; labels come from
+   * `data.labels`. Default false.
+   */
+  labels?: boolean | number;
+  /**
+   * Folder for the checkpoint `pretrain.safetensors`, written after each finished layer. If it
+   * exists, finished layers are loaded instead of retrained — only for the same architecture,
+   * data and propagation (anything else is an error: use another folder). Default: no checkpoints.
+   */
+  checkpointDir?: string;
+  /**
+   * Initial weights: "hinton" (default) — W ~ N(0, initStd²), visible biases log(p/(1−p)) from the
+   * data means (label units: from the class frequencies), hidden biases 0; or "xavier".
+   */
+  init?: "hinton" | "xavier";
+  /**
+   * Standard deviation of the "hinton" initial weights. Default 0.1, as in Hinton & Salakhutdinov's
+   * rbm.m (used for their 784-500-500-2000 network): with the guide's 0.01 the 2000-unit top RBM
+   * takes several epochs longer to start using its label units.
+   */
+  initStd?: number;
+  /** Base seed for initialisation, training and sampled propagation. Default 0. */
+  seed?: Seed;
+  /**
+   * Called after each layer, trained or loaded (after its checkpoint is written). An error thrown
+   * here stops the pretraining (finished layers stay in the checkpoint).
+   */
+  onLayer?: (info: LayerInfo) => void | Promise<void>;
+}
+
+/** Passed to {@link PretrainOptions.onLayer}. */
+export interface LayerInfo {
+  /** 0-based layer index. */
+  layer: number;
+  /** The finished RBM (owned by the pretraining: clone it to keep it). */
+  rbm: RBM;
+  /** Its training history (from the checkpoint when loaded). */
+  history: EpochRecord[];
+  /** True when the layer was loaded from the checkpoint, not trained. */
+  resumed: boolean;
+  /** Training seconds (0 when loaded). */
+  seconds: number;
+}
+
+/** Result of {@link pretrainDBN}. */
+export interface PretrainResult {
+  /** The stacked model (owned by the caller: {@link disposeDBN}). */
+  dbn: DBN;
+  /** One training history per layer. */
+  histories: EpochRecord[][];
+  /** Per layer, whether it was loaded from the checkpoint instead of trained. */
+  resumed: boolean[];
+  /** Per layer, training seconds (0 when loaded). */
+  seconds: number[];
+  /** The checkpoint file, when `checkpointDir` was given. */
+  checkpoint?: string;
+}
+
+/** The JSON-safe part of a layer's options (functions and progress objects are described by name). */
+function describeOptions(o: TrainOptions): JsonObject {
+  const out: JsonObject = {};
+  for (const [k, v] of Object.entries(o)) {
+    if (typeof v === "number" || typeof v === "string" || typeof v === "boolean") out[k] = v;
+    else if (typeof v === "function") out[k] = `function ${k}`;
+  }
+  return out;
+}
+
+/**
+ * Greedy layer-wise pretraining of a DBN with layer sizes `sizes` (bottom first, e.g.
+ * `[784, 500, 500, 2000]`): RBM 0 is trained on the images with {@link trainRBM}; each next RBM on
+ * the hidden probabilities (or samples, see `propagate`) of the previous one; the top RBM, when
+ * `labels` is set, on [x_{L−1}, onehot(label)] with {@link trainJointRBM}.
+ *
+ * With `checkpointDir`, the finished layers are saved after each layer, and a rerun resumes after
+ * the last finished layer. A checkpoint made for another architecture, other data or another
+ * propagation, or a file there that is not a DBN checkpoint, is an error (nothing is overwritten).
+ * @param data images in [0, 1] `[n, sizes[0]]` (and labels 0…K−1 when `labels` is set)
+ */
+export async function pretrainDBN(sizes: number[], data: Dataset, opts: PretrainOptions = {}): Promise<PretrainResult> {
+  assertLayerSizes(sizes, "pretrainDBN");
+  const L = sizes.length - 1;
+  const nLabels = opts.labels === true ? 10 : opts.labels === false || opts.labels === undefined ? 0 : opts.labels;
+  assertLabelCount(nLabels, "pretrainDBN");
+  if (dim(data) !== sizes[0]) {
+    throw new Error(`pretrainDBN: the data have ${dim(data)} values per row but sizes[0] = ${sizes[0]}; the first layer size must be the number of pixels.`);
+  }
+  if (nLabels > 0) checkLabels(data.labels, data.n, nLabels, `pretrainDBN: ${data.name}`);
+  assertUnitInterval(data.images, `pretrainDBN: data ${data.name}`);
+  const propagate = opts.propagate ?? "probs";
+  if (propagate !== "probs" && propagate !== "samples") throw new Error(`pretrainDBN: propagate must be "probs" or "samples", got ${JSON.stringify(propagate)}.`);
+  const perLayer = Array.isArray(opts.perLayer) ? opts.perLayer : Array.from({ length: L }, () => (opts.perLayer ?? {}) as TrainOptions);
+  if (perLayer.length !== L) throw new Error(`pretrainDBN: perLayer has ${perLayer.length} option objects but [${sizes}] has ${L} layers; give one object, or one per layer.`);
+  perLayer.forEach((o) => resolveTrainOptions(o, data.n)); // validate every layer's options before any work
+  if (nLabels > 0 && perLayer[L - 1].sparsityTarget !== undefined) {
+    throw new Error("pretrainDBN: the label-joined top RBM does not support sparsityTarget; drop it from that layer's options.");
+  }
+  // Per-layer seeds drawn up front, so a resumed run trains layer l exactly as an uninterrupted one.
+  const seedRng = toRng(opts.seed ?? 0);
+  const layerSeeds = Array.from({ length: L }, () => [seedRng.nextUint32(), seedRng.nextUint32(), seedRng.nextUint32()]);
+  const hyperparameters: JsonObject = {
+    sizes, nLabels, propagate, init: opts.init ?? "hinton", initStd: opts.initStd ?? 0.1, data: fingerprint(data),
+    perLayer: perLayer.map(describeOptions),
+  };
+
+  const file = opts.checkpointDir ? path.resolve(opts.checkpointDir, "pretrain.safetensors") : undefined;
+  const layers: RBM[] = [];
+  const histories: EpochRecord[][] = [];
+  const resumed: boolean[] = [];
+  const seconds: number[] = [];
+  if (file && fs.existsSync(file)) {
+    const c = readDBNFile(file);
+    const release = () => {
+      c.layers.forEach(disposeRBM);
+      (c.generative ?? []).forEach((g) => tf.dispose([g.W, g.b]));
+    };
+    const theirs = c.hyperparameters;
+    const problem =
+      JSON.stringify(c.sizes) !== JSON.stringify(sizes) || c.nLabels !== nLabels
+        ? `it holds a pretraining of a ${archName(c.sizes, c.nLabels)} DBN, but ${archName(sizes, nLabels)} was asked for`
+        : c.generative
+          ? "it holds a fine-tuned (untied) DBN, not a pretraining"
+          : theirs.data !== hyperparameters.data
+            ? `it was trained on other data (${String(theirs.data)}, now ${String(hyperparameters.data)})`
+            : theirs.propagate !== propagate
+              ? `it propagated "${String(theirs.propagate)}" between layers, "${propagate}" was asked for`
+              : undefined;
+    if (problem) {
+      release();
+      throw new Error(`pretrainDBN: cannot resume from ${file}: ${problem}. Use another checkpointDir (or delete that file to start over).`);
+    }
+    layers.push(...c.layers);
+    c.layers.forEach((_, l) => {
+      const h = c.histories[l];
+      histories.push(Array.isArray(h) ? (h as unknown as EpochRecord[]) : []);
+      resumed.push(true);
+      seconds.push(0);
+    });
+  }
+
+  let input: Dataset = data;
+  try {
+    for (let l = 0; l < L; l++) {
+      const isTop = l === L - 1;
+      const joint = isTop && nLabels > 0;
+      if (l < layers.length) {
+        await opts.onLayer?.({ layer: l, rbm: layers[l], history: histories[l], resumed: true, seconds: 0 });
+      } else {
+        const [initSeed, trainSeed] = layerSeeds[l];
+        const nV = visibleUnits(sizes, nLabels, l);
+        const rbm0 = initRBM(nV, sizes[l + 1], {
+          method: opts.init ?? "hinton", std: opts.initStd ?? 0.1, seed: initSeed, data: { images: meanRow(input, joint ? nLabels : 0), n: 1 },
+        });
+        // The label-joined top RBM samples its x units in the negative phase unless told otherwise:
+        // generation runs the chain on binary x, and training it the same way keeps far fewer chains
+        // from collapsing into one blurry mode (measured in chapter 7's set-up).
+        const o: TrainOptions = { seed: trainSeed, ...(joint ? { sampleVisible: true } : {}), ...withoutUndefined(perLayer[l]) };
+        const t0 = performance.now();
+        let result: TrainResult;
+        try {
+          result = joint ? await trainJointRBM(rbm0, input, { ...o, nLabels }) : await trainRBM(rbm0, input, o);
+        } finally {
+          disposeRBM(rbm0);
+        }
+        layers.push(result.rbm);
+        histories.push(result.history);
+        resumed.push(false);
+        seconds.push((performance.now() - t0) / 1000);
+        result.chains?.dispose();
+        if (file) {
+          writeDBNFile(file, { sizes, nLabels, layers, hyperparameters, histories }, "sameFormat");
+        }
+        await opts.onLayer?.({ layer: l, rbm: result.rbm, history: result.history, resumed: false, seconds: seconds[l] });
+      }
+      if (!isTop) input = propagateData(layers[l], input, sizes[l + 1], propagate, layerSeeds[l][2]);
+    }
+  } catch (e) {
+    layers.forEach(disposeRBM);
+    throw e;
+  }
+  return { dbn: { sizes: [...sizes], nLabels, layers }, histories, resumed, seconds, checkpoint: file };
+}
+
+/** Mean of every column (plus the label frequencies when `nLabels` > 0), as one row for initRBM's visible bias. */
+function meanRow(ds: Dataset, nLabels: number): Float32Array {
+  const d = dim(ds);
+  const m = new Float64Array(d + nLabels);
+  for (let r = 0; r < ds.n; r++) {
+    const off = r * d;
+    for (let i = 0; i < d; i++) m[i] += ds.images[off + i];
+    if (nLabels > 0) m[d + ds.labels[r]] += 1;
+  }
+  return Float32Array.from(m, (x) => x / ds.n);
+}
+
+/** The data for the next layer: p(h = 1 | x) of every row, or one binary sample of it. */
+function propagateData(rbm: RBM, ds: Dataset, nHidden: number, how: Propagation, seed: number): Dataset {
+  const d = dim(ds);
+  const out = new Float32Array(ds.n * nHidden);
+  const B = 1000;
+  for (let start = 0; start < ds.n; start += B) {
+    const size = Math.min(B, ds.n - start);
+    const p = tf.tidy(() => sigmoidLayer(tf.tensor2d(ds.images.subarray(start * d, (start + size) * d), [size, d]), rbm.W, rbm.c));
+    out.set(p.dataSync(), start * nHidden);
+    p.dispose();
+  }
+  if (how === "samples") {
+    const rng = new Rng(seed);
+    for (let i = 0; i < out.length; i++) out[i] = rng.uniform() < out[i] ? 1 : 0;
+  }
+  return { images: out, labels: ds.labels, n: ds.n, rows: 1, cols: nHidden, name: `${ds.name} → h(${nHidden}, ${how})` };
+}

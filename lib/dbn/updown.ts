@@ -1,0 +1,232 @@
+/**
+ * Generative fine-tuning of a pretrained DBN.
+ *
+ * 0. For generation, a short persistent-CD polish of the top RBM ({@link tuneTopPCD}) removes the
+ *    spurious low-energy regions that CD-1 leaves far from the data, into which dreams fall.
+ *
+ * 1. The up-down algorithm (contrastive wake-sleep) of Hinton, Osindero & Teh 2006, Appendix B: the
+ *    recognition and generative weights of the lower layers are untied; a wake (up) pass with sampled
+ *    states trains the generative weights to reconstruct each layer from the one above; the top RBM
+ *    does CD-k from the wake states; a sleep (down) pass from the top RBM's negative state trains the
+ *    recognition weights to recover each layer from the one below.
+ */
+import * as tf from "@tensorflow/tfjs";
+import { Seed, toRng, Rng } from "../core/random";
+import { ProgressBar } from "../view/progress";
+import { DBN, assertDBN, untieDBN, cloneDBN, disposeDBN } from "./model";
+import { Dataset, dim, Batch } from "../io/data";
+import { EpochRecord, trainRBM } from "../train/cd";
+import { upPass } from "./passes";
+import { trainJointRBM, jointNegativePhase } from "./joint";
+import { cloneRBM } from "../core/rbm";
+import { HistoryRecord, Stepper, runEpochs } from "../train/loop";
+import { sampleBernoulli, sigmoidLayer } from "../core/units";
+/** Options of {@link tuneTopPCD}. */
+export interface TopPCDOptions {
+  /** Passes over the data. Default 1. */
+  epochs?: number;
+  /** Learning rate (small: the chains must keep up with the changing model). Default 0.005. */
+  learningRate?: number;
+  /** Persistent chains. Default 100. */
+  nChains?: number;
+  /** Mini-batch size. Default 100. */
+  batchSize?: number;
+  /** Seed of the chains and the batch order. Default 0. */
+  seed?: Seed;
+  /** Progress bar. Default true. */
+  progress?: boolean | ProgressBar;
+}
+
+/**
+ * A short persistent-CD run (PCD, Tieleman 2008) on the top RBM of a greedily trained DBN, without
+ * momentum, sampling the visible units as the generator does. CD-1 starts its negative chains at
+ * the data, so it never visits — and never raises the energy of — deep "spurious" modes far from the
+ * data, and clamped-label dreams fall into them; persistent chains find those modes and unlearn
+ * them. The lower layers are copied unchanged; returns a new DBN.
+ */
+export async function tuneTopPCD(dbn: DBN, data: Dataset, opts: TopPCDOptions = {}): Promise<{ dbn: DBN; history: EpochRecord[] }> {
+  assertDBN(dbn);
+  const L = dbn.layers.length;
+  const nX = dbn.sizes[L - 1];
+  const x = L > 1 ? upPass(dbn, data, { depth: L - 1 }) : data.images;
+  const features: Dataset = { images: x, labels: data.labels, n: data.n, rows: 1, cols: nX, name: `${data.name} → x${L - 1}` };
+  const o = {
+    persistent: true, nChains: opts.nChains ?? 100, learningRate: opts.learningRate ?? 0.005, initialMomentum: 0, finalMomentum: 0,
+    sampleVisible: true, epochs: opts.epochs ?? 1, batchSize: opts.batchSize ?? 100, seed: opts.seed ?? 0, progress: opts.progress,
+  };
+  const top = dbn.layers[L - 1];
+  const result = dbn.nLabels > 0 ? await trainJointRBM(top, features, { ...o, nLabels: dbn.nLabels }) : await trainRBM(top, features, o);
+  result.chains?.dispose();
+  return {
+    dbn: {
+      sizes: [...dbn.sizes], nLabels: dbn.nLabels, layers: [...dbn.layers.slice(0, -1).map(cloneRBM), result.rbm],
+      generative: dbn.generative?.map((g) => ({ W: g.W.clone(), b: g.b.clone() })),
+    },
+    history: result.history,
+  };
+}
+
+/** Options of {@link upDownFineTune}. */
+export interface UpDownOptions {
+  /** Passes over the data. Default 1. */
+  epochs?: number;
+  /** Mini-batch size. Default 100. */
+  batchSize?: number;
+  /** Learning rate ε of every weight and bias. Default 0.01 (small: the model is already good). */
+  learningRate?: number;
+  /** Gibbs steps in the top RBM per update (the paper used 3, then 6, then 10). Default 3. */
+  topK?: number;
+  /** Seed for the batch order and every sample. Default 0. */
+  seed?: Seed;
+  /** Progress bar. Default true. */
+  progress?: boolean | ProgressBar;
+  /** Stop when a weight exceeds ±maxWeight (diverging training). Default 1e3, as {@link TrainOptions}. */
+  maxWeight?: number;
+  /** Check for NaN/Inf and exploding weights every this many batches. Default 50. */
+  checkEvery?: number;
+  /** Called after each epoch. */
+  onEpoch?: (record: UpDownRecord, dbn: DBN) => void | Promise<void>;
+}
+
+/** One epoch of {@link upDownFineTune}. */
+export interface UpDownRecord extends HistoryRecord {
+  /** Mean over rows of Σ_i (v_i − p(v_i | wake h₁))²: how well the generative weights reconstruct the data. */
+  wakeRecon: number;
+  /** Fraction of rows whose top-RBM negative label differs from the true one (labelled DBNs; else NaN). */
+  labelFlips: number;
+}
+
+/**
+ * The up-down algorithm (Hinton, Osindero & Teh 2006, Appendix B) for a few epochs. Returns a new,
+ * untied DBN (the input is not modified). Uses `data.labels` when the top RBM has label units.
+ *
+ * Per mini-batch, with s₀ = v and the wake states s_{l+1} ~ σ(s_l R_l + r_l):
+ *   generative  G_l += ε s_{l+1}ᵀ (s_l − σ(s_{l+1} G_l + g_l)) / B     (wake: predict each layer from above)
+ *   top RBM     CD-k from p(h | s_{L−1}, y), labels sampled one-of-K (as in pretraining)
+ *   recognition R_l += ε d_lᵀ (d_{l+1} − σ(d_l R_l + r_l)) / B          (sleep: d_{L−1} = top RBM's negative
+ *               state, d_l ~ σ(d_{l+1} G_l + g_l), d₀ = the probabilities)
+ */
+export async function upDownFineTune(dbn: DBN, data: Dataset, opts: UpDownOptions = {}): Promise<{ dbn: DBN; history: UpDownRecord[] }> {
+  assertDBN(dbn);
+  const epochs = opts.epochs ?? 1;
+  const B = opts.batchSize ?? 100;
+  const lr = opts.learningRate ?? 0.01;
+  const topK = opts.topK ?? 3;
+  for (const [name, v] of [["epochs", epochs], ["batchSize", B], ["topK", topK]] as const) {
+    if (!Number.isInteger(v) || v < 1) throw new Error(`upDownFineTune: ${name} must be a positive integer, got ${v}.`);
+  }
+  if (!(lr > 0 && Number.isFinite(lr))) throw new Error(`upDownFineTune: learningRate must be a positive number, got ${lr}.`);
+  if (B > data.n) throw new Error(`upDownFineTune: batchSize ${B} is larger than the data (${data.n} rows).`);
+  const d0 = dbn.sizes[0];
+  if (dim(data) !== d0) throw new Error(`upDownFineTune: the data have ${dim(data)} values per row but the DBN's first layer has ${d0} units.`);
+  const K = dbn.nLabels;
+  if (K > 0) {
+    for (let i = 0; i < data.n; i++) {
+      if (data.labels[i] >= K) throw new Error(`upDownFineTune: label ${data.labels[i]} at row ${i} is outside [0, ${K}); labels must be class indices.`);
+    }
+  }
+  const rng = toRng(opts.seed ?? 0);
+  const model = untieDBN(dbn);
+  const L = model.layers.length;
+  let recon = tf.scalar(0);
+  let flips = tf.scalar(0);
+  const stepper: Stepper<DBN, UpDownRecord> = {
+    model: () => model,
+    health: () => ({
+      weights: [...model.layers.map((l) => l.W), ...(model.generative ?? []).map((g) => g.W)],
+      others: [...model.layers.flatMap((l) => [l.b, l.c]), ...(model.generative ?? []).map((g) => g.b)],
+    }),
+    clone: cloneDBN,
+    dispose: disposeDBN,
+    update: (batch) => {
+      ({ recon, flips } = upDownUpdate(model, batch, lr, topK, rng, recon, flips));
+    },
+    endEpoch: () => {
+      const measured = { wakeRecon: recon.dataSync()[0] / data.n, labelFlips: K > 0 ? flips.dataSync()[0] / data.n : NaN };
+      tf.dispose([recon, flips]);
+      recon = tf.scalar(0);
+      flips = tf.scalar(0);
+      return measured;
+    },
+    summary: (r) => ({ wakeRecon: Number(r.wakeRecon.toPrecision(4)) }),
+    free: (all) => {
+      tf.dispose([recon, flips]);
+      if (all) disposeDBN(model);
+    },
+  };
+  const history = await runEpochs(stepper, data, {
+    epochs, batchSize: B, shuffle: rng, oneHot: K > 0 ? K : undefined, checkEvery: opts.checkEvery ?? 50,
+    maxWeight: opts.maxWeight ?? 1e3, progress: opts.progress, label: "up-down", what: "upDownFineTune", onEpoch: opts.onEpoch,
+  });
+  return { dbn: model, history };
+}
+
+/**
+ * One up-down update of `model` (in place: its tensors are replaced and the old ones freed) on a
+ * mini-batch, adding the batch's squared wake-reconstruction error and label flips to the running
+ * sums (returned as new scalars; the old ones are freed). The steps are those of
+ * {@link upDownFineTune}'s comment, in one tidy.
+ */
+function upDownUpdate(
+  model: DBN, batch: Batch, lr: number, topK: number, rng: Rng, recon: tf.Scalar, flips: tf.Scalar,
+): { recon: tf.Scalar; flips: tf.Scalar } {
+  const L = model.layers.length;
+  const K = model.nLabels;
+  const d0 = model.sizes[0];
+  const size = batch.size;
+  const step = tf.tidy(() => {
+    const eps = lr / size;
+    const v = tf.tensor2d(batch.v, [size, d0]);
+    const y = K > 0 ? tf.tensor2d(batch.y, [size, K]) : undefined;
+    const gen = model.generative ?? [];
+    // Wake (up) pass with sampled states.
+    const s: tf.Tensor2D[] = [v];
+    for (let l = 0; l < L - 1; l++) s.push(sampleBernoulli(sigmoidLayer(s[l], model.layers[l].W, model.layers[l].c), rng));
+    // Top RBM: CD-k from the wake states.
+    const top = model.layers[L - 1];
+    const vTop = y ? (tf.concat([s[L - 1], y], 1) as tf.Tensor2D) : s[L - 1];
+    const posTop = sigmoidLayer(vTop, top.W, top.c);
+    const { negVis, negHidProbs } = jointNegativePhase(sampleBernoulli(posTop, rng), top, tf.transpose(top.W) as tf.Tensor2D, K, topK, true, rng);
+    const topW = tf.add(top.W, tf.mul(tf.matMul(tf.transpose(tf.concat([vTop, negVis], 0)) as tf.Tensor2D, tf.concat([posTop, tf.neg(negHidProbs)], 0) as tf.Tensor2D), eps));
+    const topB = tf.add(top.b, tf.mul(tf.sum(tf.sub(vTop, negVis), 0), eps));
+    const topC = tf.add(top.c, tf.mul(tf.sum(tf.sub(posTop, negHidProbs), 0), eps));
+    // Sleep (down) pass from the top RBM's negative state of x_{L−1}.
+    const nX = model.sizes[L - 1];
+    const d: tf.Tensor2D[] = new Array<tf.Tensor2D>(L);
+    d[L - 1] = K > 0 ? tf.slice(negVis, [0, 0], [size, nX]) : negVis;
+    for (let l = L - 2; l >= 0; l--) {
+      const p = sigmoidLayer(d[l + 1], gen[l].W, gen[l].b);
+      d[l] = l === 0 ? p : sampleBernoulli(p, rng);
+    }
+    // Generative weights: predict each wake layer from the one above.
+    const newGen = gen.map((g, l) => {
+      const err = tf.sub(s[l], sigmoidLayer(s[l + 1], g.W, g.b));
+      return { W: tf.add(g.W, tf.mul(tf.matMul(tf.transpose(s[l + 1]) as tf.Tensor2D, err as tf.Tensor2D), eps)) as tf.Tensor2D, b: tf.add(g.b, tf.mul(tf.sum(err, 0), eps)) as tf.Tensor1D, err };
+    });
+    // Recognition weights: recover each sleep layer from the one below.
+    const newRec = model.layers.slice(0, L - 1).map((rbm, l) => {
+      const err = tf.sub(d[l + 1], sigmoidLayer(d[l], rbm.W, rbm.c));
+      return { W: tf.add(rbm.W, tf.mul(tf.matMul(tf.transpose(d[l]) as tf.Tensor2D, err as tf.Tensor2D), eps)) as tf.Tensor2D, c: tf.add(rbm.c, tf.mul(tf.sum(err, 0), eps)) as tf.Tensor1D };
+    });
+    const batchRecon = L > 1 ? tf.sum(tf.square(newGen[0].err)) : tf.scalar(0);
+    const batchFlips = y ? tf.sum(tf.cast(tf.notEqual(tf.argMax(tf.slice(negVis, [0, nX], [size, K]), 1), tf.argMax(y, 1)), "float32")) : tf.scalar(0);
+    return {
+      top: { W: topW as tf.Tensor2D, b: topB as tf.Tensor1D, c: topC as tf.Tensor1D },
+      gen: newGen.map(({ W, b }) => ({ W, b })),
+      rec: newRec,
+      recon: tf.add(recon, batchRecon) as tf.Scalar,
+      flips: tf.add(flips, batchFlips) as tf.Scalar,
+    };
+  });
+  // Swap in the new parameters, free the old ones.
+  const top = model.layers[L - 1];
+  tf.dispose([top.W, top.b, top.c, recon, flips]);
+  model.layers[L - 1] = { ...step.top };
+  for (let l = 0; l < L - 1; l++) {
+    const g = (model.generative ?? [])[l];
+    tf.dispose([g.W, g.b, model.layers[l].W, model.layers[l].c]);
+    (model.generative ?? [])[l] = step.gen[l];
+    model.layers[l] = { W: step.rec[l].W, b: model.layers[l].b, c: step.rec[l].c };
+  }
+  return { recon: step.recon, flips: step.flips };
+}
