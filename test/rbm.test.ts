@@ -10,6 +10,7 @@ import { assertFiniteRBM, disposeRBM, energy, freeEnergy, hiddenFeatures, hidden
 import { gibbsChain, gibbsHVH, gibbsVHV } from "../lib/core/sampling";
 import { allBinaryStates, exactHiddenMarginal, exactLogLikelihoodGradient, exactLogProb, exactLogZ, exactVisibleMarginal } from "../lib/core/exact";
 import { Rng } from "../lib/core/random";
+import { tvDistance } from "../lib/core/mixing";
 import { bits, energy64, joint64, randomRBM } from "./helpers";
 import { sampleBernoulli } from "../lib/core/units";
 import { logSumExp } from "../lib/core/numerics";
@@ -181,7 +182,7 @@ test("long block-Gibbs runs reproduce the exact p(v) (total variation < 0.02)", 
       total++;
     }
   }
-  const tv = 0.5 * exact.reduce((a, p, s) => a + Math.abs(p - counts[s] / total), 0);
+  const tv = tvDistance(exact, counts.map((n) => n / total));
   assert.ok(tv < 0.02, `total variation ${tv}`);
   tf.dispose([v0, run.v, run.vProbs]);
   assert.equal(tf.memory().numTensors, start);
@@ -210,7 +211,7 @@ test("h→v→h steps also leave the exact joint invariant (hidden marginal, TV 
     }
   }
   h.dispose();
-  const tv = 0.5 * exact.reduce((a, p, s) => a + Math.abs(p - counts[s] / total), 0);
+  const tv = tvDistance(exact, counts.map((n) => n / total));
   assert.ok(tv < 0.02, `total variation ${tv}`);
   disposeRBM(rbm);
 });
