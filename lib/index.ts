@@ -37,6 +37,11 @@ export {
   type ExactMarginal, MAX_ENUMERATION_BITS, allBinaryStates, exactHiddenMarginal, exactLogLikelihoodGradient, exactLogProb,
   exactLogZ, exactModelExpectations, exactVisibleMarginal,
 } from "./core/exact";
+export {
+  type ExactAutocorrelation, type ExactAutocorrelationOptions, type SampledAutocorrelationOptions, empiricalDistribution,
+  evolveDistribution, exactAutocorrelation, gibbsKernel, sampleStates, sampledAutocorrelation, secondEigenvalue, stateIndices,
+  stateVectors, stepDistribution, tvDistance,
+} from "./core/mixing";
 
 // io: data and files
 export {

@@ -12,10 +12,7 @@ import { allBinaryStates, exactVisibleMarginal } from "../../lib/core/exact";
 import { disposeRBM, makeRBM } from "../../lib/core/rbm";
 import { Rng } from "../../lib/core/random";
 import { gibbsChain } from "../../lib/core/sampling";
-import {
-  empiricalDistribution, evolveDistribution, exactAutocorrelation, gibbsKernel, sampleStates, sampledAutocorrelation,
-  secondEigenvalue, stateIndices, stateVectors, stepDistribution, tvDistance,
-} from "../../lib/core/mixing";
+import { empiricalDistribution, evolveDistribution, exactAutocorrelation, gibbsKernel, sampleStates, sampledAutocorrelation, secondEigenvalue, stateIndices, stateVectors, stepDistribution, tvDistance } from "../../lib/core/mixing";
 import { bits, randomRBM } from "../helpers";
 
 before(async () => {
