@@ -319,7 +319,8 @@ test("a process killed mid-save (SIGKILL) leaves the previous checkpoint intact"
   fs.writeFileSync(
     script,
     `import { initRBM } from ${lib("core/rbm")};
-import { ioTestHooks, saveCheckpoint } from ${lib("io/checkpoint")};
+import { ioTestHooks } from ${lib("io/safetensors")};
+import { saveCheckpoint } from ${lib("io/checkpoint")};
 ioTestHooks.afterChunk = () => { process.kill(process.pid, "SIGKILL"); };
 saveCheckpoint(${JSON.stringify(file)}, { rbm: initRBM(30, 20, { seed: 1 }) });
 console.log("not reached");
