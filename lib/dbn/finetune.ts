@@ -102,37 +102,7 @@ export interface FineTuneResult {
  * stopping on `validation`. The input MLP is not modified.
  */
 export async function fineTuneMLP(mlp: MLP, train: Dataset, opts: FineTuneOptions = {}): Promise<FineTuneResult> {
-  const epochs = opts.epochs ?? 30;
-  const B = opts.batchSize ?? 100;
-  const kind = opts.optimizer ?? "momentum";
-  const lr0 = opts.learningRate ?? (kind === "adam" ? 1e-3 : 0.03);
-  const mu = opts.momentum ?? 0.9;
-  const wd = opts.weightDecay ?? 0;
-  const patience = opts.patience ?? 5;
-  const freezeEpochs = opts.freezeEpochs ?? 0;
-  const pIn = opts.inputDropout ?? 0;
-  const pHid = opts.hiddenDropout ?? 0;
-  const bad = (msg: string): never => {
-    throw new Error(`fineTuneMLP: ${msg}`);
-  };
-  if (!(pIn >= 0 && pIn < 1)) bad(`inputDropout must be a probability in [0, 1), got ${pIn}.`);
-  if (!(pHid >= 0 && pHid < 1)) bad(`hiddenDropout must be a probability in [0, 1), got ${pHid}.`);
-  if (!Number.isInteger(epochs) || epochs < 1) bad(`epochs must be a positive integer, got ${epochs}.`);
-  if (!Number.isInteger(B) || B < 1) bad(`batchSize must be a positive integer, got ${B}.`);
-  if (B > train.n) bad(`batchSize ${B} is larger than the training data (${train.n} rows).`);
-  if (kind !== "momentum" && kind !== "adam") bad(`optimizer must be "momentum" or "adam", got ${JSON.stringify(kind)}.`);
-  if (typeof lr0 === "number" && !(lr0 > 0 && Number.isFinite(lr0))) bad(`learningRate must be a positive number, got ${lr0}.`);
-  if (typeof lr0 === "function" && kind === "adam") bad("a learning-rate schedule needs optimizer \"momentum\" (Adam adapts its own step sizes).");
-  if (!(mu >= 0 && mu < 1)) bad(`momentum must be in [0, 1), got ${mu}.`);
-  if (!(wd >= 0)) bad(`weightDecay must be ≥ 0, got ${wd}.`);
-  if (!Number.isInteger(patience) || patience < 1) bad(`patience must be a positive integer, got ${patience}.`);
-  if (!Number.isInteger(freezeEpochs) || freezeEpochs < 0) bad(`freezeEpochs must be an integer ≥ 0, got ${freezeEpochs}.`);
-  const d0 = mlp.layers[0].W.shape[0];
-  const nClasses = mlp.layers[mlp.layers.length - 1].W.shape[1];
-  for (const ds of [train, ...(opts.validation ? [opts.validation] : [])]) {
-    if (dim(ds) !== d0) bad(`${ds.name} has ${dim(ds)} values per row but the MLP takes ${d0}.`);
-    for (let i = 0; i < ds.n; i++) if (ds.labels[i] >= nClasses) bad(`label ${ds.labels[i]} at row ${i} of ${ds.name} is outside [0, ${nClasses}); labels must be class indices.`);
-  }
+  const { epochs, B, kind, lr0, mu, wd, patience, freezeEpochs, pIn, pHid, nClasses, bad } = resolveFineTune(mlp, train, opts);
   const baseRate = rateAt(lr0, 0, "fineTuneMLP");
   const rng = toRng(opts.seed ?? 0);
   const vars = mlp.layers.map((l) => ({ W: tf.variable(l.W, true), b: tf.variable(l.b, true) })); // share the data until the first update
@@ -200,6 +170,42 @@ export async function fineTuneMLP(mlp: MLP, train: Dataset, opts: FineTuneOption
     for (const v of vars) tf.dispose([v.W, v.b]);
   }
   return { mlp: best as MLP, history, bestEpoch, stoppedEarly };
+}
+
+/** The options of {@link fineTuneMLP} with their defaults, checked against the model and the data (one clear error each). */
+function resolveFineTune(mlp: MLP, train: Dataset, opts: FineTuneOptions) {
+  const epochs = opts.epochs ?? 30;
+  const B = opts.batchSize ?? 100;
+  const kind = opts.optimizer ?? "momentum";
+  const lr0 = opts.learningRate ?? (kind === "adam" ? 1e-3 : 0.03);
+  const mu = opts.momentum ?? 0.9;
+  const wd = opts.weightDecay ?? 0;
+  const patience = opts.patience ?? 5;
+  const freezeEpochs = opts.freezeEpochs ?? 0;
+  const pIn = opts.inputDropout ?? 0;
+  const pHid = opts.hiddenDropout ?? 0;
+  const bad = (msg: string): never => {
+    throw new Error(`fineTuneMLP: ${msg}`);
+  };
+  if (!(pIn >= 0 && pIn < 1)) bad(`inputDropout must be a probability in [0, 1), got ${pIn}.`);
+  if (!(pHid >= 0 && pHid < 1)) bad(`hiddenDropout must be a probability in [0, 1), got ${pHid}.`);
+  if (!Number.isInteger(epochs) || epochs < 1) bad(`epochs must be a positive integer, got ${epochs}.`);
+  if (!Number.isInteger(B) || B < 1) bad(`batchSize must be a positive integer, got ${B}.`);
+  if (B > train.n) bad(`batchSize ${B} is larger than the training data (${train.n} rows).`);
+  if (kind !== "momentum" && kind !== "adam") bad(`optimizer must be "momentum" or "adam", got ${JSON.stringify(kind)}.`);
+  if (typeof lr0 === "number" && !(lr0 > 0 && Number.isFinite(lr0))) bad(`learningRate must be a positive number, got ${lr0}.`);
+  if (typeof lr0 === "function" && kind === "adam") bad("a learning-rate schedule needs optimizer \"momentum\" (Adam adapts its own step sizes).");
+  if (!(mu >= 0 && mu < 1)) bad(`momentum must be in [0, 1), got ${mu}.`);
+  if (!(wd >= 0)) bad(`weightDecay must be ≥ 0, got ${wd}.`);
+  if (!Number.isInteger(patience) || patience < 1) bad(`patience must be a positive integer, got ${patience}.`);
+  if (!Number.isInteger(freezeEpochs) || freezeEpochs < 0) bad(`freezeEpochs must be an integer ≥ 0, got ${freezeEpochs}.`);
+  const d0 = mlp.layers[0].W.shape[0];
+  const nClasses = mlp.layers[mlp.layers.length - 1].W.shape[1];
+  for (const ds of [train, ...(opts.validation ? [opts.validation] : [])]) {
+    if (dim(ds) !== d0) bad(`${ds.name} has ${dim(ds)} values per row but the MLP takes ${d0}.`);
+    for (let i = 0; i < ds.n; i++) if (ds.labels[i] >= nClasses) bad(`label ${ds.labels[i]} at row ${i} of ${ds.name} is outside [0, ${nClasses}); labels must be class indices.`);
+  }
+  return { epochs, B, kind, lr0, mu, wd, patience, freezeEpochs, pIn, pHid, nClasses, bad };
 }
 
 /** The per-epoch settings of one backprop step of {@link fineTuneMLP}. */

@@ -160,59 +160,22 @@ export async function pretrainDBN(sizes: number[], data: Dataset, opts: Pretrain
   const resumed: boolean[] = [];
   const seconds: number[] = [];
   if (file && fs.existsSync(file)) {
-    const c = readDBNFile(file);
-    const release = () => {
-      c.layers.forEach(disposeRBM);
-      (c.generative ?? []).forEach((g) => tf.dispose([g.W, g.b]));
-    };
-    const theirs = c.hyperparameters;
-    const problem =
-      JSON.stringify(c.sizes) !== JSON.stringify(sizes) || c.nLabels !== nLabels
-        ? `it holds a pretraining of a ${archName(c.sizes, c.nLabels)} DBN, but ${archName(sizes, nLabels)} was asked for`
-        : c.generative
-          ? "it holds a fine-tuned (untied) DBN, not a pretraining"
-          : theirs.data !== hyperparameters.data
-            ? `it was trained on other data (${String(theirs.data)}, now ${String(hyperparameters.data)})`
-            : theirs.propagate !== propagate
-              ? `it propagated "${String(theirs.propagate)}" between layers, "${propagate}" was asked for`
-              : undefined;
-    if (problem) {
-      release();
-      throw new Error(`pretrainDBN: cannot resume from ${file}: ${problem}. Use another checkpointDir (or delete that file to start over).`);
-    }
-    layers.push(...c.layers);
-    c.layers.forEach((_, l) => {
-      const h = c.histories[l];
-      histories.push(Array.isArray(h) ? (h as unknown as EpochRecord[]) : []);
-      resumed.push(true);
-      seconds.push(0);
-    });
+    const done = resumePretraining(file, sizes, nLabels, hyperparameters);
+    layers.push(...done.layers);
+    histories.push(...done.histories);
+    resumed.push(...done.layers.map(() => true));
+    seconds.push(...done.layers.map(() => 0));
   }
 
   let input: Dataset = data;
   try {
     for (let l = 0; l < L; l++) {
       const isTop = l === L - 1;
-      const joint = isTop && nLabels > 0;
       if (l < layers.length) {
         await opts.onLayer?.({ layer: l, rbm: layers[l], history: histories[l], resumed: true, seconds: 0 });
       } else {
-        const [initSeed, trainSeed] = layerSeeds[l];
-        const nV = visibleUnits(sizes, nLabels, l);
-        const rbm0 = initRBM(nV, sizes[l + 1], {
-          method: opts.init ?? "hinton", std: opts.initStd ?? 0.1, seed: initSeed, data: { images: meanRow(input, joint ? nLabels : 0), n: 1 },
-        });
-        // The label-joined top RBM samples its x units in the negative phase unless told otherwise:
-        // generation runs the chain on binary x, and training it the same way keeps far fewer chains
-        // from collapsing into one blurry mode (measured in chapter 7's set-up).
-        const o: TrainOptions = { seed: trainSeed, ...(joint ? { sampleVisible: true } : {}), ...withoutUndefined(perLayer[l]) };
         const t0 = performance.now();
-        let result: TrainResult;
-        try {
-          result = joint ? await trainJointRBM(rbm0, input, { ...o, nLabels }) : await trainRBM(rbm0, input, o);
-        } finally {
-          disposeRBM(rbm0);
-        }
+        const result = await trainLayer(l, input, sizes, nLabels, opts, perLayer[l], layerSeeds[l]);
         layers.push(result.rbm);
         histories.push(result.history);
         resumed.push(false);
@@ -230,6 +193,55 @@ export async function pretrainDBN(sizes: number[], data: Dataset, opts: Pretrain
     throw e;
   }
   return { dbn: { sizes: [...sizes], nLabels, layers }, histories, resumed, seconds, checkpoint: file };
+}
+
+/**
+ * The finished layers of an earlier pretraining stored in `file`, after checking that it is one of
+ * the same architecture, data and propagation (anything else is an error: nothing is overwritten).
+ */
+function resumePretraining(file: string, sizes: number[], nLabels: number, hyperparameters: JsonObject): { layers: RBM[]; histories: EpochRecord[][] } {
+  const c = readDBNFile(file);
+  const theirs = c.hyperparameters;
+  const problem =
+    JSON.stringify(c.sizes) !== JSON.stringify(sizes) || c.nLabels !== nLabels
+      ? `it holds a pretraining of a ${archName(c.sizes, c.nLabels)} DBN, but ${archName(sizes, nLabels)} was asked for`
+      : c.generative
+        ? "it holds a fine-tuned (untied) DBN, not a pretraining"
+        : theirs.data !== hyperparameters.data
+          ? `it was trained on other data (${String(theirs.data)}, now ${String(hyperparameters.data)})`
+          : theirs.propagate !== hyperparameters.propagate
+            ? `it propagated "${String(theirs.propagate)}" between layers, "${String(hyperparameters.propagate)}" was asked for`
+            : undefined;
+  if (problem) {
+    c.layers.forEach(disposeRBM);
+    (c.generative ?? []).forEach((g) => tf.dispose([g.W, g.b]));
+    throw new Error(`pretrainDBN: cannot resume from ${file}: ${problem}. Use another checkpointDir (or delete that file to start over).`);
+  }
+  const histories = c.layers.map((_, l) => {
+    const h = c.histories[l];
+    return Array.isArray(h) ? (h as unknown as EpochRecord[]) : [];
+  });
+  return { layers: c.layers, histories };
+}
+
+/** Initialises and trains RBM `l` of the stack on `input` (the joint label RBM for the top of a labelled DBN). */
+async function trainLayer(
+  l: number, input: Dataset, sizes: number[], nLabels: number, opts: PretrainOptions, layerOptions: TrainOptions, seeds: number[],
+): Promise<TrainResult> {
+  const joint = l === sizes.length - 2 && nLabels > 0;
+  const [initSeed, trainSeed] = seeds;
+  const rbm0 = initRBM(visibleUnits(sizes, nLabels, l), sizes[l + 1], {
+    method: opts.init ?? "hinton", std: opts.initStd ?? 0.1, seed: initSeed, data: { images: meanRow(input, joint ? nLabels : 0), n: 1 },
+  });
+  // The label-joined top RBM samples its x units in the negative phase unless told otherwise:
+  // generation runs the chain on binary x, and training it the same way keeps far fewer chains
+  // from collapsing into one blurry mode (measured in chapter 7's set-up).
+  const o: TrainOptions = { seed: trainSeed, ...(joint ? { sampleVisible: true } : {}), ...withoutUndefined(layerOptions) };
+  try {
+    return joint ? await trainJointRBM(rbm0, input, { ...o, nLabels }) : await trainRBM(rbm0, input, o);
+  } finally {
+    disposeRBM(rbm0);
+  }
 }
 
 /** Mean of every column (plus the label frequencies when `nLabels` > 0), as one row for initRBM's visible bias. */

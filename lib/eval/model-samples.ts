@@ -1,4 +1,4 @@
-import { Seed, toRng } from "../core/random";
+import { Seed, toRng, Rng } from "../core/random";
 import { VisibleData, visibleRows, assertBinary } from "../io/data";
 import { ProgressBar, barFor, Pacer } from "../view/progress";
 import { VisitedStates, negFreeEnergies } from "./bounds";
@@ -58,9 +58,53 @@ export interface ModelSamples {
  * Frees every tensor it makes.
  */
 export async function sampleModel(rbm: RBM, opts: ModelSamplesOptions): Promise<ModelSamples> {
-  const what = "sampleModel";
   assertFiniteRBM(rbm);
   const { nVisible: nV, nHidden: nH } = rbmSize(rbm);
+  const { R, steps, burnIn, data } = checkChainOptions(opts, nV);
+  const rng = toRng(opts.seed);
+  const g = new TemperedGibbs(rbm, []);
+  const s: Chains = {
+    g, rng, R, c: Float64Array.from(rbm.c.dataSync()), v: startStates(R, nV, data, rng),
+    vb: new Float64Array(R), hc: new Float64Array(R), hAug: new Float32Array(R * g.hCols), sums: new Float64Array(nV),
+    visitedVisible: new VisitedStates(nV), visitedHidden: new VisitedStates(nH),
+  };
+  for (let r = 0; r < R; r++) {
+    s.vb[r] = dotRow(s.v, r, nV, g.b);
+    g.setBiasColumns(s.hAug, r, 1, -1); // hAug = [h, 1]: the 1 multiplies b
+  }
+  const bar = barFor(opts.progress, steps, `model chains ×${R}`, "step");
+  const pacer = new Pacer(bar);
+  const t0 = performance.now();
+  try {
+    for (let step = 1; step <= steps; step++) {
+      hiddenHalf(s, g.up(s.v, R));
+      visibleHalf(s, g.visibleLogits(s.hAug, R), step > burnIn); // logits a = b + W h
+      await pacer.step(step);
+    }
+    const finalNegF = negFreeEnergies(rbm, s.v);
+    for (let r = 0; r < R; r++) s.visitedVisible.add(s.v, r, finalNegF[r]);
+  } finally {
+    g.dispose();
+  }
+  pacer.finish(steps);
+  const count = R * (steps - burnIn);
+  const pixelMeans = s.sums.map((x) => x / count);
+  return {
+    pixelMeans,
+    visibleBias: baseRateVisibleBias(Float32Array.from(pixelMeans), nV),
+    visitedVisible: s.visitedVisible,
+    visitedHidden: s.visitedHidden,
+    final: s.v,
+    chains: R,
+    steps,
+    burnIn,
+    seconds: (performance.now() - t0) / 1000,
+  };
+}
+
+/** The chains' options with their defaults, checked; binary data rows when given. */
+function checkChainOptions(opts: ModelSamplesOptions, nV: number): { R: number; steps: number; burnIn: number; data?: { x: Float32Array; n: number } } {
+  const what = "sampleModel";
   const R = opts.chains ?? 100;
   const steps = opts.steps ?? 1000;
   const burnIn = opts.burnIn ?? Math.floor(steps / 2);
@@ -69,101 +113,91 @@ export async function sampleModel(rbm: RBM, opts: ModelSamplesOptions): Promise<
   if (!Number.isInteger(burnIn) || burnIn < 0 || burnIn >= steps) {
     throw new Error(`${what}: burnIn must be an integer in [0, steps) = [0, ${steps}), got ${burnIn}.`);
   }
-  let data: Float32Array | undefined;
-  let nData = 0;
-  if (opts.data !== undefined) {
-    const d = visibleRows(opts.data, nV, what);
-    assertBinary(d.x, what);
-    data = d.x;
-    nData = d.n;
-  }
-  const rng = toRng(opts.seed);
-  const g = new TemperedGibbs(rbm, []);
-  const c = Float64Array.from(rbm.c.dataSync());
+  if (opts.data === undefined) return { R, steps, burnIn };
+  const data = visibleRows(opts.data, nV, what);
+  assertBinary(data.x, what);
+  return { R, steps, burnIn, data };
+}
+
+/** Start states `[R, nV]`: the first half at data rows spread evenly over the data, the rest (all, without data) at uniform noise. */
+function startStates(R: number, nV: number, data: { x: Float32Array; n: number } | undefined, rng: Rng): Float32Array {
   const v = new Float32Array(R * nV);
-  const vb = new Float64Array(R); // vᵀb of each chain's current visible state
-  const hc = new Float64Array(R); // hᵀc of its current hidden state
   const fromData = data === undefined ? 0 : Math.ceil(R / 2);
+  const nData = data?.n ?? 0;
   for (let r = 0; r < R; r++) {
     const row = Math.floor((r * nData) / Math.max(1, fromData)) % Math.max(1, nData);
-    if (r < fromData && data !== undefined) v.set(data.subarray(row * nV, (row + 1) * nV), r * nV);
+    if (r < fromData && data !== undefined) v.set(data.x.subarray(row * nV, (row + 1) * nV), r * nV);
     else for (let i = 0; i < nV; i++) v[r * nV + i] = rng.uniform() < 0.5 ? 1 : 0;
-    vb[r] = dotRow(v, r, nV, g.b);
   }
-  const hCols = g.hCols; // nH + 1: h, then 1 (multiplies b)
-  const hAug = new Float32Array(R * hCols);
-  for (let r = 0; r < R; r++) g.setBiasColumns(hAug, r, 1, -1);
-  const sums = new Float64Array(nV);
-  const visitedVisible = new VisitedStates(nV);
-  const visitedHidden = new VisitedStates(nH);
-  const bar = barFor(opts.progress, steps, `model chains ×${R}`, "step");
-  const pacer = new Pacer(bar);
-  const t0 = performance.now();
-  try {
-    for (let step = 1; step <= steps; step++) {
-      const X = g.up(v, R);
-      for (let r = 0; r < R; r++) {
-        // −F(v) = vᵀb + Σ_j softplus(x_j) of the current state; h ~ σ(x) with its hᵀc.
-        let negF = vb[r];
-        let hcr = 0;
-        const xo = r * nH;
-        const ho = r * hCols;
-        for (let j = 0; j < nH; j++) {
-          const x = X[xo + j];
-          const e = Math.exp(-Math.abs(x));
-          negF += (x > 0 ? x : 0) + log1pUnit(e);
-          if (rng.uniform() < (x >= 0 ? 1 / (1 + e) : e / (1 + e))) {
-            hAug[ho + j] = 1;
-            hcr += c[j];
-          } else {
-            hAug[ho + j] = 0;
-          }
-        }
-        visitedVisible.add(v, r, negF);
-        hc[r] = hcr;
+  return v;
+}
+
+/** R chains between two half-steps, and what they record. */
+interface Chains {
+  g: TemperedGibbs;
+  rng: Rng;
+  R: number;
+  /** Hidden bias c, float64. */
+  c: Float64Array;
+  /** Current visible states `[R, nV]`. */
+  v: Float32Array;
+  /** vᵀb of each chain's current visible state. */
+  vb: Float64Array;
+  /** hᵀc of each chain's current hidden state. */
+  hc: Float64Array;
+  /** Current hidden states with the bias column, `[R, nH + 1]`. */
+  hAug: Float32Array;
+  /** Σ p(v_i = 1 | h) after burn-in. */
+  sums: Float64Array;
+  visitedVisible: VisitedStates;
+  visitedHidden: VisitedStates;
+}
+
+/** The v → h half-step from x = c + vW `[R, nH]`: records −F(v) = vᵀb + Σ_j softplus(x_j) of the current v, then h ~ σ(x) with its hᵀc. */
+function hiddenHalf(s: Chains, X: Float32Array): void {
+  const nH = s.c.length;
+  for (let r = 0; r < s.R; r++) {
+    let negF = s.vb[r];
+    let hc = 0;
+    const xo = r * nH;
+    const ho = r * s.g.hCols;
+    for (let j = 0; j < nH; j++) {
+      const x = X[xo + j];
+      const e = Math.exp(-Math.abs(x));
+      negF += (x > 0 ? x : 0) + log1pUnit(e);
+      if (s.rng.uniform() < (x >= 0 ? 1 / (1 + e) : e / (1 + e))) {
+        s.hAug[ho + j] = 1;
+        hc += s.c[j];
+      } else {
+        s.hAug[ho + j] = 0;
       }
-      const A = g.visibleLogits(hAug, R); // a = b + W h
-      const accumulate = step > burnIn;
-      for (let r = 0; r < R; r++) {
-        // −G(h) = hᵀc + Σ_i softplus(a_i); v ~ σ(a) with its vᵀb.
-        let negG = hc[r];
-        let vbNew = 0;
-        const o = r * nV;
-        for (let i = 0; i < nV; i++) {
-          const a = A[o + i];
-          const e = Math.exp(-Math.abs(a));
-          negG += (a > 0 ? a : 0) + log1pUnit(e);
-          const p = a >= 0 ? 1 / (1 + e) : e / (1 + e);
-          if (accumulate) sums[i] += p;
-          if (rng.uniform() < p) {
-            v[o + i] = 1;
-            vbNew += g.b[i];
-          } else {
-            v[o + i] = 0;
-          }
-        }
-        visitedHidden.add(hAug, r, negG, hCols);
-        vb[r] = vbNew;
-      }
-      await pacer.step(step);
     }
-    const finalNegF = negFreeEnergies(rbm, v);
-    for (let r = 0; r < R; r++) visitedVisible.add(v, r, finalNegF[r]);
-  } finally {
-    g.dispose();
+    s.visitedVisible.add(s.v, r, negF);
+    s.hc[r] = hc;
   }
-  pacer.finish(steps);
-  const count = R * (steps - burnIn);
-  const pixelMeans = sums.map((s) => s / count);
-  return {
-    pixelMeans,
-    visibleBias: baseRateVisibleBias(Float32Array.from(pixelMeans), nV),
-    visitedVisible,
-    visitedHidden,
-    final: v,
-    chains: R,
-    steps,
-    burnIn,
-    seconds: (performance.now() - t0) / 1000,
-  };
+}
+
+/** The h → v half-step from a = b + Wh `[R, nV]`: records −G(h) = hᵀc + Σ_i softplus(a_i) of the current h, then v ~ σ(a) with its vᵀb. */
+function visibleHalf(s: Chains, A: Float32Array, accumulate: boolean): void {
+  const nV = s.g.b.length;
+  for (let r = 0; r < s.R; r++) {
+    let negG = s.hc[r];
+    let vb = 0;
+    const o = r * nV;
+    for (let i = 0; i < nV; i++) {
+      const a = A[o + i];
+      const e = Math.exp(-Math.abs(a));
+      negG += (a > 0 ? a : 0) + log1pUnit(e);
+      const p = a >= 0 ? 1 / (1 + e) : e / (1 + e);
+      if (accumulate) s.sums[i] += p;
+      if (s.rng.uniform() < p) {
+        s.v[o + i] = 1;
+        vb += s.g.b[i];
+      } else {
+        s.v[o + i] = 0;
+      }
+    }
+    s.visitedHidden.add(s.hAug, r, negG, s.g.hCols);
+    s.vb[r] = vb;
+  }
 }

@@ -131,32 +131,30 @@ export async function raiseLogZ(rbm: RBM, testData: VisibleData, bases: AISBase[
   pacer.finish(K + 1);
   const meanF = meanFreeEnergy(rbm, testData);
   return bases.map((base, b) => {
-    const logZBase = baseLogZ(base.visibleBias, nH);
-    const perVector = new Float64Array(nVec);
-    for (let t = 0; t < nVec; t++) {
-      // log p̂_fwd(v) = −F(v) − log Z_0 + log mean_r exp(−S_r), so ℓ_v = −F(v) − log p̂_fwd(v)
-      // = log Z_0 − log mean_r exp(−S_r): −F(v) cancels.
-      const o = (b * nVec + t) * runs;
-      const negS = Array.from(S.subarray(o, o + runs), (s) => -s);
-      perVector[t] = logZBase - (logSumExp(negS) - Math.log(runs));
-    }
-    let mean = 0;
-    for (const l of perVector) mean += l / nVec;
-    let ss = 0;
-    for (const l of perVector) ss += (l - mean) ** 2;
-    const logZStd = nVec > 1 ? Math.sqrt(ss / (nVec - 1) / nVec) : Infinity;
-    return {
-      base: base.name,
-      logZ: mean,
-      logZStd,
-      perVector,
-      rows,
-      logLikelihood: -meanF - mean,
-      lower: -meanF - mean - 3 * logZStd,
-      logZBase,
-      runs,
-      nBetas: K,
-      seconds,
-    };
+    const slice = S.subarray(b * nVec * runs, (b + 1) * nVec * runs);
+    return { ...raiseSummary(slice, runs, baseLogZ(base.visibleBias, nH), meanF), base: base.name, rows, nBetas: K, seconds };
   });
+}
+
+/**
+ * One base's RAISE numbers from the reverse runs' sums S `[nVec · runs]` (vector-major):
+ * ℓ_v = log Z_0 − log mean_r exp(−S_r) per vector, their mean and its standard error, and the
+ * test log-likelihood −F̄ − mean ℓ. (log p̂_fwd(v) = −F(v) − log Z_0 + log mean_r exp(−S_r), so in
+ * ℓ_v = −F(v) − log p̂_fwd(v) the free energy cancels.)
+ */
+function raiseSummary(
+  S: Float64Array, runs: number, logZBase: number, meanF: number,
+): Pick<RAISEResult, "logZ" | "logZStd" | "perVector" | "logLikelihood" | "lower" | "logZBase" | "runs"> {
+  const nVec = S.length / runs;
+  const perVector = new Float64Array(nVec);
+  for (let t = 0; t < nVec; t++) {
+    const negS = Array.from(S.subarray(t * runs, (t + 1) * runs), (x) => -x);
+    perVector[t] = logZBase - (logSumExp(negS) - Math.log(runs));
+  }
+  let mean = 0;
+  for (const l of perVector) mean += l / nVec;
+  let ss = 0;
+  for (const l of perVector) ss += (l - mean) ** 2;
+  const logZStd = nVec > 1 ? Math.sqrt(ss / (nVec - 1) / nVec) : Infinity;
+  return { logZ: mean, logZStd, perVector, logLikelihood: -meanF - mean, lower: -meanF - mean - 3 * logZStd, logZBase, runs };
 }
