@@ -1,9 +1,9 @@
 /**
  * How long a trustworthy test log-likelihood of a 784-500 RBM takes (`node --import tsx bench/ais.ts`):
- * lib/bounds.ts's trustworthyLogLikelihood with Salakhutdinov & Murray's AIS settings — two bases
+ * lib/eval/trust.ts's trustworthyLogLikelihood with Salakhutdinov & Murray's AIS settings — two bases
  * (data base rate, model samples) × 100 runs × 14,500 temperatures — plus RAISE from both bases on
  * 100 test digits, 100 model chains × 1,000 steps and the guaranteed bounds. Beside it, the
- * single-base annealedLogZ (ais.ts) per temperature, for scale.
+ * single-base annealedLogZ (lib/eval/ais.ts) per temperature, for scale.
  *
  * The model: 784-500, CD-1, one epoch over the first `--train` binarised MNIST images (plain SGD,
  * ε = 0.05), so that hidden inputs have realistic sizes (timing barely depends on the weights).

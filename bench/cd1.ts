@@ -2,7 +2,7 @@
  * CD-1 on full MNIST, the library beside the numpy reference, in the same run (`npm run bench`).
  *
  * Sections (all by default; pick some with `--sections=cd1,extra,sampling,profile`):
- * - `cd1`: ONE epoch of lib/train.ts's trainRBM, 784-500, batch 100, 60,000 images, lr 0.1,
+ * - `cd1`: ONE epoch of lib/train/cd.ts's trainRBM, 784-500, batch 100, 60,000 images, lr 0.1,
  *   momentum 0, weight decay 0, sampleVisible, Xavier init seed 0, then the numpy reference
  *   (../shared/bench/peers/numpy_rbm.py, float32, Debian's /usr/bin/python3 with
  *   OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE unset for it only): seconds per epoch, ratio, recon errors.

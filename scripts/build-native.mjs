@@ -1,5 +1,5 @@
 // Builds the optional native BLAS addon (native/blas → native/blas/build/Release/blas.node) that lets
-// the wasm backend run matMul on OpenBLAS (lib/blas.ts). Never fails: when a prerequisite is missing
+// the wasm backend run matMul on OpenBLAS (lib/compute/blas.ts). Never fails: when a prerequisite is missing
 // or the build breaks it prints ONE line saying why, and the library keeps using the wasm kernels.
 // Idempotent: an addon newer than its sources that still loads is kept (use --force to rebuild).
 //

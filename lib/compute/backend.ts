@@ -11,7 +11,7 @@
  * - `RBM_WASM_THREADS_TEST_FAULT=1` (tests only) makes the wasm worker threads fail at start-up.
  * - `RBM_NATIVE_BLAS=0` keeps matMul on the wasm kernels; `RBM_NATIVE_BLAS=1` makes a missing native
  *   BLAS addon an error; `RBM_BLAS_THREADS=N` sets OpenBLAS's threads (default: all cores). Unset: the wasm backend runs matMul on OpenBLAS when the addon in
- *   `native/blas/` is built (lib/blas.ts; `node scripts/build-native.mjs`), else on its own kernels.
+ *   `native/blas/` is built (compute/blas.ts; `node scripts/build-native.mjs`), else on its own kernels.
  *
  * Call `await initBackend()` once before creating tensors; later calls return the cached result.
  */
@@ -32,7 +32,7 @@ export interface BackendInfo {
   simd: boolean;
   /** Threads of the backend's own kernels (wasm: XNNPACK pool size incl. the main thread). */
   threads: number;
-  /** `"openblas"` when the wasm backend's matMul kernels run on native OpenBLAS (lib/blas.ts), else undefined. */
+  /** `"openblas"` when the wasm backend's matMul kernels run on native OpenBLAS (compute/blas.ts), else undefined. */
   blas?: "openblas";
   /** OpenBLAS threads when {@link BackendInfo.blas} is set. */
   blasThreads?: number;
@@ -368,7 +368,7 @@ async function tryThreadedWasm(wasm: WasmPackage, simd: boolean, nativeBlas: boo
 }
 
 /**
- * Desired wasm thread count, or why threads are off. With native BLAS (lib/blas.ts) the matMuls run
+ * Desired wasm thread count, or why threads are off. With native BLAS (compute/blas.ts) the matMuls run
  * on OpenBLAS's own threads, which keep spinning for a while after each call; XNNPACK's pool would
  * fight them for the cores and its element-wise ops then stall (measured: 0.05 → 1–5 ms per
  * [100, 784] op on 2 cores), so threads stay off unless RBM_WASM_THREADS asks for them.

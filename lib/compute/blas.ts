@@ -9,7 +9,7 @@
  * free (OpenBLAS reads either layout). Anything else (prelu / leakyrelu, non-rank-1 bias, general
  * batch broadcasting, empty or non-float32 tensors) goes to the original wasm kernel unchanged.
  *
- * {@link initBackend} (lib/backend.ts) calls {@link enableNativeBlas} after picking wasm; nothing
+ * {@link initBackend} (compute/backend.ts) calls {@link enableNativeBlas} after picking wasm; nothing
  * here is needed by notebooks directly. Environment: `RBM_NATIVE_BLAS=0` disables it,
  * `RBM_NATIVE_BLAS=1` makes a missing addon an error, `RBM_NATIVE_BLAS_PATH` loads the addon from
  * another file, `RBM_BLAS_THREADS=N` sets OpenBLAS's thread count (else OpenBLAS's own

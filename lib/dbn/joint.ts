@@ -137,7 +137,7 @@ function jointCdUpdate(
     const start = s.chains ?? sampleBernoulli(posHidProbs, rng);
     const { negVis, negHidProbs } = jointNegativePhase(start, top, tf.transpose(s.W) as tf.Tensor2D, K, o.k, o.sampleVisible, rng);
     const nNeg = start.shape[0];
-    // ε(⟨v hᵀ⟩_data − ⟨v hᵀ⟩_model) as one matMul of the stacked phases (as in train.ts).
+    // ε(⟨v hᵀ⟩_data − ⟨v hᵀ⟩_model) as one matMul of the stacked phases (as in train/cd.ts).
     const stackedV = tf.transpose(tf.concat([v, negVis], 0)) as tf.Tensor2D;
     const stackedH = tf.concat([tf.mul(posHidProbs, lr / B), tf.mul(negHidProbs, -lr / nNeg)], 0) as tf.Tensor2D;
     let stepW: tf.Tensor = tf.matMul(stackedV, stackedH);

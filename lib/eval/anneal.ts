@@ -295,15 +295,18 @@ export function checkBetas(betas: ArrayLike<number>): Float64Array {
 
 /**
  * The schedule option of {@link AISOptions}: explicit betas (checked: 0 = β_0 ≤ … ≤ β_K = 1) or a
- * count K for {@link aisBetas}. For other annealers (lib/bounds.ts) that share the schedule.
+ * count K for {@link aisBetas}. For the annealers (AIS, RAISE) that share the schedule.
  * @returns K + 1 values
  */
 export function resolveBetas(schedule: ArrayLike<number> | number = SM_N_BETAS): Float64Array {
   return typeof schedule === "number" ? aisBetas(schedule) : checkBetas(schedule);
 }
 
-/** Turns log weights into the estimate, its ±3σ band and the effective sample size. */
-export function summarize(logW: Float64Array, logZBase: number, K: number, seconds: number): AISResult {
+/**
+ * An {@link AISResult} from the log weights of AIS runs `[M]` (without log Z_A): log-mean-exp, its
+ * ±3σ band and the effective sample size.
+ */
+export function aisSummary(logW: Float64Array, logZBase: number, K: number, seconds: number): AISResult {
   const M = logW.length;
   let max = -Infinity;
   for (const lw of logW) max = Math.max(max, lw);
@@ -335,11 +338,3 @@ export function summarize(logW: Float64Array, logZBase: number, K: number, secon
   };
 }
 
-/**
- * An {@link AISResult} from AIS log weights computed elsewhere (lib/bounds.ts runs several bases in
- * one batch): log-mean-exp, its ±3σ band and the effective sample size, exactly as annealedLogZ.
- * @param logW log w of each run `[M]` (without log Z_A)
- */
-export function aisSummary(logW: Float64Array, logZBase: number, nBetas: number, seconds: number): AISResult {
-  return summarize(logW, logZBase, nBetas, seconds);
-}
