@@ -59,11 +59,13 @@ export {
 
 // view: pictures, charts, tables, progress
 export { type DisplayHandle, type DisplaySink, type MimeBundle, displayBundle, inNotebook, newDisplay, setDisplaySink } from "./view/display";
+export { type GrayImage, type GridOptions, type GridScale, type Images, gridPng, imageGrid, showImages, upscale } from "./view/images";
 export {
-  type Axis, type BarTrace, type ChartOptions, type ColorscaleName, type Figure, type GrayImage, type GridOptions, type GridScale,
-  type HeatmapTrace, type Images, type Layout, type LineTrace, type LiveChart, PALETTE, type Trace, barChart, figureBundle,
-  figureSvg, gridPng, heatmap, histogram, imageGrid, lineChart, liveChart, showFigure, showImages, upscale,
-} from "./view/plot";
+  type Axis, type BarTrace, type ChartOptions, type ColorscaleName, type Figure, type HeatmapTrace, type Layout, type LineTrace,
+  PALETTE, type Trace,
+} from "./view/figure";
+export { type LiveChart, barChart, figureBundle, heatmap, histogram, lineChart, liveChart, showFigure } from "./view/charts";
+export { figureSvg } from "./view/svg";
 export { type Row, type Table, type TableOptions, historyTable, saveCsv, showTable, tableHtml, tableText, toCsv } from "./view/table";
 export { type ProgressBar, type ProgressInfo, type ProgressMode, type ProgressOptions, formatDuration, progressBar } from "./view/progress";
 

@@ -47,3 +47,15 @@ export function logSumExp(x: ArrayLike<number>): number {
 export function withoutUndefined<T extends object>(o: T): Partial<T> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
+
+/** Min and max of `count` values at `start + j*step`, ignoring NaN. */
+export function extent(data: ArrayLike<number>, start: number, step: number, count: number): [number, number] {
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (let j = 0, k = start; j < count; j++, k += step) {
+    const v = data[k];
+    if (v < lo) lo = v;
+    if (v > hi) hi = v;
+  }
+  return [lo, hi];
+}

@@ -1,3 +1,8 @@
+/**
+ * Long block-Gibbs chains of the model itself, half from data rows and half from uniform noise: the
+ * pixel means after burn-in give the model-sample base of AIS and RAISE, and every distinct visible
+ * and hidden state visited feeds the guaranteed lower bound on log Z (bounds.ts).
+ */
 import { Seed, toRng, Rng } from "../core/random";
 import { VisibleData, visibleRows, assertBinary } from "../io/data";
 import { ProgressBar, barFor, Pacer } from "../view/progress";
@@ -5,11 +10,6 @@ import { VisitedStates, negFreeEnergies } from "./bounds";
 import { RBM, assertFiniteRBM, rbmSize } from "../core/rbm";
 import { TemperedGibbs, dotRow, baseRateVisibleBias } from "./anneal";
 import { log1pUnit } from "../core/numerics";
-/**
- * Long block-Gibbs chains of the model itself, half from data rows and half from uniform noise: the
- * pixel means after burn-in give the model-sample base of AIS and RAISE, and every distinct visible
- * and hidden state visited feeds the guaranteed lower bound on log Z (bounds.ts).
- */
 /** Options for {@link sampleModel}. */
 export interface ModelSamplesOptions {
   /** Seed of the chains. */

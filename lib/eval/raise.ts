@@ -1,10 +1,3 @@
-import { AnnealOptions, AISBase, checkBases, checkRuns, resolveBetas, TemperedGibbs, annealHidden, SAMPLE_HIGH, sampleVisible, SAMPLE_LOW, SAMPLE_NONE, baseLogZ } from "./anneal";
-import { RBM, assertFiniteRBM, rbmSize } from "../core/rbm";
-import { VisibleData, visibleRows, assertBinary, permutation } from "../io/data";
-import { toRng } from "../core/random";
-import { barFor, Pacer } from "../view/progress";
-import { meanFreeEnergy } from "./metrics";
-import { logSumExp } from "../core/numerics";
 /**
  * RAISE, reverse annealing (Burda, Grosse & Salakhutdinov 2015): the forward AIS chain
  * v_0 ~ p_0, v_k ~ T_k(· | v_{k−1}), k = 1 … K, is itself a generative model p_fwd(v_K) that
@@ -27,6 +20,13 @@ import { logSumExp } from "../core/numerics";
  * as optimistic as AIS. We take the smaller RAISE value over the two bases, minus 3 standard
  * errors; when even that contradicts AIS, the bracket's lower end falls back to AIS's band.
  */
+import { AnnealOptions, AISBase, checkBases, checkRuns, resolveBetas, TemperedGibbs, annealHidden, SAMPLE_HIGH, sampleVisible, SAMPLE_LOW, SAMPLE_NONE, baseLogZ } from "./anneal";
+import { RBM, assertFiniteRBM, rbmSize } from "../core/rbm";
+import { VisibleData, visibleRows, assertBinary, permutation } from "../io/data";
+import { toRng } from "../core/random";
+import { barFor, Pacer } from "../view/progress";
+import { meanFreeEnergy } from "./metrics";
+import { logSumExp } from "../core/numerics";
 /** Options for {@link raiseLogZ}. */
 export interface RAISEOptions extends AnnealOptions {
   /**

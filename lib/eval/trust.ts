@@ -1,12 +1,3 @@
-import { VisibleData, visibleRows, assertBinary } from "../io/data";
-import { Seed, toRng } from "../core/random";
-import { AISResult, checkRuns, resolveBetas, AISBase, baseRateVisibleBias } from "./anneal";
-import { RAISEResult, raiseLogZ } from "./raise";
-import { ModelSamples, sampleModel } from "./model-samples";
-import { HardLogZBound, hardLogZLowerBound } from "./bounds";
-import { RBM, assertFiniteRBM, rbmSize } from "../core/rbm";
-import { annealedLogZBases } from "./ais";
-import { meanFreeEnergy } from "./metrics";
 /**
  * A test log-likelihood you can trust: AIS from two bases, a guaranteed bound and a conservative
  * estimate, so that a number comes with a bracket and a warning when the estimates contradict
@@ -45,6 +36,15 @@ import { meanFreeEnergy } from "./metrics";
  *    log Z when it misses mass, so the largest credible log Z (the lowest log-likelihood) is the
  *    one to trust.
  */
+import { VisibleData, visibleRows, assertBinary } from "../io/data";
+import { Seed, toRng } from "../core/random";
+import { AISResult, checkRuns, resolveBetas, AISBase, baseRateVisibleBias } from "./anneal";
+import { RAISEResult, raiseLogZ } from "./raise";
+import { ModelSamples, sampleModel } from "./model-samples";
+import { HardLogZBound, hardLogZLowerBound } from "./bounds";
+import { RBM, assertFiniteRBM, rbmSize } from "../core/rbm";
+import { annealedLogZBases } from "./ais";
+import { meanFreeEnergy } from "./metrics";
 /** The two AIS/RAISE bases of {@link trustworthyLogLikelihood}. */
 export type BaseName = "data" | "samples";
 

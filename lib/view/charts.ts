@@ -1,0 +1,193 @@
+/**
+ * Charts — learning curves, histograms, bar charts, heatmaps — as plotly figures, and their notebook
+ * output: one multi-mime bundle per figure (plotly JSON for JupyterLab and VS Code, HTML with
+ * plotly.js embedded once per kernel, the static SVG of svg.ts, and text), live-updating charts.
+ *
+ * In a notebook, `show*` functions emit outputs; in plain Node they show nothing (pass `save` to
+ * write a file instead).
+ */
+import * as fs from "node:fs";
+import { inNotebook, displayBundle, MimeBundle, newDisplay } from "./display";
+import { figureSvg } from "./svg";
+import { writeFileAtomic } from "../io/durable";
+import { ChartOptions, Layout, Axis, Figure, LineTrace, PALETTE, mergeExtent, BarTrace, ColorscaleName, HeatmapTrace, SCALES } from "./figure";
+import { extent } from "../core/numerics";
+
+function layout(o: ChartOptions, showlegend: boolean): Layout {
+  const axis = (t?: string): Axis => (t ? { title: { text: t } } : {});
+  return {
+    ...(o.title ? { title: { text: o.title } } : {}),
+    width: o.width ?? 640,
+    height: o.height ?? 360,
+    xaxis: axis(o.xTitle),
+    yaxis: { ...axis(o.yTitle), ...(o.logY ? { type: "log" } : {}) },
+    showlegend,
+  };
+}
+
+/** Line chart, one trace per series; `x` defaults to 0..n-1. */
+export function lineChart(series: { name: string; x?: ArrayLike<number>; y: ArrayLike<number> }[], opts: ChartOptions & { markers?: boolean } = {}): Figure {
+  const data = series.map((s, i): LineTrace => {
+    const color = PALETTE[i % PALETTE.length];
+    const y = Array.from(s.y);
+    return {
+      type: "scatter",
+      mode: opts.markers ? "lines+markers" : "lines",
+      name: s.name,
+      x: s.x ? Array.from(s.x) : y.map((_, j) => j),
+      y,
+      line: { color, width: 2 },
+      marker: { color, size: 5 },
+    };
+  });
+  return { data, layout: layout(opts, series.length > 1) };
+}
+
+/**
+ * Histograms of one or more samples over SHARED bins, pre-binned here (so 400k weights become a
+ * few dozen bars in the figure JSON, and plotly and the SVG show identical bins).
+ */
+export function histogram(series: { name: string; values: ArrayLike<number> }[], opts: ChartOptions & { bins?: number; range?: [number, number]; density?: boolean } = {}): Figure {
+  const bins = opts.bins ?? 30;
+  let [lo, hi] = opts.range ?? [Infinity, -Infinity];
+  if (!opts.range) for (const s of series) [lo, hi] = mergeExtent([lo, hi], extent(s.values, 0, 1, s.values.length));
+  if (!(hi > lo)) [lo, hi] = Number.isFinite(lo) ? [lo - 0.5, lo + 0.5] : [0, 1];
+  const width = (hi - lo) / bins;
+  const data = series.map((s, i): BarTrace => {
+    const counts = new Array<number>(bins).fill(0);
+    let total = 0;
+    for (let j = 0; j < s.values.length; j++) {
+      const v = s.values[j];
+      if (!(v >= lo && v <= hi)) continue; // outside the range (or NaN)
+      counts[Math.min(bins - 1, Math.floor((v - lo) / width))]++; // v = hi goes in the last bin
+      total++;
+    }
+    const y = opts.density ? counts.map((c) => c / (Math.max(total, 1) * width)) : counts;
+    return { type: "bar", name: s.name, x: counts.map((_, b) => lo + (b + 0.5) * width), y, width, marker: { color: PALETTE[i % PALETTE.length], opacity: series.length > 1 ? 0.6 : 1 } };
+  });
+  return { data, layout: { ...layout(opts, series.length > 1), barmode: "overlay", bargap: 0 } };
+}
+
+/**
+ * Bar chart of values at positions 0..n−1 (e.g. the probability of each state), one trace per series,
+ * overlaid. Use `xTitle` to say what the position means.
+ */
+export function barChart(series: { name: string; y: ArrayLike<number> }[], opts: ChartOptions = {}): Figure {
+  const data = series.map((s, i): BarTrace => ({
+    type: "bar", name: s.name, x: Array.from(s.y, (_, j) => j), y: Array.from(s.y), width: 0.8,
+    marker: { color: PALETTE[i % PALETTE.length], opacity: series.length > 1 ? 0.6 : 1 },
+  }));
+  return { data, layout: { ...layout(opts, series.length > 1), barmode: "overlay" } };
+}
+
+/**
+ * Heatmap of a matrix `z[rows][cols]`, row 0 at the top (matrix convention). Default colours:
+ * "diverging" centred on 0 when z has both signs (weights), else "viridis".
+ */
+export function heatmap(z: number[][], opts: ChartOptions & { zmin?: number; zmax?: number; colorscale?: ColorscaleName } = {}): Figure {
+  let [lo, hi] = z.reduce<[number, number]>((e, row) => mergeExtent(e, extent(row, 0, 1, row.length)), [Infinity, -Infinity]);
+  if (!(hi >= lo)) [lo, hi] = [0, 1]; // empty or all-NaN
+  const name = opts.colorscale ?? (lo < 0 && hi > 0 ? "diverging" : "viridis");
+  if (name === "diverging" && opts.zmin === undefined && opts.zmax === undefined) {
+    hi = Math.max(-lo, hi); // symmetric, so white means exactly 0
+    lo = -hi;
+  }
+  const trace: HeatmapTrace = {
+    type: "heatmap",
+    z,
+    zmin: opts.zmin ?? lo,
+    zmax: opts.zmax ?? hi,
+    colorscale: SCALES[name].map(([t, c]): [number, string] => [t, `rgb(${c.join(",")})`]),
+  };
+  const l = layout(opts, false);
+  return { data: [trace], layout: { ...l, yaxis: { ...l.yaxis, autorange: "reversed" } } };
+}
+
+const EMBEDDED = Symbol.for("rbm-notebooks.plotly-embedded");
+type Flags = { [EMBEDDED]?: boolean };
+
+/** plotly.js source: the minified build if installed, else plotly.js-dist. Read on demand (11 MB). */
+function plotlySource(): string {
+  for (const id of ["plotly.js-dist-min/plotly.min.js", "plotly.js-dist/plotly.js"]) {
+    try {
+      return fs.readFileSync(require.resolve(id), "utf8");
+    } catch {
+      // try the next build
+    }
+  }
+  throw new Error("plotly.js-dist is not installed");
+}
+
+/**
+ * Emit plotly.js as an inline `<script>` output (offline, no CDN) once per kernel session, so later
+ * chart outputs can call `Plotly.newPlot`. The flag lives on globalThis (one per kernel process)
+ * so reloading lib/ does not embed it again; pass `force` after clearing that output.
+ * @returns true if the script was emitted by this call
+ */
+export function embedPlotly(force = false): boolean {
+  const flags = globalThis as Flags;
+  if ((flags[EMBEDDED] && !force) || !inNotebook()) return false;
+  const src = plotlySource().replace(/<\/script/gi, "<\\/script");
+  flags[EMBEDDED] = displayBundle({ "text/html": `<script>window.PlotlyConfig={MathJaxConfig:"local"};</script>\n<script type="text/javascript">${src}</script>` });
+  return flags[EMBEDDED] === true;
+}
+
+let plotCounter = 0;
+
+/** One output bundle for a figure: plotly JSON, SVG, text, and (if `interactive`) HTML. */
+export function figureBundle(fig: Figure, interactive = true): MimeBundle {
+  const svg = figureSvg(fig);
+  const bundle: MimeBundle = {
+    "application/vnd.plotly.v1+json": { data: fig.data, layout: fig.layout },
+    "image/svg+xml": svg,
+    "text/plain": `<Figure${fig.layout.title ? ` "${fig.layout.title.text}"` : ""}: ${fig.data.length} trace(s)>`,
+  };
+  if (interactive) {
+    // The div starts with the SVG, so it stays visible where scripts are stripped or plotly.js
+    // is missing (untrusted notebooks, nbconvert without JS); the script swaps in plotly.
+    const id = `rbm-plot-${process.pid}-${++plotCounter}`;
+    const json = JSON.stringify({ data: fig.data, layout: fig.layout }).replace(/</g, "\\u003c");
+    bundle["text/html"] =
+      `<div id="${id}" style="width:${fig.layout.width}px;height:${fig.layout.height}px">${svg}</div>\n` +
+      `<script>(function(){var el=document.getElementById("${id}"),f=${json};` +
+      `if(window.Plotly&&el){el.innerHTML="";window.Plotly.newPlot(el,f.data,f.layout,{displaylogo:false});}})();</script>`;
+  }
+  return bundle;
+}
+
+/** Show a figure as one multi-mime output (embedding plotly.js first if needed). `save` writes the SVG. */
+export function showFigure(fig: Figure, opts: { save?: string } = {}): void {
+  if (opts.save) writeFileAtomic(opts.save, figureSvg(fig), { overwrite: true });
+  if (!inNotebook()) return;
+  embedPlotly();
+  displayBundle(figureBundle(fig));
+}
+
+/** A chart that redraws in place, e.g. a learning curve during training. */
+export interface LiveChart {
+  /** Replace the chart (static SVG + plotly JSON; throttled to one redraw per `minIntervalMs`). */
+  update(fig: Figure): void;
+  /** Final redraw, interactive when plotly.js is available. */
+  done(fig?: Figure): void;
+}
+
+/** Create a {@link LiveChart}. Outside a notebook it does nothing. */
+export function liveChart(opts: { minIntervalMs?: number; now?: () => number } = {}): LiveChart {
+  const { minIntervalMs = 250, now = () => Date.now() } = opts;
+  embedPlotly(); // before our entry, so the final HTML output finds Plotly
+  const handle = newDisplay();
+  let last = -Infinity;
+  let latest: Figure | undefined;
+  return {
+    update(fig) {
+      latest = fig;
+      if (now() - last < minIntervalMs || !inNotebook()) return;
+      last = now();
+      handle.show(figureBundle(fig, false));
+    },
+    done(fig) {
+      const f = fig ?? latest;
+      if (f) handle.show(figureBundle(f, true));
+    },
+  };
+}
