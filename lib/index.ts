@@ -80,10 +80,8 @@ export { type AISBase, type AISResult, type AnnealOptions, SM_N_BETAS, aisBetas,
 export { type AISLogLikelihood, type AISOptions, aisLogLikelihood, annealedLogZ, annealedLogZBases } from "./eval/ais";
 export { type RAISEOptions, type RAISEResult, raiseLogZ } from "./eval/raise";
 export { type ModelSamples, type ModelSamplesOptions, sampleModel } from "./eval/model-samples";
-export {
-  type HardLogZBound, type MeanFieldBound, VisitedStates, hardLogZLowerBound, meanFieldLogZLower, negFreeEnergies,
-  negHiddenFreeEnergies,
-} from "./eval/bounds";
+export { type HardLogZBound, type MeanFieldBound, hardLogZLowerBound, meanFieldLogZLower } from "./eval/bounds";
+export { VisitedStates, negFreeEnergies, negHiddenFreeEnergies } from "./eval/states";
 export { type BaseEstimate, type BaseName, type TrustOptions, type TrustworthyLogLikelihood, trustworthyLogLikelihood } from "./eval/trust";
 export { type PlantModeOptions, plantMode } from "./eval/plant-mode";
 export { type Softmax, type SoftmaxOptions, accuracy, predictSoftmax, trainSoftmax } from "./eval/softmax";

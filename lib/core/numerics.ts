@@ -59,3 +59,11 @@ export function extent(data: ArrayLike<number>, start: number, step: number, cou
   }
   return [lo, hi];
 }
+
+/** Σ_i v_i w_i for row r of v (v binary or not). */
+export function dotRow(v: Float32Array, r: number, nV: number, w: Float64Array): number {
+  let s = 0;
+  const o = r * nV;
+  for (let i = 0; i < nV; i++) if (v[o + i] !== 0) s += v[o + i] * w[i];
+  return s;
+}

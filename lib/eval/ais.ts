@@ -38,9 +38,9 @@ import { meanFreeEnergy } from "./metrics";
 import { ProgressBar, barFor, yieldToEventLoop, Pacer } from "../view/progress";
 import { RBM, assertFiniteRBM, rbmSize } from "../core/rbm";
 import { Seed, toRng } from "../core/random";
-import { softplus64, sigmoid64 } from "../core/numerics";
+import { softplus64, sigmoid64, dotRow } from "../core/numerics";
 import { VisibleData, visibleRows, assertBinary } from "../io/data";
-import { AISResult, SM_N_BETAS, aisBetas, checkBetas, baseRateVisibleBias, AISBase, AnnealOptions, checkBases, checkRuns, resolveBetas, TemperedGibbs, dotRow, annealHidden, SAMPLE_NONE, SAMPLE_HIGH, sampleVisible, aisSummary, baseLogZ } from "./anneal";
+import { AISResult, SM_N_BETAS, aisBetas, checkBetas, baseRateVisibleBias, AISBase, AnnealOptions, checkBases, checkRuns, resolveBetas, TemperedGibbs, annealHidden, SAMPLE_NONE, SAMPLE_HIGH, sampleVisible, aisSummary, baseLogZ } from "./anneal";
 
 /** Options for {@link annealedLogZ}. */
 export interface AISOptions {

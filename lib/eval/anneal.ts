@@ -165,14 +165,6 @@ export function sampleVisible(P: Float32Array, rows: number, nV: number, v: Floa
   }
 }
 
-/** Σ_i v_i w_i for row r of v (v binary or not). */
-export function dotRow(v: Float32Array, r: number, nV: number, w: Float64Array): number {
-  let s = 0;
-  const o = r * nV;
-  for (let i = 0; i < nV; i++) if (v[o + i] !== 0) s += v[o + i] * w[i];
-  return s;
-}
-
 /** log Z_A = Σ_i softplus(b_A,i) + nHidden · log 2 of a base-rate model. */
 export function baseLogZ(bA: Float32Array, nHidden: number): number {
   let s = nHidden * Math.LN2;

@@ -6,10 +6,10 @@
 import { Seed, toRng, Rng } from "../core/random";
 import { VisibleData, visibleRows, assertBinary } from "../io/data";
 import { ProgressBar, barFor, Pacer } from "../view/progress";
-import { VisitedStates, negFreeEnergies } from "./bounds";
 import { RBM, assertFiniteRBM, rbmSize } from "../core/rbm";
-import { TemperedGibbs, dotRow, baseRateVisibleBias } from "./anneal";
-import { log1pUnit } from "../core/numerics";
+import { TemperedGibbs, baseRateVisibleBias } from "./anneal";
+import { log1pUnit, dotRow } from "../core/numerics";
+import { VisitedStates, negFreeEnergies } from "./states";
 /** Options for {@link sampleModel}. */
 export interface ModelSamplesOptions {
   /** Seed of the chains. */
