@@ -320,8 +320,8 @@ test("a process killed mid-save (SIGKILL) leaves the previous checkpoint intact"
   const lib = (m: string) => JSON.stringify(path.resolve(__dirname, "..", "lib", m));
   fs.writeFileSync(
     script,
-    `import { initRBM } from ${lib("rbm")};
-import { ioTestHooks, saveCheckpoint } from ${lib("io")};
+    `import { initRBM } from ${lib("core/rbm")};
+import { ioTestHooks, saveCheckpoint } from ${lib("io/checkpoint")};
 ioTestHooks.afterChunk = () => { process.kill(process.pid, "SIGKILL"); };
 saveCheckpoint(${JSON.stringify(file)}, { rbm: initRBM(30, 20, { seed: 1 }) });
 console.log("not reached");
