@@ -10,13 +10,13 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
-import { initBackend } from "../lib/compute/backend";
-import { RBM, disposeRBM, makeRBM } from "../lib/core/rbm";
-import { Rng } from "../lib/core/random";
+import { initBackend } from "../../lib/compute/backend";
+import { RBM, disposeRBM, makeRBM } from "../../lib/core/rbm";
+import { Rng } from "../../lib/core/random";
 import {
   CHECKPOINT_FORMAT, SafeTensor, disposeCheckpoint, encodeSafetensors, ioTestHooks, loadCheckpoint, loadSafetensors,
   rbmFromTensors, rbmToTensors, saveCheckpoint, saveSafetensors,
-} from "../lib/io/checkpoint";
+} from "../../lib/io/checkpoint";
 
 let root = "";
 before(async () => {
@@ -317,7 +317,7 @@ test("a process killed mid-save (SIGKILL) leaves the previous checkpoint intact"
   saveCheckpoint(file, { rbm });
   const before = fs.readFileSync(file);
   const script = path.join(dir, "crash.ts");
-  const lib = (m: string) => JSON.stringify(path.resolve(__dirname, "..", "lib", m));
+  const lib = (m: string) => JSON.stringify(path.resolve(__dirname, "..", "..", "lib", m));
   fs.writeFileSync(
     script,
     `import { initRBM } from ${lib("core/rbm")};
@@ -327,7 +327,7 @@ saveCheckpoint(${JSON.stringify(file)}, { rbm: initRBM(30, 20, { seed: 1 }) });
 console.log("not reached");
 `,
   );
-  const run = spawnSync(process.execPath, ["--import", "tsx", script], { encoding: "utf8", cwd: path.resolve(__dirname, "..") });
+  const run = spawnSync(process.execPath, ["--import", "tsx", script], { encoding: "utf8", cwd: path.resolve(__dirname, "..", "..") });
   assert.equal(run.signal, "SIGKILL", `child should die mid-save: ${run.stderr}`);
   assert.ok(!run.stdout.includes("not reached"));
   assert.ok(fs.readFileSync(file).equals(before), "previous file byte-for-byte intact");

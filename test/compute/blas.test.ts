@@ -1,5 +1,5 @@
 /**
- * lib/blas.ts: the optional native OpenBLAS matMul kernels of the wasm backend.
+ * lib/compute/blas.ts: the optional native OpenBLAS matMul kernels of the wasm backend.
  * Native results must equal the original wasm kernels' (all transpose flags, batched, fused bias +
  * activation), leak nothing, and leave unsupported cases to the original kernels; without the addon
  * (or with RBM_NATIVE_BLAS=0) everything works as before and BackendInfo.reason says why.
@@ -10,10 +10,10 @@ import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
-import { BackendInfo, initBackend } from "../lib/compute/backend";
-import { disableNativeBlas, enableNativeBlas, loadNativeBlas, nativeBlasCounters, nativeBlasEnabled } from "../lib/compute/blas";
+import { BackendInfo, initBackend } from "../../lib/compute/backend";
+import { disableNativeBlas, enableNativeBlas, loadNativeBlas, nativeBlasCounters, nativeBlasEnabled } from "../../lib/compute/blas";
 
-const ROOT = path.resolve(__dirname, "..");
+const ROOT = path.resolve(__dirname, "..", "..");
 const built = loadNativeBlas();
 const SKIP = typeof built === "string" ? built : false;
 /** Relative tolerance against the largest magnitude of the reference result. */

@@ -9,22 +9,22 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
-import { initBackend } from "../lib/compute/backend";
-import { Dataset, firstN, loadMnist, selectRows, stratifiedSubset } from "../lib/io/data";
+import { initBackend } from "../../lib/compute/backend";
+import { Dataset, firstN, loadMnist, selectRows, stratifiedSubset } from "../../lib/io/data";
 import {
   DBN, DBN_FORMAT, classifyDBN, cloneDBN, dbnDownPass, dbnUpPass, disposeDBN, exactDBNBound, generateDBN, labelLogProbs,
   loadDBN, pretrainDBN, sampleSoftmaxGroup, saveDBN, stackRBMs, trainJointRBM, transposeRBM, upPass,
-} from "../lib/dbn/model";
+} from "../../lib/dbn/model";
 import {
   MLP, confusionMatrix, dbnToMLP, disposeMLP, dropoutMask, evaluateMLP, fineTuneMLP, loadMLP, mlpGradients, mlpSizes, randomMLP, saveMLP,
   splitValidation, tuneTopPCD, upDownFineTune,
-} from "../lib/dbn/finetune";
-import { saveSafetensors } from "../lib/io/checkpoint";
-import { exactLogProb } from "../lib/core/exact";
-import { binarize } from "../lib/io/data";
-import { RBM, disposeRBM, freeEnergy, hiddenProbs, initRBM, sampleBernoulli } from "../lib/core/rbm";
-import { TrainOptions, trainRBM } from "../lib/train/cd";
-import { assertDivergesCleanly } from "./helpers";
+} from "../../lib/dbn/finetune";
+import { saveSafetensors } from "../../lib/io/checkpoint";
+import { exactLogProb } from "../../lib/core/exact";
+import { binarize } from "../../lib/io/data";
+import { RBM, disposeRBM, freeEnergy, hiddenProbs, initRBM, sampleBernoulli } from "../../lib/core/rbm";
+import { TrainOptions, trainRBM } from "../../lib/train/cd";
+import { assertDivergesCleanly } from "../helpers";
 
 let root = "";
 let train: Dataset;

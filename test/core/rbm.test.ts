@@ -5,18 +5,18 @@
 import { test, before } from "node:test";
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
-import { initBackend } from "../lib/compute/backend";
+import { initBackend } from "../../lib/compute/backend";
 import {
   assertFiniteRBM, disposeRBM, energy, freeEnergy, hiddenFeatures, hiddenFreeEnergy, hiddenProbs, initRBM, makeRBM,
   sampleBernoulli, visibleProbs,
-} from "../lib/core/rbm";
-import { gibbsChain, gibbsHVH, gibbsVHV } from "../lib/core/sampling";
+} from "../../lib/core/rbm";
+import { gibbsChain, gibbsHVH, gibbsVHV } from "../../lib/core/sampling";
 import {
   allBinaryStates, exactHiddenMarginal, exactLogLikelihoodGradient, exactLogProb, exactLogZ,
   exactVisibleMarginal, logSumExp,
-} from "../lib/core/exact";
-import { Rng } from "../lib/core/random";
-import { bits, energy64, joint64, randomRBM } from "./helpers";
+} from "../../lib/core/exact";
+import { Rng } from "../../lib/core/random";
+import { bits, energy64, joint64, randomRBM } from "../helpers";
 
 before(async () => {
   await initBackend({ quiet: true });

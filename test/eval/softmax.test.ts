@@ -2,10 +2,10 @@
 import { test, before } from "node:test";
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
-import { initBackend } from "../lib/compute/backend";
-import { accuracy, predictSoftmax, trainSoftmax } from "../lib/eval/softmax";
-import { firstN, loadMnist } from "../lib/io/data";
-import { Rng } from "../lib/core/random";
+import { initBackend } from "../../lib/compute/backend";
+import { accuracy, predictSoftmax, trainSoftmax } from "../../lib/eval/softmax";
+import { firstN, loadMnist } from "../../lib/io/data";
+import { Rng } from "../../lib/core/random";
 
 before(async () => {
   await initBackend({ quiet: true });

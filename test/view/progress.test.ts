@@ -1,8 +1,8 @@
 /** Tests of the training progress bar: text format, throttling (with an injected clock), notebook output. */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { formatDuration, formatValue, progressBar, progressLine } from "../lib/view/progress";
-import { MimeBundle, setDisplaySink } from "../lib/view/display";
+import { formatDuration, formatValue, progressBar, progressLine } from "../../lib/view/progress";
+import { MimeBundle, setDisplaySink } from "../../lib/view/display";
 
 /** A bar drawing into an array, on a clock we move by hand. */
 function fake(mode: "tty" | "lines" | "off", total = 1000) {

@@ -7,7 +7,7 @@ import * as path from "path";
 import {
   assertUnitInterval, batches, binarize, dim, firstN, loadMnist, mnistDir, oneHot, parseIdx, permutation,
   stratifiedSubset,
-} from "../lib/io/data";
+} from "../../lib/io/data";
 
 test("MNIST train and test load as [n, 784] floats in [0, 1] with labels 0–9", () => {
   const train = loadMnist({ split: "train" });

@@ -7,15 +7,15 @@
 import { test, before } from "node:test";
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
-import { initBackend } from "../lib/compute/backend";
-import { binarize, firstN, loadMnist, selectRows } from "../lib/io/data";
-import { exactLogProb, exactVisibleMarginal } from "../lib/core/exact";
-import { disposeRBM, hiddenProbs, initRBM, randomRBM, visibleProbs } from "../lib/core/rbm";
-import { Rng } from "../lib/core/random";
+import { initBackend } from "../../lib/compute/backend";
+import { binarize, firstN, loadMnist, selectRows } from "../../lib/io/data";
+import { exactLogProb, exactVisibleMarginal } from "../../lib/core/exact";
+import { disposeRBM, hiddenProbs, initRBM, randomRBM, visibleProbs } from "../../lib/core/rbm";
+import { Rng } from "../../lib/core/random";
 import {
   exactLogLikelihood, exactPseudoLikelihood, freeEnergyGap, meanFreeEnergy, pseudoLikelihood, reconstructionError,
-} from "../lib/eval/metrics";
-import { plainCD1, randomRBM as randomRBM64 } from "./helpers";
+} from "../../lib/eval/metrics";
+import { plainCD1, randomRBM as randomRBM64 } from "../helpers";
 
 before(async () => {
   await initBackend({ quiet: true });

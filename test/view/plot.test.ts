@@ -6,10 +6,10 @@ import * as os from "node:os";
 import * as path from "node:path";
 import * as zlib from "node:zlib";
 import * as tf from "@tensorflow/tfjs";
-import { crc32, encodePng } from "../lib/view/png";
-import { barChart, embedPlotly, figureBundle, figureSvg, gridPng, heatmap, histogram, imageGrid, lineChart, liveChart, niceTicks, showFigure, showImages, upscale } from "../lib/view/plot";
-import { MimeBundle, setDisplaySink } from "../lib/view/display";
-import { formatCell, historyTable, saveCsv, showTable, tableHtml, tableText, toCsv } from "../lib/view/table";
+import { crc32, encodePng } from "../../lib/view/png";
+import { barChart, embedPlotly, figureBundle, figureSvg, gridPng, heatmap, histogram, imageGrid, lineChart, liveChart, niceTicks, showFigure, showImages, upscale } from "../../lib/view/plot";
+import { MimeBundle, setDisplaySink } from "../../lib/view/display";
+import { formatCell, historyTable, saveCsv, showTable, tableHtml, tableText, toCsv } from "../../lib/view/table";
 
 /** Independent PNG decoder: checks signature and every CRC (with zlib.crc32), inflates, unfilters. */
 function decodePng(png: Uint8Array): { width: number; height: number; channels: number; pixels: Uint8Array } {

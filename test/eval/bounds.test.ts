@@ -1,5 +1,5 @@
 /**
- * The trustworthy log-likelihood (lib/bounds.ts) against exact enumeration: every guaranteed bound
+ * The trustworthy log-likelihood (lib/eval/bounds.ts) against exact enumeration: every guaranteed bound
  * holds, AIS from both bases and RAISE agree with exact log Z within 0.1 nats on random models and
  * on one trained on MNIST, RAISE's weight is unbiased for its forward model (brute force), and a
  * model with a planted mode fools data-base AIS by tens of nats while the combined result says so.
@@ -7,18 +7,18 @@
 import { test, before, after, TestContext } from "node:test";
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
-import { initBackend } from "../lib/compute/backend";
-import { Dataset, binarize, loadMnist } from "../lib/io/data";
-import { exactLogZ, exactVisibleMarginal } from "../lib/core/exact";
-import { exactLogLikelihood, softplus64 } from "../lib/eval/metrics";
-import { RBM, disposeRBM, initRBM, makeRBM, randomRBM } from "../lib/core/rbm";
-import { Rng } from "../lib/core/random";
-import { trainRBM } from "../lib/train/cd";
+import { initBackend } from "../../lib/compute/backend";
+import { Dataset, binarize, loadMnist } from "../../lib/io/data";
+import { exactLogZ, exactVisibleMarginal } from "../../lib/core/exact";
+import { exactLogLikelihood, softplus64 } from "../../lib/eval/metrics";
+import { RBM, disposeRBM, initRBM, makeRBM, randomRBM } from "../../lib/core/rbm";
+import { Rng } from "../../lib/core/random";
+import { trainRBM } from "../../lib/train/cd";
 import {
   TrustworthyLogLikelihood, VisitedStates, annealedLogZBases, hardLogZLowerBound, meanFieldLogZLower, negFreeEnergies,
   plantMode, raiseLogZ, sampleModel, trustworthyLogLikelihood,
-} from "../lib/eval/bounds";
-import { bits } from "./helpers";
+} from "../../lib/eval/bounds";
+import { bits } from "../helpers";
 
 let mnistTrain: Dataset;
 let mnistTest: Dataset;

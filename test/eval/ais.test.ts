@@ -6,13 +6,13 @@
 import { test, before, TestContext } from "node:test";
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
-import { initBackend } from "../lib/compute/backend";
-import { plainCD1 } from "./helpers";
-import { binarize, loadMnist } from "../lib/io/data";
-import { exactLogZ, exactLogProb } from "../lib/core/exact";
-import { disposeRBM, initRBM, makeRBM, randomRBM } from "../lib/core/rbm";
-import { AISResult, SM_N_BETAS, aisBetas, aisLogLikelihood, annealedLogZ, baseRateVisibleBias } from "../lib/eval/ais";
-import { exactLogLikelihood } from "../lib/eval/metrics";
+import { initBackend } from "../../lib/compute/backend";
+import { plainCD1 } from "../helpers";
+import { binarize, loadMnist } from "../../lib/io/data";
+import { exactLogZ, exactLogProb } from "../../lib/core/exact";
+import { disposeRBM, initRBM, makeRBM, randomRBM } from "../../lib/core/rbm";
+import { AISResult, SM_N_BETAS, aisBetas, aisLogLikelihood, annealedLogZ, baseRateVisibleBias } from "../../lib/eval/ais";
+import { exactLogLikelihood } from "../../lib/eval/metrics";
 
 before(async () => {
   await initBackend({ quiet: true });

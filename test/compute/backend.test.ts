@@ -1,5 +1,5 @@
 /**
- * lib/backend.ts: backend choice, env overrides, wasm threads (vs single-threaded results) and clean exit.
+ * lib/compute/backend.ts: backend choice, env overrides, wasm threads (vs single-threaded results) and clean exit.
  * The backend is process-global, so every variant other than the default runs in a child process.
  */
 import { test } from "node:test";
@@ -8,9 +8,9 @@ import { spawnSync } from "node:child_process";
 import * as os from "node:os";
 import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
-import { BackendInfo, backendInfo, initBackend } from "../lib/compute/backend";
+import { BackendInfo, backendInfo, initBackend } from "../../lib/compute/backend";
 
-const ROOT = path.resolve(__dirname, "..");
+const ROOT = path.resolve(__dirname, "..", "..");
 const CHILD_TIMEOUT_MS = 60_000;
 
 interface ChildResult {
@@ -123,7 +123,7 @@ test("a malformed RBM_BACKEND is rejected with the valid names", () => {
 });
 
 test("threaded and single-threaded wasm give bit-identical CD-1 products; both processes exit by themselves", () => {
-  // RBM_NATIVE_BLAS=0: compare XNNPACK's own kernels, not the optional OpenBLAS matMul (lib/blas.ts).
+  // RBM_NATIVE_BLAS=0: compare XNNPACK's own kernels, not the optional OpenBLAS matMul (lib/compute/blas.ts).
   const single = runChild(MATMUL_CHILD, { RBM_WASM_THREADS: "0", RBM_NATIVE_BLAS: "0" });
   const threaded = runChild(MATMUL_CHILD, { RBM_WASM_THREADS: "2", RBM_NATIVE_BLAS: "0" });
   const s = lastJson<{ info: BackendInfo; digests: string[] }>(single);

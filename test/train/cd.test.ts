@@ -5,13 +5,13 @@
 import { test, before } from "node:test";
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
-import { initBackend } from "../lib/compute/backend";
-import { Dataset, firstN, loadMnist, binarize } from "../lib/io/data";
-import { exactLogLikelihoodGradient, exactLogProb } from "../lib/core/exact";
-import { RBM, disposeRBM, initRBM, makeRBM } from "../lib/core/rbm";
-import { Rng } from "../lib/core/random";
-import { trainRBM } from "../lib/train/cd";
-import { assertDivergesCleanly } from "./helpers";
+import { initBackend } from "../../lib/compute/backend";
+import { Dataset, firstN, loadMnist, binarize } from "../../lib/io/data";
+import { exactLogLikelihoodGradient, exactLogProb } from "../../lib/core/exact";
+import { RBM, disposeRBM, initRBM, makeRBM } from "../../lib/core/rbm";
+import { Rng } from "../../lib/core/random";
+import { trainRBM } from "../../lib/train/cd";
+import { assertDivergesCleanly } from "../helpers";
 
 before(async () => {
   await initBackend({ quiet: true });
