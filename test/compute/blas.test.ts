@@ -12,6 +12,7 @@ import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { BackendInfo, initBackend } from "../../lib/compute/backend";
 import { disableNativeBlas, enableNativeBlas, loadNativeBlas, nativeBlasCounters, nativeBlasEnabled } from "../../lib/compute/blas";
+import { noLeak } from "../support/assert";
 
 const ROOT = path.resolve(__dirname, "..", "..");
 const built = loadNativeBlas();
@@ -58,10 +59,8 @@ function assertSameAsWasm(what: string, fn: () => tf.Tensor, expectNative = true
 
 /** Asserts `fn` leaves no tensors and no backend data behind. */
 function assertNoLeaks(fn: () => void): void {
-  const tensors = tf.memory().numTensors;
   const dataIds = tf.engine().backend.numDataIds();
-  fn();
-  assert.equal(tf.memory().numTensors, tensors, "tensors leaked");
+  noLeak("the native/wasm comparison", fn);
   assert.equal(tf.engine().backend.numDataIds(), dataIds, "backend data leaked");
 }
 

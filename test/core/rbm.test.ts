@@ -16,28 +16,26 @@ import {
   exactVisibleMarginal, logSumExp,
 } from "../../lib/core/exact";
 import { Rng } from "../../lib/core/random";
-import { bits, energy64, joint64, randomRBM } from "../helpers";
+import { close, noLeak } from "../support/assert";
+import { bits, energy64, joint64, randomRBM } from "../support/reference";
 
 before(async () => {
   await initBackend({ quiet: true });
 });
 
-const close = (a: number, b: number, tol: number, what: string) =>
-  assert.ok(Math.abs(a - b) <= tol, `${what}: ${a} vs ${b} (tolerance ${tol})`);
-
 test("energy matches the definition on every state of a 5-4 RBM", () => {
   const { rbm, W, b, c } = randomRBM(5, 4, 1);
   const v = allBinaryStates(5);
   const hStates = allBinaryStates(4);
-  const start = tf.memory().numTensors;
-  for (let sh = 0; sh < 16; sh++) {
-    const h = tf.tidy(() => tf.tile(hStates.slice([sh, 0], [1, 4]), [32, 1])) as tf.Tensor2D;
-    const e = energy(v, h, rbm);
-    const got = e.dataSync();
-    for (let sv = 0; sv < 32; sv++) close(got[sv], energy64(bits(sv, 5), bits(sh, 4), W, b, c), 1e-4, `E(${sv},${sh})`);
-    tf.dispose([h, e]);
-  }
-  assert.equal(tf.memory().numTensors, start);
+  noLeak("energy", () => {
+    for (let sh = 0; sh < 16; sh++) {
+      const h = tf.tidy(() => tf.tile(hStates.slice([sh, 0], [1, 4]), [32, 1])) as tf.Tensor2D;
+      const e = energy(v, h, rbm);
+      const got = e.dataSync();
+      for (let sv = 0; sv < 32; sv++) close(got[sv], energy64(bits(sv, 5), bits(sh, 4), W, b, c), 1e-4, `E(${sv},${sh})`);
+      tf.dispose([h, e]);
+    }
+  });
   tf.dispose([v, hStates]);
   disposeRBM(rbm);
 });
@@ -152,21 +150,23 @@ test("the ML gradient identity: finite differences of exact log p equal ⟨vhᵀ
 
 test("Bernoulli samples have the right means and are reproducible from the seed", () => {
   const p = tf.tensor2d([[0.1, 0.5, 0.9, 0, 1]]).tile([20000, 1]) as tf.Tensor2D;
-  const start = tf.memory().numTensors;
-  const s1 = sampleBernoulli(p, 7);
-  const s2 = sampleBernoulli(p, 7);
-  const s3 = sampleBernoulli(p, 8);
-  const meanT = tf.mean(s1, 0);
-  const means = meanT.dataSync();
-  meanT.dispose();
-  [0.1, 0.5, 0.9, 0, 1].forEach((q, i) => close(means[i], q, 4 * Math.sqrt((q * (1 - q)) / 20000) + 1e-9, `mean ${i}`));
-  assert.deepEqual(s1.dataSync(), s2.dataSync());
-  assert.notDeepEqual(s1.dataSync(), s3.dataSync());
-  tf.dispose([s1, s2, s3]);
-  assert.equal(tf.memory().numTensors, start);
+  noLeak("sampleBernoulli", () => {
+    const s1 = sampleBernoulli(p, 7);
+    const s2 = sampleBernoulli(p, 7);
+    const s3 = sampleBernoulli(p, 8);
+    const meanT = tf.mean(s1, 0);
+    const means = meanT.dataSync();
+    meanT.dispose();
+    [0.1, 0.5, 0.9, 0, 1].forEach((q, i) => close(means[i], q, 4 * Math.sqrt((q * (1 - q)) / 20000) + 1e-9, `mean ${i}`));
+    assert.deepEqual(s1.dataSync(), s2.dataSync());
+    assert.notDeepEqual(s1.dataSync(), s3.dataSync());
+    tf.dispose([s1, s2, s3]);
+  });
   p.dispose();
 });
 
+// The total-variation distances in this test and the next stay inline (and this test's hand-written
+// numTensors check with them): the TV computation is being moved into lib/ on another branch.
 test("long block-Gibbs runs reproduce the exact p(v) (total variation < 0.02)", () => {
   const { rbm } = randomRBM(4, 3, 6);
   const exact = exactVisibleMarginal(rbm).probs;
@@ -222,21 +222,21 @@ test("h→v→h steps also leave the exact joint invariant (hidden marginal, TV 
 test("same seed ⇒ same chain; different seed ⇒ different chain; no leaked tensors", () => {
   const rbm = initRBM(20, 10, { seed: 1 });
   const v0 = tf.zeros([5, 20]) as tf.Tensor2D;
-  const start = tf.memory().numTensors;
-  const a = gibbsVHV(v0, rbm, 42);
-  const b = gibbsVHV(v0, rbm, 42);
-  const c = gibbsVHV(v0, rbm, 43);
-  assert.deepEqual(a.v.dataSync(), b.v.dataSync());
-  assert.deepEqual(a.h.dataSync(), b.h.dataSync());
-  assert.notDeepEqual(a.h.dataSync(), c.h.dataSync());
-  for (const s of [a, b, c]) tf.dispose([s.v, s.h, s.vProbs, s.hProbs]);
-  const r1 = gibbsChain(v0, rbm, { steps: 10, seed: 5, every: 5 });
-  const r2 = gibbsChain(v0, rbm, { steps: 10, seed: 5, every: 5 });
-  assert.deepEqual(r1.records.map((r) => Array.from(r.values)), r2.records.map((r) => Array.from(r.values)));
-  tf.dispose([r1.v, r1.vProbs, r2.v, r2.vProbs]);
-  freeEnergy(v0, rbm).dispose();
-  exactLogZ(rbm);
-  assert.equal(tf.memory().numTensors, start);
+  noLeak("gibbsVHV, gibbsChain, freeEnergy, exactLogZ", () => {
+    const a = gibbsVHV(v0, rbm, 42);
+    const b = gibbsVHV(v0, rbm, 42);
+    const c = gibbsVHV(v0, rbm, 43);
+    assert.deepEqual(a.v.dataSync(), b.v.dataSync());
+    assert.deepEqual(a.h.dataSync(), b.h.dataSync());
+    assert.notDeepEqual(a.h.dataSync(), c.h.dataSync());
+    for (const s of [a, b, c]) tf.dispose([s.v, s.h, s.vProbs, s.hProbs]);
+    const r1 = gibbsChain(v0, rbm, { steps: 10, seed: 5, every: 5 });
+    const r2 = gibbsChain(v0, rbm, { steps: 10, seed: 5, every: 5 });
+    assert.deepEqual(r1.records.map((r) => Array.from(r.values)), r2.records.map((r) => Array.from(r.values)));
+    tf.dispose([r1.v, r1.vProbs, r2.v, r2.vProbs]);
+    freeEnergy(v0, rbm).dispose();
+    exactLogZ(rbm);
+  });
   const init1 = initRBM(30, 7, { seed: 9, method: "hinton" });
   const init2 = initRBM(30, 7, { seed: 9, method: "hinton" });
   assert.deepEqual(init1.W.dataSync(), init2.W.dataSync());
@@ -288,9 +288,7 @@ test("hiddenFeatures equals hiddenProbs row by row, in batches, without leaks", 
   const rbm = initRBM(12, 5, { seed: 3 });
   const rng = new Rng(2);
   const x = Float32Array.from({ length: 7 * 12 }, () => rng.uniform());
-  const start = tf.memory().numTensors;
-  const got = hiddenFeatures(x, rbm, 3);
-  assert.equal(tf.memory().numTensors, start);
+  const got = noLeak("hiddenFeatures", () => hiddenFeatures(x, rbm, 3));
   const v = tf.tensor2d(x, [7, 12]);
   const want = hiddenProbs(v, rbm).dataSync();
   got.forEach((g, i) => close(g, want[i], 1e-6, `feature ${i}`));

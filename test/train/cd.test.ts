@@ -11,7 +11,8 @@ import { exactLogLikelihoodGradient, exactLogProb } from "../../lib/core/exact";
 import { RBM, disposeRBM, initRBM, makeRBM } from "../../lib/core/rbm";
 import { Rng } from "../../lib/core/random";
 import { trainRBM } from "../../lib/train/cd";
-import { assertDivergesCleanly } from "../helpers";
+import { noLeakAsync } from "../support/assert";
+import { assertDivergesCleanly } from "../support/training";
 
 before(async () => {
   await initBackend({ quiet: true });
@@ -84,13 +85,12 @@ test("CD-1 on MNIST raises the exact log-likelihood of a 784-10 RBM and lowers r
   disposeRBM(trained);
 });
 
-test("same seed ⇒ same history and weights; no tensors leak across epochs; schedules are honoured", async () => {
+test("same seed ⇒ same history and weights; no tensors leak across epochs; schedules are honoured", () => noLeakAsync("five training runs", async () => {
   const data = firstN(loadMnist({ split: "test" }), 300);
   const rbm = initRBM(784, 20, { seed: 2 });
-  const start = tf.memory().numTensors;
   const opts = { epochs: 3, batchSize: 50, momentumSwitchEpoch: 1, learningRate: (e: number) => 0.1 / (1 + e), progress: false, seed: 9 } as const;
-  const a = await trainRBM(rbm, data, opts);
-  assert.equal(tf.memory().numTensors, start + 3, "only the trained W, b, c remain");
+  // Only the trained W, b, c remain.
+  const a = await noLeakAsync("trainRBM", () => trainRBM(rbm, data, opts), { returned: 3 });
   const b = await trainRBM(rbm, data, opts);
   assert.deepEqual(a.history.map((h) => h.trainRecon), b.history.map((h) => h.trainRecon));
   assert.deepEqual(a.rbm.W.dataSync(), b.rbm.W.dataSync());
@@ -101,9 +101,8 @@ test("same seed ⇒ same history and weights; no tensors leak across epochs; sch
   assert.deepEqual(pcd.chains?.shape, [7, 20]);
   tf.dispose(pcd.chains);
   for (const r of [a, b, c, pcd]) disposeRBM(r.rbm);
-  assert.equal(tf.memory().numTensors, start);
   disposeRBM(rbm);
-});
+}));
 
 test("divergence stops with the epoch, batch, a fix, and the last good parameters", async () => {
   const data = firstN(loadMnist({ split: "test" }), 400);

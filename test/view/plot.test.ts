@@ -10,48 +10,7 @@ import { crc32, encodePng } from "../../lib/view/png";
 import { barChart, embedPlotly, figureBundle, figureSvg, gridPng, heatmap, histogram, imageGrid, lineChart, liveChart, niceTicks, showFigure, showImages, upscale } from "../../lib/view/plot";
 import { MimeBundle, setDisplaySink } from "../../lib/view/display";
 import { formatCell, historyTable, saveCsv, showTable, tableHtml, tableText, toCsv } from "../../lib/view/table";
-
-/** Independent PNG decoder: checks signature and every CRC (with zlib.crc32), inflates, unfilters. */
-function decodePng(png: Uint8Array): { width: number; height: number; channels: number; pixels: Uint8Array } {
-  const buf = Buffer.from(png);
-  assert.deepEqual([...buf.subarray(0, 8)], [137, 80, 78, 71, 13, 10, 26, 10]);
-  let off = 8;
-  const idat: Buffer[] = [];
-  let ihdr: Buffer | undefined;
-  const types: string[] = [];
-  while (off < buf.length) {
-    const len = buf.readUInt32BE(off);
-    const type = buf.toString("latin1", off + 4, off + 8);
-    const data = buf.subarray(off + 8, off + 8 + len);
-    assert.equal(buf.readUInt32BE(off + 8 + len), zlib.crc32(buf.subarray(off + 4, off + 8 + len)), `CRC of ${type}`);
-    types.push(type);
-    if (type === "IHDR") ihdr = data;
-    if (type === "IDAT") idat.push(data);
-    off += 12 + len;
-  }
-  assert.deepEqual([types[0], types[types.length - 1]], ["IHDR", "IEND"]);
-  assert.ok(ihdr);
-  const [width, height, depth, color] = [ihdr.readUInt32BE(0), ihdr.readUInt32BE(4), ihdr[8], ihdr[9]];
-  assert.equal(depth, 8);
-  const channels = color === 0 ? 1 : color === 2 ? 3 : NaN;
-  const raw = zlib.inflateSync(Buffer.concat(idat));
-  const stride = width * channels;
-  assert.equal(raw.length, (stride + 1) * height);
-  const out = new Uint8Array(stride * height);
-  for (let y = 0; y < height; y++) {
-    const f = raw[y * (stride + 1)];
-    for (let x = 0; x < stride; x++) {
-      const a = x >= channels ? out[y * stride + x - channels] : 0;
-      const b = y > 0 ? out[(y - 1) * stride + x] : 0;
-      const c = x >= channels && y > 0 ? out[(y - 1) * stride + x - channels] : 0;
-      const p = a + b - c;
-      const paeth = Math.abs(p - a) <= Math.abs(p - b) && Math.abs(p - a) <= Math.abs(p - c) ? a : Math.abs(p - b) <= Math.abs(p - c) ? b : c;
-      const pred = [0, a, b, (a + b) >> 1, paeth][f];
-      out[y * stride + x] = (raw[y * (stride + 1) + 1 + x] + pred) & 255;
-    }
-  }
-  return { width, height, channels, pixels: out };
-}
+import { decodePng } from "../support/png";
 
 /** Minimal XML well-formedness check: balanced tags, quoted attributes, one root. */
 function assertWellFormed(xml: string): void {
