@@ -206,7 +206,7 @@ test("label posterior of the top RBM equals softmax(−F(x, e_k)) computed from 
   disposeRBM(top);
 });
 
-test("variational bound: tight with the tied (transposed) prior, raised by training layer 2", async () => {
+test("variational bound: tight with the tied (transposed) prior, raised by training layer 2", () => noLeakAsync("variational bound test", async () => {
   const data = binarize(firstN(train, 600), { mode: "sample", seed: 0 });
   const { dbn } = await pretrainDBN([784, 8], data, { perLayer: { ...quiet, epochs: 3 } });
   const lower = dbn.layers[0];
@@ -232,10 +232,14 @@ test("variational bound: tight with the tied (transposed) prior, raised by train
     disposeRBM(layer2);
     v.dispose();
   });
-  assert.throws(() => exactDBNBound(lower, initRBM(9, 4), tf.zeros([1, 784]) as tf.Tensor2D), /prior RBM has 9 visible units but the lower RBM has 8 hidden units/);
+  const wrongPrior = initRBM(9, 4);
+  const v1 = tf.zeros([1, 784]) as tf.Tensor2D;
+  assert.throws(() => exactDBNBound(lower, wrongPrior, v1), /prior RBM has 9 visible units but the lower RBM has 8 hidden units/);
+  disposeRBM(wrongPrior);
+  v1.dispose();
   disposeRBM(tied);
   disposeDBN(dbn);
-});
+}));
 
 test("generation: class-conditional chains, recorded frames, seeded, no leaks", async () => {
   const { dbn } = await pretrainDBN([784, 30, 40], train, { perLayer: quiet, labels: true });
@@ -355,11 +359,11 @@ test("early stopping keeps the best validation epoch; save/load, confusion matri
   disposeMLP(mlp);
 });
 
-test("backprop gradients equal finite differences of the loss, with and without dropout masks", () => {
+test("backprop gradients equal finite differences of the loss, with and without dropout masks", () => noLeak("backprop gradients test", () => {
   const mlp = randomMLP([6, 5, 4], { seed: 3, outputStd: 0.5, nClasses: 3 });
   const B = 4;
   const x = tf.tensor2d(Array.from({ length: B * 6 }, (_, i) => ((i * 37) % 11) / 10), [B, 6]);
-  const y = tf.oneHot(tf.tensor1d([0, 2, 1, 2], "int32"), 3).toFloat() as tf.Tensor2D;
+  const y = tf.tidy(() => tf.oneHot(tf.tensor1d([0, 2, 1, 2], "int32"), 3).toFloat() as tf.Tensor2D);
   const masks = [dropoutMask([B, 6], 0.3, 1), undefined, dropoutMask([B, 4], 0.5, 2)];
   for (const m of [undefined, masks]) noLeak(`mlpGradients (${m ? "dropout" : "plain"})`, () => {
     const g = mlpGradients(mlp, x, y, { masks: m });
@@ -409,11 +413,13 @@ test("backprop gradients equal finite differences of the loss, with and without 
     const alive = [0, 1, 2, 3].some((r) => mask0[r * 6 + i] !== 0);
     if (!alive) for (let j = 0; j < 5; j++) assert.equal(dW0[i * 5 + j], 0);
   }
-  assert.throws(() => mlpGradients(mlp, x, tf.zeros([B, 4]) as tf.Tensor2D), /y has shape \[4,4\] but must be one-hot \[4, 3\]/);
-  assert.throws(() => mlpGradients(mlp, x, y, { masks: [tf.ones([B, 5]) as tf.Tensor2D] }), /mask 0 has shape \[4,5\]/);
-  disposeSome([x, y, g.loss, g.wrong, ...g.dW, ...g.db, ...masks]);
+  const notOneHot = tf.zeros([B, 4]) as tf.Tensor2D;
+  const wrongMask = tf.ones([B, 5]) as tf.Tensor2D;
+  assert.throws(() => mlpGradients(mlp, x, notOneHot), /y has shape \[4,4\] but must be one-hot \[4, 3\]/);
+  assert.throws(() => mlpGradients(mlp, x, y, { masks: [wrongMask] }), /mask 0 has shape \[4,5\]/);
+  disposeSome([x, y, notOneHot, wrongMask, g.loss, g.wrong, ...g.dW, ...g.db, ...masks]);
   disposeMLP(mlp);
-});
+}));
 
 test("dropout masks: P(0) = p, mean 1, seeded; fine-tuning with dropout is reproducible and still learns", async () => {
   const m = dropoutMask([200, 500], 0.2, 7);

@@ -37,17 +37,21 @@ function diff(after: RBM, before: RBM): { dW: Float32Array; db: Float32Array; dc
 const noMomentum = { initialMomentum: 0, finalMomentum: 0, weightDecay: 0, shuffle: false, progress: false } as const;
 
 for (const persistent of [false, true]) {
-  test(`one ${persistent ? "PCD" : "CD"}-k update with long chains equals the exact log-likelihood gradient`, async () => {
+  const what = `${persistent ? "PCD" : "CD"}-k`;
+  test(`one ${what} update with long chains equals the exact log-likelihood gradient`, () => noLeakAsync(`the ${what} test`, async () => {
     const rng = new Rng(1);
     const rows = Array.from({ length: 6 }, () => Array.from({ length: 5 }, () => (rng.uniform() < 0.35 ? 1 : 0)));
     const W = Array.from({ length: 5 }, () => Array.from({ length: 3 }, () => rng.normal()));
     const rbm = makeRBM(W, [0.2, -0.3, 0.1, 0, -0.5], [0.3, -0.2, 0.1]);
     const data = repeated(rows, 1000);
-    const exact = exactLogLikelihoodGradient(tf.tensor2d(rows), rbm);
+    const v = tf.tensor2d(rows);
+    const exact = exactLogLikelihoodGradient(v, rbm);
+    v.dispose();
     // lr = 1, one batch holding all 6,000 rows, k = 30 so the chains reach the model distribution.
-    const { rbm: after } = await trainRBM(rbm, data, {
+    const { rbm: after, chains } = await trainRBM(rbm, data, {
       ...noMomentum, k: 30, learningRate: 1, batchSize: data.n, persistent, sampleVisible: true, seed: 3,
     });
+    tf.dispose(chains);
     const got = diff(after, rbm);
     const worst = (a: ArrayLike<number>, b: ArrayLike<number>) => Math.max(...Array.from(a, (x, i) => Math.abs(x - b[i])));
     // Monte-Carlo error of a mean over 6,000 chains is ≈ 0.5/√6000 ≈ 0.007; allow 4σ.
@@ -63,7 +67,7 @@ for (const persistent of [false, true]) {
     }
     disposeRBM(after);
     disposeRBM(rbm);
-  });
+  }));
 }
 
 test("CD-1 on MNIST raises the exact log-likelihood of a 784-10 RBM and lowers reconstruction error", async () => {
