@@ -30,6 +30,7 @@ import path from "node:path";
 import { after, describe, test } from "node:test";
 import { NOTEBOOKS_DIR, ROOT, findJupyter, jupyterEnv, which } from "../../scripts/jupyter-env.mjs";
 import { Box, Browser, Page } from "../support/cdp";
+import { CHAPTER_FILES } from "../support/chapters";
 import { Rgba, decodePng, toRgba } from "../support/png";
 import { Proc, pidAlive, runToEnd, startProcess, stopProcess, tail, waitUntil } from "../support/processes";
 import { WebSocketClient } from "../support/websocket";
@@ -348,7 +349,8 @@ describe("every chapter rendered in headless Chromium", { skip: !CHROMIUM && !pr
   }
 
   test("notebooks/ holds chapters", () => {
-    assert.ok(CHAPTERS.length > 0, `no .ipynb files in ${NOTEBOOKS_DIR}`);
+    assert.deepEqual(CHAPTERS.map((c) => c.file), CHAPTER_FILES,
+      `the .ipynb files in ${NOTEBOOKS_DIR} are not the course's chapters (a new chapter goes into test/support/chapters.ts)`);
   });
 
   for (const chapter of CHAPTERS) {
