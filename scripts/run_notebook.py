@@ -3,7 +3,7 @@
 
     python3 scripts/run_notebook.py NOTEBOOK [--timeout SEC] [--output PATH] [--echo]
 
-Used by test/notebooks.test.ts and scripts/chapter.mjs, which set JUPYTER_PATH (see
+Used by test/e2e/notebooks.test.ts and scripts/chapter.mjs, which set JUPYTER_PATH (see
 scripts/jupyter-env.mjs) so that the project's kernel "tslab" is found. The kernel runs with the
 notebook's folder as cwd and inherits this process's environment (notebooks read their
 parameters from it). Prints per-cell and total wall time.

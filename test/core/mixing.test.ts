@@ -13,7 +13,8 @@ import { disposeRBM, makeRBM } from "../../lib/core/rbm";
 import { Rng } from "../../lib/core/random";
 import { gibbsChain } from "../../lib/core/sampling";
 import { empiricalDistribution, evolveDistribution, exactAutocorrelation, gibbsKernel, sampleStates, sampledAutocorrelation, secondEigenvalue, stateIndices, stateVectors, stepDistribution, tvDistance } from "../../lib/core/mixing";
-import { bits, randomRBM } from "../helpers";
+import { noLeak } from "../support/assert";
+import { bits, randomRBM } from "../support/reference";
 
 before(async () => {
   await initBackend({ quiet: true });
@@ -21,11 +22,7 @@ before(async () => {
 
 /** A test whose body must leave exactly as many tensors as it found. */
 function leakFreeTest(name: string, body: () => void): void {
-  test(name, () => {
-    const before = tf.memory().numTensors;
-    body();
-    assert.equal(tf.memory().numTensors, before, `${name}: leaked ${tf.memory().numTensors - before} tensors`);
-  });
+  test(name, () => noLeak(name, body));
 }
 
 const maxAbsDiff = (a: ArrayLike<number>, b: ArrayLike<number>) => {

@@ -7,36 +7,33 @@
 //    would run this file first. When a copy is missing or older than its source notebook, the
 //    chapter is executed here with scripts/chapter.mjs (CI=true), which leaves the copy there
 //    too, so this file also works on its own. Each page is opened in headless Chromium driven
-//    over the DevTools protocol (--remote-debugging-pipe, no dependency): every chart must be
+//    over the DevTools protocol (test/support/cdp.ts, no dependency): every chart must be
 //    drawn by plotly, every PNG must decode, and the screenshot (kept as
 //    test-artifacts/browser/NN.png) must not be blank. How many charts, images and tables to
 //    expect is read from the chapter's executed outputs.
 // 2. The same HTML with every <script> removed (what JupyterLab does to untrusted outputs) must
 //    still show each chart as our static SVG (test-artifacts/browser/NN-noscript.png).
 // 3. `node scripts/start.mjs --no-browser` is started on a free loopback port with a random token;
-//    through its REST API and a kernel's websocket channel (a small client below) we check that
+//    through its REST API and a kernel's websocket channel (test/support/websocket.ts) we check that
 //    kernel "tslab" is offered, run one cell in a session for a chapter, and shut everything down.
 //
 // Needs Chromium (`chromium` on PATH or CHROMIUM=/path; without it the browser part is skipped,
 // except under CI where it fails) and `npm run setup` (npm test runs it first).
 
 import assert from "node:assert/strict";
-import { ChildProcess, spawn } from "node:child_process";
-import { createHash, randomBytes, randomUUID } from "node:crypto";
-import { EventEmitter } from "node:events";
+import { randomBytes, randomUUID } from "node:crypto";
 import {
-  copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, realpathSync, renameSync, rmSync, statSync,
-  writeFileSync,
+  copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, realpathSync, renameSync, rmSync, statSync, writeFileSync,
 } from "node:fs";
-import http from "node:http";
 import net from "node:net";
-import os from "node:os";
 import path from "node:path";
-import { Readable, Writable } from "node:stream";
 import { after, describe, test } from "node:test";
-import { pathToFileURL } from "node:url";
-import zlib from "node:zlib";
 import { NOTEBOOKS_DIR, ROOT, findJupyter, jupyterEnv, which } from "../../scripts/jupyter-env.mjs";
+import { Box, Browser, Page } from "../support/cdp";
+import { CHAPTER_FILES } from "../support/chapters";
+import { Rgba, decodePng, toRgba } from "../support/png";
+import { Proc, pidAlive, runToEnd, startProcess, stopProcess, tail, waitUntil } from "../support/processes";
+import { WebSocketClient } from "../support/websocket";
 
 const ARTIFACTS_DIR = path.join(ROOT, "test-artifacts", "browser");
 /** Where test/e2e/notebooks.test.ts keeps the executed notebooks (same file names as notebooks/). */
@@ -47,9 +44,6 @@ const SERVER_CHAPTER = "01";
 const MIN_CHARTS: Record<string, { charts: number; what: string }> = { "01": { charts: 3, what: "two heatmaps, one bar chart" } };
 /** Per-cell timeout (s) when a chapter has to be executed here: the notebook test's. */
 const CELL_TIMEOUT_S = 600;
-const VIEWPORT = { width: 1280, height: 900 };
-/** Tallest full-page screenshot we take (about the largest picture Chromium captures at once). */
-const SCREENSHOT_MAX_HEIGHT = 16_000;
 const CHROMIUM = process.env.CHROMIUM ||
   ["chromium", "chromium-browser", "google-chrome", "google-chrome-stable"].map(which).find(Boolean) || null;
 
@@ -75,178 +69,10 @@ function listChapters(): Chapter[] {
 }
 const CHAPTERS = listChapters();
 
-// ───────────────────────────── processes ─────────────────────────────
+// ───────────────────────────── screenshots ─────────────────────────────
 
-/** Process groups we started and have not seen die; SIGKILLed if this test process exits early. */
-const liveGroups = new Set<number>();
-process.on("exit", () => {
-  for (const pgid of liveGroups) signalGroup(pgid, "SIGKILL");
-});
-
-function signalGroup(pgid: number, signal: NodeJS.Signals | 0): boolean {
-  try {
-    process.kill(-pgid, signal);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function waitUntil(cond: () => boolean | Promise<boolean>, timeoutMs: number, everyMs = 100): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await cond()) return true;
-    if (Date.now() > deadline) return false;
-    await sleep(everyMs);
-  }
-}
-
-const tail = (text: string, lines = 40) => text.trimEnd().split("\n").slice(-lines).join("\n");
-
-/** A child started in its own process group, with stdout+stderr collected. */
-interface Proc {
-  name: string;
-  child: ChildProcess;
-  pgid: number;
-  output: () => string;
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  hasExited: () => boolean;
-}
-
-function startProcess(name: string, cmd: string, args: string[], env: NodeJS.ProcessEnv, extraPipes = 0): Proc {
-  const stdio: ("ignore" | "pipe")[] = ["ignore", "pipe", "pipe", ...Array<"pipe">(extraPipes).fill("pipe")];
-  // detached: a new process group, so that stopProcess reaches every process it spawned.
-  const child = spawn(cmd, args, { env, stdio, detached: true, cwd: ROOT });
-  let output = "";
-  child.stdout?.on("data", (chunk) => (output += chunk));
-  child.stderr?.on("data", (chunk) => (output += chunk));
-  let exitedFlag = false;
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
-    child.on("error", (err) => {
-      output += `\n[${name}] could not start ${cmd}: ${err.message}\n`;
-      exitedFlag = true;
-      resolve({ code: null, signal: null });
-    });
-    child.on("exit", (code, signal) => {
-      exitedFlag = true;
-      resolve({ code, signal });
-    });
-  });
-  if (child.pid === undefined) {
-    return { name, child, pgid: -1, output: () => output, exited, hasExited: () => true };
-  }
-  liveGroups.add(child.pid);
-  return { name, child, pgid: child.pid, output: () => output, exited, hasExited: () => exitedFlag };
-}
-
-/**
- * Stop a process group: `signal` to the group, wait up to `graceMs` until the leader has exited
- * and no process of the group is left, then SIGKILL the group. Returns what happened.
- */
-async function stopProcess(p: Proc, signal: NodeJS.Signals = "SIGTERM", graceMs = 10_000): Promise<{ graceful: boolean; leftover: boolean }> {
-  if (p.pgid < 0) return { graceful: true, leftover: false };
-  signalGroup(p.pgid, signal);
-  const graceful = await waitUntil(() => p.hasExited() && !signalGroup(p.pgid, 0), graceMs);
-  if (!graceful) {
-    signalGroup(p.pgid, "SIGKILL");
-    await Promise.race([p.exited, sleep(5_000)]);
-  }
-  const leftover = await waitUntil(() => !signalGroup(p.pgid, 0), 5_000).then((gone) => !gone);
-  if (!leftover) liveGroups.delete(p.pgid);
-  return { graceful, leftover };
-}
-
-// ───────────────────────────── PNG decoding ─────────────────────────────
-
-interface Rgba {
-  width: number;
-  height: number;
-  /** RGBA, row-major. */
-  data: Uint8Array;
-}
-
-/** Decode an 8-bit, non-interlaced gray/RGB/RGBA PNG (what Chromium's screenshots are). */
-function decodePng(png: Buffer): Rgba {
-  assert.deepEqual([...png.subarray(0, 8)], [137, 80, 78, 71, 13, 10, 26, 10], "not a PNG file");
-  let width = 0;
-  let height = 0;
-  let channels = 0;
-  const idat: Buffer[] = [];
-  for (let off = 8; off + 8 <= png.length;) {
-    const len = png.readUInt32BE(off);
-    const type = png.toString("latin1", off + 4, off + 8);
-    const body = png.subarray(off + 8, off + 8 + len);
-    if (type === "IHDR") {
-      [width, height] = [body.readUInt32BE(0), body.readUInt32BE(4)];
-      const [depth, color, interlace] = [body[8], body[9], body[12]];
-      channels = ({ 0: 1, 2: 3, 4: 2, 6: 4 } as Record<number, number>)[color] ?? 0;
-      assert.ok(depth === 8 && channels > 0 && interlace === 0,
-        `unsupported PNG: bit depth ${depth}, color type ${color}, interlace ${interlace}`);
-    } else if (type === "IDAT") {
-      idat.push(body);
-    } else if (type === "IEND") {
-      break;
-    }
-    off += 12 + len;
-  }
-  const raw = zlib.inflateSync(Buffer.concat(idat));
-  const stride = width * channels;
-  assert.equal(raw.length, (stride + 1) * height, "PNG data size does not match its header");
-  const pix = new Uint8Array(stride * height);
-  for (let y = 0; y < height; y++) {
-    const filter = raw[y * (stride + 1)];
-    const src = raw.subarray(y * (stride + 1) + 1, (y + 1) * (stride + 1));
-    const row = pix.subarray(y * stride, (y + 1) * stride);
-    const up = y > 0 ? pix.subarray((y - 1) * stride, y * stride) : new Uint8Array(stride);
-    for (let x = 0; x < stride; x++) {
-      const a = x >= channels ? row[x - channels] : 0;
-      const b = up[x];
-      const c = x >= channels ? up[x - channels] : 0;
-      let p: number;
-      switch (filter) {
-        case 0: p = 0; break;
-        case 1: p = a; break;
-        case 2: p = b; break;
-        case 3: p = (a + b) >> 1; break;
-        case 4: {
-          const pa = Math.abs(b - c);
-          const pb = Math.abs(a - c);
-          const pc = Math.abs(a + b - 2 * c);
-          p = pa <= pb && pa <= pc ? a : pb <= pc ? b : c;
-          break;
-        }
-        default: throw new Error(`PNG row ${y}: unknown filter type ${filter}`);
-      }
-      row[x] = (src[x] + p) & 0xff;
-    }
-  }
-  const data = new Uint8Array(width * height * 4);
-  for (let i = 0; i < width * height; i++) {
-    const s = pix.subarray(i * channels, (i + 1) * channels);
-    const [r, g, b, a] = channels === 1 ? [s[0], s[0], s[0], 255] : channels === 2 ? [s[0], s[0], s[0], s[1]]
-      : channels === 3 ? [s[0], s[1], s[2], 255] : [s[0], s[1], s[2], s[3]];
-    data.set([r, g, b, a], i * 4);
-  }
-  return { width, height, data };
-}
-
-interface Box {
-  x: number;
-  y: number;
-  width: number;
-  height: number;
-}
+/** A screenshot (PNG) as RGBA. */
+const screenshotPixels = (png: Buffer): Rgba => toRgba(decodePng(png));
 
 /** What a picture (or a box of it) contains: distinct colours, non-white and colourful shares. */
 function pixelStats(img: Rgba, box: Box = { x: 0, y: 0, width: img.width, height: img.height }) {
@@ -279,347 +105,6 @@ function pixelStats(img: Rgba, box: Box = { x: 0, y: 0, width: img.width, height
         `${(100 * share(colourful)).toFixed(2)}% colourful`;
     },
   };
-}
-
-// ───────────────────────────── Chromium over the DevTools protocol ─────────────────────────────
-
-type Json = Record<string, unknown>;
-
-/** DevTools protocol over --remote-debugging-pipe: NUL-terminated JSON on fds 3 (in) and 4 (out). */
-class Cdp extends EventEmitter {
-  private nextId = 1;
-  private pending = new Map<number, { method: string; resolve: (r: Json) => void; reject: (e: Error) => void }>();
-  private chunks: Buffer[] = [];
-  closedReason: string | null = null;
-
-  constructor(private readonly out: Writable, input: Readable) {
-    super();
-    input.on("data", (chunk: Buffer) => {
-      let start = 0;
-      for (let end = chunk.indexOf(0); end !== -1; end = chunk.indexOf(0, start)) {
-        this.chunks.push(chunk.subarray(start, end));
-        const text = Buffer.concat(this.chunks).toString("utf8");
-        this.chunks = [];
-        start = end + 1;
-        this.dispatch(JSON.parse(text) as Json);
-      }
-      if (start < chunk.length) this.chunks.push(chunk.subarray(start));
-    });
-    input.on("close", () => this.close("the browser closed the DevTools pipe"));
-    out.on("error", () => this.close("the browser closed the DevTools pipe"));
-  }
-
-  private dispatch(msg: Json) {
-    if (typeof msg.id === "number") {
-      const waiter = this.pending.get(msg.id);
-      this.pending.delete(msg.id);
-      const error = msg.error as { message?: string } | undefined;
-      if (error) waiter?.reject(new Error(`${waiter.method}: ${error.message ?? JSON.stringify(error)}`));
-      else waiter?.resolve((msg.result ?? {}) as Json);
-    } else if (typeof msg.method === "string") {
-      this.emit("event", msg.method, (msg.params ?? {}) as Json, msg.sessionId as string | undefined);
-    }
-  }
-
-  close(reason: string) {
-    if (this.closedReason) return;
-    this.closedReason = reason;
-    for (const waiter of this.pending.values()) waiter.reject(new Error(`${waiter.method}: ${reason}`));
-    this.pending.clear();
-  }
-
-  send(method: string, params: Json = {}, sessionId?: string, timeoutMs = 30_000): Promise<Json> {
-    if (this.closedReason) return Promise.reject(new Error(`${method}: ${this.closedReason}`));
-    const id = this.nextId++;
-    return new Promise<Json>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.pending.delete(id);
-        reject(new Error(`${method}: no answer from the browser within ${timeoutMs} ms`));
-      }, timeoutMs);
-      const done = <T>(f: (v: T) => void) => (v: T) => {
-        clearTimeout(timer);
-        f(v);
-      };
-      this.pending.set(id, { method, resolve: done(resolve), reject: done(reject) });
-      this.out.write(JSON.stringify({ id, method, params, ...(sessionId ? { sessionId } : {}) }) + "\0");
-    });
-  }
-}
-
-class Browser {
-  private constructor(readonly proc: Proc, readonly cdp: Cdp, private readonly profileDir: string) {}
-
-  static async launch(executable: string): Promise<Browser> {
-    const profileDir = mkdtempSync(path.join(os.tmpdir(), "rbm-chromium-"));
-    const proc = startProcess("chromium", executable, [
-      "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-      "--no-default-browser-check", "--disable-background-networking", "--disable-component-update",
-      "--disable-sync", "--disable-dev-shm-usage", "--hide-scrollbars", "--mute-audio",
-      `--user-data-dir=${profileDir}`, "--remote-debugging-pipe", "about:blank",
-    ], process.env, 2);
-    const browser = new Browser(proc, new Cdp(proc.child.stdio[3] as Writable, proc.child.stdio[4] as Readable), profileDir);
-    try {
-      await browser.cdp.send("Browser.getVersion", {}, undefined, 30_000);
-    } catch (err) {
-      await browser.close();
-      throw new Error(`Chromium (${executable}) did not answer on the DevTools pipe: ${(err as Error).message}\n` +
-        `--- chromium output ---\n${tail(proc.output())}`);
-    }
-    return browser;
-  }
-
-  /** False once Chromium has exited or closed its end of the DevTools pipe (e.g. it crashed). */
-  get alive(): boolean {
-    return !this.proc.hasExited() && !this.cdp.closedReason;
-  }
-
-  async newPage(): Promise<Page> {
-    const { targetId } = await this.cdp.send("Target.createTarget", { url: "about:blank" });
-    const { sessionId } = await this.cdp.send("Target.attachToTarget", { targetId, flatten: true });
-    const page = new Page(this.cdp, sessionId as string, targetId as string);
-    await page.init();
-    return page;
-  }
-
-  async close() {
-    if (!this.proc.hasExited() && !this.cdp.closedReason) {
-      await this.cdp.send("Browser.close", {}, undefined, 5_000).catch(() => {});
-    }
-    await stopProcess(this.proc, "SIGTERM", 5_000);
-    rmSync(this.profileDir, { recursive: true, force: true });
-  }
-}
-
-class Page {
-  /** Uncaught exceptions and console errors/warnings seen on the page. */
-  readonly exceptions: string[] = [];
-  readonly console: string[] = [];
-  private loaded = false;
-
-  constructor(private readonly cdp: Cdp, private readonly sessionId: string, private readonly targetId: string) {
-    cdp.on("event", (method: string, params: Json, sid?: string) => {
-      if (sid !== this.sessionId) return;
-      if (method === "Page.loadEventFired") this.loaded = true;
-      if (method === "Runtime.exceptionThrown") {
-        const d = params.exceptionDetails as { text?: string; url?: string; lineNumber?: number; exception?: { description?: string } };
-        this.exceptions.push(`${d.exception?.description ?? d.text ?? "exception"} (${d.url ?? "?"}:${d.lineNumber ?? "?"})`);
-      }
-      if (method === "Runtime.consoleAPICalled" && ["error", "warning", "assert"].includes(params.type as string)) {
-        const args = (params.args as { value?: unknown; description?: string }[]).map((a) => String(a.value ?? a.description ?? ""));
-        this.console.push(`console.${params.type}: ${args.join(" ").slice(0, 300)}`);
-      }
-      if (method === "Log.entryAdded") {
-        const e = params.entry as { level: string; text: string; url?: string };
-        if (e.level === "error") this.console.push(`log: ${e.text} ${e.url ?? ""}`.slice(0, 300));
-      }
-    });
-  }
-
-  private send(method: string, params: Json = {}, timeoutMs?: number) {
-    return this.cdp.send(method, params, this.sessionId, timeoutMs);
-  }
-
-  async init() {
-    await this.send("Page.enable");
-    await this.send("Runtime.enable");
-    await this.send("Log.enable");
-    await this.send("Emulation.setDeviceMetricsOverride", { ...VIEWPORT, deviceScaleFactor: 1, mobile: false });
-  }
-
-  async open(file: string, timeoutMs = 60_000) {
-    this.loaded = false;
-    const nav = await this.send("Page.navigate", { url: pathToFileURL(file).href });
-    if (nav.errorText) throw new Error(`could not open ${file}: ${nav.errorText}`);
-    if (!(await waitUntil(() => this.loaded, timeoutMs, 50))) throw new Error(`${file}: no load event within ${timeoutMs} ms`);
-  }
-
-  /** Evaluate a JS expression in the page (promises awaited) and return its JSON value. */
-  async evaluate<T>(expression: string, timeoutMs = 60_000): Promise<T> {
-    const r = await this.send("Runtime.evaluate", { expression, awaitPromise: true, returnByValue: true }, timeoutMs);
-    const details = r.exceptionDetails as { text?: string; exception?: { description?: string } } | undefined;
-    if (details) throw new Error(`in-page script failed: ${details.exception?.description ?? details.text}`);
-    return (r.result as { value: T }).value;
-  }
-
-  /**
-   * PNG of the page, at CSS-pixel scale: the whole page (its first 16,000 px, about the largest
-   * picture Chromium captures in one go; page coordinates = image coordinates), or just `box`.
-   */
-  async screenshot(box?: Box): Promise<Buffer> {
-    let clip: Box & { scale: number };
-    if (box) {
-      clip = { x: Math.floor(box.x), y: Math.floor(box.y), width: Math.ceil(box.width), height: Math.ceil(box.height), scale: 1 };
-    } else {
-      const metrics = await this.send("Page.getLayoutMetrics");
-      const size = (metrics.cssContentSize ?? metrics.contentSize) as { width: number; height: number };
-      clip = { x: 0, y: 0, width: Math.ceil(size.width), height: Math.min(Math.ceil(size.height), SCREENSHOT_MAX_HEIGHT), scale: 1 };
-    }
-    const r = await this.send("Page.captureScreenshot", { format: "png", captureBeyondViewport: true, clip }, 60_000);
-    return Buffer.from(r.data as string, "base64");
-  }
-
-  /** Close the tab (frees the page's memory; the browser stays up). */
-  async close() {
-    await this.cdp.send("Target.closeTarget", { targetId: this.targetId }, undefined, 10_000).catch(() => {});
-  }
-
-  problems(): string {
-    const lines = [...this.exceptions.map((e) => `exception: ${e}`), ...this.console];
-    return lines.length ? lines.join("\n") : "(no exceptions or console errors)";
-  }
-}
-
-// ───────────────────────────── a minimal websocket client (RFC 6455) ─────────────────────────────
-
-/** Text messages only (what Jupyter's JSON kernel channel sends); answers pings; no extensions. */
-class WebSocketClient {
-  private buffer: Buffer = Buffer.alloc(0);
-  private fragments: Buffer[] = [];
-  private queue: string[] = [];
-  private waiter: (() => void) | null = null;
-  closedReason: string | null = null;
-
-  private constructor(private readonly socket: net.Socket, head: Buffer) {
-    socket.on("data", (chunk: Buffer) => this.onData(chunk));
-    socket.on("close", () => this.onClose("connection closed"));
-    socket.on("error", (err) => this.onClose(`socket error: ${err.message}`));
-    if (head.length) this.onData(head);
-  }
-
-  static connect(url: string, headers: Record<string, string>, timeoutMs = 15_000): Promise<WebSocketClient> {
-    const u = new URL(url);
-    const key = randomBytes(16).toString("base64");
-    const accept = createHash("sha1").update(key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11").digest("base64");
-    return new Promise((resolve, reject) => {
-      const req = http.request({
-        host: u.hostname, port: u.port, path: u.pathname + u.search, timeout: timeoutMs,
-        headers: { ...headers, Connection: "Upgrade", Upgrade: "websocket", "Sec-WebSocket-Version": "13", "Sec-WebSocket-Key": key },
-      });
-      req.on("upgrade", (res, socket, head) => {
-        if (res.headers["sec-websocket-accept"] !== accept) {
-          socket.destroy();
-          reject(new Error(`websocket ${u.pathname}: bad Sec-WebSocket-Accept ${res.headers["sec-websocket-accept"]}`));
-          return;
-        }
-        socket.setTimeout(0);
-        resolve(new WebSocketClient(socket, head));
-      });
-      req.on("response", (res) => {
-        let body = "";
-        res.on("data", (c) => (body += c));
-        res.on("end", () => reject(new Error(`websocket ${u.pathname}: HTTP ${res.statusCode} instead of an upgrade: ${body.slice(0, 500)}`)));
-      });
-      req.on("timeout", () => req.destroy(new Error(`websocket ${u.pathname}: no upgrade within ${timeoutMs} ms`)));
-      req.on("error", reject);
-      req.end();
-    });
-  }
-
-  private onData(chunk: Buffer) {
-    this.buffer = this.buffer.length ? Buffer.concat([this.buffer, chunk]) : chunk;
-    for (;;) {
-      const b = this.buffer;
-      if (b.length < 2) return;
-      let len = b[1] & 0x7f;
-      let off = 2;
-      if (len === 126) {
-        if (b.length < 4) return;
-        len = b.readUInt16BE(2);
-        off = 4;
-      } else if (len === 127) {
-        if (b.length < 10) return;
-        len = Number(b.readBigUInt64BE(2));
-        off = 10;
-      }
-      const masked = (b[1] & 0x80) !== 0;
-      const maskAt = off;
-      if (masked) off += 4;
-      if (b.length < off + len) return;
-      const payload = Buffer.from(b.subarray(off, off + len));
-      if (masked) for (let i = 0; i < len; i++) payload[i] ^= b[maskAt + (i & 3)];
-      this.buffer = b.subarray(off + len);
-      this.onFrame((b[0] & 0x80) !== 0, b[0] & 0x0f, payload);
-    }
-  }
-
-  private onFrame(fin: boolean, opcode: number, payload: Buffer) {
-    if (opcode === 0x8) {
-      const code = payload.length >= 2 ? payload.readUInt16BE(0) : 1005;
-      this.sendFrame(0x8, payload.subarray(0, 2));
-      this.socket.end();
-      this.onClose(`closed by the server (code ${code}${payload.length > 2 ? `: ${payload.subarray(2)}` : ""})`);
-    } else if (opcode === 0x9) {
-      this.sendFrame(0xa, payload);
-    } else if (opcode === 0x0 || opcode === 0x1 || opcode === 0x2) {
-      this.fragments.push(payload);
-      if (fin) {
-        this.queue.push(Buffer.concat(this.fragments).toString("utf8"));
-        this.fragments = [];
-        this.wake();
-      }
-    }
-  }
-
-  private onClose(reason: string) {
-    this.closedReason ??= reason;
-    this.wake();
-  }
-
-  private wake() {
-    const w = this.waiter;
-    this.waiter = null;
-    w?.();
-  }
-
-  private sendFrame(opcode: number, payload: Buffer) {
-    if (this.socket.destroyed) return;
-    const len = payload.length;
-    const header = Buffer.alloc(len < 126 ? 2 : len < 65536 ? 4 : 10);
-    header[0] = 0x80 | opcode;
-    if (len < 126) header[1] = 0x80 | len;
-    else if (len < 65536) {
-      header[1] = 0x80 | 126;
-      header.writeUInt16BE(len, 2);
-    } else {
-      header[1] = 0x80 | 127;
-      header.writeBigUInt64BE(BigInt(len), 2);
-    }
-    const mask = randomBytes(4); // client frames must be masked
-    const body = Buffer.alloc(len);
-    for (let i = 0; i < len; i++) body[i] = payload[i] ^ mask[i & 3];
-    this.socket.write(Buffer.concat([header, mask, body]));
-  }
-
-  send(text: string) {
-    if (this.closedReason) throw new Error(`websocket: cannot send, ${this.closedReason}`);
-    this.sendFrame(0x1, Buffer.from(text, "utf8"));
-  }
-
-  /** The next text message; rejects on timeout or close. */
-  async next(timeoutMs: number): Promise<string> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const msg = this.queue.shift();
-      if (msg !== undefined) return msg;
-      if (this.closedReason) throw new Error(`websocket: ${this.closedReason}`);
-      const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`websocket: no message within ${timeoutMs} ms`);
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, left);
-        this.waiter = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-      });
-    }
-  }
-
-  close() {
-    if (!this.closedReason) this.sendFrame(0x8, Buffer.from([0x03, 0xe8])); // 1000 normal closure
-    this.onClose("closed by us");
-    this.socket.end();
-    setTimeout(() => this.socket.destroy(), 1_000).unref();
-  }
 }
 
 // ───────────────────────────── the executed chapter ─────────────────────────────
@@ -837,20 +322,7 @@ function labelled<A extends unknown[]>(label: string, body: (...args: A) => unkn
 /** Colour statistics of a chart's box: from the full screenshot, or its own capture when the box lies below it. */
 async function chartPixels(page: Page, img: Rgba, box: Box) {
   if (box.y + box.height <= img.height && box.x + box.width <= img.width) return pixelStats(img, box);
-  return pixelStats(decodePng(await page.screenshot(box)));
-}
-
-/** Runs `cmd` in its own process group (registered in `running` for cleanup), waits for its exit. */
-async function runToEnd(running: Set<Proc>, name: string, cmd: string, args: string[], env: NodeJS.ProcessEnv) {
-  const proc = startProcess(name, cmd, args, env);
-  running.add(proc);
-  try {
-    const { code, signal } = await proc.exited;
-    return { code, signal, output: proc.output() };
-  } finally {
-    await stopProcess(proc); // reaps anything it left behind (kernel shutdown is run_notebook's job)
-    running.delete(proc);
-  }
+  return pixelStats(screenshotPixels(await page.screenshot(box)));
 }
 
 // ───────────────────────────── 1 + 2: every chapter in Chromium ─────────────────────────────
@@ -877,7 +349,8 @@ describe("every chapter rendered in headless Chromium", { skip: !CHROMIUM && !pr
   }
 
   test("notebooks/ holds chapters", () => {
-    assert.ok(CHAPTERS.length > 0, `no .ipynb files in ${NOTEBOOKS_DIR}`);
+    assert.deepEqual(CHAPTERS.map((c) => c.file), CHAPTER_FILES,
+      `the .ipynb files in ${NOTEBOOKS_DIR} are not the course's chapters (a new chapter goes into test/support/chapters.ts)`);
   });
 
   for (const chapter of CHAPTERS) {
@@ -1010,7 +483,7 @@ describe("every chapter rendered in headless Chromium", { skip: !CHROMIUM && !pr
           const png = await page.screenshot();
           const shot = path.join(ARTIFACTS_DIR, `${id}.png`);
           writeFileSync(shot, png);
-          const img = decodePng(png);
+          const img = screenshotPixels(png);
           const whole = pixelStats(img);
           assert.ok(whole.distinctColours >= 64 && whole.nonWhite >= 0.02, `the screenshot ${shot} looks blank: ${whole}`);
           t.diagnostic(`${label}: ${path.relative(ROOT, shot)}: ${whole}`);
@@ -1040,7 +513,7 @@ describe("every chapter rendered in headless Chromium", { skip: !CHROMIUM && !pr
           const png = await page.screenshot();
           const shot = path.join(ARTIFACTS_DIR, `${id}-noscript.png`);
           writeFileSync(shot, png);
-          const img = decodePng(png);
+          const img = screenshotPixels(png);
           for (const [i, chart] of probe.charts.entries()) {
             const want = exp.charts[i];
             const what = describeChart(want, i);

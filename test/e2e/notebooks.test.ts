@@ -13,6 +13,7 @@ import os from "node:os";
 import path from "node:path";
 import { describe, test } from "node:test";
 import { NOTEBOOKS_DIR, ROOT, RUN_NOTEBOOK_PY, findJupyter, jupyterEnv } from "../../scripts/jupyter-env.mjs";
+import { CHAPTER_FILES } from "../support/chapters";
 
 interface Cell {
   cell_type: string;
@@ -47,7 +48,8 @@ function run(cmd: string, args: string[], env: NodeJS.ProcessEnv, signal: AbortS
 }
 
 test("notebooks/ contains the course notebooks", () => {
-  assert.ok(notebooks.length > 0, `no .ipynb files in ${NOTEBOOKS_DIR}`);
+  assert.deepEqual(notebooks, CHAPTER_FILES,
+    `the .ipynb files in ${NOTEBOOKS_DIR} are not the course's chapters (a new chapter goes into test/support/chapters.ts)`);
 });
 
 describe("committed notebooks are clean", () => {

@@ -5,46 +5,44 @@
 import { test, before } from "node:test";
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
-import { initBackend } from "../lib/compute/backend";
-import { assertFiniteRBM, disposeRBM, energy, freeEnergy, hiddenFeatures, hiddenFreeEnergy, hiddenProbs, initRBM, makeRBM, visibleProbs } from "../lib/core/rbm";
-import { gibbsChain, gibbsHVH, gibbsVHV } from "../lib/core/sampling";
-import { allBinaryStates, exactHiddenMarginal, exactLogLikelihoodGradient, exactLogProb, exactLogZ, exactVisibleMarginal } from "../lib/core/exact";
-import { Rng } from "../lib/core/random";
-import { tvDistance } from "../lib/core/mixing";
-import { bits, energy64, joint64, randomRBM } from "./helpers";
-import { sampleBernoulli } from "../lib/core/units";
-import { logSumExp } from "../lib/core/numerics";
+import { initBackend } from "../../lib/compute/backend";
+import { assertFiniteRBM, disposeRBM, energy, freeEnergy, hiddenFeatures, hiddenFreeEnergy, hiddenProbs, initRBM, makeRBM, visibleProbs } from "../../lib/core/rbm";
+import { gibbsChain, gibbsHVH, gibbsVHV } from "../../lib/core/sampling";
+import { allBinaryStates, exactHiddenMarginal, exactLogLikelihoodGradient, exactLogProb, exactLogZ, exactVisibleMarginal } from "../../lib/core/exact";
+import { Rng } from "../../lib/core/random";
+import { tvDistance } from "../../lib/core/mixing";
+import { close, noLeak } from "../support/assert";
+import { bits, energy64, joint64, randomRBM } from "../support/reference";
+import { sampleBernoulli } from "../../lib/core/units";
+import { logSumExp } from "../../lib/core/numerics";
 
 before(async () => {
   await initBackend({ quiet: true });
 });
 
-const close = (a: number, b: number, tol: number, what: string) =>
-  assert.ok(Math.abs(a - b) <= tol, `${what}: ${a} vs ${b} (tolerance ${tol})`);
-
 test("energy matches the definition on every state of a 5-4 RBM", () => {
   const { rbm, W, b, c } = randomRBM(5, 4, 1);
   const v = allBinaryStates(5);
   const hStates = allBinaryStates(4);
-  const start = tf.memory().numTensors;
-  for (let sh = 0; sh < 16; sh++) {
-    const h = tf.tidy(() => tf.tile(hStates.slice([sh, 0], [1, 4]), [32, 1])) as tf.Tensor2D;
-    const e = energy(v, h, rbm);
-    const got = e.dataSync();
-    for (let sv = 0; sv < 32; sv++) close(got[sv], energy64(bits(sv, 5), bits(sh, 4), W, b, c), 1e-4, `E(${sv},${sh})`);
-    tf.dispose([h, e]);
-  }
-  assert.equal(tf.memory().numTensors, start);
+  noLeak("energy", () => {
+    for (let sh = 0; sh < 16; sh++) {
+      const h = tf.tidy(() => tf.tile(hStates.slice([sh, 0], [1, 4]), [32, 1])) as tf.Tensor2D;
+      const e = energy(v, h, rbm);
+      const got = e.dataSync();
+      for (let sv = 0; sv < 32; sv++) close(got[sv], energy64(bits(sv, 5), bits(sh, 4), W, b, c), 1e-4, `E(${sv},${sh})`);
+      tf.dispose([h, e]);
+    }
+  });
   tf.dispose([v, hStates]);
   disposeRBM(rbm);
 });
 
-test("F(v) = −log Σ_h exp(−E(v,h)) by brute force, and G(h) likewise over v", () => {
+test("F(v) = −log Σ_h exp(−E(v,h)) by brute force, and G(h) likewise over v", () => noLeak("free energies", () => {
   const { rbm, W, b, c } = randomRBM(6, 5, 2, 1.5);
   const v = allBinaryStates(6);
   const h = allBinaryStates(5);
-  const F = freeEnergy(v, rbm).dataSync();
-  const G = hiddenFreeEnergy(h, rbm).dataSync();
+  const F = tf.tidy(() => freeEnergy(v, rbm).dataSync());
+  const G = tf.tidy(() => hiddenFreeEnergy(h, rbm).dataSync());
   for (let sv = 0; sv < 64; sv++) {
     const negE = Array.from({ length: 32 }, (_, sh) => -energy64(bits(sv, 6), bits(sh, 5), W, b, c));
     close(F[sv], -logSumExp(negE), 1e-4, `F(v=${sv})`);
@@ -55,26 +53,26 @@ test("F(v) = −log Σ_h exp(−E(v,h)) by brute force, and G(h) likewise over v
   }
   tf.dispose([v, h]);
   disposeRBM(rbm);
-});
+}));
 
-test("free energy stays finite and exact for huge weights (stable softplus)", () => {
+test("free energy stays finite and exact for huge weights (stable softplus)", () => noLeak("free energy", () => {
   const rbm = makeRBM([[500, -500]], [0], [0, 0]);
   const v = tf.tensor2d([[0], [1]]);
-  const F = freeEnergy(v, rbm).dataSync();
+  const F = tf.tidy(() => freeEnergy(v, rbm).dataSync());
   // v=0: −2·softplus(0) = −2 log 2; v=1: −softplus(500) − softplus(−500) ≈ −500.
   close(F[0], -2 * Math.log(2), 1e-5, "F(0)");
   close(F[1], -500, 1e-3, "F(1)");
   tf.dispose(v);
   disposeRBM(rbm);
-});
+}));
 
-test("p(h|v) and p(v|h) from the formulas equal the conditionals of the brute-force joint", () => {
+test("p(h|v) and p(v|h) from the formulas equal the conditionals of the brute-force joint", () => noLeak("conditionals", () => {
   const { rbm, W, b, c } = randomRBM(4, 3, 3);
   const { p } = joint64(W, b, c);
   const v = allBinaryStates(4);
   const h = allBinaryStates(3);
-  const ph = hiddenProbs(v, rbm).arraySync();
-  const pv = visibleProbs(h, rbm).arraySync();
+  const ph = tf.tidy(() => hiddenProbs(v, rbm).arraySync());
+  const pv = tf.tidy(() => visibleProbs(h, rbm).arraySync());
   for (let sv = 0; sv < 16; sv++) {
     const pvTotal = p[sv].reduce((a, x) => a + x, 0);
     for (let j = 0; j < 3; j++) {
@@ -91,7 +89,7 @@ test("p(h|v) and p(v|h) from the formulas equal the conditionals of the brute-fo
   }
   tf.dispose([v, h]);
   disposeRBM(rbm);
-});
+}));
 
 test("exact log Z, log p(v) and marginals agree with the brute-force joint (both enumeration sides)", () => {
   for (const [nV, nH] of [[6, 4], [4, 6]]) {
@@ -110,11 +108,10 @@ test("exact log Z, log p(v) and marginals agree with the brute-force joint (both
   }
 });
 
-test("the ML gradient identity: finite differences of exact log p equal ⟨vhᵀ⟩_data − ⟨vhᵀ⟩_model", () => {
-  const { W, b, c } = randomRBM(5, 3, 5);
+test("the ML gradient identity: finite differences of exact log p equal ⟨vhᵀ⟩_data − ⟨vhᵀ⟩_model", () => noLeak("gradient identity", () => {
+  const { rbm, W, b, c } = randomRBM(5, 3, 5);
   const rng = new Rng(11);
   const data = tf.tensor2d(Array.from({ length: 8 }, () => Array.from({ length: 5 }, () => (rng.uniform() < 0.4 ? 1 : 0))));
-  const rbm = makeRBM(W, b, c);
   const grad = exactLogLikelihoodGradient(data, rbm);
   disposeRBM(rbm);
   const meanLogP = (W2: number[][], b2: number[], c2: number[]) => {
@@ -145,30 +142,30 @@ test("the ML gradient identity: finite differences of exact log p equal ⟨vhᵀ
     close(grad.dc[j], (meanLogP(W, b, p) - meanLogP(W, b, m)) / (2 * eps), 2e-3, `dc[${j}]`);
   }
   data.dispose();
-});
+}));
 
-test("Bernoulli samples have the right means and are reproducible from the seed", () => {
-  const p = tf.tensor2d([[0.1, 0.5, 0.9, 0, 1]]).tile([20000, 1]) as tf.Tensor2D;
-  const start = tf.memory().numTensors;
-  const s1 = sampleBernoulli(p, 7);
-  const s2 = sampleBernoulli(p, 7);
-  const s3 = sampleBernoulli(p, 8);
-  const meanT = tf.mean(s1, 0);
-  const means = meanT.dataSync();
-  meanT.dispose();
-  [0.1, 0.5, 0.9, 0, 1].forEach((q, i) => close(means[i], q, 4 * Math.sqrt((q * (1 - q)) / 20000) + 1e-9, `mean ${i}`));
-  assert.deepEqual(s1.dataSync(), s2.dataSync());
-  assert.notDeepEqual(s1.dataSync(), s3.dataSync());
-  tf.dispose([s1, s2, s3]);
-  assert.equal(tf.memory().numTensors, start);
+test("Bernoulli samples have the right means and are reproducible from the seed", () => noLeak("Bernoulli test", () => {
+  const p = tf.tidy(() => tf.tensor2d([[0.1, 0.5, 0.9, 0, 1]]).tile([20000, 1]) as tf.Tensor2D);
+  noLeak("sampleBernoulli", () => {
+    const s1 = sampleBernoulli(p, 7);
+    const s2 = sampleBernoulli(p, 7);
+    const s3 = sampleBernoulli(p, 8);
+    const meanT = tf.mean(s1, 0);
+    const means = meanT.dataSync();
+    meanT.dispose();
+    [0.1, 0.5, 0.9, 0, 1].forEach((q, i) => close(means[i], q, 4 * Math.sqrt((q * (1 - q)) / 20000) + 1e-9, `mean ${i}`));
+    assert.deepEqual(s1.dataSync(), s2.dataSync());
+    assert.notDeepEqual(s1.dataSync(), s3.dataSync());
+    tf.dispose([s1, s2, s3]);
+  });
   p.dispose();
-});
+}));
 
 test("long block-Gibbs runs reproduce the exact p(v) (total variation < 0.02)", () => {
   const { rbm } = randomRBM(4, 3, 6);
   const exact = exactVisibleMarginal(rbm).probs;
   const chains = 2000;
-  const start = tf.memory().numTensors;
+  noLeak("Gibbs chains", () => {
   const v0 = tf.zeros([chains, 4]) as tf.Tensor2D;
   // Burn in 20 steps, then record every step for 30 more: 60,000 correlated samples.
   const run = gibbsChain(v0, rbm, { steps: 50, seed: 3, every: 1 });
@@ -185,7 +182,7 @@ test("long block-Gibbs runs reproduce the exact p(v) (total variation < 0.02)", 
   const tv = tvDistance(exact, counts.map((n) => n / total));
   assert.ok(tv < 0.02, `total variation ${tv}`);
   tf.dispose([v0, run.v, run.vProbs]);
-  assert.equal(tf.memory().numTensors, start);
+  });
   disposeRBM(rbm);
 });
 
@@ -219,21 +216,21 @@ test("h→v→h steps also leave the exact joint invariant (hidden marginal, TV 
 test("same seed ⇒ same chain; different seed ⇒ different chain; no leaked tensors", () => {
   const rbm = initRBM(20, 10, { seed: 1 });
   const v0 = tf.zeros([5, 20]) as tf.Tensor2D;
-  const start = tf.memory().numTensors;
-  const a = gibbsVHV(v0, rbm, 42);
-  const b = gibbsVHV(v0, rbm, 42);
-  const c = gibbsVHV(v0, rbm, 43);
-  assert.deepEqual(a.v.dataSync(), b.v.dataSync());
-  assert.deepEqual(a.h.dataSync(), b.h.dataSync());
-  assert.notDeepEqual(a.h.dataSync(), c.h.dataSync());
-  for (const s of [a, b, c]) tf.dispose([s.v, s.h, s.vProbs, s.hProbs]);
-  const r1 = gibbsChain(v0, rbm, { steps: 10, seed: 5, every: 5 });
-  const r2 = gibbsChain(v0, rbm, { steps: 10, seed: 5, every: 5 });
-  assert.deepEqual(r1.records.map((r) => Array.from(r.values)), r2.records.map((r) => Array.from(r.values)));
-  tf.dispose([r1.v, r1.vProbs, r2.v, r2.vProbs]);
-  freeEnergy(v0, rbm).dispose();
-  exactLogZ(rbm);
-  assert.equal(tf.memory().numTensors, start);
+  noLeak("gibbsVHV, gibbsChain, freeEnergy, exactLogZ", () => {
+    const a = gibbsVHV(v0, rbm, 42);
+    const b = gibbsVHV(v0, rbm, 42);
+    const c = gibbsVHV(v0, rbm, 43);
+    assert.deepEqual(a.v.dataSync(), b.v.dataSync());
+    assert.deepEqual(a.h.dataSync(), b.h.dataSync());
+    assert.notDeepEqual(a.h.dataSync(), c.h.dataSync());
+    for (const s of [a, b, c]) tf.dispose([s.v, s.h, s.vProbs, s.hProbs]);
+    const r1 = gibbsChain(v0, rbm, { steps: 10, seed: 5, every: 5 });
+    const r2 = gibbsChain(v0, rbm, { steps: 10, seed: 5, every: 5 });
+    assert.deepEqual(r1.records.map((r) => Array.from(r.values)), r2.records.map((r) => Array.from(r.values)));
+    tf.dispose([r1.v, r1.vProbs, r2.v, r2.vProbs]);
+    freeEnergy(v0, rbm).dispose();
+    exactLogZ(rbm);
+  });
   const init1 = initRBM(30, 7, { seed: 9, method: "hinton" });
   const init2 = initRBM(30, 7, { seed: 9, method: "hinton" });
   assert.deepEqual(init1.W.dataSync(), init2.W.dataSync());
@@ -263,7 +260,7 @@ test("initialisation: Xavier bounds, Hinton's N(0, 0.01²) and data-driven visib
   data.dispose();
 });
 
-test("bad inputs give one clear error naming the shapes or the problem", () => {
+test("bad inputs give one clear error naming the shapes or the problem", () => noLeak("bad inputs", () => {
   const rbm = initRBM(6, 3, { seed: 1 });
   const v = tf.zeros([2, 5]) as tf.Tensor2D;
   assert.throws(() => freeEnergy(v, rbm), /v has shape \[2,5\] but W is \[6,3\]/);
@@ -274,24 +271,25 @@ test("bad inputs give one clear error naming the shapes or the problem", () => {
   assert.throws(() => makeRBM([[NaN, 1]], [0], [0, 0]), /W contain NaN or Inf/);
   const broken = { W: tf.tensor2d([[1, Infinity]]), b: tf.tensor1d([0]), c: tf.tensor1d([0, 0]) };
   assert.throws(() => exactLogZ(broken), /NaN or Inf.*smaller learning rate/);
-  assert.throws(() => assertFiniteRBM({ ...rbm, b: tf.zeros([5]) as tf.Tensor1D }), /W \[6,3\], b \[5\], c \[3\]/);
+  const b5 = tf.zeros([5]) as tf.Tensor1D;
+  assert.throws(() => assertFiniteRBM({ ...rbm, b: b5 }), /W \[6,3\], b \[5\], c \[3\]/);
   assert.throws(() => initRBM(0, 3), /nVisible must be a positive integer/);
-  assert.throws(() => exactLogZ(initRBM(30, 30)), /at most 24 units.*AIS/);
-  tf.dispose([v, h, broken.W, broken.b, broken.c]);
+  const wide = initRBM(30, 30);
+  assert.throws(() => exactLogZ(wide), /at most 24 units.*AIS/);
+  tf.dispose([v, h, b5, broken.W, broken.b, broken.c]);
+  disposeRBM(wide);
   disposeRBM(rbm);
-});
+}));
 
-test("hiddenFeatures equals hiddenProbs row by row, in batches, without leaks", () => {
+test("hiddenFeatures equals hiddenProbs row by row, in batches, without leaks", () => noLeak("hiddenFeatures test", () => {
   const rbm = initRBM(12, 5, { seed: 3 });
   const rng = new Rng(2);
   const x = Float32Array.from({ length: 7 * 12 }, () => rng.uniform());
-  const start = tf.memory().numTensors;
-  const got = hiddenFeatures(x, rbm, 3);
-  assert.equal(tf.memory().numTensors, start);
+  const got = noLeak("hiddenFeatures", () => hiddenFeatures(x, rbm, 3));
   const v = tf.tensor2d(x, [7, 12]);
-  const want = hiddenProbs(v, rbm).dataSync();
+  const want = tf.tidy(() => hiddenProbs(v, rbm).dataSync());
   got.forEach((g, i) => close(g, want[i], 1e-6, `feature ${i}`));
   assert.throws(() => hiddenFeatures(new Float32Array(13), rbm), /13 values are not rows of nVisible = 12/);
   tf.dispose(v);
   disposeRBM(rbm);
-});
+}));

@@ -6,21 +6,19 @@
 import { test, before, TestContext } from "node:test";
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
-import { initBackend } from "../lib/compute/backend";
-import { plainCD1 } from "./helpers";
-import { binarize, loadMnist } from "../lib/io/data";
-import { exactLogZ, exactLogProb } from "../lib/core/exact";
-import { disposeRBM, initRBM, makeRBM, randomRBM } from "../lib/core/rbm";
-import { aisLogLikelihood, annealedLogZ } from "../lib/eval/ais";
-import { exactLogLikelihood } from "../lib/eval/metrics";
-import { AISResult, SM_N_BETAS, aisBetas, baseRateVisibleBias } from "../lib/eval/anneal";
+import { initBackend } from "../../lib/compute/backend";
+import { binarize, loadMnist } from "../../lib/io/data";
+import { exactLogZ, exactLogProb } from "../../lib/core/exact";
+import { disposeRBM, initRBM, makeRBM, randomRBM } from "../../lib/core/rbm";
+import { aisLogLikelihood, annealedLogZ } from "../../lib/eval/ais";
+import { exactLogLikelihood } from "../../lib/eval/metrics";
+import { close, noLeak, noLeakAsync } from "../support/assert";
+import { plainCD1 } from "../support/training";
+import { AISResult, SM_N_BETAS, aisBetas, baseRateVisibleBias } from "../../lib/eval/anneal";
 
 before(async () => {
   await initBackend({ quiet: true });
 });
-
-const close = (a: number, b: number, tol: number, what: string) =>
-  assert.ok(Math.abs(a - b) <= tol, `${what}: ${a} vs ${b} (tolerance ${tol})`);
 
 /** Asserts that AIS agrees with the exact value within `tol` and that its ±3σ band covers it. */
 function assertAgrees(t: TestContext, ais: AISResult, exact: number, tol: number, what: string): void {
@@ -98,15 +96,12 @@ test("AIS on an RBM trained on MNIST (784-15, CD-1) matches exact log Z and log-
   const rbm = await plainCD1(init, train, { epochs: 2, lr: 0.1, batchSize: 100, seed: 1 });
   disposeRBM(init);
   const exact = exactLogZ(rbm);
-  const start = tf.memory().numTensors;
-  const ais = await annealedLogZ(rbm, { seed: 11, runs: 100, betas: 1500, data: train, progress: false });
-  assert.equal(tf.memory().numTensors, start, "annealedLogZ leaks no tensors");
+  const ais = await noLeakAsync("annealedLogZ", () => annealedLogZ(rbm, { seed: 11, runs: 100, betas: 1500, data: train, progress: false }));
   assertAgrees(t, ais, exact, 0.1, "784-15 trained");
   // Test log-likelihood on stochastically binarised test images: AIS vs exact.
   const testSet = binarize(loadMnist({ split: "test", limit: 500 }), { mode: "sample", seed: 2 });
-  const ll = await aisLogLikelihood(rbm, testSet, { ais });
-  const llExact = exactLogLikelihood(rbm, testSet, { logZ: exact });
-  assert.equal(tf.memory().numTensors, start, "aisLogLikelihood and exactLogLikelihood leak no tensors");
+  const ll = await noLeakAsync("aisLogLikelihood", () => aisLogLikelihood(rbm, testSet, { ais }));
+  const llExact = noLeak("exactLogLikelihood", () => exactLogLikelihood(rbm, testSet, { logZ: exact }));
   close(ll.logLikelihood, llExact, 0.1, "test log-likelihood");
   t.diagnostic(`test log p(v): exact ${llExact.toFixed(3)}, AIS ${ll.logLikelihood.toFixed(3)} [${ll.lower.toFixed(3)}, ${ll.upper.toFixed(3)}]`);
   assert.ok(ll.lower <= llExact && llExact <= ll.upper, `LL band [${ll.lower}, ${ll.upper}] misses ${llExact}`);
@@ -141,9 +136,8 @@ test("same seed ⇒ same weights; different seed ⇒ different; the band and ESS
   disposeRBM(rbm);
 });
 
-test("bad inputs give clear errors and leak nothing", async () => {
+test("bad inputs give clear errors and leak nothing", () => noLeakAsync("failed AIS calls", async () => {
   const rbm = makeRBM([[0.1, -0.2], [0.3, 0.4], [0, 1]], [0, 0, 0], [0, 0]);
-  const start = tf.memory().numTensors;
   await assert.rejects(annealedLogZ(rbm, { seed: 1, runs: 0 }), /runs must be an integer ≥ 1, got 0/);
   await assert.rejects(annealedLogZ(rbm, { seed: 1, runs: 2.5 }), /runs must be an integer/);
   await assert.rejects(annealedLogZ(rbm, { seed: 1, betas: [0, 0.5, 0.9] }), /betas must start at 0 and end at 1/);
@@ -153,6 +147,5 @@ test("bad inputs give clear errors and leak nothing", async () => {
   await assert.rejects(annealedLogZ(rbm, { seed: 1, data: new Float32Array(4) }), /not a whole number of rows of nVisible = 3/);
   await assert.rejects(annealedLogZ(rbm, { seed: 1, data: Float32Array.from([0, 2, 1]) }), /value 2 at flat index 1 is not in \[0, 1\]/);
   await assert.rejects(aisLogLikelihood(rbm, Float32Array.from([0, 0.5, 1]), { seed: 1 }), /not 0 or 1.*binari/);
-  assert.equal(tf.memory().numTensors, start);
   disposeRBM(rbm);
-});
+}));

@@ -7,20 +7,19 @@
 import { test, before } from "node:test";
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
-import { initBackend } from "../lib/compute/backend";
-import { binarize, firstN, loadMnist, selectRows } from "../lib/io/data";
-import { exactLogProb, exactVisibleMarginal } from "../lib/core/exact";
-import { disposeRBM, hiddenProbs, initRBM, randomRBM, visibleProbs } from "../lib/core/rbm";
-import { Rng } from "../lib/core/random";
-import { exactLogLikelihood, exactPseudoLikelihood, freeEnergyGap, meanFreeEnergy, pseudoLikelihood, reconstructionError } from "../lib/eval/metrics";
-import { plainCD1, randomRBM as randomRBM64 } from "./helpers";
+import { initBackend } from "../../lib/compute/backend";
+import { binarize, firstN, loadMnist, selectRows } from "../../lib/io/data";
+import { exactLogProb, exactVisibleMarginal } from "../../lib/core/exact";
+import { disposeRBM, hiddenProbs, initRBM, randomRBM, visibleProbs } from "../../lib/core/rbm";
+import { Rng } from "../../lib/core/random";
+import { exactLogLikelihood, exactPseudoLikelihood, freeEnergyGap, meanFreeEnergy, pseudoLikelihood, reconstructionError } from "../../lib/eval/metrics";
+import { close, noLeak } from "../support/assert";
+import { randomRBM as randomRBM64 } from "../support/reference";
+import { plainCD1 } from "../support/training";
 
 before(async () => {
   await initBackend({ quiet: true });
 });
-
-const close = (a: number, b: number, tol: number, what: string) =>
-  assert.ok(Math.abs(a - b) <= tol, `${what}: ${a} vs ${b} (tolerance ${tol})`);
 
 const sigmoid = (x: number) => 1 / (1 + Math.exp(-x));
 const softplus = (x: number) => (x > 0 ? x + Math.log1p(Math.exp(-x)) : Math.log1p(Math.exp(x)));
@@ -48,9 +47,7 @@ test("mean-field reconstruction error equals the float64 formulas (squared and c
       ce -= v[i] * Math.log(p) + (1 - v[i]) * Math.log(1 - p);
     }
   }
-  const start = tf.memory().numTensors;
-  const got = reconstructionError(rbm, x, { seed: 0, sampleHidden: false, batchSize: 3 });
-  assert.equal(tf.memory().numTensors, start, "no leaked tensors");
+  const got = noLeak("reconstructionError", () => reconstructionError(rbm, x, { seed: 0, sampleHidden: false, batchSize: 3 }));
   assert.equal(got.n, n);
   close(got.squared, sq / n, 1e-4, "squared");
   close(got.crossEntropy, ce / n, 1e-4, "cross-entropy");
@@ -111,11 +108,11 @@ test("reconstruction error drops after a few CD-1 epochs on MNIST (vs the random
   const train = loadMnist({ split: "train", limit: 1000 });
   const init = initRBM(784, 25, { seed: 1 });
   const trained = await plainCD1(init, train, { epochs: 2, lr: 0.1, batchSize: 50, seed: 2 });
-  const start = tf.memory().numTensors;
-  const before = reconstructionError(init, train, { seed: 5 });
-  const after = reconstructionError(trained, train, { seed: 5 });
-  const afterSampled = reconstructionError(trained, train, { seed: 5, reconstruction: "sample" });
-  assert.equal(tf.memory().numTensors, start, "no leaked tensors");
+  const { before, after, afterSampled } = noLeak("reconstructionError", () => ({
+    before: reconstructionError(init, train, { seed: 5 }),
+    after: reconstructionError(trained, train, { seed: 5 }),
+    afterSampled: reconstructionError(trained, train, { seed: 5, reconstruction: "sample" }),
+  }));
   t.diagnostic(
     `784-25 on 1,000 images: squared ${before.squared.toFixed(2)} → ${after.squared.toFixed(2)} (sampled v: ` +
       `${afterSampled.squared.toFixed(2)}), cross-entropy ${before.crossEntropy.toFixed(2)} → ${after.crossEntropy.toFixed(2)}`,
@@ -138,9 +135,7 @@ test("exact pseudo-likelihood = Σ_i log p(v_i | v_−i) from the enumerated p(v
     for (let i = 0; i < 8; i++) s |= x[r * 8 + i] << i;
     for (let i = 0; i < 8; i++) want += Math.log(probs[s] / (probs[s] + probs[s ^ (1 << i)]));
   }
-  const start = tf.memory().numTensors;
-  const got = exactPseudoLikelihood(rbm, x);
-  assert.equal(tf.memory().numTensors, start, "no leaked tensors");
+  const got = noLeak("exactPseudoLikelihood", () => exactPseudoLikelihood(rbm, x));
   close(got, want / n, 1e-4, "exact log-PL per image");
   // Grey levels are binarised at 0.5 first, like the numpy reference.
   const grey = Float32Array.from(x, (z, i) => (z === 1 ? 0.55 + (i % 5) * 0.1 : 0.45 - (i % 5) * 0.1));
@@ -158,9 +153,7 @@ test("the stochastic one-flip pseudo-likelihood averages to the exact one over s
   const { rbm } = randomRBM64(20, 15, 5, 1);
   const x = randomRows(50, 20, 6);
   const exact = exactPseudoLikelihood(rbm, x);
-  const start = tf.memory().numTensors;
-  const estimates = Array.from({ length: 300 }, (_, s) => pseudoLikelihood(rbm, x, { seed: s, batchSize: 17 }));
-  assert.equal(tf.memory().numTensors, start, "no leaked tensors");
+  const estimates = noLeak("pseudoLikelihood", () => Array.from({ length: 300 }, (_, s) => pseudoLikelihood(rbm, x, { seed: s, batchSize: 17 })));
   const mean = estimates.reduce((a, z) => a + z, 0) / estimates.length;
   const sd = Math.sqrt(estimates.reduce((a, z) => a + (z - mean) ** 2, 0) / (estimates.length - 1));
   const se = sd / Math.sqrt(estimates.length);
@@ -192,10 +185,7 @@ test("free-energy gap: positive and growing on a model that memorised its traini
   const heldOut = selectRows(all, Array.from({ length: 300 }, (_, i) => 100 + i));
   const init = initRBM(784, 100, { seed: 6, method: "hinton", data: train });
   const trained = await plainCD1(init, train, { epochs: 40, lr: 0.1, batchSize: 20, seed: 6 });
-  const start = tf.memory().numTensors;
-  const g0 = freeEnergyGap(init, train, heldOut);
-  const g1 = freeEnergyGap(trained, train, heldOut);
-  assert.equal(tf.memory().numTensors, start, "no leaked tensors");
+  const [g0, g1] = noLeak("freeEnergyGap", () => [freeEnergyGap(init, train, heldOut), freeEnergyGap(trained, train, heldOut)]);
   assert.equal(g1.n, 100, "same sizes: the smaller set");
   close(g1.gap, g1.heldOut - g1.train, 1e-9, "gap = heldOut − train");
   close(g1.train, meanFreeEnergy(trained, train), 1e-3, "train mean F");
@@ -214,9 +204,7 @@ test("exact log-likelihood is the mean of exactLogProb and needs binary data", (
   const v = tf.tensor2d(x, [30, 10]);
   const lp = exactLogProb(v, rbm);
   v.dispose();
-  const start = tf.memory().numTensors;
-  close(exactLogLikelihood(rbm, x), lp.reduce((a, z) => a + z, 0) / 30, 1e-4, "mean log p(v)");
-  assert.equal(tf.memory().numTensors, start, "no leaked tensors");
+  close(noLeak("exactLogLikelihood", () => exactLogLikelihood(rbm, x)), lp.reduce((a, z) => a + z, 0) / 30, 1e-4, "mean log p(v)");
   assert.throws(() => exactLogLikelihood(rbm, randomRows(3, 10, 1, true)), /not 0 or 1.*binarize/);
   const ds = binarize(loadMnist({ split: "test", limit: 20 }));
   const wide = initRBM(784, 30);
@@ -225,9 +213,8 @@ test("exact log-likelihood is the mean of exactLogProb and needs binary data", (
   disposeRBM(rbm);
 });
 
-test("bad inputs give one clear error", () => {
+test("bad inputs give one clear error", () => noLeak("failed calls", () => {
   const rbm = randomRBM(20, 4, { seed: 1 });
-  const start = tf.memory().numTensors;
   const ok = randomRows(3, 20, 1);
   const mnist = loadMnist({ split: "test", limit: 5 });
   assert.throws(() => reconstructionError(rbm, new Float32Array(30), { seed: 0 }), /30 values, not a whole number of rows of nVisible = 20/);
@@ -248,6 +235,5 @@ test("bad inputs give one clear error", () => {
   const broken = { W: tf.tensor2d([[NaN]]), b: tf.tensor1d([0]), c: tf.tensor1d([0]) };
   assert.throws(() => pseudoLikelihood(broken, Float32Array.from([1]), { seed: 0 }), /NaN or Inf/);
   tf.dispose([broken.W, broken.b, broken.c]);
-  assert.equal(tf.memory().numTensors, start, "errors leak no tensors");
   disposeRBM(rbm);
-});
+}));

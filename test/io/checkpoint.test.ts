@@ -10,11 +10,12 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
-import { initBackend } from "../lib/compute/backend";
-import { RBM, disposeRBM, makeRBM } from "../lib/core/rbm";
-import { Rng } from "../lib/core/random";
-import { CHECKPOINT_FORMAT, disposeCheckpoint, loadCheckpoint, rbmFromTensors, rbmToTensors, saveCheckpoint } from "../lib/io/checkpoint";
-import { SafeTensor, encodeSafetensors, ioTestHooks, loadSafetensors, saveSafetensors } from "../lib/io/safetensors";
+import { initBackend } from "../../lib/compute/backend";
+import { RBM, disposeRBM, makeRBM } from "../../lib/core/rbm";
+import { Rng } from "../../lib/core/random";
+import { CHECKPOINT_FORMAT, disposeCheckpoint, loadCheckpoint, rbmFromTensors, rbmToTensors, saveCheckpoint } from "../../lib/io/checkpoint";
+import { noLeak } from "../support/assert";
+import { SafeTensor, encodeSafetensors, ioTestHooks, loadSafetensors, saveSafetensors } from "../../lib/io/safetensors";
 
 let root = "";
 before(async () => {
@@ -102,29 +103,30 @@ test("a checkpoint round-trips exactly: W, b, c bitwise, hyperparameters, histor
   const rbm = awkwardRBM(7, 5, 1);
   const momentum = tf.tensor2d(new Rng(2).fillNormal(new Float32Array(35), 0, 1), [7, 5]);
   const chains = tf.tensor2d(Int32Array.from({ length: 15 }, (_, i) => i % 2), [3, 5], "int32");
-  const start = tf.memory().numTensors;
 
-  saveCheckpoint(file, {
+  // Saving creates no tensors.
+  noLeak("saveCheckpoint", () => saveCheckpoint(file, {
     rbm, hyperparameters, history,
     extra: { "momentum.W": momentum, "pcd.chains": chains, "raw.u8": { shape: [2, 2], data: Uint8Array.from([0, 1, 254, 255]) } },
     metadata: { notes: "trained in chapter 3" },
-  });
-  assert.equal(tf.memory().numTensors, start, "saving creates no tensors");
+  }));
 
-  const ck = loadCheckpoint(file, { expect: { nVisible: 7, nHidden: 5 } });
-  assertSameRBM(ck.rbm, rbm);
-  assert.deepEqual(ck.hyperparameters, JSON.parse(JSON.stringify(hyperparameters)));
-  assert.deepStrictEqual(ck.history, history); // deepStrictEqual treats NaN as equal to NaN
-  assert.ok(Object.is(ck.history[1].pseudoLL, -Infinity));
-  assert.deepEqual(Object.keys(ck.extra).sort(), ["momentum.W", "pcd.chains", "raw.u8"]);
-  assert.deepEqual(bitsOf(ck.extra["momentum.W"]), bitsOf(momentum));
-  assert.equal(ck.extra["pcd.chains"].dtype, "int32");
-  assert.deepEqual(Array.from(ck.extra["pcd.chains"].dataSync()), Array.from(chains.dataSync()));
-  assert.deepEqual(Array.from(ck.extra["raw.u8"].dataSync()), [0, 1, 254, 255]);
-  assert.equal(ck.metadata.notes, "trained in chapter 3");
-  assert.equal(ck.metadata.format, CHECKPOINT_FORMAT);
-  disposeCheckpoint(ck);
-  assert.equal(tf.memory().numTensors, start, "disposeCheckpoint frees everything loadCheckpoint made");
+  // disposeCheckpoint frees everything loadCheckpoint made.
+  noLeak("loadCheckpoint + disposeCheckpoint", () => {
+    const ck = loadCheckpoint(file, { expect: { nVisible: 7, nHidden: 5 } });
+    assertSameRBM(ck.rbm, rbm);
+    assert.deepEqual(ck.hyperparameters, JSON.parse(JSON.stringify(hyperparameters)));
+    assert.deepStrictEqual(ck.history, history); // deepStrictEqual treats NaN as equal to NaN
+    assert.ok(Object.is(ck.history[1].pseudoLL, -Infinity));
+    assert.deepEqual(Object.keys(ck.extra).sort(), ["momentum.W", "pcd.chains", "raw.u8"]);
+    assert.deepEqual(bitsOf(ck.extra["momentum.W"]), bitsOf(momentum));
+    assert.equal(ck.extra["pcd.chains"].dtype, "int32");
+    assert.deepEqual(Array.from(ck.extra["pcd.chains"].dataSync()), Array.from(chains.dataSync()));
+    assert.deepEqual(Array.from(ck.extra["raw.u8"].dataSync()), [0, 1, 254, 255]);
+    assert.equal(ck.metadata.notes, "trained in chapter 3");
+    assert.equal(ck.metadata.format, CHECKPOINT_FORMAT);
+    disposeCheckpoint(ck);
+  });
 
   // The default policy replaces our own checkpoint (a run updating its file).
   const rbm2 = awkwardRBM(7, 5, 3);
@@ -250,23 +252,23 @@ print(json.dumps({k: [float(x) for x in a.astype(np.float32).ravel()] for k, a i
   disposeRBM(rbm);
 });
 
-test("several RBMs in one file through the generic API (dotted names, DBN-style)", () => {
+test("several RBMs in one file through the generic API (dotted names, DBN-style)", () => noLeak("the generic API", () => {
   const dir = freshDir();
   const file = path.join(dir, "dbn.safetensors");
   const l0 = awkwardRBM(8, 5, 6);
   const l1 = awkwardRBM(5, 3, 7);
-  const start = tf.memory().numTensors;
   saveSafetensors(file, { ...rbmToTensors(l0, "layer0."), ...rbmToTensors(l1, "layer1.") }, { format: "rbm-notebooks/dbn", layers: "2" });
   const { tensors, metadata } = loadSafetensors(file);
   assert.deepEqual(Object.keys(tensors).sort(), ["layer0.W", "layer0.b", "layer0.c", "layer1.W", "layer1.b", "layer1.c"]);
   assert.deepEqual(metadata, { format: "rbm-notebooks/dbn", layers: "2" });
-  const r0 = rbmFromTensors(tensors, "layer0.", file);
-  const r1 = rbmFromTensors(tensors, "layer1.", file);
-  assertSameRBM(r0, l0);
-  assertSameRBM(r1, l1);
-  disposeRBM(r0);
-  disposeRBM(r1);
-  assert.equal(tf.memory().numTensors, start);
+  noLeak("rbmFromTensors + disposeRBM", () => {
+    const r0 = rbmFromTensors(tensors, "layer0.", file);
+    const r1 = rbmFromTensors(tensors, "layer1.", file);
+    assertSameRBM(r0, l0);
+    assertSameRBM(r1, l1);
+    disposeRBM(r0);
+    disposeRBM(r1);
+  });
 
   throwsAbout(() => rbmFromTensors(tensors, "layer2.", file), file, /no tensor layer2\.W, layer2\.b, layer2\.c/, /layer0\.W/);
   throwsAbout(() => loadCheckpoint(file), file, /"rbm-notebooks\/dbn" file, not a single-RBM checkpoint/);
@@ -275,10 +277,9 @@ test("several RBMs in one file through the generic API (dotted names, DBN-style)
   // "sameFormat" replaces a file of the same format only.
   saveSafetensors(file, rbmToTensors(l1, "layer0."), { format: "rbm-notebooks/dbn" }, { overwrite: "sameFormat" });
   throwsAbout(() => saveSafetensors(file, rbmToTensors(l1), { format: "other" }, { overwrite: "sameFormat" }), file, /"rbm-notebooks\/dbn" file/);
-  assert.equal(tf.memory().numTensors, start);
   disposeRBM(l0);
   disposeRBM(l1);
-});
+}));
 
 test("a crash while saving leaves the previous checkpoint intact and removes the temp file", () => {
   const dir = freshDir();
@@ -315,7 +316,7 @@ test("a process killed mid-save (SIGKILL) leaves the previous checkpoint intact"
   saveCheckpoint(file, { rbm });
   const before = fs.readFileSync(file);
   const script = path.join(dir, "crash.ts");
-  const lib = (m: string) => JSON.stringify(path.resolve(__dirname, "..", "lib", m));
+  const lib = (m: string) => JSON.stringify(path.resolve(__dirname, "..", "..", "lib", m));
   fs.writeFileSync(
     script,
     `import { initRBM } from ${lib("core/rbm")};
@@ -326,7 +327,7 @@ saveCheckpoint(${JSON.stringify(file)}, { rbm: initRBM(30, 20, { seed: 1 }) });
 console.log("not reached");
 `,
   );
-  const run = spawnSync(process.execPath, ["--import", "tsx", script], { encoding: "utf8", cwd: path.resolve(__dirname, "..") });
+  const run = spawnSync(process.execPath, ["--import", "tsx", script], { encoding: "utf8", cwd: path.resolve(__dirname, "..", "..") });
   assert.equal(run.signal, "SIGKILL", `child should die mid-save: ${run.stderr}`);
   assert.ok(!run.stdout.includes("not reached"));
   assert.ok(fs.readFileSync(file).equals(before), "previous file byte-for-byte intact");
@@ -373,12 +374,11 @@ test("saveCheckpoint never replaces a file that is not one of our checkpoints un
   assert.deepEqual(fs.readdirSync(dir).filter((f) => f.endsWith(".tmp")), []);
 });
 
-test("saving refuses what it cannot store faithfully, before writing anything", () => {
+test("saving refuses what it cannot store faithfully, before writing anything", () => noLeak("refused saves", () => {
   const dir = freshDir();
   const file = path.join(dir, "x.safetensors");
   const rbm = awkwardRBM(4, 3, 12);
   const nan = makeRBMUnchecked(4, 3, NaN);
-  const start = tf.memory().numTensors;
   throwsAbout(() => saveCheckpoint(file, { rbm: nan }), file, /NaN or Inf/);
   throwsAbout(() => saveCheckpoint(file, { rbm, hyperparameters: { learningRate: (e: number) => 0.1 / (1 + e) } }), file, /hyperparameters\.learningRate is a function/);
   throwsAbout(() => saveCheckpoint(file, { rbm, hyperparameters: { rng: new Rng(1) } }), file, /hyperparameters\.rng is a Rng instance/);
@@ -391,17 +391,16 @@ test("saving refuses what it cannot store faithfully, before writing anything", 
   throwsAbout(() => saveSafetensors(file, { x: { shape: [2, 2], data: new Float32Array(3) } }), file, /\[2,2\] = 4 values but 3/);
   throwsAbout(() => saveSafetensors(file, { x: { dtype: "I32", shape: [1], data: new Float32Array(1) } }), file, /says dtype I32/);
   assert.deepEqual(fs.readdirSync(dir), [], "nothing written");
-  assert.equal(tf.memory().numTensors, start);
   disposeRBM(rbm);
   disposeRBM(nan);
-});
+}));
 
 /** An RBM with every W entry = x, bypassing makeRBM's finiteness check. */
 function makeRBMUnchecked(nVisible: number, nHidden: number, x: number): RBM {
   return { W: tf.fill([nVisible, nHidden], x) as tf.Tensor2D, b: tf.zeros([nVisible]) as tf.Tensor1D, c: tf.zeros([nHidden]) as tf.Tensor1D };
 }
 
-test("broken files fail with one clear error naming the file and what to do", () => {
+test("broken files fail with one clear error naming the file and what to do", () => noLeak("failed loads", () => {
   const dir = freshDir();
   const good = path.join(dir, "good.safetensors");
   const rbm = awkwardRBM(6, 4, 13);
@@ -410,7 +409,6 @@ test("broken files fail with one clear error naming the file and what to do", ()
   const { header, dataStart } = parseByHand(good);
   const data = goodBytes.subarray(dataStart);
   const f = (name: string) => path.join(dir, name);
-  const start = tf.memory().numTensors;
   const TODO = /re-save it or pick another file/;
 
   throwsAbout(() => loadCheckpoint(f("missing.safetensors")), f("missing.safetensors"), /no such file/, /working directory/);
@@ -487,12 +485,11 @@ test("broken files fail with one clear error naming the file and what to do", ()
   );
   throwsAbout(() => loadCheckpoint(good, { expect: { nVisible: 784 } }), good, /W \[784, 4\]/);
 
-  assert.equal(tf.memory().numTensors, start, "failed loads free what they made");
   const ck = loadCheckpoint(good);
   assertSameRBM(ck.rbm, rbm);
   disposeCheckpoint(ck);
   disposeRBM(rbm);
-});
+}));
 
 test("encodeSafetensors: empty and scalar tensors, metadata only, and a tensor-free file", () => {
   const bytes = encodeSafetensors(

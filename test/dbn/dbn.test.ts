@@ -9,26 +9,27 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
-import { initBackend } from "../lib/compute/backend";
-import { Dataset, firstN, loadMnist, selectRows, stratifiedSubset, splitValidation } from "../lib/io/data";
-import { DBN, cloneDBN, disposeDBN, stackRBMs, transposeRBM } from "../lib/dbn/model";
-import { fineTuneMLP } from "../lib/dbn/finetune";
-import { exactLogProb } from "../lib/core/exact";
-import { binarize } from "../lib/io/data";
-import { RBM, disposeRBM, freeEnergy, hiddenProbs, initRBM } from "../lib/core/rbm";
-import { TrainOptions, trainRBM } from "../lib/train/cd";
-import { assertDivergesCleanly } from "./helpers";
-import { sampleSoftmaxGroup, sampleBernoulli } from "../lib/core/units";
-import { DBN_FORMAT, loadDBN, saveDBN, loadMLP, saveMLP } from "../lib/dbn/checkpoint";
-import { classifyDBN, labelLogProbs } from "../lib/dbn/classify";
-import { dbnDownPass, dbnUpPass, upPass } from "../lib/dbn/passes";
-import { exactDBNBound } from "../lib/dbn/bound";
-import { generateDBN } from "../lib/dbn/generate";
-import { pretrainDBN } from "../lib/dbn/pretrain";
-import { trainJointRBM } from "../lib/dbn/joint";
-import { MLP, confusionMatrix, dbnToMLP, disposeMLP, dropoutMask, evaluateMLP, mlpGradients, mlpSizes, randomMLP } from "../lib/dbn/mlp";
-import { tuneTopPCD, upDownFineTune } from "../lib/dbn/updown";
-import { saveSafetensors } from "../lib/io/safetensors";
+import { initBackend } from "../../lib/compute/backend";
+import { Dataset, firstN, loadMnist, selectRows, stratifiedSubset, splitValidation } from "../../lib/io/data";
+import { DBN, cloneDBN, disposeDBN, stackRBMs, transposeRBM } from "../../lib/dbn/model";
+import { fineTuneMLP } from "../../lib/dbn/finetune";
+import { exactLogProb } from "../../lib/core/exact";
+import { binarize } from "../../lib/io/data";
+import { RBM, disposeRBM, freeEnergy, hiddenProbs, initRBM } from "../../lib/core/rbm";
+import { TrainOptions, trainRBM } from "../../lib/train/cd";
+import { noLeak, noLeakAsync } from "../support/assert";
+import { assertDivergesCleanly } from "../support/training";
+import { DBN_FORMAT, loadDBN, saveDBN, loadMLP, saveMLP } from "../../lib/dbn/checkpoint";
+import { classifyDBN, labelLogProbs } from "../../lib/dbn/classify";
+import { dbnDownPass, dbnUpPass, upPass } from "../../lib/dbn/passes";
+import { exactDBNBound } from "../../lib/dbn/bound";
+import { generateDBN } from "../../lib/dbn/generate";
+import { pretrainDBN } from "../../lib/dbn/pretrain";
+import { sampleSoftmaxGroup, sampleBernoulli } from "../../lib/core/units";
+import { trainJointRBM } from "../../lib/dbn/joint";
+import { MLP, confusionMatrix, dbnToMLP, disposeMLP, dropoutMask, evaluateMLP, mlpGradients, mlpSizes, randomMLP } from "../../lib/dbn/mlp";
+import { tuneTopPCD, upDownFineTune } from "../../lib/dbn/updown";
+import { saveSafetensors } from "../../lib/io/safetensors";
 
 let root = "";
 let train: Dataset;
@@ -45,14 +46,6 @@ after(() => {
 });
 
 const quiet: TrainOptions = { epochs: 1, progress: false };
-
-/** Runs `f` and checks that it leaves exactly as many tensors as it found. */
-async function noLeak<T>(what: string, f: () => Promise<T> | T): Promise<T> {
-  const before = tf.memory().numTensors;
-  const out = await f();
-  assert.equal(tf.memory().numTensors, before, `${what} leaked ${tf.memory().numTensors - before} tensors`);
-  return out;
-}
 
 function disposeSome(ts: (tf.Tensor | undefined)[]): void {
   for (const t of ts) t?.dispose();
@@ -76,7 +69,7 @@ function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
 }
 
 test("greedy stacking: layer shapes chain, the up pass is the layers' hiddenProbs in turn, runs are seeded", async () => {
-  await noLeak("pretrainDBN", async () => {
+  await noLeakAsync("pretrainDBN", async () => {
     const { dbn, histories, resumed } = await pretrainDBN([784, 40, 30, 20], train, { perLayer: quiet, seed: 5 });
     assert.deepEqual(dbn.layers.map((r) => r.W.shape), [[784, 40], [40, 30], [30, 20]]);
     assert.deepEqual(dbn.sizes, [784, 40, 30, 20]);
@@ -131,15 +124,14 @@ test("a diverging label-joined RBM stops with the last good parameters and frees
   disposeRBM(joint);
 });
 
-test("pretraining resumes after the last finished layer; other architectures, data and files are refused", async () => {
+test("pretraining resumes after the last finished layer; other architectures, data and files are refused", () => noLeakAsync("resumed pretraining", async () => {
   const dir = path.join(root, "resume");
   const sizes = [784, 30, 20, 16];
   const epochCounts = [0, 0, 0];
   const perLayer = (): TrainOptions[] => sizes.slice(1).map((_, l) => ({ ...quiet, epochs: 2, onEpoch: () => void epochCounts[l]++ }));
-  const baseline = tf.memory().numTensors;
   let layer0: RBM | undefined;
-  // Interrupt right after layer 0 has been trained and saved.
-  await assert.rejects(
+  // Interrupt right after layer 0 has been trained and saved: only the test's copy of layer 0 may remain.
+  await noLeakAsync("the interrupted pretrainDBN", () => assert.rejects(
     pretrainDBN(sizes, train, {
       perLayer: perLayer(), labels: true, seed: 3, checkpointDir: dir,
       onLayer: (info) => {
@@ -148,8 +140,7 @@ test("pretraining resumes after the last finished layer; other architectures, da
       },
     }),
     /simulated crash after layer 0/,
-  );
-  assert.equal(tf.memory().numTensors, baseline + 3, "only the test's copy of layer 0 may remain");
+  ), { returned: 3 });
   assert.deepEqual(epochCounts, [2, 0, 0]);
   const file = path.join(dir, "pretrain.safetensors");
   assert.ok(fs.existsSync(file));
@@ -189,11 +180,10 @@ test("pretraining resumes after the last finished layer; other architectures, da
   const bytes = fs.readFileSync(path.join(other, "pretrain.safetensors"));
   await assert.rejects(pretrainDBN(sizes, train, { perLayer: quiet, checkpointDir: other }), /"my-thing" file, not a DBN checkpoint.*left untouched/);
   assert.ok(fs.readFileSync(path.join(other, "pretrain.safetensors")).equals(bytes));
-  assert.equal(tf.memory().numTensors, baseline);
-});
+}));
 
 test("softmax groups are sampled one-of-K with the right frequencies", async () => {
-  await noLeak("sampleSoftmaxGroup", () => {
+  noLeak("sampleSoftmaxGroup", () => {
     const p = tf.tensor2d(Array.from({ length: 20000 }, () => [0.1, 0.2, 0.7]));
     const s = sampleSoftmaxGroup(p, 4);
     const rowSums = tf.sum(s, 1);
@@ -207,7 +197,7 @@ test("softmax groups are sampled one-of-K with the right frequencies", async () 
 test("label posterior of the top RBM equals softmax(−F(x, e_k)) computed from the free energy", async () => {
   const top = initRBM(12 + 4, 9, { method: "xavier", seed: 2 });
   const dbn: DBN = { sizes: [12, 9], nLabels: 4, layers: [top] };
-  await noLeak("labelLogProbs", () => {
+  noLeak("labelLogProbs", () => {
     const x = tf.tensor2d(Array.from({ length: 5 }, (_, r) => Array.from({ length: 12 }, (_, i) => ((r * 7 + i * 3) % 5) / 4)));
     const lp = labelLogProbs(dbn, x);
     const brute = tf.tidy(() => {
@@ -220,12 +210,12 @@ test("label posterior of the top RBM equals softmax(−F(x, e_k)) computed from 
   disposeRBM(top);
 });
 
-test("variational bound: tight with the tied (transposed) prior, raised by training layer 2", async () => {
+test("variational bound: tight with the tied (transposed) prior, raised by training layer 2", () => noLeakAsync("variational bound test", async () => {
   const data = binarize(firstN(train, 600), { mode: "sample", seed: 0 });
   const { dbn } = await pretrainDBN([784, 8], data, { perLayer: { ...quiet, epochs: 3 } });
   const lower = dbn.layers[0];
   const tied = transposeRBM(lower);
-  await noLeak("exactDBNBound", async () => {
+  await noLeakAsync("exactDBNBound", async () => {
     const v = tf.tensor2d(data.images.subarray(0, 200 * 784), [200, 784]);
     const b = exactDBNBound(lower, tied, v);
     const exact = exactLogProb(v, lower);
@@ -246,14 +236,18 @@ test("variational bound: tight with the tied (transposed) prior, raised by train
     disposeRBM(layer2);
     v.dispose();
   });
-  assert.throws(() => exactDBNBound(lower, initRBM(9, 4), tf.zeros([1, 784]) as tf.Tensor2D), /prior RBM has 9 visible units but the lower RBM has 8 hidden units/);
+  const wrongPrior = initRBM(9, 4);
+  const v1 = tf.zeros([1, 784]) as tf.Tensor2D;
+  assert.throws(() => exactDBNBound(lower, wrongPrior, v1), /prior RBM has 9 visible units but the lower RBM has 8 hidden units/);
+  disposeRBM(wrongPrior);
+  v1.dispose();
   disposeRBM(tied);
   disposeDBN(dbn);
-});
+}));
 
 test("generation: class-conditional chains, recorded frames, seeded, no leaks", async () => {
   const { dbn } = await pretrainDBN([784, 30, 40], train, { perLayer: quiet, labels: true });
-  await noLeak("generateDBN", () => {
+  noLeak("generateDBN", () => {
     const g = generateDBN(dbn, { labels: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9], steps: 20, every: 5, seed: 1 });
     assert.equal(g.frames.length, 4);
     assert.deepEqual(g.steps, [5, 10, 15, 20]);
@@ -281,10 +275,8 @@ test("up-down fine-tuning: seeded, leaves the input alone, no leaks, raises the 
   const { dbn } = await pretrainDBN([784, 100, 200], data, { perLayer: { ...quiet, epochs: 4 }, labels: true });
   const copy = cloneDBN(dbn);
   const before = classifyDBN(dbn, data);
-  const baseline = tf.memory().numTensors;
-  const tuned = await upDownFineTune(dbn, data, { epochs: 2, learningRate: 0.01, seed: 1, progress: false });
   // The result owns exactly its parameters: 2 RBMs × (W, b, c) + 1 generative layer × (W, b).
-  assert.equal(tf.memory().numTensors, baseline + 8, "upDownFineTune leaked tensors");
+  const tuned = await noLeakAsync("upDownFineTune", () => upDownFineTune(dbn, data, { epochs: 2, learningRate: 0.01, seed: 1, progress: false }), { returned: 8 });
   const again = await upDownFineTune(dbn, data, { epochs: 2, learningRate: 0.01, seed: 1, progress: false });
   assert.ok(sameDBN(tuned.dbn, again.dbn), "same seed, different result");
   assert.equal(maxAbsDiff(values(again.dbn.generative?.[0].W ?? tf.scalar(0)), values(tuned.dbn.generative?.[0].W ?? tf.scalar(1))), 0);
@@ -301,9 +293,8 @@ test("persistent-CD polish of the top RBM: lower layers untouched, seeded, no le
   const data = firstN(train, 600);
   const { dbn } = await pretrainDBN([784, 40, 60], data, { perLayer: { ...quiet, epochs: 3 }, labels: true });
   const before = classifyDBN(dbn, data);
-  const baseline = tf.memory().numTensors;
-  const a = await tuneTopPCD(dbn, data, { epochs: 1, seed: 2, progress: false });
-  assert.equal(tf.memory().numTensors, baseline + 6, "tuneTopPCD leaked tensors");
+  // The result owns exactly its parameters: 2 RBMs × (W, b, c).
+  const a = await noLeakAsync("tuneTopPCD", () => tuneTopPCD(dbn, data, { epochs: 1, seed: 2, progress: false }), { returned: 6 });
   const b = await tuneTopPCD(dbn, data, { epochs: 1, seed: 2, progress: false });
   assert.ok(sameDBN(a.dbn, b.dbn), "same seed, different result");
   assert.equal(maxAbsDiff(values(a.dbn.layers[0].W), values(dbn.layers[0].W)), 0, "the lower layer must not change");
@@ -318,7 +309,7 @@ test("backprop fine-tuning: beats chance widely, and pretrained init beats rando
   const unlabelled = loadMnist({ split: "train", limit: 2000 });
   const labelled = stratifiedSubset(loadMnist({ split: "train", limit: 10000 }), 1000, 1);
   const { dbn } = await pretrainDBN([784, 200, 200], unlabelled, { perLayer: { ...quiet, epochs: 3 } });
-  const errors = await noLeak("fineTuneMLP", async () => {
+  const errors = await noLeakAsync("fineTuneMLP", async () => {
     const out: Record<string, number> = {};
     for (const init of ["pretrained", "random"] as const) {
       const mlp = init === "pretrained" ? dbnToMLP(dbn, { seed: 1 }) : randomMLP(dbn.sizes, { seed: 1 });
@@ -340,7 +331,7 @@ test("early stopping keeps the best validation epoch; save/load, confusion matri
   assert.equal(tr.n, 500);
   assert.equal(validation.n, 100);
   const mlp = randomMLP([784, 30], { seed: 0 });
-  await noLeak("fineTuneMLP + evaluate", async () => {
+  await noLeakAsync("fineTuneMLP + evaluate", async () => {
     const r = await fineTuneMLP(mlp, tr, { epochs: 6, validation, patience: 2, optimizer: "adam", learningRate: 0.01, progress: false });
     const best = Math.min(...r.history.map((h) => h.valError));
     assert.equal(r.history[r.bestEpoch].valError, best);
@@ -372,14 +363,13 @@ test("early stopping keeps the best validation epoch; save/load, confusion matri
   disposeMLP(mlp);
 });
 
-test("backprop gradients equal finite differences of the loss, with and without dropout masks", () => {
+test("backprop gradients equal finite differences of the loss, with and without dropout masks", () => noLeak("backprop gradients test", () => {
   const mlp = randomMLP([6, 5, 4], { seed: 3, outputStd: 0.5, nClasses: 3 });
   const B = 4;
   const x = tf.tensor2d(Array.from({ length: B * 6 }, (_, i) => ((i * 37) % 11) / 10), [B, 6]);
-  const y = tf.oneHot(tf.tensor1d([0, 2, 1, 2], "int32"), 3).toFloat() as tf.Tensor2D;
+  const y = tf.tidy(() => tf.oneHot(tf.tensor1d([0, 2, 1, 2], "int32"), 3).toFloat() as tf.Tensor2D);
   const masks = [dropoutMask([B, 6], 0.3, 1), undefined, dropoutMask([B, 4], 0.5, 2)];
-  const baseline = tf.memory().numTensors;
-  for (const m of [undefined, masks]) {
+  for (const m of [undefined, masks]) noLeak(`mlpGradients (${m ? "dropout" : "plain"})`, () => {
     const g = mlpGradients(mlp, x, y, { masks: m });
     const meanLoss = (net: MLP): number => {
       const r = mlpGradients(net, x, y, { masks: m });
@@ -418,8 +408,7 @@ test("backprop gradients equal finite differences of the loss, with and without 
     assert.equal(top.db[1], undefined);
     assert.ok(maxAbsDiff(top.dW[2]!.dataSync(), Array.from(g.dW[2]!.dataSync(), (v) => 2 * v)) < 1e-6, "scale multiplies the gradient");
     disposeSome([g.loss, g.wrong, top.loss, top.wrong, ...g.dW, ...g.db, ...top.dW, ...top.db]);
-  }
-  assert.equal(tf.memory().numTensors, baseline, "mlpGradients leaked tensors");
+  });
   // A masked-out input pixel gets no gradient on its weights.
   const mask0 = masks[0]!.dataSync();
   const g = mlpGradients(mlp, x, y, { masks: masks });
@@ -428,11 +417,13 @@ test("backprop gradients equal finite differences of the loss, with and without 
     const alive = [0, 1, 2, 3].some((r) => mask0[r * 6 + i] !== 0);
     if (!alive) for (let j = 0; j < 5; j++) assert.equal(dW0[i * 5 + j], 0);
   }
-  assert.throws(() => mlpGradients(mlp, x, tf.zeros([B, 4]) as tf.Tensor2D), /y has shape \[4,4\] but must be one-hot \[4, 3\]/);
-  assert.throws(() => mlpGradients(mlp, x, y, { masks: [tf.ones([B, 5]) as tf.Tensor2D] }), /mask 0 has shape \[4,5\]/);
-  disposeSome([x, y, g.loss, g.wrong, ...g.dW, ...g.db, ...masks]);
+  const notOneHot = tf.zeros([B, 4]) as tf.Tensor2D;
+  const wrongMask = tf.ones([B, 5]) as tf.Tensor2D;
+  assert.throws(() => mlpGradients(mlp, x, notOneHot), /y has shape \[4,4\] but must be one-hot \[4, 3\]/);
+  assert.throws(() => mlpGradients(mlp, x, y, { masks: [wrongMask] }), /mask 0 has shape \[4,5\]/);
+  disposeSome([x, y, notOneHot, wrongMask, g.loss, g.wrong, ...g.dW, ...g.db, ...masks]);
   disposeMLP(mlp);
-});
+}));
 
 test("dropout masks: P(0) = p, mean 1, seeded; fine-tuning with dropout is reproducible and still learns", async () => {
   const m = dropoutMask([200, 500], 0.2, 7);
@@ -448,7 +439,7 @@ test("dropout masks: P(0) = p, mean 1, seeded; fine-tuning with dropout is repro
   const { train: tr, validation } = splitValidation(firstN(train, 1000), 200, 0);
   const mlp = randomMLP([784, 100], { seed: 4 });
   const opts = { epochs: 5, inputDropout: 0.2, hiddenDropout: 0.5, seed: 5, progress: false, optimizer: "adam" as const, learningRate: 0.003 };
-  await noLeak("fineTuneMLP with dropout", async () => {
+  await noLeakAsync("fineTuneMLP with dropout", async () => {
     const a = await fineTuneMLP(mlp, tr, opts);
     const b = await fineTuneMLP(mlp, tr, opts);
     const c = await fineTuneMLP(mlp, tr, { ...opts, seed: 6 });

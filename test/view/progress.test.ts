@@ -1,8 +1,8 @@
 /** Tests of the training progress bar: text format, throttling (with an injected clock), notebook output. */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { formatDuration, formatValue, progressBar, progressLine } from "../lib/view/progress";
-import { MimeBundle, setDisplaySink } from "../lib/view/display";
+import { formatDuration, formatValue, progressBar, progressLine } from "../../lib/view/progress";
+import { MimeBundle, setDisplaySink } from "../../lib/view/display";
 
 /** A bar drawing into an array, on a clock we move by hand. */
 function fake(mode: "tty" | "lines" | "off", total = 1000) {
@@ -81,13 +81,18 @@ test("notebook mode updates one HTML output in place", () => {
   }
 });
 
-test("ticking a million times costs little (throttled)", () => {
+test("a million ticks cost one clock read each and only the throttled redraws", () => {
+  // An injected clock, 1 µs per tick in whole milliseconds: the ticks span t = 0 … 999 ms.
+  // (How long the ticks take on this machine is measured by bench/view.ts, not asserted here.)
   const out: string[] = [];
-  const bar = progressBar({ total: 1e6, mode: "tty", write: (s) => out.push(s) });
-  const t = performance.now();
-  for (let i = 0; i < 1e6; i++) bar.tick(1);
-  const ms = performance.now() - t;
-  console.log(`# 1e6 ticks: ${ms.toFixed(1)} ms, ${out.length} redraws`);
-  assert.ok(ms < 500, `${ms} ms`);
-  assert.ok(out.length <= ms / 100 + 2);
+  let t = 0;
+  let reads = 0;
+  const bar = progressBar({ total: 1e6, mode: "tty", write: (s) => out.push(s), now: () => (reads++, t) });
+  for (let i = 0; i < 1e6; i++) {
+    t = Math.floor(i / 1000);
+    bar.tick(1);
+  }
+  assert.equal(out.length, 10, "redraws at t = 0, 100, …, 900 ms and never in between");
+  assert.match(out[9], / 900001\/1000000 /);
+  assert.equal(reads, 1 + 1e6 + out.length, "one clock read at the start, one per tick, one per redraw");
 });

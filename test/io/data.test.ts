@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { assertUnitInterval, batches, binarize, dim, firstN, loadMnist, mnistDir, oneHot, parseIdx, permutation, stratifiedSubset } from "../lib/io/data";
+import { assertUnitInterval, batches, binarize, dim, firstN, loadMnist, mnistDir, oneHot, parseIdx, permutation, stratifiedSubset } from "../../lib/io/data";
 
 test("MNIST train and test load as [n, 784] floats in [0, 1] with labels 0–9", () => {
   const train = loadMnist({ split: "train" });

@@ -1,5 +1,5 @@
 /**
- * The trustworthy log-likelihood (lib/bounds.ts) against exact enumeration: every guaranteed bound
+ * The trustworthy log-likelihood (lib/eval/bounds.ts) against exact enumeration: every guaranteed bound
  * holds, AIS from both bases and RAISE agree with exact log Z within 0.1 nats on random models and
  * on one trained on MNIST, RAISE's weight is unbiased for its forward model (brute force), and a
  * model with a planted mode fools data-base AIS by tens of nats while the combined result says so.
@@ -7,21 +7,23 @@
 import { test, before, after, TestContext } from "node:test";
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
-import { initBackend } from "../lib/compute/backend";
-import { Dataset, binarize, loadMnist } from "../lib/io/data";
-import { exactLogZ, exactVisibleMarginal } from "../lib/core/exact";
-import { exactLogLikelihood } from "../lib/eval/metrics";
-import { RBM, disposeRBM, initRBM, makeRBM, randomRBM } from "../lib/core/rbm";
-import { Rng } from "../lib/core/random";
-import { trainRBM } from "../lib/train/cd";
-import { VisitedStates, hardLogZLowerBound, meanFieldLogZLower, negFreeEnergies } from "../lib/eval/bounds";
-import { bits } from "./helpers";
-import { softplus64 } from "../lib/core/numerics";
-import { TrustworthyLogLikelihood, trustworthyLogLikelihood } from "../lib/eval/trust";
-import { annealedLogZBases } from "../lib/eval/ais";
-import { plantMode } from "../lib/eval/plant-mode";
-import { raiseLogZ } from "../lib/eval/raise";
-import { sampleModel } from "../lib/eval/model-samples";
+import { initBackend } from "../../lib/compute/backend";
+import { Dataset, binarize, loadMnist } from "../../lib/io/data";
+import { exactLogZ, exactVisibleMarginal } from "../../lib/core/exact";
+import { exactLogLikelihood } from "../../lib/eval/metrics";
+import { RBM, disposeRBM, initRBM, makeRBM, randomRBM } from "../../lib/core/rbm";
+import { Rng } from "../../lib/core/random";
+import { trainRBM } from "../../lib/train/cd";
+import { hardLogZLowerBound, meanFieldLogZLower } from "../../lib/eval/bounds";
+import { close, noLeakAsync } from "../support/assert";
+import { bits } from "../support/reference";
+import { softplus64 } from "../../lib/core/numerics";
+import { TrustworthyLogLikelihood, trustworthyLogLikelihood } from "../../lib/eval/trust";
+import { VisitedStates, negFreeEnergies } from "../../lib/eval/states";
+import { annealedLogZBases } from "../../lib/eval/ais";
+import { plantMode } from "../../lib/eval/plant-mode";
+import { raiseLogZ } from "../../lib/eval/raise";
+import { sampleModel } from "../../lib/eval/model-samples";
 
 let mnistTrain: Dataset;
 let mnistTest: Dataset;
@@ -38,9 +40,6 @@ before(async () => {
 });
 
 after(() => disposeRBM(trained));
-
-const close = (a: number, b: number, tol: number, what: string) =>
-  assert.ok(Math.abs(a - b) <= tol, `${what}: ${a} vs ${b} (tolerance ${tol})`);
 
 /** Uniform random binary rows `[n, d]`. */
 function randomRows(n: number, d: number, seed: number): Float32Array {
@@ -103,10 +102,9 @@ function assertTrustworthy(r: TrustworthyLogLikelihood, exact: number, llExact: 
   assert.equal(r.warning, undefined, `${what}: unexpected warning: ${r.warning}`);
 }
 
-test("visited states are deduplicated by their bits; with every state visited the sums ARE log Z; mean field stays below", async () => {
+test("visited states are deduplicated by their bits; with every state visited the sums ARE log Z; mean field stays below", () => noLeakAsync("the bounds and sums", async () => {
   const rbm = randomRBM(8, 6, { seed: 5, scale: 1.5 });
   const exact = exactLogZ(rbm);
-  const start = tf.memory().numTensors;
   const S = new VisitedStates(3);
   const rows = Float32Array.from([1, 0, 1, 1, 0, 1, 0, 0, 1]);
   assert.equal(S.add(rows, 0, 1), true);
@@ -136,9 +134,8 @@ test("visited states are deduplicated by their bits; with every state visited th
   // −F from negFreeEnergies agrees with log p(v) + log Z.
   const negF = negFreeEnergies(rbm, all.subarray(0, 256 * 8));
   close(Math.log(negF.reduce((s, x) => s + Math.exp(x), 0)), exact, 1e-4, "Σ exp(−F) over all states");
-  assert.equal(tf.memory().numTensors, start, "no tensors leak");
   disposeRBM(rbm);
-});
+}));
 
 /** Brute-force T_β(v' | v) = Σ_h p_β(h | v) p_β(v' | h) on the path of base bA, for nV, nH ≤ 6. */
 function transitionMatrix(W: number[][], b: number[], c: number[], bA: number[], beta: number): number[][] {
@@ -220,11 +217,9 @@ test("random 20-15 models: AIS from both bases and RAISE within 0.1 nats of exac
 test("an RBM trained on MNIST with trainRBM (784-12): both bases, RAISE and the bounds against exact; no tensor leaks", async (t) => {
   const exact = exactLogZ(trained);
   const llExact = exactLogLikelihood(trained, mnistTest, { logZ: exact });
-  const start = tf.memory().numTensors;
-  const r = await trustworthyLogLikelihood(trained, mnistTest, {
+  const r = await noLeakAsync("trustworthyLogLikelihood", () => trustworthyLogLikelihood(trained, mnistTest, {
     trainData: mnistTrain, seed: 3, runs: 50, betas: 500, chains: 50, chainSteps: 300, progress: false,
-  });
-  assert.equal(tf.memory().numTensors, start, "trustworthyLogLikelihood leaks no tensors");
+  }));
   report(t, "784-12 trained", r, exact, llExact);
   assertTrustworthy(r, exact, llExact, 0.1, "784-12 trained");
   assert.ok(llExact < -100 && llExact > -300, `a briefly trained 784-12 RBM has log p(v) ≈ −200 nats, got ${llExact}`);
@@ -235,12 +230,10 @@ test("a planted mode the data path misses: data-base AIS is tens of nats too low
   const rbm = plantMode(trained, { pixels: Array.from({ length: 56 }, (_, i) => i) });
   const exact = exactLogZ(rbm);
   const llExact = exactLogLikelihood(rbm, mnistTest, { logZ: exact });
-  const start = tf.memory().numTensors;
   // A longer schedule than for the plain model: the model-sample base starts between the two modes.
-  const r = await trustworthyLogLikelihood(rbm, mnistTest, {
+  const r = await noLeakAsync("trustworthyLogLikelihood", () => trustworthyLogLikelihood(rbm, mnistTest, {
     trainData: mnistTrain, seed: 3, runs: 50, betas: 2000, chains: 50, chainSteps: 300, progress: false,
-  });
-  assert.equal(tf.memory().numTensors, start);
+  }));
   report(t, "planted mode", r, exact, llExact);
   const [dataBase, sampleBase] = r.estimates;
   // The data-base AIS alone is wrong, confidently: far too low a log Z, with a band that excludes the truth.
@@ -277,10 +270,9 @@ test("same seed ⇒ same numbers; different seed ⇒ different", async () => {
   disposeRBM(rbm);
 });
 
-test("bad inputs give one clear error each and leak nothing", async () => {
+test("bad inputs give one clear error each and leak nothing", () => noLeakAsync("failed calls", async () => {
   const rbm = makeRBM([[0.1, -0.2], [0.3, 0.4], [0, 1]], [0, 0, 0], [0, 0]);
   const ok = Float32Array.from([1, 0, 1, 0, 0, 1]);
-  const start = tf.memory().numTensors;
   const opts = { trainData: ok, seed: 1, runs: 4, betas: 10, chains: 2, chainSteps: 5, progress: false };
   await assert.rejects(trustworthyLogLikelihood(rbm, Float32Array.from([0, 0.5, 1]), opts), /testData.*not 0 or 1.*binari/);
   await assert.rejects(trustworthyLogLikelihood(rbm, ok, { ...opts, trainData: Float32Array.from([0, 0.5, 1]) }), /trainData.*not 0 or 1/);
@@ -296,6 +288,5 @@ test("bad inputs give one clear error each and leak nothing", async () => {
   assert.throws(() => hardLogZLowerBound(rbm, {}), /no states/);
   assert.throws(() => plantMode(rbm, { pixels: [0, 3] }), /pixels must be distinct integers in \[0, 3\)/);
   assert.throws(() => meanFieldLogZLower(rbm, ok, { iterations: -1 }), /iterations must be an integer ≥ 0/);
-  assert.equal(tf.memory().numTensors, start);
   disposeRBM(rbm);
-});
+}));

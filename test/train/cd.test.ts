@@ -5,13 +5,14 @@
 import { test, before } from "node:test";
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
-import { initBackend } from "../lib/compute/backend";
-import { Dataset, firstN, loadMnist, binarize } from "../lib/io/data";
-import { exactLogLikelihoodGradient, exactLogProb } from "../lib/core/exact";
-import { RBM, disposeRBM, initRBM, makeRBM } from "../lib/core/rbm";
-import { Rng } from "../lib/core/random";
-import { trainRBM } from "../lib/train/cd";
-import { assertDivergesCleanly } from "./helpers";
+import { initBackend } from "../../lib/compute/backend";
+import { Dataset, firstN, loadMnist, binarize } from "../../lib/io/data";
+import { exactLogLikelihoodGradient, exactLogProb } from "../../lib/core/exact";
+import { RBM, disposeRBM, initRBM, makeRBM } from "../../lib/core/rbm";
+import { Rng } from "../../lib/core/random";
+import { trainRBM } from "../../lib/train/cd";
+import { noLeakAsync } from "../support/assert";
+import { assertDivergesCleanly } from "../support/training";
 
 before(async () => {
   await initBackend({ quiet: true });
@@ -36,17 +37,21 @@ function diff(after: RBM, before: RBM): { dW: Float32Array; db: Float32Array; dc
 const noMomentum = { initialMomentum: 0, finalMomentum: 0, weightDecay: 0, shuffle: false, progress: false } as const;
 
 for (const persistent of [false, true]) {
-  test(`one ${persistent ? "PCD" : "CD"}-k update with long chains equals the exact log-likelihood gradient`, async () => {
+  const what = `${persistent ? "PCD" : "CD"}-k`;
+  test(`one ${what} update with long chains equals the exact log-likelihood gradient`, () => noLeakAsync(`the ${what} test`, async () => {
     const rng = new Rng(1);
     const rows = Array.from({ length: 6 }, () => Array.from({ length: 5 }, () => (rng.uniform() < 0.35 ? 1 : 0)));
     const W = Array.from({ length: 5 }, () => Array.from({ length: 3 }, () => rng.normal()));
     const rbm = makeRBM(W, [0.2, -0.3, 0.1, 0, -0.5], [0.3, -0.2, 0.1]);
     const data = repeated(rows, 1000);
-    const exact = exactLogLikelihoodGradient(tf.tensor2d(rows), rbm);
+    const v = tf.tensor2d(rows);
+    const exact = exactLogLikelihoodGradient(v, rbm);
+    v.dispose();
     // lr = 1, one batch holding all 6,000 rows, k = 30 so the chains reach the model distribution.
-    const { rbm: after } = await trainRBM(rbm, data, {
+    const { rbm: after, chains } = await trainRBM(rbm, data, {
       ...noMomentum, k: 30, learningRate: 1, batchSize: data.n, persistent, sampleVisible: true, seed: 3,
     });
+    tf.dispose(chains);
     const got = diff(after, rbm);
     const worst = (a: ArrayLike<number>, b: ArrayLike<number>) => Math.max(...Array.from(a, (x, i) => Math.abs(x - b[i])));
     // Monte-Carlo error of a mean over 6,000 chains is ≈ 0.5/√6000 ≈ 0.007; allow 4σ.
@@ -62,7 +67,7 @@ for (const persistent of [false, true]) {
     }
     disposeRBM(after);
     disposeRBM(rbm);
-  });
+  }));
 }
 
 test("CD-1 on MNIST raises the exact log-likelihood of a 784-10 RBM and lowers reconstruction error", async () => {
@@ -84,13 +89,12 @@ test("CD-1 on MNIST raises the exact log-likelihood of a 784-10 RBM and lowers r
   disposeRBM(trained);
 });
 
-test("same seed ⇒ same history and weights; no tensors leak across epochs; schedules are honoured", async () => {
+test("same seed ⇒ same history and weights; no tensors leak across epochs; schedules are honoured", () => noLeakAsync("five training runs", async () => {
   const data = firstN(loadMnist({ split: "test" }), 300);
   const rbm = initRBM(784, 20, { seed: 2 });
-  const start = tf.memory().numTensors;
   const opts = { epochs: 3, batchSize: 50, momentumSwitchEpoch: 1, learningRate: (e: number) => 0.1 / (1 + e), progress: false, seed: 9 } as const;
-  const a = await trainRBM(rbm, data, opts);
-  assert.equal(tf.memory().numTensors, start + 3, "only the trained W, b, c remain");
+  // Only the trained W, b, c remain.
+  const a = await noLeakAsync("trainRBM", () => trainRBM(rbm, data, opts), { returned: 3 });
   const b = await trainRBM(rbm, data, opts);
   assert.deepEqual(a.history.map((h) => h.trainRecon), b.history.map((h) => h.trainRecon));
   assert.deepEqual(a.rbm.W.dataSync(), b.rbm.W.dataSync());
@@ -101,9 +105,8 @@ test("same seed ⇒ same history and weights; no tensors leak across epochs; sch
   assert.deepEqual(pcd.chains?.shape, [7, 20]);
   tf.dispose(pcd.chains);
   for (const r of [a, b, c, pcd]) disposeRBM(r.rbm);
-  assert.equal(tf.memory().numTensors, start);
   disposeRBM(rbm);
-});
+}));
 
 test("divergence stops with the epoch, batch, a fix, and the last good parameters", async () => {
   const data = firstN(loadMnist({ split: "test" }), 400);

@@ -1,5 +1,5 @@
 /**
- * lib/blas.ts: the optional native OpenBLAS matMul kernels of the wasm backend.
+ * lib/compute/blas.ts: the optional native OpenBLAS matMul kernels of the wasm backend.
  * Native results must equal the original wasm kernels' (all transpose flags, batched, fused bias +
  * activation), leak nothing, and leave unsupported cases to the original kernels; without the addon
  * (or with RBM_NATIVE_BLAS=0) everything works as before and BackendInfo.reason says why.
@@ -10,10 +10,11 @@ import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
-import { BackendInfo, initBackend } from "../lib/compute/backend";
-import { disableNativeBlas, enableNativeBlas, loadNativeBlas, nativeBlasCounters, nativeBlasEnabled } from "../lib/compute/blas";
+import { BackendInfo, initBackend } from "../../lib/compute/backend";
+import { disableNativeBlas, enableNativeBlas, loadNativeBlas, nativeBlasCounters, nativeBlasEnabled } from "../../lib/compute/blas";
+import { noLeak } from "../support/assert";
 
-const ROOT = path.resolve(__dirname, "..");
+const ROOT = path.resolve(__dirname, "..", "..");
 const built = loadNativeBlas();
 const SKIP = typeof built === "string" ? built : false;
 /** Relative tolerance against the largest magnitude of the reference result. */
@@ -58,10 +59,8 @@ function assertSameAsWasm(what: string, fn: () => tf.Tensor, expectNative = true
 
 /** Asserts `fn` leaves no tensors and no backend data behind. */
 function assertNoLeaks(fn: () => void): void {
-  const tensors = tf.memory().numTensors;
   const dataIds = tf.engine().backend.numDataIds();
-  fn();
-  assert.equal(tf.memory().numTensors, tensors, "tensors leaked");
+  noLeak("the native/wasm comparison", fn);
   assert.equal(tf.engine().backend.numDataIds(), dataIds, "backend data leaked");
 }
 
