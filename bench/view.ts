@@ -7,8 +7,8 @@
  * Prints one `value unit what` line per measurement: the best of 7 runs after a warm-up (the
  * minimum is the number least disturbed by other processes on a shared machine).
  */
-import { gridPng, imageGrid } from "../lib/view/plot";
 import { progressBar } from "../lib/view/progress";
+import { gridPng, imageGrid } from "../lib/view/images";
 
 function bestMs(fn: () => void): number {
   fn(); // warm-up (JIT)
