@@ -14,12 +14,12 @@
  * more than the totals.
  */
 import { initBackend, summaryLine } from "../lib/compute/backend";
-import { binarize, firstN, loadMnist } from "../lib/io/data";
-import { annealedLogZ } from "../lib/eval/ais";
 import { disposeRBM, initRBM } from "../lib/core/rbm";
-import { trainRBM } from "../lib/train/cd";
+import { annealedLogZ } from "../lib/eval/ais";
 import { SM_N_BETAS } from "../lib/eval/anneal";
 import { trustworthyLogLikelihood } from "../lib/eval/trust";
+import { binarize, firstN, loadMnist } from "../lib/io/data";
+import { trainRBM } from "../lib/train/cd";
 
 interface Args {
   betas: number;
@@ -64,9 +64,13 @@ async function main(): Promise<void> {
   const r = await trustworthyLogLikelihood(rbm, test, { trainData: train, seed: 2, runs: args.runs, betas: K, progress: false });
   const { chains, ais, raise, total } = r.seconds;
   const rest = total - chains - ais - raise;
-  console.log(`trustworthyLogLikelihood, K = ${K}, ${args.runs} runs per base, RAISE on ${r.estimates[0].raise.perVector.length} test digits per base:`);
+  console.log(
+    `trustworthyLogLikelihood, K = ${K}, ${args.runs} runs per base, RAISE on ${r.estimates[0].raise.perVector.length} test digits per base:`,
+  );
   console.log(`  model chains (100 × 1,000 steps)      ${s(chains)}`);
-  console.log(`  AIS, 2 bases × ${args.runs} runs (one batch)    ${s(ais)}  = ${ms(ais / K)} per temperature (2 single-base runs: ${ms(2 * perBetaSingle)})`);
+  console.log(
+    `  AIS, 2 bases × ${args.runs} runs (one batch)    ${s(ais)}  = ${ms(ais / K)} per temperature (2 single-base runs: ${ms(2 * perBetaSingle)})`,
+  );
   console.log(`  RAISE, 2 bases (one batch)            ${s(raise)}  = ${ms(raise / K)} per temperature`);
   console.log(`  bounds, free energies                 ${s(rest)}`);
   console.log(`  total                                 ${s(total)}`);

@@ -25,14 +25,14 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { BackendInfo, initBackend, summaryLine } from "../lib/compute/backend";
+import { type BackendInfo, initBackend, summaryLine } from "../lib/compute/backend";
 import { loadNativeBlas, nativeBlasCounters } from "../lib/compute/blas";
-import { Dataset, loadMnist, mnistDir } from "../lib/io/data";
 import { Rng } from "../lib/core/random";
 import { disposeRBM, initRBM } from "../lib/core/rbm";
 import { gibbsChain } from "../lib/core/sampling";
 import { annealedLogZ } from "../lib/eval/ais";
-import { TrainOptions, trainRBM } from "../lib/train/cd";
+import { type Dataset, loadMnist, mnistDir } from "../lib/io/data";
+import { type TrainOptions, trainRBM } from "../lib/train/cd";
 
 const ROOT = path.resolve(__dirname, "..");
 const NUMPY_SCRIPT = path.resolve(ROOT, "..", "shared", "bench", "peers", "numpy_rbm.py");
@@ -41,8 +41,16 @@ const FULL = 60000;
 
 /** The reference hyperparameters (numpy_rbm.py's defaults, plain SGD). */
 const BASE: TrainOptions = {
-  k: 1, learningRate: 0.1, initialMomentum: 0, finalMomentum: 0, weightDecay: 0, sampleVisible: true,
-  batchSize: 100, epochs: 1, seed: 0, progress: false,
+  k: 1,
+  learningRate: 0.1,
+  initialMomentum: 0,
+  finalMomentum: 0,
+  weightDecay: 0,
+  sampleVisible: true,
+  batchSize: 100,
+  epochs: 1,
+  seed: 0,
+  progress: false,
 };
 
 interface Args {
@@ -118,8 +126,12 @@ function numpy(extra: string[]): NumpyRun {
   delete env.OPENBLAS_L2_SIZE;
   const args = [NUMPY_SCRIPT, "--hidden", "500", "--batch", "100", "--epochs", "1", "--dtype", "float32", ...extra];
   const r = spawnSync(PYTHON, args, { cwd: ROOT, env, encoding: "utf8", timeout: 600_000 });
-  if (r.status !== 0) return { seconds: NaN, recon: NaN, note: `numpy failed: ${(r.stderr || r.error?.message || "").trim().split("\n").pop()}` };
-  const epoch = r.stdout.split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l) as { seconds?: number; recon_mse?: number })
+  if (r.status !== 0)
+    return { seconds: NaN, recon: NaN, note: `numpy failed: ${(r.stderr || r.error?.message || "").trim().split("\n").pop()}` };
+  const epoch = r.stdout
+    .split("\n")
+    .filter((l) => l.startsWith("{"))
+    .map((l) => JSON.parse(l) as { seconds?: number; recon_mse?: number })
     .find((o) => o.seconds !== undefined);
   return { seconds: epoch?.seconds ?? NaN, recon: epoch?.recon_mse ?? NaN };
 }
@@ -130,8 +142,14 @@ function header(info: BackendInfo): void {
   const blas = loadNativeBlas();
   if (typeof blas !== "string") console.log(`# OpenBLAS (ours): ${blas.config()}`);
   const vars = ["OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OPENBLAS_NUM_THREADS", "RBM_NATIVE_BLAS", "RBM_WASM_THREADS", "RBM_BLAS_THREADS"]
-    .filter((v) => process.env[v] !== undefined).map((v) => `${v}=${process.env[v]}`);
-  console.log(`# ${os.availableParallelism()} cores, load average ${os.loadavg().map((x) => x.toFixed(1)).join(" ")}; env: ${vars.join(" ") || "(none set)"}`);
+    .filter((v) => process.env[v] !== undefined)
+    .map((v) => `${v}=${process.env[v]}`);
+  console.log(
+    `# ${os.availableParallelism()} cores, load average ${os
+      .loadavg()
+      .map((x) => x.toFixed(1))
+      .join(" ")}; env: ${vars.join(" ") || "(none set)"}`,
+  );
 }
 
 async function sectionCd1(args: Args, mnist: Dataset): Promise<void> {
@@ -154,7 +172,9 @@ async function sectionCd1(args: Args, mnist: Dataset): Promise<void> {
     }
     theirs.push(n.seconds);
     ratios.push(o.seconds / n.seconds);
-    console.log(`numpy  ${fmt(n.seconds).padStart(7)} s/epoch   recon_mse  ${fmt(n.recon, 3)}   ratio ours/numpy ${fmt(o.seconds / n.seconds)}×`);
+    console.log(
+      `numpy  ${fmt(n.seconds).padStart(7)} s/epoch   recon_mse  ${fmt(n.recon, 3)}   ratio ours/numpy ${fmt(o.seconds / n.seconds)}×`,
+    );
   }
   if (args.repeat > 1) {
     console.log(`ours ${range(mine)} s; numpy ${theirs.length ? range(theirs) : "-"} s; ratio ${ratios.length ? range(ratios) : "-"}×`);
@@ -176,11 +196,16 @@ async function sectionExtra(args: Args, mnist: Dataset): Promise<void> {
     let line = `${label.padEnd(15)} ours ${fmt(o.seconds * scale).padStart(7)} s/60k`;
     if (args.numpy) {
       const n = numpy([...npArgs, "--limit", String(rows)]);
-      line += n.note ? `   numpy skipped (${n.note})` : `   numpy ${fmt(n.seconds * scale).padStart(6)} s/60k   ratio ${fmt(o.seconds / n.seconds)}×`;
+      line += n.note
+        ? `   numpy skipped (${n.note})`
+        : `   numpy ${fmt(n.seconds * scale).padStart(6)} s/60k   ratio ${fmt(o.seconds / n.seconds)}×`;
     }
     console.log(line);
   }
-  for (const [nV, nH] of [[500, 500], [500, 2000]]) {
+  for (const [nV, nH] of [
+    [500, 500],
+    [500, 2000],
+  ]) {
     const rng = new Rng(1);
     const images = new Float32Array(rows * nV);
     for (let i = 0; i < images.length; i++) images[i] = rng.uniform() < 0.5 ? 1 : 0;
@@ -193,7 +218,12 @@ async function sectionExtra(args: Args, mnist: Dataset): Promise<void> {
 
 async function sectionSampling(args: Args, mnist: Dataset): Promise<void> {
   console.log("\n## Sampling and AIS on a 784-500 RBM (trained 1 epoch on the first rows, so chains are not trivial)");
-  const sub: Dataset = { ...mnist, images: mnist.images.subarray(0, args.rows * 784), labels: mnist.labels.subarray(0, args.rows), n: args.rows };
+  const sub: Dataset = {
+    ...mnist,
+    images: mnist.images.subarray(0, args.rows * 784),
+    labels: mnist.labels.subarray(0, args.rows),
+    n: args.rows,
+  };
   const rbm0 = initRBM(784, 500, { seed: 0 });
   const { rbm } = await trainRBM(rbm0, sub, BASE);
   disposeRBM(rbm0);
@@ -261,10 +291,13 @@ async function sectionProfile(args: Args, mnist: Dataset): Promise<void> {
   let inKernels = 0;
   for (const [name, s] of rowsOut) {
     inKernels += s.ms / batches;
-    if (s.ms / batches >= 0.02) console.log(`${fmt(s.ms / batches, 3).padStart(8)} ms  ${(s.calls / batches).toFixed(1).padStart(5)} calls  ${name}`);
+    if (s.ms / batches >= 0.02)
+      console.log(`${fmt(s.ms / batches, 3).padStart(8)} ms  ${(s.calls / batches).toFixed(1).padStart(5)} calls  ${name}`);
   }
   console.log(`${fmt(inKernels, 3).padStart(8)} ms  in kernels (all)`);
-  console.log(`${fmt(total - inKernels, 3).padStart(8)} ms  outside kernels: JS noise (xoshiro uniforms), batch copy, tensor bookkeeping, tidy/dispose`);
+  console.log(
+    `${fmt(total - inKernels, 3).padStart(8)} ms  outside kernels: JS noise (xoshiro uniforms), batch copy, tensor bookkeeping, tidy/dispose`,
+  );
 }
 
 /** The cd1 epoch in a child per configuration (the backend is process-global). */
@@ -277,15 +310,26 @@ function sectionMatrix(args: Args): void {
     ["wasm kernels + wasm threads", { RBM_NATIVE_BLAS: "0", RBM_WASM_THREADS: "2" }], // the default without it
     ["wasm kernels, wasm 1 thread", { RBM_NATIVE_BLAS: "0", RBM_WASM_THREADS: "0" }],
   ];
-  const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !["RBM_NATIVE_BLAS", "RBM_WASM_THREADS", "RBM_BLAS_THREADS"].includes(k)));
+  const clean = Object.fromEntries(
+    Object.entries(process.env).filter(([k]) => !["RBM_NATIVE_BLAS", "RBM_WASM_THREADS", "RBM_BLAS_THREADS"].includes(k)),
+  );
   for (let i = 0; i < args.repeat; i++) {
     for (const [label, env] of configs) {
-      const childArgs = ["--import", "tsx", path.join(__dirname, "cd1.ts"), "--child", "--sections=cd1", ...(args.numpy ? [] : ["--no-numpy"])];
+      const childArgs = [
+        "--import",
+        "tsx",
+        path.join(__dirname, "cd1.ts"),
+        "--child",
+        "--sections=cd1",
+        ...(args.numpy ? [] : ["--no-numpy"]),
+      ];
       const r = spawnSync(process.execPath, childArgs, { cwd: ROOT, env: { ...clean, ...env }, encoding: "utf8", timeout: 900_000 });
       const lines = r.stdout.split("\n");
       const pick = (re: RegExp): string => lines.find((l) => re.test(l))?.trim() ?? "?";
       console.log(`${label.padEnd(28)} | ${pick(/^# rbm-notebooks/).replace(/^# rbm-notebooks: TensorFlow.js backend = /, "")}`);
-      console.log(`${"".padEnd(28)} | ${pick(/^ours /)} | ${pick(/^numpy /)} | ${pick(/^peak RSS/)}${r.status === 0 ? "" : ` | exit ${r.status}: ${r.stderr.trim().split("\n").pop()}`}`);
+      console.log(
+        `${"".padEnd(28)} | ${pick(/^ours /)} | ${pick(/^numpy /)} | ${pick(/^peak RSS/)}${r.status === 0 ? "" : ` | exit ${r.status}: ${r.stderr.trim().split("\n").pop()}`}`,
+      );
     }
   }
 }

@@ -32,20 +32,21 @@
  * (early-stopped) and `<dir>/mlp-all.safetensors` (retrained on all 60,000; both start from the
  * greedy DBN), and a summary to `<dir>/results.json`.
  */
+
+import * as tf from "@tensorflow/tfjs";
 import * as fs from "fs";
 import * as path from "path";
-import * as tf from "@tensorflow/tfjs";
 import { initBackend, summaryLine } from "../lib/compute/backend";
-import { Dataset, firstN, loadMnist, splitValidation } from "../lib/io/data";
-import { disposeDBN, DBN } from "../lib/dbn/model";
-import { FineTuneOptions, fineTuneMLP } from "../lib/dbn/finetune";
-import { formatDuration } from "../lib/view/progress";
-import { TrainOptions } from "../lib/train/cd";
-import { classifyDBN } from "../lib/dbn/classify";
-import { pretrainDBN } from "../lib/dbn/pretrain";
 import { saveDBN, saveMLP } from "../lib/dbn/checkpoint";
-import { MLP, dbnToMLP, disposeMLP, evaluateMLP } from "../lib/dbn/mlp";
+import { classifyDBN } from "../lib/dbn/classify";
+import { type FineTuneOptions, fineTuneMLP } from "../lib/dbn/finetune";
+import { dbnToMLP, disposeMLP, evaluateMLP, type MLP } from "../lib/dbn/mlp";
+import { type DBN, disposeDBN } from "../lib/dbn/model";
+import { pretrainDBN } from "../lib/dbn/pretrain";
 import { tuneTopPCD, upDownFineTune } from "../lib/dbn/updown";
+import { Dataset, firstN, loadMnist, splitValidation } from "../lib/io/data";
+import type { TrainOptions } from "../lib/train/cd";
+import { formatDuration } from "../lib/view/progress";
 
 const ROOT = path.resolve(__dirname, "..");
 
@@ -88,7 +89,8 @@ function parseArgs(argv: string[]): Args {
     raw.delete(key);
     if (v === undefined) return fallback;
     const x = Number(v);
-    if (!Number.isFinite(x) || x < 0 || (integer && !Number.isInteger(x))) throw new Error(`dbn-full: --${key} must be a ${integer ? "non-negative integer" : "non-negative number"}, got "${v}".`);
+    if (!Number.isFinite(x) || x < 0 || (integer && !Number.isInteger(x)))
+      throw new Error(`dbn-full: --${key} must be a ${integer ? "non-negative integer" : "non-negative number"}, got "${v}".`);
     return x;
   };
   const sizesText = raw.get("sizes") ?? "784,500,500,2000";
@@ -99,15 +101,39 @@ function parseArgs(argv: string[]): Args {
   raw.delete("estimate");
   const ftOptimizer = raw.get("ft-optimizer") ?? "momentum";
   raw.delete("ft-optimizer");
-  if (ftOptimizer !== "momentum" && ftOptimizer !== "adam") throw new Error(`dbn-full: --ft-optimizer must be "momentum" or "adam", got "${ftOptimizer}".`);
+  if (ftOptimizer !== "momentum" && ftOptimizer !== "adam")
+    throw new Error(`dbn-full: --ft-optimizer must be "momentum" or "adam", got "${ftOptimizer}".`);
   const epochs = num("epochs", 50);
   const a: Args = {
-    sizes: sizesText.split(",").map(Number), labels: num("labels", 10), epochs, topEpochs: num("top-epochs", epochs), topK: num("top-k", 1),
-    lr: num("lr", 0.1, false), nVal: num("n-val", 5000), ftEpochs: num("ft-epochs", 150), ftLr: num("ft-lr", 0.05, false),
-    ftDecay: num("ft-decay", 0.985, false), ftMomentum: num("ft-momentum", 0.9, false), ftWd: num("ft-wd", 0, false), ftFreeze: num("ft-freeze", 6), ftOptimizer,
-    patience: num("patience", 40), updownEpochs: num("updown-epochs", 0), topPcdEpochs: num("top-pcd-epochs", 1), finalAll: num("final-all", 0), ftDropIn: num("ft-dropout-in", 0.1, false), ftDrop: num("ft-dropout", 0.3, false), limit: num("limit", 60000), seed: num("seed", 0), dir: path.resolve(dir), estimate,
+    sizes: sizesText.split(",").map(Number),
+    labels: num("labels", 10),
+    epochs,
+    topEpochs: num("top-epochs", epochs),
+    topK: num("top-k", 1),
+    lr: num("lr", 0.1, false),
+    nVal: num("n-val", 5000),
+    ftEpochs: num("ft-epochs", 150),
+    ftLr: num("ft-lr", 0.05, false),
+    ftDecay: num("ft-decay", 0.985, false),
+    ftMomentum: num("ft-momentum", 0.9, false),
+    ftWd: num("ft-wd", 0, false),
+    ftFreeze: num("ft-freeze", 6),
+    ftOptimizer,
+    patience: num("patience", 40),
+    updownEpochs: num("updown-epochs", 0),
+    topPcdEpochs: num("top-pcd-epochs", 1),
+    finalAll: num("final-all", 0),
+    ftDropIn: num("ft-dropout-in", 0.1, false),
+    ftDrop: num("ft-dropout", 0.3, false),
+    limit: num("limit", 60000),
+    seed: num("seed", 0),
+    dir: path.resolve(dir),
+    estimate,
   };
-  if (raw.size > 0) throw new Error(`dbn-full: unknown option(s) ${[...raw.keys()].map((k) => "--" + k).join(", ")}; see the comment at the top of bench/dbn-full.ts.`);
+  if (raw.size > 0)
+    throw new Error(
+      `dbn-full: unknown option(s) ${[...raw.keys()].map((k) => "--" + k).join(", ")}; see the comment at the top of bench/dbn-full.ts.`,
+    );
   return a;
 }
 
@@ -130,33 +156,47 @@ async function main(): Promise<void> {
     k: l === L - 1 ? a.topK : 1,
     learningRate: a.lr,
     progress: false,
-    onEpoch: (r) => log(`  layer ${l} epoch ${r.epoch + 1}: ${r.seconds.toFixed(1)} s, recon ${r.trainRecon.toFixed(3)}${r.labelFlips !== undefined ? `, label flips ${Number(r.labelFlips).toFixed(3)}` : ""}`),
+    onEpoch: (r) =>
+      log(
+        `  layer ${l} epoch ${r.epoch + 1}: ${r.seconds.toFixed(1)} s, recon ${r.trainRecon.toFixed(3)}${r.labelFlips !== undefined ? `, label flips ${Number(r.labelFlips).toFixed(3)}` : ""}`,
+      ),
   }));
   const times: Record<string, number> = {};
   let t0 = performance.now();
-  log(`stage 1: greedy pretraining of ${a.sizes.join("-")}${a.labels ? ` + ${a.labels} labels` : ""}${a.estimate ? " (1 epoch per layer, estimate)" : ""}`);
+  log(
+    `stage 1: greedy pretraining of ${a.sizes.join("-")}${a.labels ? ` + ${a.labels} labels` : ""}${a.estimate ? " (1 epoch per layer, estimate)" : ""}`,
+  );
   const pre = await pretrainDBN(a.sizes, train, {
-    labels: a.labels || false, perLayer, seed: a.seed,
+    labels: a.labels || false,
+    perLayer,
+    seed: a.seed,
     checkpointDir: a.estimate ? undefined : a.dir,
-    onLayer: (info) => log(`  layer ${info.layer} ${info.resumed ? "loaded from the checkpoint" : `trained in ${formatDuration(info.seconds)}`}`),
+    onLayer: (info) =>
+      log(`  layer ${info.layer} ${info.resumed ? "loaded from the checkpoint" : `trained in ${formatDuration(info.seconds)}`}`),
   });
   const dbn: DBN = pre.dbn;
   times.pretrain = (performance.now() - t0) / 1000;
   // Sum of the layers' epoch times, from their histories (also right when layers were loaded from the checkpoint).
   times.pretrainEpochs = pre.histories.reduce((sum, h) => sum + h.reduce((t, r) => t + r.seconds, 0), 0);
-  log(`stage 1 done in ${formatDuration(times.pretrain)} (training epochs of all layers, including earlier runs: ${formatDuration(times.pretrainEpochs)})${pre.checkpoint ? `; checkpoint ${path.relative(ROOT, pre.checkpoint)}` : ""}`);
+  log(
+    `stage 1 done in ${formatDuration(times.pretrain)} (training epochs of all layers, including earlier runs: ${formatDuration(times.pretrainEpochs)})${pre.checkpoint ? `; checkpoint ${path.relative(ROOT, pre.checkpoint)}` : ""}`,
+  );
 
   const results: Record<string, number | string> = {};
   if (a.labels) {
     t0 = performance.now();
     const gen = classifyDBN(dbn, test);
     results.generativeTestError = gen.error;
-    log(`generative model (up pass + free energies of the top RBM): test error ${pct(gen.error)} (${formatDuration((performance.now() - t0) / 1000)})`);
+    log(
+      `generative model (up pass + free energies of the top RBM): test error ${pct(gen.error)} (${formatDuration((performance.now() - t0) / 1000)})`,
+    );
   }
   let model: DBN = dbn;
   if (a.topPcdEpochs > 0 && !a.estimate) {
     t0 = performance.now();
-    log(`stage 2a: persistent-CD polish of the top RBM, ${a.topPcdEpochs} epoch(s) (removes the spurious modes CD-1 leaves; for generation)`);
+    log(
+      `stage 2a: persistent-CD polish of the top RBM, ${a.topPcdEpochs} epoch(s) (removes the spurious modes CD-1 leaves; for generation)`,
+    );
     model = (await tuneTopPCD(dbn, train, { epochs: a.topPcdEpochs, seed: a.seed, progress: false })).dbn;
     times.topPcd = (performance.now() - t0) / 1000;
     if (a.labels) {
@@ -169,8 +209,13 @@ async function main(): Promise<void> {
     t0 = performance.now();
     log(`stage 2: up-down fine-tuning, ${a.updownEpochs} epochs`);
     const ud = await upDownFineTune(model, train, {
-      epochs: a.updownEpochs, seed: a.seed, progress: false,
-      onEpoch: (r) => log(`  up-down epoch ${r.epoch + 1}: ${r.seconds.toFixed(1)} s, wake recon ${r.wakeRecon.toFixed(3)}, label flips ${r.labelFlips.toFixed(3)}`),
+      epochs: a.updownEpochs,
+      seed: a.seed,
+      progress: false,
+      onEpoch: (r) =>
+        log(
+          `  up-down epoch ${r.epoch + 1}: ${r.seconds.toFixed(1)} s, wake recon ${r.wakeRecon.toFixed(3)}, label flips ${r.labelFlips.toFixed(3)}`,
+        ),
     });
     if (model !== dbn) disposeDBN(model);
     model = ud.dbn;
@@ -182,14 +227,27 @@ async function main(): Promise<void> {
 
   t0 = performance.now();
   const ftEpochs = a.estimate ? 1 : a.ftEpochs;
-  log(`stage 3: backprop fine-tuning of ${[...a.sizes, 10].join("-")}, at most ${ftEpochs} epochs, early stopping (patience ${a.patience})`);
+  log(
+    `stage 3: backprop fine-tuning of ${[...a.sizes, 10].join("-")}, at most ${ftEpochs} epochs, early stopping (patience ${a.patience})`,
+  );
   const mlp0 = dbnToMLP(dbn, { seed: a.seed });
   const ftOptions: FineTuneOptions = {
-    optimizer: a.ftOptimizer, weightDecay: a.ftWd, inputDropout: a.ftDropIn, hiddenDropout: a.ftDrop,
+    optimizer: a.ftOptimizer,
+    weightDecay: a.ftWd,
+    inputDropout: a.ftDropIn,
+    hiddenDropout: a.ftDrop,
     // Adam adapts its own step sizes: a constant rate; SGD + momentum: ε_t = ft-lr · ft-decay^t.
-    ...(a.ftOptimizer === "adam" ? { learningRate: a.ftLr } : { learningRate: (e: number) => a.ftLr * Math.pow(a.ftDecay, e), momentum: a.ftMomentum }),
-    patience: a.patience, freezeEpochs: a.ftFreeze, seed: a.seed, progress: false,
-    onEpoch: (r) => log(`  epoch ${r.epoch + 1}: ${r.seconds.toFixed(1)} s, lr ${r.learningRate.toPrecision(3)}, train loss ${r.trainLoss.toFixed(4)}, train error ${pct(r.trainError)}${Number.isNaN(r.valError) ? "" : `, validation error ${pct(r.valError)}`}`),
+    ...(a.ftOptimizer === "adam"
+      ? { learningRate: a.ftLr }
+      : { learningRate: (e: number) => a.ftLr * a.ftDecay ** e, momentum: a.ftMomentum }),
+    patience: a.patience,
+    freezeEpochs: a.ftFreeze,
+    seed: a.seed,
+    progress: false,
+    onEpoch: (r) =>
+      log(
+        `  epoch ${r.epoch + 1}: ${r.seconds.toFixed(1)} s, lr ${r.learningRate.toPrecision(3)}, train loss ${r.trainLoss.toFixed(4)}, train error ${pct(r.trainError)}${Number.isNaN(r.valError) ? "" : `, validation error ${pct(r.valError)}`}`,
+      ),
   };
   const ft = await fineTuneMLP(mlp0, train, { ...ftOptions, epochs: ftEpochs, validation });
   times.fineTune = (performance.now() - t0) / 1000;
@@ -197,8 +255,12 @@ async function main(): Promise<void> {
   results.testError = ev.error;
   results.bestEpoch = ft.bestEpoch;
   results.validationError = ft.history[ft.bestEpoch].valError;
-  log(`stage 3 done in ${formatDuration(times.fineTune)}: best epoch ${ft.bestEpoch + 1}${ft.stoppedEarly ? " (stopped early)" : ""}, validation error ${pct(Number(results.validationError))}`);
-  log(`MNIST TEST ERROR (fine-tuned ${[...a.sizes, 10].join("-")}, early-stopped on ${validation.n} held-out images): ${pct(ev.error)} (${Math.round(ev.error * test.n)} of ${test.n})`);
+  log(
+    `stage 3 done in ${formatDuration(times.fineTune)}: best epoch ${ft.bestEpoch + 1}${ft.stoppedEarly ? " (stopped early)" : ""}, validation error ${pct(Number(results.validationError))}`,
+  );
+  log(
+    `MNIST TEST ERROR (fine-tuned ${[...a.sizes, 10].join("-")}, early-stopped on ${validation.n} held-out images): ${pct(ev.error)} (${Math.round(ev.error * test.n)} of ${test.n})`,
+  );
 
   let finalMlp: MLP | undefined;
   if (a.finalAll && !a.estimate) {
@@ -213,25 +275,49 @@ async function main(): Promise<void> {
     const evAll = evaluateMLP(finalMlp, test);
     results.testErrorAll = evAll.error;
     log(`stage 4 done in ${formatDuration(times.fineTuneAll)}`);
-    log(`MNIST TEST ERROR (fine-tuned ${[...a.sizes, 10].join("-")}, trained on all ${all.n} images for ${epochs} epochs): ${pct(evAll.error)} (${Math.round(evAll.error * test.n)} of ${test.n})`);
+    log(
+      `MNIST TEST ERROR (fine-tuned ${[...a.sizes, 10].join("-")}, trained on all ${all.n} images for ${epochs} epochs): ${pct(evAll.error)} (${Math.round(evAll.error * test.n)} of ${test.n})`,
+    );
   }
 
   if (a.estimate) {
     const perEpoch = pre.seconds;
     const pretrain = perEpoch.reduce((s, t, l) => s + t * (l === L - 1 ? a.topEpochs : a.epochs), 0);
     const ftEpoch = ft.history[0].seconds * 1.1; // + validation
-    log(`ESTIMATE: pretraining ≈ ${formatDuration(pretrain)} (per-epoch ${perEpoch.map((s) => s.toFixed(1)).join(" / ")} s), ` +
-      `fine-tuning ≈ ${formatDuration(ftEpoch)} per epoch, ≤ ${formatDuration(ftEpoch * a.ftEpochs)} for ${a.ftEpochs} epochs (early stopping usually ends sooner)`);
+    log(
+      `ESTIMATE: pretraining ≈ ${formatDuration(pretrain)} (per-epoch ${perEpoch.map((s) => s.toFixed(1)).join(" / ")} s), ` +
+        `fine-tuning ≈ ${formatDuration(ftEpoch)} per epoch, ≤ ${formatDuration(ftEpoch * a.ftEpochs)} for ${a.ftEpochs} epochs (early stopping usually ends sooner)`,
+    );
   } else {
     fs.mkdirSync(a.dir, { recursive: true });
-    saveDBN(path.join(a.dir, "dbn.safetensors"), model, { hyperparameters: { topPcdEpochs: a.topPcdEpochs, updownEpochs: a.updownEpochs, seed: a.seed } });
+    saveDBN(path.join(a.dir, "dbn.safetensors"), model, {
+      hyperparameters: { topPcdEpochs: a.topPcdEpochs, updownEpochs: a.updownEpochs, seed: a.seed },
+    });
     saveMLP(path.join(a.dir, "mlp.safetensors"), ft.mlp, { testError: ev.error, bestEpoch: ft.bestEpoch, sizes: [...a.sizes, 10] });
-    if (finalMlp) saveMLP(path.join(a.dir, "mlp-all.safetensors"), finalMlp, { testError: results.testErrorAll, epochs: ft.bestEpoch + 1, sizes: [...a.sizes, 10] });
-    const summary = { settings: { ...a, dir: path.relative(ROOT, a.dir) }, backend: summaryLine(backend), seconds: times, results, history: ft.history, confusion: ev.confusion };
+    if (finalMlp)
+      saveMLP(path.join(a.dir, "mlp-all.safetensors"), finalMlp, {
+        testError: results.testErrorAll,
+        epochs: ft.bestEpoch + 1,
+        sizes: [...a.sizes, 10],
+      });
+    const summary = {
+      settings: { ...a, dir: path.relative(ROOT, a.dir) },
+      backend: summaryLine(backend),
+      seconds: times,
+      results,
+      history: ft.history,
+      confusion: ev.confusion,
+    };
     fs.writeFileSync(path.join(a.dir, "results.json"), JSON.stringify(summary, null, 1) + "\n");
-    log(`saved ${path.relative(ROOT, path.join(a.dir, "dbn.safetensors"))}, ${path.relative(ROOT, path.join(a.dir, "mlp.safetensors"))} and results.json`);
+    log(
+      `saved ${path.relative(ROOT, path.join(a.dir, "dbn.safetensors"))}, ${path.relative(ROOT, path.join(a.dir, "mlp.safetensors"))} and results.json`,
+    );
   }
-  log(`times: ${Object.entries(times).map(([k, v]) => `${k} ${formatDuration(v)}`).join(", ")}`);
+  log(
+    `times: ${Object.entries(times)
+      .map(([k, v]) => `${k} ${formatDuration(v)}`)
+      .join(", ")}`,
+  );
   disposeMLP(mlp0);
   disposeMLP(ft.mlp);
   if (finalMlp) disposeMLP(finalMlp);

@@ -70,7 +70,9 @@ function feed(h: crypto.Hash, x: unknown): void {
     for (const v of x) feed(h, v);
     return void h.update("]");
   }
-  const keys = Object.keys(x as object).filter((k) => k !== "seconds").sort();
+  const keys = Object.keys(x as object)
+    .filter((k) => k !== "seconds")
+    .sort();
   h.update("{");
   for (const k of keys) {
     h.update(`k${k}=`);
@@ -123,12 +125,17 @@ function out(line: string): void {
  * Runs one path: `fn` returns what to hash, summary numbers and the tensors it keeps for later
  * paths (the rest of its tensors must be freed by `fn` itself, after the hash: see `emit`).
  */
-async function run(name: string, fn: (emit: (outputs: unknown, summary: Record<string, number>) => void) => Promise<unknown> | unknown): Promise<void> {
+async function run(
+  name: string,
+  fn: (emit: (outputs: unknown, summary: Record<string, number>) => void) => Promise<unknown> | unknown,
+): Promise<void> {
   const before = tf.memory().numTensors;
   let emitted = 0;
   const emit = (outputs: unknown, summary: Record<string, number>): void => {
     emitted++;
-    const s = Object.entries(summary).map(([k, v]) => `${k}=${fmt(v)}`).join(" ");
+    const s = Object.entries(summary)
+      .map(([k, v]) => `${k}=${fmt(v)}`)
+      .join(" ");
     out(`${name.padEnd(34)} ${hashOf(outputs)}  ${s}`);
   };
   const kept = await fn(emit);
@@ -167,7 +174,10 @@ async function main(): Promise<void> {
   const testThr = lib.binarize(lib.firstN(test, 100)); // threshold 0.5
   await run("data", (emit) => {
     const strat = lib.stratifiedSubset(trainAll, 50, 7);
-    emit({ train, test, trainBin, testBin, testThr, strat }, { trainSum: sum(train.images), binOn: sum(trainBin.images), strat: sum(strat.labels) });
+    emit(
+      { train, test, trainBin, testBin, testThr, strat },
+      { trainSum: sum(train.images), binOn: sum(trainBin.images), strat: sum(strat.labels) },
+    );
   });
 
   const rbm0 = lib.initRBM(784, 64, { method: "hinton", data: { images: train.images, n: train.n }, seed: 1 });
@@ -214,7 +224,10 @@ async function main(): Promise<void> {
   });
   await run("trainRBM cd1-monitor", async (emit) => {
     const r = await lib.trainRBM(rbm0, train, {
-      ...base, epochs: 2, seed: 18, monitor: lib.standardMonitors({ heldOut: test, trainSubset, seed: 3 }),
+      ...base,
+      epochs: 2,
+      seed: 18,
+      monitor: lib.standardMonitors({ heldOut: test, trainSubset, seed: 3 }),
     });
     const h = last(r.history);
     emit(r, { recon: h.recon, crossEntropy: h.crossEntropy, pl: h.pseudoLikelihood, gap: h.freeEnergyGap });
@@ -257,11 +270,26 @@ async function main(): Promise<void> {
     const ckDir = path.join(tmp, "pretrain");
     // The checkpoint file stores the histories with their wall-clock seconds: its bytes are not
     // hashed, and neither is the (random) path in `checkpoint`.
-    const pretrainCk = async (emit: (o: unknown, s: Record<string, number>) => void, dir: string, onLayer?: lib.PretrainOptions["onLayer"]) => {
-      const r = await lib.pretrainDBN(sizes, train, { labels: true, perLayer: [perLayer, { ...perLayer, k: 2 }, perLayer], seed: 32, checkpointDir: dir, onLayer });
-      emit({ dbn: r.dbn, histories: r.histories, resumed: r.resumed, file: path.basename(r.checkpoint ?? "") }, {
-        resumed: r.resumed.filter(Boolean).length, W1: sum(r.dbn.layers[1].W), W2: sum(r.dbn.layers[2].W),
+    const pretrainCk = async (
+      emit: (o: unknown, s: Record<string, number>) => void,
+      dir: string,
+      onLayer?: lib.PretrainOptions["onLayer"],
+    ) => {
+      const r = await lib.pretrainDBN(sizes, train, {
+        labels: true,
+        perLayer: [perLayer, { ...perLayer, k: 2 }, perLayer],
+        seed: 32,
+        checkpointDir: dir,
+        onLayer,
       });
+      emit(
+        { dbn: r.dbn, histories: r.histories, resumed: r.resumed, file: path.basename(r.checkpoint ?? "") },
+        {
+          resumed: r.resumed.filter(Boolean).length,
+          W1: sum(r.dbn.layers[1].W),
+          W2: sum(r.dbn.layers[2].W),
+        },
+      );
       lib.disposeDBN(r.dbn);
     };
     await run("pretrainDBN checkpoint run1", (emit) => pretrainCk(emit, ckDir));
@@ -271,7 +299,10 @@ async function main(): Promise<void> {
     let stopped = false;
     try {
       await lib.pretrainDBN(sizes, train, {
-        labels: true, perLayer: [perLayer, { ...perLayer, k: 2 }, perLayer], seed: 32, checkpointDir: ckDir2,
+        labels: true,
+        perLayer: [perLayer, { ...perLayer, k: 2 }, perLayer],
+        seed: 32,
+        checkpointDir: ckDir2,
         onLayer: (i) => {
           if (i.layer === 1) throw new Error("stop");
         },
@@ -292,7 +323,12 @@ async function main(): Promise<void> {
     let upDownHistory!: lib.UpDownRecord[];
     await run("upDownFineTune", async (emit) => {
       const r = await lib.upDownFineTune(dbn, train, { ...base, epochs: 2, topK: 3, seed: 42 });
-      emit(r, { wakeRecon: last(r.history).wakeRecon, flips: last(r.history).labelFlips, G0: sum(r.dbn.generative![0].W), R0: sum(r.dbn.layers[0].W) });
+      emit(r, {
+        wakeRecon: last(r.history).wakeRecon,
+        flips: last(r.history).labelFlips,
+        G0: sum(r.dbn.generative![0].W),
+        R0: sum(r.dbn.layers[0].W),
+      });
       untied = r.dbn;
       upDownHistory = r.history;
       return untied;
@@ -343,7 +379,10 @@ async function main(): Promise<void> {
       const prior = lib.randomRBM(6, 5, { seed: 52, scale: 1 });
       const tied = lib.transposeRBM(lower);
       const rng = new lib.Rng(53);
-      const v = tf.tensor2d(Float32Array.from({ length: 40 * 10 }, () => (rng.uniform() < 0.5 ? 1 : 0)), [40, 10]);
+      const v = tf.tensor2d(
+        Float32Array.from({ length: 40 * 10 }, () => (rng.uniform() < 0.5 ? 1 : 0)),
+        [40, 10],
+      );
       const a = lib.exactDBNBound(lower, prior, v);
       const b = lib.exactDBNBound(lower, tied, v);
       const exact = lib.exactLogLikelihood(lower, v.dataSync() as Float32Array);
@@ -376,7 +415,14 @@ async function main(): Promise<void> {
       run(name, async (emit) => {
         const r = await lib.fineTuneMLP(mlp, data, { ...base, seed: 63, ...opts });
         const h = last(r.history);
-        emit(r, { epochs: r.history.length, best: r.bestEpoch, early: Number(r.stoppedEarly), loss: h.trainLoss, err: h.trainError, valErr: h.valError });
+        emit(r, {
+          epochs: r.history.length,
+          best: r.bestEpoch,
+          early: Number(r.stoppedEarly),
+          loss: h.trainLoss,
+          err: h.trainError,
+          valErr: h.valError,
+        });
         if (keep) return r.mlp;
         lib.disposeMLP(r.mlp);
         return undefined;
@@ -396,7 +442,11 @@ async function main(): Promise<void> {
       split = lib.splitValidation(train, 100, 64);
       emit(split, { val: sum(split.validation.labels), train: sum(split.train.images) });
     });
-    await ft("fineTuneMLP validation+early-stop", { epochs: 12, patience: 1, learningRate: 0.3, validation: split.validation }, split.train);
+    await ft(
+      "fineTuneMLP validation+early-stop",
+      { epochs: 12, patience: 1, learningRate: 0.3, validation: split.validation },
+      split.train,
+    );
     await run("evaluateMLP", (emit) => {
       const r = lib.evaluateMLP(tuned, test, { batchSize: 128 });
       const cm = lib.confusionMatrix(r.predicted, test.labels);
@@ -450,7 +500,12 @@ async function main(): Promise<void> {
     let samples!: lib.ModelSamples;
     await run("sampleModel", async (emit) => {
       samples = await lib.sampleModel(rbm, { ...base, seed: 75, chains: 20, steps: 200, data: trainBin });
-      emit(samples, { distinctV: samples.visitedVisible.size, distinctH: samples.visitedHidden.size, lseV: samples.visitedVisible.logSumExp(), means: sum(samples.pixelMeans) });
+      emit(samples, {
+        distinctV: samples.visitedVisible.size,
+        distinctH: samples.visitedHidden.size,
+        lseV: samples.visitedVisible.logSumExp(),
+        means: sum(samples.pixelMeans),
+      });
     });
     const bases: lib.AISBase[] = [
       { name: "data", visibleBias: lib.baseRateVisibleBias(trainBin, 784) },
@@ -472,7 +527,10 @@ async function main(): Promise<void> {
     await run("hardLogZLowerBound", (emit) => {
       const r = lib.hardLogZLowerBound(rbm, { samples, data: [trainBin.images, testBin] });
       const r2 = lib.hardLogZLowerBound(rbm, { data: [testBin], meanFieldStarts: 10 });
-      emit({ r, r2 }, { logZLower: r.logZLower, vis: r.visibleLogZLower, hid: r.hiddenLogZLower, mf: r.meanFieldLogZLower, dataOnly: r2.logZLower });
+      emit(
+        { r, r2 },
+        { logZLower: r.logZLower, vis: r.visibleLogZLower, hid: r.hiddenLogZLower, mf: r.meanFieldLogZLower, dataOnly: r2.logZLower },
+      );
     });
     await run("negFreeEnergies", (emit) => {
       const v = lib.firstN(testBin, 50).images;
@@ -483,7 +541,14 @@ async function main(): Promise<void> {
     });
     await run("trustworthyLogLikelihood", async (emit) => {
       const r = await lib.trustworthyLogLikelihood(rbm, lib.firstN(testBin, 100), {
-        trainData: trainBin, seed: 78, runs: 30, betas: 200, chains: 20, chainSteps: 100, raiseVectors: 10, progress: false,
+        trainData: trainBin,
+        seed: 78,
+        runs: 30,
+        betas: 200,
+        chains: 20,
+        chainSteps: 100,
+        raiseVectors: 10,
+        progress: false,
       });
       emit(r, { ll: r.logLikelihood, logZ: r.logZ, hard: r.hardLogZLower, raiseLower: r.raiseLower, warnings: r.warnings.length });
     });
@@ -628,8 +693,11 @@ async function main(): Promise<void> {
       // History without its wall-clock seconds, so that the file bytes are deterministic too.
       const history = withoutSeconds(pcd.history);
       lib.saveCheckpoint(file, {
-        rbm: pcd.rbm, hyperparameters: { k: 1, persistent: true, note: "fingerprint", missing: NaN, inf: -Infinity }, history,
-        extra: { chains: pcd.chains as tf.Tensor, idx: { shape: [3], data: Int32Array.from([1, 2, 3]) } }, metadata: { note: "x" },
+        rbm: pcd.rbm,
+        hyperparameters: { k: 1, persistent: true, note: "fingerprint", missing: NaN, inf: -Infinity },
+        history,
+        extra: { chains: pcd.chains as tf.Tensor, idx: { shape: [3], data: Int32Array.from([1, 2, 3]) } },
+        metadata: { note: "x" },
       });
       lib.saveCheckpoint(file, { rbm: pcd.rbm, hyperparameters: { again: true }, history, extra: { chains: pcd.chains as tf.Tensor } }); // overwrite (same format)
       const ck = lib.loadCheckpoint(file, { expect: { nVisible: 784, nHidden: 64 } });

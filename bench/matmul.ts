@@ -64,13 +64,12 @@ async function main(): Promise<void> {
   gflops("hᵀ·v  copy   [500,100]x[100,784]", [H, B, V], () => tf.matMul(hT, v));
   gflops("σ(v·W+c)   fused", [B, V, H], () => tf.fused.matMul({ a: v, b: W, bias: c, activation: "sigmoid" }));
   gflops("σ(v·W+c)   unfused", [B, V, H], () => tf.tidy(() => tf.sigmoid(tf.add(tf.matMul(v, W), c))));
-  gflops("σ(h·Wᵀ+b)  fused, flag", [B, H, V], () =>
-    tf.fused.matMul({ a: h, b: W, transposeB: true, bias: b, activation: "sigmoid" }),
-  );
-  gflops("σ(h·Wᵀ+b)  unfused, flag", [B, H, V], () =>
-    tf.tidy(() => tf.sigmoid(tf.add(tf.matMul(h, W, false, true), b))),
-  );
-  for (const shape of [[B, H], [B, V]]) {
+  gflops("σ(h·Wᵀ+b)  fused, flag", [B, H, V], () => tf.fused.matMul({ a: h, b: W, transposeB: true, bias: b, activation: "sigmoid" }));
+  gflops("σ(h·Wᵀ+b)  unfused, flag", [B, H, V], () => tf.tidy(() => tf.sigmoid(tf.add(tf.matMul(h, W, false, true), b))));
+  for (const shape of [
+    [B, H],
+    [B, V],
+  ]) {
     const ms = msPerCall(() => tf.randomUniform(shape));
     row((ms * 1e6) / (shape[0] * shape[1]), "ns/number", `tf.randomUniform [${shape}]`);
   }

@@ -21,10 +21,23 @@ async function main(): Promise<void> {
   if (process.env.SKIP_A !== "1") {
     const r0 = L.initRBM(784, 500, { seed: 0 });
     const a = await L.trainRBM(r0, grey, {
-      learningRate: 0.1, initialMomentum: 0, finalMomentum: 0, weightDecay: 0, sampleVisible: true, shuffle: false, progress: false,
+      learningRate: 0.1,
+      initialMomentum: 0,
+      finalMomentum: 0,
+      weightDecay: 0,
+      sampleVisible: true,
+      shuffle: false,
+      progress: false,
     });
     const pl = L.pseudoLikelihood(a.rbm, grey, { seed: 0, limit: 10000 });
-    console.log(JSON.stringify({ step: "CD-1, numpy settings, 1 epoch", seconds: a.history[0].seconds, trainRecon: a.history[0].trainRecon, pseudoLikelihood: pl }));
+    console.log(
+      JSON.stringify({
+        step: "CD-1, numpy settings, 1 epoch",
+        seconds: a.history[0].seconds,
+        trainRecon: a.history[0].trainRecon,
+        pseudoLikelihood: pl,
+      }),
+    );
     L.disposeRBM(r0);
     L.disposeRBM(a.rbm);
   }
@@ -33,20 +46,42 @@ async function main(): Promise<void> {
   const EPOCHS = Number(process.env.EPOCHS ?? 40);
   const rbm0 = L.initRBM(784, 500, { method: "hinton", data: train, seed: 0 });
   const r = await L.trainRBM(rbm0, train, {
-    persistent: true, learningRate: (e) => 0.03 * (1 - e / EPOCHS) + 0.001, initialMomentum: 0, finalMomentum: 0,
-    epochs: EPOCHS, progress: false, seed: 0,
+    persistent: true,
+    learningRate: (e) => 0.03 * (1 - e / EPOCHS) + 0.001,
+    initialMomentum: 0,
+    finalMomentum: 0,
+    epochs: EPOCHS,
+    progress: false,
+    seed: 0,
     onEpoch: (rec) => console.log(JSON.stringify({ step: "PCD-1", ...rec })),
   });
   L.saveCheckpoint(`checkpoints/pcd1-784-500-e${EPOCHS}.safetensors`, {
-    rbm: r.rbm, history: r.history,
-    hyperparameters: { persistent: true, k: 1, epochs: EPOCHS, learningRate: "0.03 (1 − e/EPOCHS) + 0.001", momentum: 0, weightDecay: 2e-4, batchSize: 100 },
+    rbm: r.rbm,
+    history: r.history,
+    hyperparameters: {
+      persistent: true,
+      k: 1,
+      epochs: EPOCHS,
+      learningRate: "0.03 (1 − e/EPOCHS) + 0.001",
+      momentum: 0,
+      weightDecay: 2e-4,
+      batchSize: 100,
+    },
   });
   const ais = await L.annealedLogZ(r.rbm, { seed: 0, runs: 100, betas: 14500, data: train, progress: false });
   const ll = await L.aisLogLikelihood(r.rbm, testB, { ais: ais });
-  console.log(JSON.stringify({
-    step: "AIS", logZ: ais.logZ, logZStd: ais.logZStd, ess: ais.ess, aisSeconds: ais.seconds,
-    testLogLikelihood: ll.logLikelihood, band: [ll.lower, ll.upper], trainSeconds: r.history.reduce((s, h) => s + h.seconds, 0),
-  }));
+  console.log(
+    JSON.stringify({
+      step: "AIS",
+      logZ: ais.logZ,
+      logZStd: ais.logZStd,
+      ess: ais.ess,
+      aisSeconds: ais.seconds,
+      testLogLikelihood: ll.logLikelihood,
+      band: [ll.lower, ll.upper],
+      trainSeconds: r.history.reduce((s, h) => s + h.seconds, 0),
+    }),
+  );
 }
 
 main().catch((err: unknown) => {

@@ -7,16 +7,19 @@
  * Prints one `value unit what` line per measurement: the best of 7 runs after a warm-up (the
  * minimum is the number least disturbed by other processes on a shared machine).
  */
-import { progressBar } from "../lib/view/progress";
+
 import { gridPng, imageGrid } from "../lib/view/images";
+import { progressBar } from "../lib/view/progress";
 
 function bestMs(fn: () => void): number {
   fn(); // warm-up (JIT)
-  return Math.min(...Array.from({ length: 7 }, () => {
-    const t0 = performance.now();
-    fn();
-    return performance.now() - t0;
-  }));
+  return Math.min(
+    ...Array.from({ length: 7 }, () => {
+      const t0 = performance.now();
+      fn();
+      return performance.now() - t0;
+    }),
+  );
 }
 
 function row(value: number, unit: string, what: string): void {
@@ -25,10 +28,22 @@ function row(value: number, unit: string, what: string): void {
 
 const w = Float32Array.from({ length: 784 * 500 }, (_, i) => Math.sin(i * 0.37));
 const g = imageGrid(w, { height: 28, width: 28, columns: true });
-row(bestMs(() => imageGrid(w, { height: 28, width: 28, columns: true })), "ms", `imageGrid: 500 weight columns of 28×28 → ${g.width}×${g.height}`);
-row(bestMs(() => gridPng(w, { height: 28, width: 28 })), "ms", `gridPng: the same 500 tiles as rows, grid + PNG (${gridPng(w, { height: 28, width: 28 }).length} bytes)`);
+row(
+  bestMs(() => imageGrid(w, { height: 28, width: 28, columns: true })),
+  "ms",
+  `imageGrid: 500 weight columns of 28×28 → ${g.width}×${g.height}`,
+);
+row(
+  bestMs(() => gridPng(w, { height: 28, width: 28 })),
+  "ms",
+  `gridPng: the same 500 tiles as rows, grid + PNG (${gridPng(w, { height: 28, width: 28 }).length} bytes)`,
+);
 
-row(bestMs(() => {
-  const bar = progressBar({ total: 1e6, mode: "tty", write: () => undefined });
-  for (let i = 0; i < 1e6; i++) bar.tick(1);
-}), "ms", "progressBar: 1e6 ticks in tty mode (redraws throttled to one per 100 ms)");
+row(
+  bestMs(() => {
+    const bar = progressBar({ total: 1e6, mode: "tty", write: () => undefined });
+    for (let i = 0; i < 1e6; i++) bar.tick(1);
+  }),
+  "ms",
+  "progressBar: 1e6 ticks in tty mode (redraws throttled to one per 100 ms)",
+);

@@ -31,7 +31,13 @@ function which(name) {
 
 /** Directories that hold a cblas.h (multiarch, openblas subfolders). */
 function findCblasHeader() {
-  const dirs = ["/usr/include", "/usr/local/include", "/usr/include/openblas", "/usr/local/include/openblas", "/opt/homebrew/opt/openblas/include"];
+  const dirs = [
+    "/usr/include",
+    "/usr/local/include",
+    "/usr/include/openblas",
+    "/usr/local/include/openblas",
+    "/opt/homebrew/opt/openblas/include",
+  ];
   try {
     for (const d of readdirSync("/usr/include")) {
       if (/-linux-gnu$/.test(d)) dirs.push(path.join("/usr/include", d), path.join("/usr/include", d, "openblas-pthread"));

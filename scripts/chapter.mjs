@@ -10,7 +10,7 @@ import { spawn } from "node:child_process";
 import { readdirSync } from "node:fs";
 import path from "node:path";
 import { parseArgs } from "node:util";
-import { NOTEBOOKS_DIR, RUN_NOTEBOOK_PY, jupyterEnv } from "./jupyter-env.mjs";
+import { jupyterEnv, NOTEBOOKS_DIR, RUN_NOTEBOOK_PY } from "./jupyter-env.mjs";
 import { SetupError, setup } from "./setup.mjs";
 
 const USAGE = "usage: npm run chapter -- <prefix> [--set NAME=VALUE ...] [--out DIR] [--timeout SECONDS_PER_CELL]";
@@ -38,9 +38,13 @@ function run(cmd, args, env) {
 function findNotebook(prefix) {
   const matches = readdirSync(NOTEBOOKS_DIR).filter((f) => f.endsWith(".ipynb") && f.startsWith(prefix));
   if (matches.length === 1) return path.join(NOTEBOOKS_DIR, matches[0]);
-  const available = readdirSync(NOTEBOOKS_DIR).filter((f) => f.endsWith(".ipynb")).join(", ");
-  fail(`${matches.length === 0 ? "no notebook" : `${matches.length} notebooks (${matches.join(", ")})`} ` +
-    `in notebooks/ starting with "${prefix}". Available: ${available || "none"}`);
+  const available = readdirSync(NOTEBOOKS_DIR)
+    .filter((f) => f.endsWith(".ipynb"))
+    .join(", ");
+  fail(
+    `${matches.length === 0 ? "no notebook" : `${matches.length} notebooks (${matches.join(", ")})`} ` +
+      `in notebooks/ starting with "${prefix}". Available: ${available || "none"}`,
+  );
 }
 
 function parseSets(sets) {
@@ -85,21 +89,20 @@ const name = path.basename(source, ".ipynb");
 const executed = path.join(outDir, `${name}.ipynb`);
 if (executed === source) fail(`--out ${values.out} would overwrite the source notebook`);
 
-const shown = Object.entries(params).map(([k, v]) => `${k}=${v}`).join(" ") || "notebook defaults";
+const shown =
+  Object.entries(params)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(" ") || "notebook defaults";
 console.log(`Chapter ${path.basename(source)} with ${shown}`);
 const env = jupyterEnv({ ...process.env, ...params });
 const t0 = Date.now();
 
-const status = await run(
-  jupyter.python,
-  [RUN_NOTEBOOK_PY, source, "--output", executed, "--timeout", values.timeout, "--echo"],
-  env,
-);
+const status = await run(jupyter.python, [RUN_NOTEBOOK_PY, source, "--output", executed, "--timeout", values.timeout, "--echo"], env);
 // Convert even after a failing cell (status 1): the HTML shows how far the chapter got and the
 // error. Status 2 means the kernel never started and nothing was written.
 const [jupyterCmd, ...jupyterArgs] = jupyter.jupyter;
-const converted = status > 1 ? status
-  : await run(jupyterCmd, [...jupyterArgs, "nbconvert", "--to", "html", "--output-dir", outDir, executed], env);
+const converted =
+  status > 1 ? status : await run(jupyterCmd, [...jupyterArgs, "nbconvert", "--to", "html", "--output-dir", outDir, executed], env);
 
 const seconds = ((Date.now() - t0) / 1000).toFixed(1);
 console.log(`\n${status === 0 ? "Done" : "FAILED"} in ${seconds} s:`);

@@ -14,7 +14,11 @@ import { NOTEBOOKS_DIR, ROOT } from "./jupyter-env.mjs";
 function sortKeys(value) {
   if (Array.isArray(value)) return value.map(sortKeys);
   if (value === null || typeof value !== "object") return value;
-  return Object.fromEntries(Object.keys(value).sort().map((k) => [k, sortKeys(value[k])]));
+  return Object.fromEntries(
+    Object.keys(value)
+      .sort()
+      .map((k) => [k, sortKeys(value[k])]),
+  );
 }
 
 /** Returns true if the notebook carried outputs, execution counts or execution metadata. */
@@ -31,7 +35,9 @@ function clean(nb) {
 }
 
 const check = process.argv.includes("--check");
-const files = readdirSync(NOTEBOOKS_DIR).filter((f) => f.endsWith(".ipynb")).sort();
+const files = readdirSync(NOTEBOOKS_DIR)
+  .filter((f) => f.endsWith(".ipynb"))
+  .sort();
 const withOutputs = [];
 let invalid = false;
 for (const file of files) {

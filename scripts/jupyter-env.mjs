@@ -6,7 +6,7 @@
 // ~/.jupyter or ~/.local/share/jupyter.
 
 import { spawnSync } from "node:child_process";
-import { accessSync, constants, openSync, readSync, closeSync } from "node:fs";
+import { accessSync, closeSync, constants, openSync, readSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -17,9 +17,7 @@ export const JUPYTER_DIR = path.join(ROOT, ".jupyter");
 const JUPYTER_DATA_DIR = path.join(JUPYTER_DIR, "share", "jupyter");
 export const KERNEL_NAME = "tslab";
 export const KERNEL_JSON = path.join(JUPYTER_DATA_DIR, "kernels", KERNEL_NAME, "kernel.json");
-export const TSLAB_BIN = path.join(
-  ROOT, "node_modules", ".bin", process.platform === "win32" ? "tslab.cmd" : "tslab",
-);
+export const TSLAB_BIN = path.join(ROOT, "node_modules", ".bin", process.platform === "win32" ? "tslab.cmd" : "tslab");
 export const RUN_NOTEBOOK_PY = path.join(ROOT, "scripts", "run_notebook.py");
 
 /** Python modules a Jupyter install must provide for start, tests and chapter runs. */

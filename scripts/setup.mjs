@@ -10,9 +10,7 @@ import { existsSync, lstatSync, readFileSync, readlinkSync, rmSync, symlinkSync 
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { buildNative } from "./build-native.mjs";
-import {
-  KERNEL_JSON, KERNEL_NAME, JUPYTER_DIR, NOTEBOOKS_DIR, ROOT, TSLAB_BIN, findJupyter, jupyterEnv, which,
-} from "./jupyter-env.mjs";
+import { findJupyter, JUPYTER_DIR, jupyterEnv, KERNEL_JSON, KERNEL_NAME, NOTEBOOKS_DIR, ROOT, TSLAB_BIN, which } from "./jupyter-env.mjs";
 
 const TSLAB_CLI = path.join(ROOT, "node_modules", "tslab", "bin", "tslab");
 const APT_PACKAGES = ["jupyter-notebook", "jupyter-nbconvert", "python3-nbclient", "python3-ipykernel"];
@@ -37,7 +35,9 @@ function installInstructions(found) {
     "  pip:    python3 -m pip install jupyterlab",
     "  conda:  conda install -c conda-forge jupyterlab",
     existsSync("/etc/debian_version") && `  Debian/Ubuntu:  sudo apt-get install -y ${APT_PACKAGES.join(" ")}`,
-  ].filter(Boolean).join("\n");
+  ]
+    .filter(Boolean)
+    .join("\n");
 }
 
 function ensureJupyter(log) {
@@ -71,11 +71,10 @@ function ensureKernel(python, log) {
   }
   // Run tslab's CLI through node rather than the .bin shim: on Windows that shim is a .cmd,
   // which Node only spawns through a shell (and its quoting).
-  const r = spawnSync(
-    process.execPath,
-    [TSLAB_CLI, "install", `--python=${python}`, `--binary=${TSLAB_BIN}`, `--prefix=${JUPYTER_DIR}`],
-    { encoding: "utf8", env: jupyterEnv() },
-  );
+  const r = spawnSync(process.execPath, [TSLAB_CLI, "install", `--python=${python}`, `--binary=${TSLAB_BIN}`, `--prefix=${JUPYTER_DIR}`], {
+    encoding: "utf8",
+    env: jupyterEnv(),
+  });
   if (r.status !== 0 || !kernelSpecIsCurrent()) {
     throw new SetupError(`tslab install failed:\n${r.stdout ?? ""}${r.stderr ?? r.error?.message ?? ""}`);
   }

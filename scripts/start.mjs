@@ -4,7 +4,7 @@
 //   npm start [-- --no-browser] [-- --port 8890] [-- any other Jupyter option, e.g. --ip=0.0.0.0]
 
 import { spawn } from "node:child_process";
-import { NOTEBOOKS_DIR, jupyterEnv } from "./jupyter-env.mjs";
+import { jupyterEnv, NOTEBOOKS_DIR } from "./jupyter-env.mjs";
 import { SetupError, setup } from "./setup.mjs";
 
 let port = "8888";
@@ -25,8 +25,7 @@ if (!/^\d+$/.test(port)) {
 
 // No display to open a browser on (CI, SSH, containers): Jupyter would otherwise try a
 // terminal browser such as lynx, or fail.
-const headless = Boolean(process.env.CI) ||
-  (process.platform === "linux" && !process.env.DISPLAY && !process.env.WAYLAND_DISPLAY);
+const headless = Boolean(process.env.CI) || (process.platform === "linux" && !process.env.DISPLAY && !process.env.WAYLAND_DISPLAY);
 
 let jupyter;
 try {
@@ -48,10 +47,12 @@ console.log(`Opening ${frontend.label} on notebooks/ (kernel: TypeScript / tslab
 if (frontend.command !== "lab") {
   console.log("JupyterLab is not installed, using classic Notebook (for JupyterLab: python3 -m pip install jupyterlab).");
 }
-console.log(noBrowser || headless
-  ? `No browser opened: visit the http://localhost:${port}/...?token=... URL printed below ` +
-    "(Jupyter moves to the next free port if this one is taken)."
-  : `Your browser should open http://localhost:${port}/ (the token URL is also printed below).`);
+console.log(
+  noBrowser || headless
+    ? `No browser opened: visit the http://localhost:${port}/...?token=... URL printed below ` +
+        "(Jupyter moves to the next free port if this one is taken)."
+    : `Your browser should open http://localhost:${port}/ (the token URL is also printed below).`,
+);
 console.log("Stop with Ctrl-C.\n");
 
 const child = spawn(jupyter.jupyter[0], args, { stdio: "inherit", env: jupyterEnv() });

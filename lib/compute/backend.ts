@@ -20,7 +20,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import type { Worker } from "worker_threads";
-import { loadNativeBlas, enableNativeBlas } from "./blas";
+import { enableNativeBlas, loadNativeBlas } from "./blas";
 /** A TensorFlow.js backend this module knows how to set up. */
 export type BackendName = "tensorflow" | "wasm" | "cpu";
 
@@ -130,7 +130,9 @@ function parseBackendName(raw: string | undefined, what: string): BackendName | 
 function forcedFailureMessage(name: BackendName, reason: string): string {
   const how: Record<BackendName, string> = {
     tensorflow:
-      "Install the native binding with `npm install @tensorflow/tfjs-node@" + tf.version_core + "` " +
+      "Install the native binding with `npm install @tensorflow/tfjs-node@" +
+      tf.version_core +
+      "` " +
       "(its install script downloads libtensorflow, so it needs network access; see environment.md)",
     wasm: "Install it with `npm install @tensorflow/tfjs-backend-wasm@" + tf.version_core + "`",
     cpu: "The cpu backend ships with @tensorflow/tfjs; reinstall with `npm ci`",
@@ -175,10 +177,10 @@ async function tryTensorflow(): Promise<Attempt> {
     return `@tensorflow/tfjs-node failed to load (${message(err)})`;
   }
   if (tf.findBackendFactory("tensorflow") == null) {
-    return "@tensorflow/tfjs-node loaded but registered no \"tensorflow\" backend";
+    return '@tensorflow/tfjs-node loaded but registered no "tensorflow" backend';
   }
   if (!(await tf.setBackend("tensorflow"))) {
-    return "the \"tensorflow\" backend failed to initialise";
+    return 'the "tensorflow" backend failed to initialise';
   }
   return makeInfo("tensorflow", true, os.availableParallelism(), "native libtensorflow");
 }
@@ -226,7 +228,13 @@ async function tryWasm(): Promise<Attempt> {
     const removeHandlers = watchEmscriptenProcessHandlers();
     const ok = await tf.setBackend("wasm").finally(removeHandlers);
     if (!ok) return "the wasm backend failed to initialise";
-    info = { name: "wasm", simd, threads: wasm.getThreadsCount(), tfjsVersion: tf.version.tfjs, reason: `wasm single-threaded: ${threaded.note}` };
+    info = {
+      name: "wasm",
+      simd,
+      threads: wasm.getThreadsCount(),
+      tfjsVersion: tf.version.tfjs,
+      reason: `wasm single-threaded: ${threaded.note}`,
+    };
   }
   if (blasMode === "off") return { ...info, reason: `${info.reason}; native BLAS off (RBM_NATIVE_BLAS=0)` };
   const blas = enableNativeBlas({ threads: blasThreads() });
@@ -291,9 +299,11 @@ type EmWorker = Worker & { onerror?: (err: unknown) => void };
 /** The imports object emscripten passes to `instantiateWasm`. */
 type WasmImports = { env: Record<string, unknown> };
 /** The one WebAssembly JS API call used here. (Declared locally: tslab's compiler has no DOM lib, so no `WebAssembly`.) */
-const webAssembly = (globalThis as unknown as {
-  WebAssembly: { instantiate(bytes: Uint8Array, imports: object): Promise<{ instance: object; module: object }> };
-}).WebAssembly;
+const webAssembly = (
+  globalThis as unknown as {
+    WebAssembly: { instantiate(bytes: Uint8Array, imports: object): Promise<{ instance: object; module: object }> };
+  }
+).WebAssembly;
 /** Emscripten module settings; the factory turns this very object into the module. */
 interface GlueConfig extends Partial<ThreadedModule> {
   mainScriptUrlOrBlob: string;
@@ -354,7 +364,7 @@ async function tryThreadedWasm(wasm: WasmPackage, simd: boolean, nativeBlas: boo
     if (stockFactory != null) tf.removeBackend("wasm");
     tf.registerBackend("wasm", () => backend, 2);
     registered = true;
-    if (!(await tf.setBackend("wasm"))) throw new Error("tf.setBackend(\"wasm\") failed");
+    if (!(await tf.setBackend("wasm"))) throw new Error('tf.setBackend("wasm") failed');
     const mismatch = checkMatMul();
     if (mismatch !== undefined) throw new Error(mismatch);
     return { ok: true, note: `${got} threads on worker_threads (tfjs-backend-wasm ${wasm.version_wasm})` };
@@ -427,7 +437,8 @@ function loadThreadedModule(threads: number): Promise<ThreadedModule> {
         // tfjs caps XNNPACK at emscripten_num_logical_cores()/2 (it assumes 2 hyper-threads per
         // core), which is 1 on a 2-core VM. Report 2×threads so the cap equals what we ask for.
         imports.env.emscripten_num_logical_cores = () => 2 * threads;
-        webAssembly.instantiate(fs.readFileSync(path.join(dir, "tfjs-backend-wasm-threaded-simd.wasm")), imports)
+        webAssembly
+          .instantiate(fs.readFileSync(path.join(dir, "tfjs-backend-wasm-threaded-simd.wasm")), imports)
           .then(({ instance, module }) => {
             if (settled) return;
             // Emscripten pre-spawned a pool of 8 workers; XNNPACK will use threads-1 of them (the

@@ -26,17 +26,35 @@ export interface NativeBlasAddon {
    * `A` is M×K (K×M transposed), `B` is K×N (N×K transposed), `C` is M×N.
    */
   sgemm(
-    transA: boolean, transB: boolean, M: number, N: number, K: number,
-    alpha: number, A: Float32Array, B: Float32Array, beta: number, C: Float32Array,
+    transA: boolean,
+    transB: boolean,
+    M: number,
+    N: number,
+    K: number,
+    alpha: number,
+    A: Float32Array,
+    B: Float32Array,
+    beta: number,
+    C: Float32Array,
   ): void;
   /**
    * For `i < batch`: `C_i = act(op(A_i)·op(B_i) + bias)` with `A_i = A + i·strideA` (elements;
    * 0 repeats one matrix), likewise `B_i`; `C`'s batches are contiguous; `bias` has length N or is null.
    */
   gemmBatched(
-    transA: boolean, transB: boolean, batch: number, M: number, N: number, K: number,
-    A: Float32Array, strideA: number, B: Float32Array, strideB: number, C: Float32Array,
-    bias: Float32Array | null, activation: number,
+    transA: boolean,
+    transB: boolean,
+    batch: number,
+    M: number,
+    N: number,
+    K: number,
+    A: Float32Array,
+    strideA: number,
+    B: Float32Array,
+    strideB: number,
+    C: Float32Array,
+    bias: Float32Array | null,
+    activation: number,
   ): void;
   /** Sets OpenBLAS's thread count. */
   setNumThreads(n: number): void;
@@ -211,7 +229,11 @@ interface Plan {
 
 type ActivationCode = "ACT_LINEAR" | "ACT_RELU" | "ACT_RELU6" | "ACT_SIGMOID" | "ACT_ELU";
 const ACTIVATIONS: Record<string, ActivationCode | undefined> = {
-  linear: "ACT_LINEAR", relu: "ACT_RELU", relu6: "ACT_RELU6", sigmoid: "ACT_SIGMOID", elu: "ACT_ELU",
+  linear: "ACT_LINEAR",
+  relu: "ACT_RELU",
+  relu6: "ACT_RELU6",
+  sigmoid: "ACT_SIGMOID",
+  elu: "ACT_ELU",
 };
 
 function size(shape: readonly number[]): number {
@@ -246,7 +268,12 @@ function plan(a: tf.TensorInfo, b: tf.TensorInfo, transA: boolean, transB: boole
   if (!((sameA || batchA === 1) && (sameB || batchB === 1))) return undefined;
   // (An operand whose batch size equals the output's broadcasts to it only by leading 1s: same layout.)
   return {
-    transA, transB, batch, m, n, k,
+    transA,
+    transB,
+    batch,
+    m,
+    n,
+    k,
     strideA: batchA === 1 ? 0 : m * k,
     strideB: batchB === 1 ? 0 : k * n,
     outShape: [...outer, m, n],
@@ -266,7 +293,14 @@ function view(backend: WasmBackendLike, buffer: ArrayBufferLike, t: tf.TensorInf
 }
 
 /** Runs the planned product on OpenBLAS into a new output, or returns undefined (nothing allocated). */
-function runNative(backend: WasmBackendLike, a: tf.TensorInfo, b: tf.TensorInfo, p: Plan, bias: tf.TensorInfo | undefined, act: number): tf.TensorInfo | undefined {
+function runNative(
+  backend: WasmBackendLike,
+  a: tf.TensorInfo,
+  b: tf.TensorInfo,
+  p: Plan,
+  bias: tf.TensorInfo | undefined,
+  act: number,
+): tf.TensorInfo | undefined {
   const lib = addon;
   if (lib === undefined) return undefined;
   const out = backend.makeOutput(p.outShape, "float32"); // may grow the heap: take views afterwards
@@ -325,7 +359,14 @@ function selfCheck(): string | undefined {
   const bias = Float32Array.from({ length: n }, (_, i) => 0.1 * i - 0.2);
   const before = counters.native;
   const out = tf.tidy(() =>
-    tf.fused.matMul({ a: tf.tensor2d(a, [k, m]), b: tf.tensor2d(b, [n, k]), transposeA: true, transposeB: true, bias: tf.tensor1d(bias), activation: "sigmoid" }),
+    tf.fused.matMul({
+      a: tf.tensor2d(a, [k, m]),
+      b: tf.tensor2d(b, [n, k]),
+      transposeA: true,
+      transposeB: true,
+      bias: tf.tensor1d(bias),
+      activation: "sigmoid",
+    }),
   );
   const got = out.dataSync();
   out.dispose();

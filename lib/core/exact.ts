@@ -7,10 +7,9 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { logSumExp } from "./numerics";
-import { RBM, assertFiniteRBM, rbmSize, hiddenFreeEnergy, freeEnergy, assertVisible, hiddenProbs } from "./rbm";
+import { assertFiniteRBM, assertVisible, freeEnergy, hiddenFreeEnergy, hiddenProbs, type RBM, rbmSize } from "./rbm";
 /** Largest layer we agree to enumerate (2^24 states ≈ 16.7 million rows, evaluated in chunks). */
 export const MAX_ENUMERATION_BITS = 24;
-
 
 /**
  * All 2^n binary vectors, row r holding the bits of r (bit j of r is column j).
@@ -137,10 +136,7 @@ export function exactModelExpectations(rbm: RBM): { vh: Float64Array; v: Float64
  * where the data term uses p(h|v_n). CD-k approximates the model term with k Gibbs steps.
  * @param v `[N, nVisible]`
  */
-export function exactLogLikelihoodGradient(
-  v: tf.Tensor2D,
-  rbm: RBM,
-): { dW: Float64Array; db: Float64Array; dc: Float64Array } {
+export function exactLogLikelihoodGradient(v: tf.Tensor2D, rbm: RBM): { dW: Float64Array; db: Float64Array; dc: Float64Array } {
   assertVisible(v, rbm);
   const model = exactModelExpectations(rbm);
   const n = v.shape[0];

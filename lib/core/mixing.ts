@@ -13,10 +13,10 @@
  * Distributions are plain arrays over the 2^n states, summed in float64.
  */
 import * as tf from "@tensorflow/tfjs";
-import { RBM, assertFiniteRBM, rbmSize } from "./rbm";
-import { Seed, toRng } from "./random";
+import { allBinaryStates, MAX_ENUMERATION_BITS } from "./exact";
+import { type Seed, toRng } from "./random";
+import { assertFiniteRBM, type RBM, rbmSize } from "./rbm";
 import { gibbsChain } from "./sampling";
-import { MAX_ENUMERATION_BITS, allBinaryStates } from "./exact";
 
 /** Checks that n is a number of units whose 2^n states we agree to list. */
 function assertStateBits(n: number, what: string): void {
@@ -295,7 +295,8 @@ export function exactAutocorrelation(opts: ExactAutocorrelationOptions): ExactAu
   const lagLimit = opts.lagLimit ?? 100000;
   assertKernel(kernel, p, what, "stationary");
   assertMaxLag(maxLag, what);
-  if (!Number.isInteger(lagLimit) || lagLimit < maxLag) throw new Error(`${what}: lagLimit must be an integer ≥ maxLag = ${maxLag}, got ${lagLimit}.`);
+  if (!Number.isInteger(lagLimit) || lagLimit < maxLag)
+    throw new Error(`${what}: lagLimit must be an integer ≥ maxLag = ${maxLag}, got ${lagLimit}.`);
   const { mean, variance } = assertStatistic(f, p, what);
   const n = p.length;
   const rho: number[] = [];

@@ -10,7 +10,7 @@
  * A model is plain typed data ({@link RBM}); every function here is pure and tidy.
  */
 import * as tf from "@tensorflow/tfjs";
-import { Seed, toRng } from "./random";
+import { type Seed, toRng } from "./random";
 /** RBM parameters: W `[nVisible, nHidden]`, visible bias b `[nVisible]`, hidden bias c `[nHidden]`. */
 export interface RBM {
   W: tf.Tensor2D;
@@ -27,11 +27,7 @@ export function rbmSize(rbm: RBM): { nVisible: number; nHidden: number } {
  * Builds an RBM from arrays, checking shapes and values.
  * @param W row-major `[nVisible, nHidden]` (nested rows or flat with sizes)
  */
-export function makeRBM(
-  W: number[][] | Float32Array,
-  b: ArrayLike<number>,
-  c: ArrayLike<number>,
-): RBM {
+export function makeRBM(W: number[][] | Float32Array, b: ArrayLike<number>, c: ArrayLike<number>): RBM {
   const nVisible = b.length;
   const nHidden = c.length;
   const flat = W instanceof Float32Array ? W : Float32Array.from(W.flat());
@@ -76,7 +72,10 @@ export interface InitOptions {
 
 /** Creates a fresh RBM `nVisible × nHidden` (see {@link InitOptions}). */
 export function initRBM(nVisible: number, nHidden: number, opts: InitOptions = {}): RBM {
-  for (const [name, n] of [["nVisible", nVisible], ["nHidden", nHidden]] as const) {
+  for (const [name, n] of [
+    ["nVisible", nVisible],
+    ["nHidden", nHidden],
+  ] as const) {
     if (!Number.isInteger(n) || n < 1) throw new Error(`initRBM: ${name} must be a positive integer, got ${n}.`);
   }
   const rng = toRng(opts.seed ?? 0);
@@ -169,9 +168,7 @@ export function assertRBMShapes(rbm: RBM): void {
  */
 export function assertFiniteRBM(rbm: RBM): void {
   assertRBMShapes(rbm);
-  const bad = tf.tidy(() =>
-    [rbm.W, rbm.b, rbm.c].map((t) => tf.logicalNot(tf.all(tf.isFinite(t))).dataSync()[0]),
-  );
+  const bad = tf.tidy(() => [rbm.W, rbm.b, rbm.c].map((t) => tf.logicalNot(tf.all(tf.isFinite(t))).dataSync()[0]));
   const names = ["W", "b", "c"].filter((_, i) => bad[i]);
   if (names.length > 0) {
     throw new Error(
@@ -184,18 +181,14 @@ export function assertFiniteRBM(rbm: RBM): void {
 /** Checks that v is `[batch, nVisible]` for this RBM; throws naming both shapes. */
 export function assertVisible(v: tf.Tensor, rbm: RBM, what = "v"): asserts v is tf.Tensor2D {
   if (v.rank !== 2 || v.shape[1] !== rbm.W.shape[0]) {
-    throw new Error(
-      `${what} has shape [${v.shape}] but W is [${rbm.W.shape}]: ${what} must be [batch, ${rbm.W.shape[0]}].`,
-    );
+    throw new Error(`${what} has shape [${v.shape}] but W is [${rbm.W.shape}]: ${what} must be [batch, ${rbm.W.shape[0]}].`);
   }
 }
 
 /** Checks that h is `[batch, nHidden]` for this RBM; throws naming both shapes. */
 export function assertHidden(h: tf.Tensor, rbm: RBM, what = "h"): asserts h is tf.Tensor2D {
   if (h.rank !== 2 || h.shape[1] !== rbm.W.shape[1]) {
-    throw new Error(
-      `${what} has shape [${h.shape}] but W is [${rbm.W.shape}]: ${what} must be [batch, ${rbm.W.shape[1]}].`,
-    );
+    throw new Error(`${what} has shape [${h.shape}] but W is [${rbm.W.shape}]: ${what} must be [batch, ${rbm.W.shape[1]}].`);
   }
 }
 
@@ -272,4 +265,3 @@ export function hiddenFeatures(x: Float32Array, rbm: RBM, batchSize = 1000): Flo
   }
   return out;
 }
-

@@ -3,9 +3,9 @@
  * v → h ~ p(h|v) → v' ~ p(v|h) is one step of a Markov chain whose stationary distribution is p(v, h).
  */
 import * as tf from "@tensorflow/tfjs";
+import { type Seed, toRng } from "./random";
+import { assertHidden, assertVisible, hiddenProbs, type RBM, visibleProbs } from "./rbm";
 import { sampleBernoulli } from "./units";
-import { RBM, assertVisible, hiddenProbs, visibleProbs, assertHidden } from "./rbm";
-import { Seed, toRng } from "./random";
 /** One block-Gibbs step v → h → v: the probabilities and the samples of both layers. */
 export interface GibbsStep {
   /** p(h = 1 | v) `[batch, nHidden]` */

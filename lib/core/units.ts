@@ -10,7 +10,7 @@
  * on wasm (no bool tensor, no cast).
  */
 import * as tf from "@tensorflow/tfjs";
-import { Rng, Seed, toRng } from "./random";
+import { type Rng, type Seed, toRng } from "./random";
 /**
  * σ(x A + bias): the probabilities of a layer of logistic units given the layer below, the bias and
  * the sigmoid fused into the matMul.

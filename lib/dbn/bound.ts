@@ -2,8 +2,8 @@
  * The variational lower bound of a two-level model, exactly, for tiny models (chapter 6).
  */
 import * as tf from "@tensorflow/tfjs";
-import { RBM, freeEnergy } from "../core/rbm";
-import { exactLogZ, allBinaryStates } from "../core/exact";
+import { allBinaryStates, exactLogZ } from "../core/exact";
+import { freeEnergy, type RBM } from "../core/rbm";
 /** Result of {@link exactDBNBound}. */
 export interface DBNBound {
   /** The bound per row (nats). */
@@ -29,8 +29,12 @@ export interface DBNBound {
  */
 export function exactDBNBound(lower: RBM, prior: RBM, v: tf.Tensor2D): DBNBound {
   const [nV, nH] = lower.W.shape;
-  if (nH > 16) throw new Error(`exactDBNBound: the lower RBM has ${nH} hidden units; the exact bound enumerates 2^nHidden states, so use at most 16.`);
-  if (prior.W.shape[0] !== nH) throw new Error(`exactDBNBound: the prior RBM has ${prior.W.shape[0]} visible units but the lower RBM has ${nH} hidden units; they must match.`);
+  if (nH > 16)
+    throw new Error(`exactDBNBound: the lower RBM has ${nH} hidden units; the exact bound enumerates 2^nHidden states, so use at most 16.`);
+  if (prior.W.shape[0] !== nH)
+    throw new Error(
+      `exactDBNBound: the prior RBM has ${prior.W.shape[0]} visible units but the lower RBM has ${nH} hidden units; they must match.`,
+    );
   if (v.rank !== 2 || v.shape[1] !== nV) throw new Error(`exactDBNBound: v has shape [${v.shape}], expected [n, ${nV}].`);
   const logZ = exactLogZ(prior);
   const parts = tf.tidy(() => {

@@ -5,11 +5,30 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
-import { JsonObject, JsonValue, SafeTensorInput, tensorToSafe, saveSafetensors, decodeSafetensors, safeToTensor, SafeTensor, loadSafetensors, OverwritePolicy } from "../io/safetensors";
-import { RBM, disposeRBM, assertFiniteRBM } from "../core/rbm";
-import { GenerativeLayer, visibleUnits, DBN, assertDBN, archName } from "./model";
-import { rbmToTensors, rbmFromTensors, FileKind, writeModelFile, openModelFile, readJsonMetadata, jsonMetadata } from "../io/checkpoint";
-import { MLP, mlpSizes, DenseLayer, disposeMLP } from "./mlp";
+import { assertFiniteRBM, disposeRBM, type RBM } from "../core/rbm";
+import {
+  type FileKind,
+  jsonMetadata,
+  openModelFile,
+  rbmFromTensors,
+  rbmToTensors,
+  readJsonMetadata,
+  writeModelFile,
+} from "../io/checkpoint";
+import {
+  decodeSafetensors,
+  type JsonObject,
+  type JsonValue,
+  loadSafetensors,
+  type OverwritePolicy,
+  SafeTensor,
+  type SafeTensorInput,
+  safeToTensor,
+  saveSafetensors,
+  tensorToSafe,
+} from "../io/safetensors";
+import { type DenseLayer, disposeMLP, type MLP, mlpSizes } from "./mlp";
+import { archName, assertDBN, type DBN, type GenerativeLayer, visibleUnits } from "./model";
 /** `__metadata__.format` of a DBN checkpoint. */
 export const DBN_FORMAT = "rbm-notebooks/dbn";
 
@@ -40,7 +59,9 @@ export interface DBNFileContent extends DBNFileInfo {
 
 /** Writes a DBN file (see {@link saveDBN}); pretraining writes its partial ones with it. */
 export function writeDBNFile(
-  file: string, c: Omit<DBNFileContent, "metadata" | "histories"> & { histories: readonly object[][] | JsonValue[] }, overwrite: OverwritePolicy,
+  file: string,
+  c: Omit<DBNFileContent, "metadata" | "histories"> & { histories: readonly object[][] | JsonValue[] },
+  overwrite: OverwritePolicy,
 ): void {
   const tensors: Record<string, SafeTensorInput> = {};
   c.layers.forEach((rbm, l) => Object.assign(tensors, rbmToTensors(rbm, `layer${l}.`)));
@@ -72,7 +93,8 @@ export function readDBNFile(file: string): DBNFileContent {
   if (!Array.isArray(sizes) || !sizes.every((n) => typeof n === "number")) throw corrupt(`its "sizes" metadata is not a list of numbers`);
   const nLabels = Number(metadata.nLabels);
   const done = Number(metadata.layersDone);
-  if (!Number.isInteger(nLabels) || !Number.isInteger(done) || done < 0 || done > sizes.length - 1) throw corrupt("its layer counts are invalid");
+  if (!Number.isInteger(nLabels) || !Number.isInteger(done) || done < 0 || done > sizes.length - 1)
+    throw corrupt("its layer counts are invalid");
   const { hyperparameters, histories } = readJsonMetadata(f, { hyperparameters: "object", histories: "array" });
   const layers: RBM[] = [];
   const generative: GenerativeLayer[] = [];
@@ -95,14 +117,24 @@ export function readDBNFile(file: string): DBNFileContent {
     throw e;
   }
   const content: DBNFileContent = {
-    sizes: sizes as number[], nLabels, layers, generative: metadata.untied === "1" ? generative : undefined,
-    hyperparameters: hyperparameters as JsonObject, histories: histories as JsonValue[], metadata,
+    sizes: sizes as number[],
+    nLabels,
+    layers,
+    generative: metadata.untied === "1" ? generative : undefined,
+    hyperparameters: hyperparameters as JsonObject,
+    histories: histories as JsonValue[],
+    metadata,
   };
   // Shapes must chain as far as the file goes (a corrupt or hand-edited file fails here).
-  const bad = layers.findIndex((rbm, l) => rbm.W.shape[0] !== visibleUnits(content.sizes, nLabels, l) || rbm.W.shape[1] !== content.sizes[l + 1]);
-  const badGen = generative.findIndex((g, l) => g.W.shape[0] !== content.sizes[l + 1] || g.W.shape[1] !== content.sizes[l] || g.b.shape[0] !== content.sizes[l]);
+  const bad = layers.findIndex(
+    (rbm, l) => rbm.W.shape[0] !== visibleUnits(content.sizes, nLabels, l) || rbm.W.shape[1] !== content.sizes[l + 1],
+  );
+  const badGen = generative.findIndex(
+    (g, l) => g.W.shape[0] !== content.sizes[l + 1] || g.W.shape[1] !== content.sizes[l] || g.b.shape[0] !== content.sizes[l],
+  );
   if (bad >= 0 || badGen >= 0) {
-    const what = bad >= 0 ? `layer ${bad} has W [${layers[bad].W.shape}]` : `generative layer ${badGen} has W [${generative[badGen].W.shape}]`;
+    const what =
+      bad >= 0 ? `layer ${bad} has W [${layers[bad].W.shape}]` : `generative layer ${badGen} has W [${generative[badGen].W.shape}]`;
     release();
     throw corrupt(`${what}, which does not fit its sizes [${content.sizes}]`);
   }
@@ -133,10 +165,18 @@ export function saveDBN(file: string, dbn: DBN, opts: SaveDBNOptions = {}): void
       throw new Error(`Cannot save ${path.resolve(file)}: layer ${l}: ${(e as Error).message}`);
     }
   });
-  writeDBNFile(file, {
-    sizes: dbn.sizes, nLabels: dbn.nLabels, layers: dbn.layers, generative: dbn.generative,
-    hyperparameters: opts.hyperparameters ?? {}, histories: opts.histories ?? [],
-  }, opts.overwrite ?? "sameFormat");
+  writeDBNFile(
+    file,
+    {
+      sizes: dbn.sizes,
+      nLabels: dbn.nLabels,
+      layers: dbn.layers,
+      generative: dbn.generative,
+      hyperparameters: opts.hyperparameters ?? {},
+      histories: opts.histories ?? [],
+    },
+    opts.overwrite ?? "sameFormat",
+  );
 }
 
 /**
@@ -158,7 +198,10 @@ export function loadDBN(file: string, opts: { expect?: { sizes?: number[]; nLabe
     );
   }
   const want = opts.expect ?? {};
-  if ((want.sizes && JSON.stringify(want.sizes) !== JSON.stringify(c.sizes)) || (want.nLabels !== undefined && want.nLabels !== c.nLabels)) {
+  if (
+    (want.sizes && JSON.stringify(want.sizes) !== JSON.stringify(c.sizes)) ||
+    (want.nLabels !== undefined && want.nLabels !== c.nLabels)
+  ) {
     release();
     throw new Error(
       `Cannot use DBN checkpoint ${path.resolve(file)}: it holds a ${archName(c.sizes, c.nLabels)} DBN but ` +
@@ -168,7 +211,6 @@ export function loadDBN(file: string, opts: { expect?: { sizes?: number[]; nLabe
   const dbn: DBN = { sizes: c.sizes, nLabels: c.nLabels, layers: c.layers, generative: c.generative };
   return { dbn, hyperparameters: c.hyperparameters, histories: c.histories, metadata: c.metadata };
 }
-
 
 /** `__metadata__.format` of a saved MLP. */
 export const MLP_FORMAT = "rbm-notebooks/mlp";
@@ -187,7 +229,10 @@ export function saveMLP(file: string, mlp: MLP, info: object = {}): void {
     tensors[`layer${i}.W`] = tensorToSafe(l.W, `layer${i}.W`);
     tensors[`layer${i}.b`] = tensorToSafe(l.b, `layer${i}.b`);
   });
-  writeModelFile(file, MLP_FILE, tensors, { sizes: JSON.stringify(mlpSizes(mlp)), ...jsonMetadata({ info }, `Cannot save ${path.resolve(file)}`) });
+  writeModelFile(file, MLP_FILE, tensors, {
+    sizes: JSON.stringify(mlpSizes(mlp)),
+    ...jsonMetadata({ info }, `Cannot save ${path.resolve(file)}`),
+  });
 }
 
 /** Loads an MLP saved by {@link saveMLP}; the caller disposes it ({@link disposeMLP}). */
@@ -199,7 +244,13 @@ export function loadMLP(file: string): { mlp: MLP; info: JsonObject } {
   for (let i = 0; tensors[`layer${i}.W`] !== undefined; i++) {
     const W = tensors[`layer${i}.W`];
     const b = tensors[`layer${i}.b`];
-    if (!b || W.shape.length !== 2 || b.shape.length !== 1 || b.shape[0] !== W.shape[1] || (i > 0 && W.shape[0] !== layers[i - 1].W.shape[1])) {
+    if (
+      !b ||
+      W.shape.length !== 2 ||
+      b.shape.length !== 1 ||
+      b.shape[0] !== W.shape[1] ||
+      (i > 0 && W.shape[0] !== layers[i - 1].W.shape[1])
+    ) {
       disposeMLP({ layers });
       throw f.fail(`layer ${i} has inconsistent shapes`, "the file is corrupt; pick another file");
     }

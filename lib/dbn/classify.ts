@@ -3,8 +3,8 @@
  * label-joined top RBM from free energies.
  */
 import * as tf from "@tensorflow/tfjs";
-import { DBN, splitTop, assertDBN, checkLabels } from "./model";
-import { Dataset, visibleRows } from "../io/data";
+import { type Dataset, visibleRows } from "../io/data";
+import { assertDBN, checkLabels, type DBN, splitTop } from "./model";
 import { dbnUpPass } from "./passes";
 /**
  * log p(y = k | x) for a label-joined top RBM, exactly: with a one-hot y the free energy is
@@ -13,9 +13,11 @@ import { dbnUpPass } from "./passes";
  * @param x `[batch, n_{L−1}]` the layer below the top @returns `[batch, nLabels]` log-probabilities
  */
 export function labelLogProbs(dbn: DBN, x: tf.Tensor2D): tf.Tensor2D {
-  if (dbn.nLabels === 0) throw new Error("labelLogProbs: this DBN has no label units; pretrain it with labels: true (or use a classifier on its features).");
+  if (dbn.nLabels === 0)
+    throw new Error("labelLogProbs: this DBN has no label units; pretrain it with labels: true (or use a classifier on its features).");
   const nX = dbn.sizes[dbn.sizes.length - 2];
-  if (x.rank !== 2 || x.shape[1] !== nX) throw new Error(`labelLogProbs: x has shape [${x.shape}] but the top RBM's feature part has ${nX} units.`);
+  if (x.rank !== 2 || x.shape[1] !== nX)
+    throw new Error(`labelLogProbs: x has shape [${x.shape}] but the top RBM's feature part has ${nX} units.`);
   const top = dbn.layers[dbn.layers.length - 1];
   return tf.tidy(() => {
     const { Wx, Wy } = splitTop(dbn);

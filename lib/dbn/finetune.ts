@@ -5,18 +5,18 @@
  * the fast path of the wasm backend); the loop is the one training loop (train/loop.ts).
  */
 import * as tf from "@tensorflow/tfjs";
-import { DBN, assertDBN, untieDBN, cloneDBN, disposeDBN } from "./model";
-import { ProgressBar } from "../view/progress";
-import { EpochRecord, trainRBM } from "../train/cd";
-import { Dataset, dim, batches, permutation, selectRows, Batch } from "../io/data";
-import { sampleBernoulli, sigmoidLayer } from "../core/units";
+import { type Rng, type Seed, toRng } from "../core/random";
 import { cloneRBM, initRBM } from "../core/rbm";
-import { Seed, toRng, Rng } from "../core/random";
-import { HistoryRecord, Stepper, rateAt, runEpochs } from "../train/loop";
-import { MLP, cloneMLP, disposeMLP, evaluateMLP, DenseLayer, dropoutMask, mlpGradients } from "./mlp";
+import { sampleBernoulli, sigmoidLayer } from "../core/units";
+import { type Batch, batches, type Dataset, dim, permutation, selectRows } from "../io/data";
+import { loadSafetensors, SafeTensor, SafeTensorInput, safeToTensor, saveSafetensors, tensorToSafe } from "../io/safetensors";
+import { EpochRecord, trainRBM } from "../train/cd";
+import { type HistoryRecord, rateAt, runEpochs, type Stepper } from "../train/loop";
+import type { ProgressBar } from "../view/progress";
+import { jointNegativePhase, trainJointRBM } from "./joint";
+import { cloneMLP, type DenseLayer, disposeMLP, dropoutMask, evaluateMLP, type MLP, mlpGradients } from "./mlp";
+import { assertDBN, cloneDBN, DBN, disposeDBN, untieDBN } from "./model";
 import { upPass } from "./passes";
-import { trainJointRBM, jointNegativePhase } from "./joint";
-import { SafeTensorInput, tensorToSafe, saveSafetensors, loadSafetensors, SafeTensor, safeToTensor } from "../io/safetensors";
 
 /** Options of {@link fineTuneMLP}. */
 export interface FineTuneOptions {
@@ -135,11 +135,15 @@ export async function fineTuneMLP(mlp: MLP, train: Dataset, opts: FineTuneOption
       const trainError = sums.wrong.dataSync()[0] / train.n;
       tf.dispose([sums.loss, sums.wrong]);
       sums = { loss: tf.scalar(0), wrong: tf.scalar(0) };
-      if (!Number.isFinite(trainLoss)) bad(`the loss became ${trainLoss} in epoch ${epoch}: training diverged; lower the learning rate (e.g. ÷10).`);
+      if (!Number.isFinite(trainLoss))
+        bad(`the loss became ${trainLoss} in epoch ${epoch}: training diverged; lower the learning rate (e.g. ÷10).`);
       const val = opts.validation ? evaluateMLP(current(), opts.validation) : undefined;
       return { trainLoss, trainError, valLoss: val ? val.loss : NaN, valError: val ? val.error : NaN };
     },
-    summary: (r) => ({ loss: Number(r.trainLoss.toPrecision(4)), ...(hasValidation ? { valError: Number(r.valError.toPrecision(3)) } : {}) }),
+    summary: (r) => ({
+      loss: Number(r.trainLoss.toPrecision(4)),
+      ...(hasValidation ? { valError: Number(r.valError.toPrecision(3)) } : {}),
+    }),
     stopAfter: (r) => {
       // Keep the best validation epoch (ties broken by the loss); without validation, the last one.
       if (!hasValidation || r.valError < bestVal || (r.valError === bestVal && r.valLoss < bestValLoss)) {
@@ -157,8 +161,16 @@ export async function fineTuneMLP(mlp: MLP, train: Dataset, opts: FineTuneOption
   let history: FineTuneRecord[];
   try {
     history = await runEpochs(stepper, train, {
-      epochs, batchSize: B, shuffle: rng, oneHot: nClasses, checkEvery: opts.checkEvery ?? 50, maxWeight: opts.maxWeight ?? 1e3,
-      progress: opts.progress, label: "backprop", what: "fineTuneMLP", onEpoch: opts.onEpoch,
+      epochs,
+      batchSize: B,
+      shuffle: rng,
+      oneHot: nClasses,
+      checkEvery: opts.checkEvery ?? 50,
+      maxWeight: opts.maxWeight ?? 1e3,
+      progress: opts.progress,
+      label: "backprop",
+      what: "fineTuneMLP",
+      onEpoch: opts.onEpoch,
     });
   } catch (e) {
     if (best) disposeMLP(best);
@@ -194,7 +206,8 @@ function resolveFineTune(mlp: MLP, train: Dataset, opts: FineTuneOptions) {
   if (B > train.n) bad(`batchSize ${B} is larger than the training data (${train.n} rows).`);
   if (kind !== "momentum" && kind !== "adam") bad(`optimizer must be "momentum" or "adam", got ${JSON.stringify(kind)}.`);
   if (typeof lr0 === "number" && !(lr0 > 0 && Number.isFinite(lr0))) bad(`learningRate must be a positive number, got ${lr0}.`);
-  if (typeof lr0 === "function" && kind === "adam") bad("a learning-rate schedule needs optimizer \"momentum\" (Adam adapts its own step sizes).");
+  if (typeof lr0 === "function" && kind === "adam")
+    bad('a learning-rate schedule needs optimizer "momentum" (Adam adapts its own step sizes).');
   if (!(mu >= 0 && mu < 1)) bad(`momentum must be in [0, 1), got ${mu}.`);
   if (!(wd >= 0)) bad(`weightDecay must be ≥ 0, got ${wd}.`);
   if (!Number.isInteger(patience) || patience < 1) bad(`patience must be a positive integer, got ${patience}.`);
@@ -203,7 +216,9 @@ function resolveFineTune(mlp: MLP, train: Dataset, opts: FineTuneOptions) {
   const nClasses = mlp.layers[mlp.layers.length - 1].W.shape[1];
   for (const ds of [train, ...(opts.validation ? [opts.validation] : [])]) {
     if (dim(ds) !== d0) bad(`${ds.name} has ${dim(ds)} values per row but the MLP takes ${d0}.`);
-    for (let i = 0; i < ds.n; i++) if (ds.labels[i] >= nClasses) bad(`label ${ds.labels[i]} at row ${i} of ${ds.name} is outside [0, ${nClasses}); labels must be class indices.`);
+    for (let i = 0; i < ds.n; i++)
+      if (ds.labels[i] >= nClasses)
+        bad(`label ${ds.labels[i]} at row ${i} of ${ds.name} is outside [0, ${nClasses}); labels must be class indices.`);
   }
   return { epochs, B, kind, lr0, mu, wd, patience, freezeEpochs, pIn, pHid, nClasses, bad };
 }
@@ -225,7 +240,11 @@ interface BackpropStep {
  * running sums of the loss and of the misclassified rows with this batch added (the old ones freed).
  */
 function backpropStep(
-  vars: { W: tf.Variable; b: tf.Variable }[], optimizer: tf.Optimizer, batch: Batch, o: BackpropStep, rng: Rng,
+  vars: { W: tf.Variable; b: tf.Variable }[],
+  optimizer: tf.Optimizer,
+  batch: Batch,
+  o: BackpropStep,
+  rng: Rng,
   sums: { loss: tf.Scalar; wrong: tf.Scalar },
 ): { loss: tf.Scalar; wrong: tf.Scalar } {
   const size = batch.size;

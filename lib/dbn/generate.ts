@@ -3,10 +3,10 @@
  * down pass through the generative weights.
  */
 import * as tf from "@tensorflow/tfjs";
-import { Seed, toRng } from "../core/random";
-import { DBN, assertDBN, checkLabels, oneHotTensor } from "./model";
+import { type Seed, toRng } from "../core/random";
 import { sampleBernoulli, sampleSoftmaxGroup, sigmoidLayer } from "../core/units";
-import { dbnUpPass, dbnDownPass } from "./passes";
+import { assertDBN, checkLabels, type DBN, oneHotTensor } from "./model";
+import { dbnDownPass, dbnUpPass } from "./passes";
 /** Options of {@link generateDBN}. */
 export interface GenerateOptions {
   /**
@@ -51,10 +51,12 @@ export function generateDBN(dbn: DBN, opts: GenerateOptions = {}): GenerateResul
   assertDBN(dbn);
   const K = dbn.nLabels;
   const clamp = opts.labels === undefined ? undefined : typeof opts.labels === "number" ? [opts.labels] : Array.from(opts.labels);
-  if (clamp && K === 0) throw new Error("generateDBN: this DBN has no label units to clamp; pretrain it with labels: true, or drop opts.labels.");
+  if (clamp && K === 0)
+    throw new Error("generateDBN: this DBN has no label units to clamp; pretrain it with labels: true, or drop opts.labels.");
   const nChains = opts.nChains ?? (clamp && clamp.length > 1 ? clamp.length : 10);
   if (!Number.isInteger(nChains) || nChains < 1) throw new Error(`generateDBN: nChains must be a positive integer, got ${nChains}.`);
-  if (clamp && clamp.length !== 1 && clamp.length !== nChains) throw new Error(`generateDBN: ${clamp.length} labels for ${nChains} chains; give one label, or one per chain.`);
+  if (clamp && clamp.length !== 1 && clamp.length !== nChains)
+    throw new Error(`generateDBN: ${clamp.length} labels for ${nChains} chains; give one label, or one per chain.`);
   const perChain = clamp ? Array.from({ length: nChains }, (_, i) => clamp[clamp.length === 1 ? 0 : i]) : undefined;
   if (perChain) checkLabels(perChain, nChains, K, "generateDBN");
   const steps = opts.steps ?? 1000;
@@ -70,7 +72,12 @@ export function generateDBN(dbn: DBN, opts: GenerateOptions = {}): GenerateResul
     x = tf.tidy(() => sampleBernoulli(tf.fill([nChains, nX], 0.5) as tf.Tensor2D, rng));
   } else if (opts.init === undefined || opts.init === "noise") {
     // The 2006 paper: an up pass from a random binary image, each pixel on with probability ½.
-    x = tf.tidy(() => sampleBernoulli(dbnUpPass(dbn, sampleBernoulli(tf.fill([nChains, dbn.sizes[0]], 0.5) as tf.Tensor2D, rng), dbn.sizes.length - 2), rng));
+    x = tf.tidy(() =>
+      sampleBernoulli(
+        dbnUpPass(dbn, sampleBernoulli(tf.fill([nChains, dbn.sizes[0]], 0.5) as tf.Tensor2D, rng), dbn.sizes.length - 2),
+        rng,
+      ),
+    );
   } else {
     const d0 = dbn.sizes[0];
     if (!(opts.init instanceof Float32Array) || opts.init.length !== nChains * d0) {
@@ -79,9 +86,12 @@ export function generateDBN(dbn: DBN, opts: GenerateOptions = {}): GenerateResul
     const init = opts.init;
     x = tf.tidy(() => dbnUpPass(dbn, tf.tensor2d(init, [nChains, d0]), dbn.sizes.length - 2));
   }
-  let y: tf.Tensor2D | undefined = K === 0 ? undefined : perChain
-    ? oneHotTensor(perChain, 0, nChains, K)
-    : tf.tidy(() => sampleSoftmaxGroup(tf.fill([nChains, K], 1 / K) as tf.Tensor2D, rng));
+  let y: tf.Tensor2D | undefined =
+    K === 0
+      ? undefined
+      : perChain
+        ? oneHotTensor(perChain, 0, nChains, K)
+        : tf.tidy(() => sampleSoftmaxGroup(tf.fill([nChains, K], 1 / K) as tf.Tensor2D, rng));
   let xProbs: tf.Tensor2D = x.clone();
   const WT = tf.transpose(top.W) as tf.Tensor2D;
   const frames: Float32Array[] = [];
@@ -95,11 +105,12 @@ export function generateDBN(dbn: DBN, opts: GenerateOptions = {}): GenerateResul
   try {
     for (let step = 1; step <= steps; step++) {
       const next = tf.tidy(() => {
-        const v = y ? tf.concat([x, y], 1) as tf.Tensor2D : x;
+        const v = y ? (tf.concat([x, y], 1) as tf.Tensor2D) : x;
         const h = sampleBernoulli(sigmoidLayer(v, top.W, top.c), rng);
         const act = tf.fused.matMul({ a: h, b: WT, bias: top.b }) as tf.Tensor2D;
         const p = tf.sigmoid(K > 0 ? tf.slice(act, [0, 0], [nChains, nX]) : act) as tf.Tensor2D;
-        const yNext = y && !perChain ? sampleSoftmaxGroup(tf.softmax(tf.slice(act, [0, nX], [nChains, K])) as tf.Tensor2D, rng) : y?.clone();
+        const yNext =
+          y && !perChain ? sampleSoftmaxGroup(tf.softmax(tf.slice(act, [0, nX], [nChains, K])) as tf.Tensor2D, rng) : y?.clone();
         return { x: sampleBernoulli(p, rng), xProbs: p, y: yNext };
       });
       tf.dispose([x, xProbs, ...(y ? [y] : [])]);

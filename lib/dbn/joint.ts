@@ -3,13 +3,22 @@
  * CD-k / PCD-k trainer, a stepper of the one training loop (train/loop.ts).
  */
 import * as tf from "@tensorflow/tfjs";
-import { RBM, assertFiniteRBM } from "../core/rbm";
-import { Rng, toRng } from "../core/random";
+import { type Rng, toRng } from "../core/random";
+import { assertFiniteRBM, type RBM } from "../core/rbm";
 import { sampleBernoulli, sampleSoftmaxGroup, sigmoidLayer } from "../core/units";
-import { TrainOptions, EpochRecord, CDState, TrainResult, resolveTrainOptions, cdModelOf, cdSchedule, cdLoop } from "../train/cd";
-import { Dataset, dim, assertUnitInterval } from "../io/data";
+import { assertUnitInterval, type Dataset, dim } from "../io/data";
+import {
+  type CDState,
+  cdLoop,
+  cdModelOf,
+  cdSchedule,
+  type EpochRecord,
+  resolveTrainOptions,
+  type TrainOptions,
+  type TrainResult,
+} from "../train/cd";
+import { runEpochs, type Stepper } from "../train/loop";
 import { assertLabelCount, checkLabels } from "./model";
-import { Stepper, runEpochs } from "../train/loop";
 /**
  * The negative phase of the label-joined top RBM, k Gibbs steps from hidden states `h`:
  * x̃ = σ(h W_xᵀ + b_x) (sampled when `sampleX`), ỹ ~ softmax(h W_yᵀ + b_y) sampled one-of-K, then
@@ -18,7 +27,13 @@ import { Stepper, runEpochs } from "../train/loop";
  * @returns the last visible state `[B, n_{L−1} + K]` and p(h | it) `[B, n_L]`
  */
 export function jointNegativePhase(
-  h: tf.Tensor2D, top: RBM, WT: tf.Tensor2D, nLabels: number, k: number, sampleX: boolean, rng: Rng,
+  h: tf.Tensor2D,
+  top: RBM,
+  WT: tf.Tensor2D,
+  nLabels: number,
+  k: number,
+  sampleX: boolean,
+  rng: Rng,
 ): { negVis: tf.Tensor2D; negHidProbs: tf.Tensor2D } {
   const B = h.shape[0];
   const nV = top.W.shape[0];
@@ -62,25 +77,37 @@ export interface JointState extends CDState {
  * seed, callbacks); the sparsity penalty is not supported here. The input RBM is not modified.
  * With `persistent`, the chains start from the hidden states of random training rows (as trainRBM).
  */
-export async function trainJointRBM(rbm: RBM, data: Dataset, opts: JointTrainOptions): Promise<TrainResult & { history: JointEpochRecord[] }> {
+export async function trainJointRBM(
+  rbm: RBM,
+  data: Dataset,
+  opts: JointTrainOptions,
+): Promise<TrainResult & { history: JointEpochRecord[] }> {
   const o = resolveTrainOptions(opts, data.n);
   const K = opts.nLabels;
-  if (o.sparsityTarget !== undefined) throw new Error("trainJointRBM: the sparsity penalty is not supported for the label-joined RBM; drop sparsityTarget.");
+  if (o.sparsityTarget !== undefined)
+    throw new Error("trainJointRBM: the sparsity penalty is not supported for the label-joined RBM; drop sparsityTarget.");
   assertLabelCount(K, "trainJointRBM");
   if (K < 2) throw new Error("trainJointRBM: nLabels must be ≥ 2; for an RBM without labels use trainRBM.");
   assertFiniteRBM(rbm);
   const [nV, nH] = rbm.W.shape;
   const nX = nV - K;
   if (dim(data) !== nX) {
-    throw new Error(`trainJointRBM: the data have ${dim(data)} values per row but the RBM has ${nV} visible units = ${nX} features + ${K} labels; they must match.`);
+    throw new Error(
+      `trainJointRBM: the data have ${dim(data)} values per row but the RBM has ${nV} visible units = ${nX} features + ${K} labels; they must match.`,
+    );
   }
   checkLabels(data.labels, data.n, K, `trainJointRBM: ${data.name}`);
   assertUnitInterval(data.images, `trainJointRBM: data ${data.name}`);
   const rng = toRng(o.seed);
   let s: JointState = {
-    W: rbm.W.clone(), b: rbm.b.clone(), c: rbm.c.clone(),
-    dW: tf.zerosLike(rbm.W), db: tf.zerosLike(rbm.b), dc: tf.zerosLike(rbm.c),
-    errSum: tf.scalar(0), flipSum: tf.scalar(0),
+    W: rbm.W.clone(),
+    b: rbm.b.clone(),
+    c: rbm.c.clone(),
+    dW: tf.zerosLike(rbm.W),
+    db: tf.zerosLike(rbm.b),
+    dc: tf.zerosLike(rbm.c),
+    errSum: tf.scalar(0),
+    flipSum: tf.scalar(0),
   };
   if (o.persistent) {
     const nChains = o.nChains ?? o.batchSize;
@@ -91,7 +118,12 @@ export async function trainJointRBM(rbm: RBM, data: Dataset, opts: JointTrainOpt
       x0.set(data.images.subarray(i * nX, (i + 1) * nX), r * nX);
       y0[r * K + data.labels[i]] = 1;
     }
-    s.chains = tf.tidy(() => sampleBernoulli(sigmoidLayer(tf.concat([tf.tensor2d(x0, [nChains, nX]), tf.tensor2d(y0, [nChains, K])], 1) as tf.Tensor2D, s.W, s.c), rng));
+    s.chains = tf.tidy(() =>
+      sampleBernoulli(
+        sigmoidLayer(tf.concat([tf.tensor2d(x0, [nChains, nX]), tf.tensor2d(y0, [nChains, K])], 1) as tf.Tensor2D, s.W, s.c),
+        rng,
+      ),
+    );
   }
   let lr = 0;
   let momentum = 0;
@@ -121,8 +153,15 @@ export async function trainJointRBM(rbm: RBM, data: Dataset, opts: JointTrainOpt
 
 /** One CD-k / PCD-k update of the label-joined RBM on features x `[B, nX]` and one-hot labels y `[B, K]`. */
 function jointCdUpdate(
-  s: JointState, x: Float32Array, y: Float32Array, B: number, K: number,
-  o: { k: number; sampleVisible: boolean; weightDecay: number; persistent: boolean }, lr: number, momentum: number, rng: Rng,
+  s: JointState,
+  x: Float32Array,
+  y: Float32Array,
+  B: number,
+  K: number,
+  o: { k: number; sampleVisible: boolean; weightDecay: number; persistent: boolean },
+  lr: number,
+  momentum: number,
+  rng: Rng,
 ): JointState {
   const weightDecay = o.weightDecay;
   const next = tf.tidy(() => {
@@ -150,11 +189,17 @@ function jointCdUpdate(
       stepC = tf.add(tf.mul(s.dc, momentum), stepC);
     }
     const persistent = s.chains !== undefined;
-    const flips = persistent ? tf.scalar(0) : tf.sum(tf.cast(tf.notEqual(tf.argMax(tf.slice(negVis, [0, nX], [B, K]), 1), tf.argMax(yT, 1)), "float32"));
+    const flips = persistent
+      ? tf.scalar(0)
+      : tf.sum(tf.cast(tf.notEqual(tf.argMax(tf.slice(negVis, [0, nX], [B, K]), 1), tf.argMax(yT, 1)), "float32"));
     const err = persistent ? tf.scalar(0) : tf.sum(tf.squaredDifference(tf.slice(v, [0, 0], [B, nX]), tf.slice(negVis, [0, 0], [B, nX])));
     return {
-      W: tf.add(s.W, stepW) as tf.Tensor2D, b: tf.add(s.b, stepB) as tf.Tensor1D, c: tf.add(s.c, stepC) as tf.Tensor1D,
-      dW: stepW as tf.Tensor2D, db: stepB as tf.Tensor1D, dc: stepC as tf.Tensor1D,
+      W: tf.add(s.W, stepW) as tf.Tensor2D,
+      b: tf.add(s.b, stepB) as tf.Tensor1D,
+      c: tf.add(s.c, stepC) as tf.Tensor1D,
+      dW: stepW as tf.Tensor2D,
+      db: stepB as tf.Tensor1D,
+      dc: stepC as tf.Tensor1D,
       errSum: tf.add(s.errSum, err) as tf.Scalar,
       flipSum: tf.add(s.flipSum, flips) as tf.Scalar,
       chains: persistent ? sampleBernoulli(negHidProbs, rng) : undefined,

@@ -4,11 +4,11 @@
  * backprop gradients (with dropout masks), and evaluation.
  */
 import * as tf from "@tensorflow/tfjs";
-import { Seed, toRng } from "../core/random";
-import { DBN, assertDBN } from "./model";
+import { type Seed, toRng } from "../core/random";
 import { initRBM } from "../core/rbm";
 import { sigmoidLayer } from "../core/units";
-import { Dataset, dim } from "../io/data";
+import { type Dataset, dim } from "../io/data";
+import { assertDBN, type DBN } from "./model";
 /**
  * An inverted-dropout mask: m/(1 − p) with m ~ Bernoulli(1 − p) elementwise, so each entry is 0 with
  * probability p and 1/(1 − p) otherwise, and its mean is 1.
@@ -85,7 +85,9 @@ export function dbnToMLP(dbn: DBN, opts: MLPInitOptions = {}): MLP {
  */
 export function randomMLP(sizes: number[], opts: MLPInitOptions = {}): MLP {
   if (!Array.isArray(sizes) || sizes.length < 2 || sizes.some((n) => !Number.isInteger(n) || n < 1)) {
-    throw new Error(`randomMLP: sizes must be at least two positive integers, input first, e.g. [784, 500, 500, 2000]; got ${JSON.stringify(sizes)}.`);
+    throw new Error(
+      `randomMLP: sizes must be at least two positive integers, input first, e.g. [784, 500, 500, 2000]; got ${JSON.stringify(sizes)}.`,
+    );
   }
   const rng = toRng(opts.seed ?? 0);
   const outSeed = rng.nextUint32();
@@ -101,7 +103,11 @@ export function randomMLP(sizes: number[], opts: MLPInitOptions = {}): MLP {
  * Forward pass. acts[l] is the input of layer l (x first, then the hidden activations) after its
  * optional mask `masks[l]` (dropout), sigs[l] the same before the mask; logits `[batch, nClasses]`.
  */
-export function forward(layers: DenseLayer[], x: tf.Tensor2D, masks: (tf.Tensor2D | undefined)[] = []): { acts: tf.Tensor2D[]; sigs: tf.Tensor2D[]; logits: tf.Tensor2D } {
+export function forward(
+  layers: DenseLayer[],
+  x: tf.Tensor2D,
+  masks: (tf.Tensor2D | undefined)[] = [],
+): { acts: tf.Tensor2D[]; sigs: tf.Tensor2D[]; logits: tf.Tensor2D } {
   const L = layers.length;
   const acts: tf.Tensor2D[] = [];
   const sigs: tf.Tensor2D[] = [];
@@ -121,7 +127,8 @@ export function forward(layers: DenseLayer[], x: tf.Tensor2D, masks: (tf.Tensor2
  * @param x `[batch, n₀]` @returns `[batch, nClasses]`
  */
 export function mlpProbs(mlp: MLP, x: tf.Tensor2D): tf.Tensor2D {
-  if (x.rank !== 2 || x.shape[1] !== mlp.layers[0].W.shape[0]) throw new Error(`mlpProbs: x has shape [${x.shape}] but the MLP takes [batch, ${mlp.layers[0].W.shape[0]}].`);
+  if (x.rank !== 2 || x.shape[1] !== mlp.layers[0].W.shape[0])
+    throw new Error(`mlpProbs: x has shape [${x.shape}] but the MLP takes [batch, ${mlp.layers[0].W.shape[0]}].`);
   return tf.tidy(() => tf.softmax(forward(mlp.layers, x).logits) as tf.Tensor2D);
 }
 
@@ -147,7 +154,9 @@ export function evaluateMLP(mlp: MLP, data: Dataset, opts: { batchSize?: number 
   let loss = 0;
   for (let start = 0; start < data.n; start += B) {
     const size = Math.min(B, data.n - start);
-    const logp = tf.tidy(() => tf.logSoftmax(forward(mlp.layers, tf.tensor2d(data.images.subarray(start * d0, (start + size) * d0), [size, d0])).logits));
+    const logp = tf.tidy(() =>
+      tf.logSoftmax(forward(mlp.layers, tf.tensor2d(data.images.subarray(start * d0, (start + size) * d0), [size, d0])).logits),
+    );
     const values = logp.dataSync();
     logp.dispose();
     for (let r = 0; r < size; r++) {
@@ -171,7 +180,8 @@ export function confusionMatrix(predicted: ArrayLike<number>, labels: ArrayLike<
   const m = Array.from({ length: nClasses }, () => new Array<number>(nClasses).fill(0));
   for (let i = 0; i < labels.length; i++) {
     const [t, p] = [labels[i], predicted[i]];
-    if (!(t >= 0 && t < nClasses && p >= 0 && p < nClasses)) throw new Error(`confusionMatrix: class ${t} / ${p} at ${i} is outside [0, ${nClasses}).`);
+    if (!(t >= 0 && t < nClasses && p >= 0 && p < nClasses))
+      throw new Error(`confusionMatrix: class ${t} / ${p} at ${i} is outside [0, ${nClasses}).`);
     m[t][p]++;
   }
   return m;
@@ -212,11 +222,14 @@ export function mlpGradients(
   const L = layers.length;
   const B = x.shape[0];
   const nClasses = layers[L - 1].W.shape[1];
-  if (x.rank !== 2 || x.shape[1] !== layers[0].W.shape[0]) throw new Error(`mlpGradients: x has shape [${x.shape}] but the MLP takes [batch, ${layers[0].W.shape[0]}].`);
-  if (y.rank !== 2 || y.shape[0] !== B || y.shape[1] !== nClasses) throw new Error(`mlpGradients: y has shape [${y.shape}] but must be one-hot [${B}, ${nClasses}].`);
+  if (x.rank !== 2 || x.shape[1] !== layers[0].W.shape[0])
+    throw new Error(`mlpGradients: x has shape [${x.shape}] but the MLP takes [batch, ${layers[0].W.shape[0]}].`);
+  if (y.rank !== 2 || y.shape[0] !== B || y.shape[1] !== nClasses)
+    throw new Error(`mlpGradients: y has shape [${y.shape}] but must be one-hot [${B}, ${nClasses}].`);
   const masks = opts.masks ?? [];
   masks.forEach((m, l) => {
-    if (m && (m.shape[0] !== B || m.shape[1] !== layers[l].W.shape[0])) throw new Error(`mlpGradients: mask ${l} has shape [${m.shape}] but layer ${l}'s input is [${B}, ${layers[l].W.shape[0]}].`);
+    if (m && (m.shape[0] !== B || m.shape[1] !== layers[l].W.shape[0]))
+      throw new Error(`mlpGradients: mask ${l} has shape [${m.shape}] but layer ${l}'s input is [${B}, ${layers[l].W.shape[0]}].`);
   });
   const scale = opts.scale ?? 1;
   const fromLayer = opts.fromLayer ?? 0;
@@ -232,7 +245,8 @@ export function mlpGradients(
       dW[l] = tf.matMul(tf.transpose(acts[l]) as tf.Tensor2D, delta) as tf.Tensor2D;
       db[l] = tf.sum(delta, 0) as tf.Tensor1D;
       // acts[l] = σ ⊙ m, so ∂acts[l]/∂z = m ⊙ σ(1 − σ) = acts[l] ⊙ (1 − sigs[l]).
-      if (l > fromLayer) delta = tf.mul(tf.matMul(delta, tf.transpose(layers[l].W) as tf.Tensor2D), tf.mul(acts[l], tf.sub(1, sigs[l]))) as tf.Tensor2D;
+      if (l > fromLayer)
+        delta = tf.mul(tf.matMul(delta, tf.transpose(layers[l].W) as tf.Tensor2D), tf.mul(acts[l], tf.sub(1, sigs[l]))) as tf.Tensor2D;
     }
     return { loss, wrong, dW, db };
   });

@@ -15,19 +15,29 @@
  * updown.ts (generative fine-tuning), mlp.ts and finetune.ts (the unrolled network and backprop),
  * checkpoint.ts (DBN and MLP files).
  */
+
+import * as tf from "@tensorflow/tfjs";
 import * as fs from "fs";
 import * as path from "path";
-import * as tf from "@tensorflow/tfjs";
-import { exactLogZ, allBinaryStates } from "../core/exact";
+import { allBinaryStates, exactLogZ } from "../core/exact";
 import { withoutUndefined } from "../core/numerics";
-import { Rng, toRng, Seed } from "../core/random";
-import { RBM, disposeRBM, cloneRBM, freeEnergy, assertFiniteRBM, initRBM } from "../core/rbm";
-import { sigmoidLayer, sampleBernoulli, sampleSoftmaxGroup } from "../core/units";
-import { rbmToTensors, rbmFromTensors } from "../io/checkpoint";
-import { Dataset, dim, assertUnitInterval, visibleRows } from "../io/data";
-import { TrainOptions, EpochRecord, CDState, TrainResult, resolveTrainOptions, trainRBM, cdModelOf, cdSchedule, cdLoop } from "../train/cd";
-import { Stepper, runEpochs } from "../train/loop";
-import { JsonObject, JsonValue, SafeTensorInput, tensorToSafe, saveSafetensors, decodeSafetensors, safeToTensor, SafeTensor } from "../io/safetensors";
+import { Rng, Seed, toRng } from "../core/random";
+import { assertFiniteRBM, cloneRBM, disposeRBM, freeEnergy, initRBM, type RBM } from "../core/rbm";
+import { sampleBernoulli, sampleSoftmaxGroup, sigmoidLayer } from "../core/units";
+import { rbmFromTensors, rbmToTensors } from "../io/checkpoint";
+import { assertUnitInterval, Dataset, dim, visibleRows } from "../io/data";
+import {
+  decodeSafetensors,
+  JsonObject,
+  JsonValue,
+  SafeTensor,
+  SafeTensorInput,
+  safeToTensor,
+  saveSafetensors,
+  tensorToSafe,
+} from "../io/safetensors";
+import { CDState, cdLoop, cdModelOf, cdSchedule, EpochRecord, resolveTrainOptions, TrainOptions, TrainResult, trainRBM } from "../train/cd";
+import { runEpochs, Stepper } from "../train/loop";
 /** Top-down (generative) weights of one lower layer: p(x_l = 1 | x_{l+1}) = σ(x_{l+1} W + b). */
 export interface GenerativeLayer {
   /** `[n_{l+1}, n_l]` (the transpose of the recognition weights while they are tied). */
@@ -99,10 +109,13 @@ export function assertDBN(dbn: DBN): void {
     }
   });
   if (dbn.generative) {
-    if (dbn.generative.length !== L - 1) throw new Error(`DBN: ${L} RBMs need ${L - 1} generative layers, it holds ${dbn.generative.length}.`);
+    if (dbn.generative.length !== L - 1)
+      throw new Error(`DBN: ${L} RBMs need ${L - 1} generative layers, it holds ${dbn.generative.length}.`);
     dbn.generative.forEach((g, l) => {
       if (g.W.shape[0] !== dbn.sizes[l + 1] || g.W.shape[1] !== dbn.sizes[l] || g.b.shape[0] !== dbn.sizes[l]) {
-        throw new Error(`DBN: generative layer ${l} has W [${g.W.shape}], b [${g.b.shape}]; expected W [${dbn.sizes[l + 1]}, ${dbn.sizes[l]}], b [${dbn.sizes[l]}].`);
+        throw new Error(
+          `DBN: generative layer ${l} has W [${g.W.shape}], b [${g.b.shape}]; expected W [${dbn.sizes[l + 1]}, ${dbn.sizes[l]}], b [${dbn.sizes[l]}].`,
+        );
       }
     });
   }
@@ -130,7 +143,8 @@ export function stackRBMs(rbms: RBM[], opts: { nLabels?: number } = {}): DBN {
     }
   }
   const top = rbms[rbms.length - 1];
-  if (top.W.shape[0] <= nLabels) throw new Error(`stackRBMs: the top RBM has ${top.W.shape[0]} visible units, not more than nLabels = ${nLabels}.`);
+  if (top.W.shape[0] <= nLabels)
+    throw new Error(`stackRBMs: the top RBM has ${top.W.shape[0]} visible units, not more than nLabels = ${nLabels}.`);
   const sizes = [...rbms.map((r, l) => r.W.shape[0] - (l === rbms.length - 1 ? nLabels : 0)), top.W.shape[1]];
   const dbn: DBN = { sizes, nLabels, layers: rbms };
   assertDBN(dbn);
@@ -205,4 +219,3 @@ export function oneHotTensor(labels: ArrayLike<number>, start: number, size: num
 export function archName(sizes: readonly number[], nLabels: number): string {
   return `${sizes.join("-")}${nLabels ? ` with ${nLabels} label units` : ""}`;
 }
-

@@ -2,9 +2,9 @@
  * Up and down passes of a DBN: bottom-up recognition probabilities and top-down generative probabilities.
  */
 import * as tf from "@tensorflow/tfjs";
-import { DBN, assertDBN, checkLabels, oneHotTensor } from "./model";
 import { sigmoidLayer } from "../core/units";
-import { Dataset, visibleRows } from "../io/data";
+import { type Dataset, visibleRows } from "../io/data";
+import { assertDBN, checkLabels, type DBN, oneHotTensor } from "./model";
 /** The deepest layer reachable without labels: n_{L−1} when the top RBM has label units, else n_L. */
 export function defaultDepth(dbn: DBN): number {
   return dbn.nLabels > 0 ? dbn.sizes.length - 2 : dbn.sizes.length - 1;
@@ -14,7 +14,9 @@ export function checkDepth(dbn: DBN, depth: number, hasLabels: boolean, what: st
   const L = dbn.sizes.length - 1;
   if (!Number.isInteger(depth) || depth < 0 || depth > L) throw new Error(`${what}: depth must be an integer in [0, ${L}], got ${depth}.`);
   if (depth === L && dbn.nLabels > 0 && !hasLabels) {
-    throw new Error(`${what}: the top layer (depth ${L}) of this DBN also listens to its ${dbn.nLabels} label units; pass labels, or use depth ${L - 1}.`);
+    throw new Error(
+      `${what}: the top layer (depth ${L}) of this DBN also listens to its ${dbn.nLabels} label units; pass labels, or use depth ${L - 1}.`,
+    );
   }
 }
 
@@ -26,7 +28,10 @@ export function checkDepth(dbn: DBN, depth: number, hasLabels: boolean, what: st
  */
 export function dbnUpPass(dbn: DBN, v: tf.Tensor2D, depth = defaultDepth(dbn), labels?: tf.Tensor2D): tf.Tensor2D {
   checkDepth(dbn, depth, labels !== undefined, "dbnUpPass");
-  if (v.rank !== 2 || v.shape[1] !== dbn.sizes[0]) throw new Error(`dbnUpPass: v has shape [${v.shape}] but the DBN's first layer has ${dbn.sizes[0]} units: pass [batch, ${dbn.sizes[0]}].`);
+  if (v.rank !== 2 || v.shape[1] !== dbn.sizes[0])
+    throw new Error(
+      `dbnUpPass: v has shape [${v.shape}] but the DBN's first layer has ${dbn.sizes[0]} units: pass [batch, ${dbn.sizes[0]}].`,
+    );
   const L = dbn.sizes.length - 1;
   return tf.tidy(() => {
     let x: tf.Tensor2D = v;
@@ -53,7 +58,8 @@ export function dbnDownPass(dbn: DBN, x: tf.Tensor2D, from = dbn.sizes.length - 
   if (!Number.isInteger(from) || from < 0 || from > dbn.sizes.length - 2) {
     throw new Error(`dbnDownPass: from must be an integer in [0, ${dbn.sizes.length - 2}] (the lower layers), got ${from}.`);
   }
-  if (x.rank !== 2 || x.shape[1] !== dbn.sizes[from]) throw new Error(`dbnDownPass: x has shape [${x.shape}] but layer ${from} has ${dbn.sizes[from]} units.`);
+  if (x.rank !== 2 || x.shape[1] !== dbn.sizes[from])
+    throw new Error(`dbnDownPass: x has shape [${x.shape}] but layer ${from} has ${dbn.sizes[from]} units.`);
   return tf.tidy(() => {
     let h: tf.Tensor2D = x;
     for (let l = from - 1; l >= 0; l--) {

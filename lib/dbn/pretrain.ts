@@ -5,16 +5,17 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
-import { Dataset, dim, assertUnitInterval } from "../io/data";
-import { TrainOptions, EpochRecord, resolveTrainOptions, TrainResult, trainRBM } from "../train/cd";
-import { Seed, toRng, Rng } from "../core/random";
-import { RBM, disposeRBM, initRBM } from "../core/rbm";
-import { DBN, assertLayerSizes, assertLabelCount, checkLabels, archName, visibleUnits } from "./model";
-import { JsonObject } from "../io/safetensors";
-import { readDBNFile, writeDBNFile } from "./checkpoint";
 import { withoutUndefined } from "../core/numerics";
-import { trainJointRBM } from "./joint";
+import { Rng, type Seed, toRng } from "../core/random";
+import { disposeRBM, initRBM, type RBM } from "../core/rbm";
 import { sigmoidLayer } from "../core/units";
+import { assertUnitInterval, type Dataset, dim } from "../io/data";
+import type { JsonObject } from "../io/safetensors";
+import { type EpochRecord, resolveTrainOptions, type TrainOptions, type TrainResult, trainRBM } from "../train/cd";
+import { readDBNFile, writeDBNFile } from "./checkpoint";
+import { trainJointRBM } from "./joint";
+import { archName, assertLabelCount, assertLayerSizes, checkLabels, type DBN, visibleUnits } from "./model";
+
 /** A cheap fingerprint of a data set (size, width and a hash of a strided sample of values and labels). */
 function fingerprint(data: Dataset): string {
   const d = dim(data);
@@ -134,14 +135,20 @@ export async function pretrainDBN(sizes: number[], data: Dataset, opts: Pretrain
   const nLabels = opts.labels === true ? 10 : opts.labels === false || opts.labels === undefined ? 0 : opts.labels;
   assertLabelCount(nLabels, "pretrainDBN");
   if (dim(data) !== sizes[0]) {
-    throw new Error(`pretrainDBN: the data have ${dim(data)} values per row but sizes[0] = ${sizes[0]}; the first layer size must be the number of pixels.`);
+    throw new Error(
+      `pretrainDBN: the data have ${dim(data)} values per row but sizes[0] = ${sizes[0]}; the first layer size must be the number of pixels.`,
+    );
   }
   if (nLabels > 0) checkLabels(data.labels, data.n, nLabels, `pretrainDBN: ${data.name}`);
   assertUnitInterval(data.images, `pretrainDBN: data ${data.name}`);
   const propagate = opts.propagate ?? "probs";
-  if (propagate !== "probs" && propagate !== "samples") throw new Error(`pretrainDBN: propagate must be "probs" or "samples", got ${JSON.stringify(propagate)}.`);
+  if (propagate !== "probs" && propagate !== "samples")
+    throw new Error(`pretrainDBN: propagate must be "probs" or "samples", got ${JSON.stringify(propagate)}.`);
   const perLayer = Array.isArray(opts.perLayer) ? opts.perLayer : Array.from({ length: L }, () => (opts.perLayer ?? {}) as TrainOptions);
-  if (perLayer.length !== L) throw new Error(`pretrainDBN: perLayer has ${perLayer.length} option objects but [${sizes}] has ${L} layers; give one object, or one per layer.`);
+  if (perLayer.length !== L)
+    throw new Error(
+      `pretrainDBN: perLayer has ${perLayer.length} option objects but [${sizes}] has ${L} layers; give one object, or one per layer.`,
+    );
   perLayer.forEach((o) => resolveTrainOptions(o, data.n)); // validate every layer's options before any work
   if (nLabels > 0 && perLayer[L - 1].sparsityTarget !== undefined) {
     throw new Error("pretrainDBN: the label-joined top RBM does not support sparsityTarget; drop it from that layer's options.");
@@ -150,7 +157,12 @@ export async function pretrainDBN(sizes: number[], data: Dataset, opts: Pretrain
   const seedRng = toRng(opts.seed ?? 0);
   const layerSeeds = Array.from({ length: L }, () => [seedRng.nextUint32(), seedRng.nextUint32(), seedRng.nextUint32()]);
   const hyperparameters: JsonObject = {
-    sizes, nLabels, propagate, init: opts.init ?? "hinton", initStd: opts.initStd ?? 0.1, data: fingerprint(data),
+    sizes,
+    nLabels,
+    propagate,
+    init: opts.init ?? "hinton",
+    initStd: opts.initStd ?? 0.1,
+    data: fingerprint(data),
     perLayer: perLayer.map(describeOptions),
   };
 
@@ -199,7 +211,12 @@ export async function pretrainDBN(sizes: number[], data: Dataset, opts: Pretrain
  * The finished layers of an earlier pretraining stored in `file`, after checking that it is one of
  * the same architecture, data and propagation (anything else is an error: nothing is overwritten).
  */
-function resumePretraining(file: string, sizes: number[], nLabels: number, hyperparameters: JsonObject): { layers: RBM[]; histories: EpochRecord[][] } {
+function resumePretraining(
+  file: string,
+  sizes: number[],
+  nLabels: number,
+  hyperparameters: JsonObject,
+): { layers: RBM[]; histories: EpochRecord[][] } {
   const c = readDBNFile(file);
   const theirs = c.hyperparameters;
   const problem =
@@ -226,12 +243,21 @@ function resumePretraining(file: string, sizes: number[], nLabels: number, hyper
 
 /** Initialises and trains RBM `l` of the stack on `input` (the joint label RBM for the top of a labelled DBN). */
 async function trainLayer(
-  l: number, input: Dataset, sizes: number[], nLabels: number, opts: PretrainOptions, layerOptions: TrainOptions, seeds: number[],
+  l: number,
+  input: Dataset,
+  sizes: number[],
+  nLabels: number,
+  opts: PretrainOptions,
+  layerOptions: TrainOptions,
+  seeds: number[],
 ): Promise<TrainResult> {
   const joint = l === sizes.length - 2 && nLabels > 0;
   const [initSeed, trainSeed] = seeds;
   const rbm0 = initRBM(visibleUnits(sizes, nLabels, l), sizes[l + 1], {
-    method: opts.init ?? "hinton", std: opts.initStd ?? 0.1, seed: initSeed, data: { images: meanRow(input, joint ? nLabels : 0), n: 1 },
+    method: opts.init ?? "hinton",
+    std: opts.initStd ?? 0.1,
+    seed: initSeed,
+    data: { images: meanRow(input, joint ? nLabels : 0), n: 1 },
   });
   // The label-joined top RBM samples its x units in the negative phase unless told otherwise:
   // generation runs the chain on binary x, and training it the same way keeps far fewer chains

@@ -11,16 +11,16 @@
  *    recognition weights to recover each layer from the one below.
  */
 import * as tf from "@tensorflow/tfjs";
-import { Seed, toRng, Rng } from "../core/random";
-import { ProgressBar } from "../view/progress";
-import { DBN, assertDBN, untieDBN, cloneDBN, disposeDBN } from "./model";
-import { Dataset, dim, Batch } from "../io/data";
-import { EpochRecord, trainRBM } from "../train/cd";
-import { upPass } from "./passes";
-import { trainJointRBM, jointNegativePhase } from "./joint";
+import { type Rng, type Seed, toRng } from "../core/random";
 import { cloneRBM } from "../core/rbm";
-import { HistoryRecord, Stepper, runEpochs } from "../train/loop";
 import { sampleBernoulli, sigmoidLayer } from "../core/units";
+import { type Batch, type Dataset, dim } from "../io/data";
+import { type EpochRecord, trainRBM } from "../train/cd";
+import { type HistoryRecord, runEpochs, type Stepper } from "../train/loop";
+import type { ProgressBar } from "../view/progress";
+import { jointNegativePhase, trainJointRBM } from "./joint";
+import { assertDBN, cloneDBN, type DBN, disposeDBN, untieDBN } from "./model";
+import { upPass } from "./passes";
 /** Options of {@link tuneTopPCD}. */
 export interface TopPCDOptions {
   /** Passes over the data. Default 1. */
@@ -51,15 +51,25 @@ export async function tuneTopPCD(dbn: DBN, data: Dataset, opts: TopPCDOptions = 
   const x = L > 1 ? upPass(dbn, data, { depth: L - 1 }) : data.images;
   const features: Dataset = { images: x, labels: data.labels, n: data.n, rows: 1, cols: nX, name: `${data.name} → x${L - 1}` };
   const o = {
-    persistent: true, nChains: opts.nChains ?? 100, learningRate: opts.learningRate ?? 0.005, initialMomentum: 0, finalMomentum: 0,
-    sampleVisible: true, epochs: opts.epochs ?? 1, batchSize: opts.batchSize ?? 100, seed: opts.seed ?? 0, progress: opts.progress,
+    persistent: true,
+    nChains: opts.nChains ?? 100,
+    learningRate: opts.learningRate ?? 0.005,
+    initialMomentum: 0,
+    finalMomentum: 0,
+    sampleVisible: true,
+    epochs: opts.epochs ?? 1,
+    batchSize: opts.batchSize ?? 100,
+    seed: opts.seed ?? 0,
+    progress: opts.progress,
   };
   const top = dbn.layers[L - 1];
   const result = dbn.nLabels > 0 ? await trainJointRBM(top, features, { ...o, nLabels: dbn.nLabels }) : await trainRBM(top, features, o);
   result.chains?.dispose();
   return {
     dbn: {
-      sizes: [...dbn.sizes], nLabels: dbn.nLabels, layers: [...dbn.layers.slice(0, -1).map(cloneRBM), result.rbm],
+      sizes: [...dbn.sizes],
+      nLabels: dbn.nLabels,
+      layers: [...dbn.layers.slice(0, -1).map(cloneRBM), result.rbm],
       generative: dbn.generative?.map((g) => ({ W: g.W.clone(), b: g.b.clone() })),
     },
     history: result.history,
@@ -112,17 +122,23 @@ export async function upDownFineTune(dbn: DBN, data: Dataset, opts: UpDownOption
   const B = opts.batchSize ?? 100;
   const lr = opts.learningRate ?? 0.01;
   const topK = opts.topK ?? 3;
-  for (const [name, v] of [["epochs", epochs], ["batchSize", B], ["topK", topK]] as const) {
+  for (const [name, v] of [
+    ["epochs", epochs],
+    ["batchSize", B],
+    ["topK", topK],
+  ] as const) {
     if (!Number.isInteger(v) || v < 1) throw new Error(`upDownFineTune: ${name} must be a positive integer, got ${v}.`);
   }
   if (!(lr > 0 && Number.isFinite(lr))) throw new Error(`upDownFineTune: learningRate must be a positive number, got ${lr}.`);
   if (B > data.n) throw new Error(`upDownFineTune: batchSize ${B} is larger than the data (${data.n} rows).`);
   const d0 = dbn.sizes[0];
-  if (dim(data) !== d0) throw new Error(`upDownFineTune: the data have ${dim(data)} values per row but the DBN's first layer has ${d0} units.`);
+  if (dim(data) !== d0)
+    throw new Error(`upDownFineTune: the data have ${dim(data)} values per row but the DBN's first layer has ${d0} units.`);
   const K = dbn.nLabels;
   if (K > 0) {
     for (let i = 0; i < data.n; i++) {
-      if (data.labels[i] >= K) throw new Error(`upDownFineTune: label ${data.labels[i]} at row ${i} is outside [0, ${K}); labels must be class indices.`);
+      if (data.labels[i] >= K)
+        throw new Error(`upDownFineTune: label ${data.labels[i]} at row ${i} is outside [0, ${K}); labels must be class indices.`);
     }
   }
   const rng = toRng(opts.seed ?? 0);
@@ -155,8 +171,16 @@ export async function upDownFineTune(dbn: DBN, data: Dataset, opts: UpDownOption
     },
   };
   const history = await runEpochs(stepper, data, {
-    epochs, batchSize: B, shuffle: rng, oneHot: K > 0 ? K : undefined, checkEvery: opts.checkEvery ?? 50,
-    maxWeight: opts.maxWeight ?? 1e3, progress: opts.progress, label: "up-down", what: "upDownFineTune", onEpoch: opts.onEpoch,
+    epochs,
+    batchSize: B,
+    shuffle: rng,
+    oneHot: K > 0 ? K : undefined,
+    checkEvery: opts.checkEvery ?? 50,
+    maxWeight: opts.maxWeight ?? 1e3,
+    progress: opts.progress,
+    label: "up-down",
+    what: "upDownFineTune",
+    onEpoch: opts.onEpoch,
   });
   return { dbn: model, history };
 }
@@ -168,7 +192,13 @@ export async function upDownFineTune(dbn: DBN, data: Dataset, opts: UpDownOption
  * {@link upDownFineTune}'s comment, in one tidy.
  */
 function upDownUpdate(
-  model: DBN, batch: Batch, lr: number, topK: number, rng: Rng, recon: tf.Scalar, flips: tf.Scalar,
+  model: DBN,
+  batch: Batch,
+  lr: number,
+  topK: number,
+  rng: Rng,
+  recon: tf.Scalar,
+  flips: tf.Scalar,
 ): { recon: tf.Scalar; flips: tf.Scalar } {
   const L = model.layers.length;
   const K = model.nLabels;
@@ -186,8 +216,22 @@ function upDownUpdate(
     const top = model.layers[L - 1];
     const vTop = y ? (tf.concat([s[L - 1], y], 1) as tf.Tensor2D) : s[L - 1];
     const posTop = sigmoidLayer(vTop, top.W, top.c);
-    const { negVis, negHidProbs } = jointNegativePhase(sampleBernoulli(posTop, rng), top, tf.transpose(top.W) as tf.Tensor2D, K, topK, true, rng);
-    const topW = tf.add(top.W, tf.mul(tf.matMul(tf.transpose(tf.concat([vTop, negVis], 0)) as tf.Tensor2D, tf.concat([posTop, tf.neg(negHidProbs)], 0) as tf.Tensor2D), eps));
+    const { negVis, negHidProbs } = jointNegativePhase(
+      sampleBernoulli(posTop, rng),
+      top,
+      tf.transpose(top.W) as tf.Tensor2D,
+      K,
+      topK,
+      true,
+      rng,
+    );
+    const topW = tf.add(
+      top.W,
+      tf.mul(
+        tf.matMul(tf.transpose(tf.concat([vTop, negVis], 0)) as tf.Tensor2D, tf.concat([posTop, tf.neg(negHidProbs)], 0) as tf.Tensor2D),
+        eps,
+      ),
+    );
     const topB = tf.add(top.b, tf.mul(tf.sum(tf.sub(vTop, negVis), 0), eps));
     const topC = tf.add(top.c, tf.mul(tf.sum(tf.sub(posTop, negHidProbs), 0), eps));
     // Sleep (down) pass from the top RBM's negative state of x_{L−1}.
@@ -201,15 +245,24 @@ function upDownUpdate(
     // Generative weights: predict each wake layer from the one above.
     const newGen = gen.map((g, l) => {
       const err = tf.sub(s[l], sigmoidLayer(s[l + 1], g.W, g.b));
-      return { W: tf.add(g.W, tf.mul(tf.matMul(tf.transpose(s[l + 1]) as tf.Tensor2D, err as tf.Tensor2D), eps)) as tf.Tensor2D, b: tf.add(g.b, tf.mul(tf.sum(err, 0), eps)) as tf.Tensor1D, err };
+      return {
+        W: tf.add(g.W, tf.mul(tf.matMul(tf.transpose(s[l + 1]) as tf.Tensor2D, err as tf.Tensor2D), eps)) as tf.Tensor2D,
+        b: tf.add(g.b, tf.mul(tf.sum(err, 0), eps)) as tf.Tensor1D,
+        err,
+      };
     });
     // Recognition weights: recover each sleep layer from the one below.
     const newRec = model.layers.slice(0, L - 1).map((rbm, l) => {
       const err = tf.sub(d[l + 1], sigmoidLayer(d[l], rbm.W, rbm.c));
-      return { W: tf.add(rbm.W, tf.mul(tf.matMul(tf.transpose(d[l]) as tf.Tensor2D, err as tf.Tensor2D), eps)) as tf.Tensor2D, c: tf.add(rbm.c, tf.mul(tf.sum(err, 0), eps)) as tf.Tensor1D };
+      return {
+        W: tf.add(rbm.W, tf.mul(tf.matMul(tf.transpose(d[l]) as tf.Tensor2D, err as tf.Tensor2D), eps)) as tf.Tensor2D,
+        c: tf.add(rbm.c, tf.mul(tf.sum(err, 0), eps)) as tf.Tensor1D,
+      };
     });
     const batchRecon = L > 1 ? tf.sum(tf.square(newGen[0].err)) : tf.scalar(0);
-    const batchFlips = y ? tf.sum(tf.cast(tf.notEqual(tf.argMax(tf.slice(negVis, [0, nX], [size, K]), 1), tf.argMax(y, 1)), "float32")) : tf.scalar(0);
+    const batchFlips = y
+      ? tf.sum(tf.cast(tf.notEqual(tf.argMax(tf.slice(negVis, [0, nX], [size, K]), 1), tf.argMax(y, 1)), "float32"))
+      : tf.scalar(0);
     return {
       top: { W: topW as tf.Tensor2D, b: topB as tf.Tensor1D, c: topC as tf.Tensor1D },
       gen: newGen.map(({ W, b }) => ({ W, b })),

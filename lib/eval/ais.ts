@@ -34,13 +34,31 @@
  * too short or the base model too far from B.
  */
 import * as tf from "@tensorflow/tfjs";
+import { dotRow, sigmoid64, softplus64 } from "../core/numerics";
+import { type Seed, toRng } from "../core/random";
+import { assertFiniteRBM, type RBM, rbmSize } from "../core/rbm";
+import { assertBinary, type VisibleData, visibleRows } from "../io/data";
+import { barFor, Pacer, type ProgressBar, yieldToEventLoop } from "../view/progress";
+import {
+  type AISBase,
+  type AISResult,
+  type AnnealOptions,
+  aisBetas,
+  aisSummary,
+  annealHidden,
+  baseLogZ,
+  baseRateVisibleBias,
+  checkBases,
+  checkBetas,
+  checkRuns,
+  resolveBetas,
+  SAMPLE_HIGH,
+  SAMPLE_NONE,
+  SM_N_BETAS,
+  sampleVisible,
+  TemperedGibbs,
+} from "./anneal";
 import { meanFreeEnergy } from "./metrics";
-import { ProgressBar, barFor, yieldToEventLoop, Pacer } from "../view/progress";
-import { RBM, assertFiniteRBM, rbmSize } from "../core/rbm";
-import { Seed, toRng } from "../core/random";
-import { softplus64, sigmoid64, dotRow } from "../core/numerics";
-import { VisibleData, visibleRows, assertBinary } from "../io/data";
-import { AISResult, SM_N_BETAS, aisBetas, checkBetas, baseRateVisibleBias, AISBase, AnnealOptions, checkBases, checkRuns, resolveBetas, TemperedGibbs, annealHidden, SAMPLE_NONE, SAMPLE_HIGH, sampleVisible, aisSummary, baseLogZ } from "./anneal";
 
 /** Options for {@link annealedLogZ}. */
 export interface AISOptions {
@@ -84,7 +102,10 @@ export async function annealedLogZ(rbm: RBM, opts: AISOptions): Promise<AISResul
     bA = opts.data !== undefined ? baseRateVisibleBias(opts.data, nV) : new Float32Array(nV);
   }
   const [result] = await annealedLogZBases(rbm, [{ name: "base", visibleBias: bA }], {
-    seed: opts.seed, runs: opts.runs, betas: opts.betas, progress: opts.progress,
+    seed: opts.seed,
+    runs: opts.runs,
+    betas: opts.betas,
+    progress: opts.progress,
   });
   return result;
 }
@@ -109,11 +130,7 @@ export interface AISLogLikelihood {
  * with `opts`. Remember that AIS tends to under-estimate log Z, which makes this number optimistic.
  * @param testData `[n, nVisible]`, binary (0/1): binarise grey-level images first
  */
-export async function aisLogLikelihood(
-  rbm: RBM,
-  testData: VisibleData,
-  opts: AISOptions | { ais: AISResult },
-): Promise<AISLogLikelihood> {
+export async function aisLogLikelihood(rbm: RBM, testData: VisibleData, opts: AISOptions | { ais: AISResult }): Promise<AISLogLikelihood> {
   const what = "aisLogLikelihood";
   assertFiniteRBM(rbm);
   const { nVisible } = rbmSize(rbm);
@@ -146,7 +163,10 @@ export async function annealedLogZBases(rbm: RBM, bases: AISBase[], opts: Anneal
   const B = bases.length;
   const R = B * M;
   const rng = toRng(opts.seed);
-  const g = new TemperedGibbs(rbm, bases.map((x) => x.visibleBias));
+  const g = new TemperedGibbs(
+    rbm,
+    bases.map((x) => x.visibleBias),
+  );
   const baseOf = Int32Array.from({ length: R }, (_, r) => Math.floor(r / M));
   const coef = Array.from(baseOf, (k) => g.bMinusBase[k]);
   const v = new Float32Array(R * nV);

@@ -14,11 +14,11 @@
  * reads them from one place.
  */
 import * as tf from "@tensorflow/tfjs";
-import { RBM, rbmSize } from "../core/rbm";
-import { Rng, Seed } from "../core/random";
-import { softplus64, sigmoid64 } from "../core/numerics";
-import { ProgressBar } from "../view/progress";
-import { VisibleData, visibleRows } from "../io/data";
+import { sigmoid64, softplus64 } from "../core/numerics";
+import type { Rng, Seed } from "../core/random";
+import { type RBM, rbmSize } from "../core/rbm";
+import { type VisibleData, visibleRows } from "../io/data";
+import type { ProgressBar } from "../view/progress";
 /**
  * Block Gibbs on the path p_β(v, h) ∝ exp(vᵀ((1 − β) b_A + β b) + β (hᵀc + vᵀWh)) of ais.ts,
  * for R chains at once, chain r with base b_A of index base[r]. TF.js does two matMuls per step;
@@ -111,8 +111,16 @@ export const SAMPLE_LOW: SampleAt = 2;
  * `at` is None, h_j ~ Bernoulli(σ(β x_j)) at β = βHi or βLo, stored as β h_j in hAug.
  */
 export function annealHidden(
-  X: Float32Array, rows: number, nH: number, hCols: number,
-  betaHi: number, betaLo: number, at: SampleAt, inc: Float64Array, hAug: Float32Array, rng: Rng,
+  X: Float32Array,
+  rows: number,
+  nH: number,
+  hCols: number,
+  betaHi: number,
+  betaLo: number,
+  at: SampleAt,
+  inc: Float64Array,
+  hAug: Float32Array,
+  rng: Rng,
 ): void {
   const dBeta = betaHi - betaLo;
   const betaS = at === SAMPLE_HIGH ? betaHi : betaLo;
@@ -132,7 +140,10 @@ export function annealHidden(
         // < 1e-16 relative), as it is for almost every unit at S&M's step sizes: 2× faster.
         const em = d > -0.01 && d < 0.01 ? d * (1 + d * (1 / 2 + d * (1 / 6 + d * (1 / 24 + d * (1 / 120 + d / 720))))) : Math.expm1(d);
         const z = sLo * em;
-        s += z > -0.01 && z < 0.01 ? z * (1 - z * (1 / 2 - z * (1 / 3 - z * (1 / 4 - z * (1 / 5 - z * (1 / 6 - z * (1 / 7 - z / 8))))))) : Math.log1p(z);
+        s +=
+          z > -0.01 && z < 0.01
+            ? z * (1 - z * (1 / 2 - z * (1 / 3 - z * (1 / 4 - z * (1 / 5 - z * (1 / 6 - z * (1 / 7 - z / 8)))))))
+            : Math.log1p(z);
         p = at === SAMPLE_HIGH ? (sLo * (1 + em)) / (1 + z) : sLo; // σ(βHi x) = σ(βLo x) e^d / (1 + z)
       } else {
         s += softplus64(betaHi * x) - softplus64(aLo);
@@ -148,7 +159,15 @@ export function annealHidden(
  * The visible half: v_i ~ Bernoulli(P_i) for rows of P `[rows, nV]`, written into v, and
  * acc[r] = Σ_i v_i coef[r]_i (the linear part of the next weight increment, or vᵀb), in float64.
  */
-export function sampleVisible(P: Float32Array, rows: number, nV: number, v: Float32Array, coef: Float64Array[], acc: Float64Array, rng: Rng): void {
+export function sampleVisible(
+  P: Float32Array,
+  rows: number,
+  nV: number,
+  v: Float32Array,
+  coef: Float64Array[],
+  acc: Float64Array,
+  rng: Rng,
+): void {
   for (let r = 0; r < rows; r++) {
     const o = r * nV;
     const w = coef[r];
@@ -194,7 +213,9 @@ export function checkBases(bases: AISBase[], nV: number, what: string): void {
   if (bases.length < 1) throw new Error(`${what}: give at least one base.`);
   for (const base of bases) {
     if (base.visibleBias.length !== nV || !base.visibleBias.every((z) => Number.isFinite(z))) {
-      throw new Error(`${what}: base "${base.name}" must have ${nV} finite visible biases (nVisible), got ${base.visibleBias.length} values.`);
+      throw new Error(
+        `${what}: base "${base.name}" must have ${nV} finite visible biases (nVisible), got ${base.visibleBias.length} values.`,
+      );
     }
   }
 }
@@ -215,7 +236,8 @@ export const SM_N_BETAS = 14500;
  * @returns K + 1 values
  */
 export function aisBetas(K: number = SM_N_BETAS): Float64Array {
-  if (!Number.isInteger(K) || K < 1) throw new Error(`aisBetas: the number of intermediate distributions must be an integer ≥ 1, got ${K}.`);
+  if (!Number.isInteger(K) || K < 1)
+    throw new Error(`aisBetas: the number of intermediate distributions must be an integer ≥ 1, got ${K}.`);
   if (K < 3) return Float64Array.from({ length: K + 1 }, (_, k) => k / K);
   const n1 = Math.max(1, Math.round((K * 500) / SM_N_BETAS));
   const n2 = Math.max(1, Math.round((K * 4000) / SM_N_BETAS));
@@ -277,10 +299,13 @@ export interface AISResult {
 export function checkBetas(betas: ArrayLike<number>): Float64Array {
   const b = Float64Array.from(betas);
   if (b.length < 2 || b[0] !== 0 || b[b.length - 1] !== 1) {
-    throw new Error(`annealedLogZ: betas must start at 0 and end at 1 with at least 2 values; got ${b.length} values from ${b[0]} to ${b[b.length - 1]}.`);
+    throw new Error(
+      `annealedLogZ: betas must start at 0 and end at 1 with at least 2 values; got ${b.length} values from ${b[0]} to ${b[b.length - 1]}.`,
+    );
   }
   for (let k = 1; k < b.length; k++) {
-    if (!(b[k] >= b[k - 1])) throw new Error(`annealedLogZ: betas must be non-decreasing numbers; β[${k}] = ${b[k]} after β[${k - 1}] = ${b[k - 1]}.`);
+    if (!(b[k] >= b[k - 1]))
+      throw new Error(`annealedLogZ: betas must be non-decreasing numbers; β[${k}] = ${b[k]} after β[${k - 1}] = ${b[k - 1]}.`);
   }
   return b;
 }
@@ -303,7 +328,9 @@ export function aisSummary(logW: Float64Array, logZBase: number, K: number, seco
   let max = -Infinity;
   for (const lw of logW) max = Math.max(max, lw);
   if (!Number.isFinite(max)) {
-    throw new Error(`annealedLogZ: the importance weights are not finite (max log w = ${max}); the model's parameters are too extreme for this schedule.`);
+    throw new Error(
+      `annealedLogZ: the importance weights are not finite (max log w = ${max}); the model's parameters are too extreme for this schedule.`,
+    );
   }
   let s1 = 0;
   let s2 = 0;
@@ -329,4 +356,3 @@ export function aisSummary(logW: Float64Array, logZBase: number, K: number, seco
     seconds,
   };
 }
-

@@ -14,15 +14,15 @@
  * AIS log Ẑ below it is certainly wrong.
  */
 import * as tf from "@tensorflow/tfjs";
-import { meanFreeEnergy } from "./metrics";
-import { ProgressBar, yieldToEventLoop, barFor } from "../view/progress";
-import { permutation, VisibleData, visibleRows, assertBinary } from "../io/data";
-import { RBM, rbmSize, assertFiniteRBM } from "../core/rbm";
+import { dotRow, log1pUnit, logSumExp, sigmoid64, softplus64 } from "../core/numerics";
 import { Rng, Seed, toRng } from "../core/random";
-import { log1pUnit, logSumExp, sigmoid64, softplus64, dotRow } from "../core/numerics";
-import { baseRateVisibleBias, AISResult, resolveBetas, aisSummary } from "./anneal";
-import { ModelSamples } from "./model-samples";
-import { VisitedStates, negFreeEnergies, negHiddenFreeEnergies } from "./states";
+import { assertFiniteRBM, type RBM, rbmSize } from "../core/rbm";
+import { assertBinary, permutation, type VisibleData, visibleRows } from "../io/data";
+import { barFor, ProgressBar, yieldToEventLoop } from "../view/progress";
+import { AISResult, aisSummary, baseRateVisibleBias, resolveBetas } from "./anneal";
+import { meanFreeEnergy } from "./metrics";
+import type { ModelSamples } from "./model-samples";
+import { negFreeEnergies, negHiddenFreeEnergies, VisitedStates } from "./states";
 
 /** Result of {@link meanFieldLogZLower}. */
 export interface MeanFieldBound {
@@ -129,13 +129,18 @@ export interface HardLogZBound {
  *            counts the entropy the two sums miss, and is often within a few nats of log Z.
  * The result is the largest. −F and −G are float64 but for the float32 products (~1e-4 nats).
  */
-export function hardLogZLowerBound(rbm: RBM, opts: { samples?: ModelSamples; data?: VisibleData[]; meanFieldStarts?: number }): HardLogZBound {
+export function hardLogZLowerBound(
+  rbm: RBM,
+  opts: { samples?: ModelSamples; data?: VisibleData[]; meanFieldStarts?: number },
+): HardLogZBound {
   const what = "hardLogZLowerBound";
   assertFiniteRBM(rbm);
   const { nVisible: nV, nHidden: nH } = rbmSize(rbm);
   const samples = opts.samples;
   if (samples !== undefined && (samples.visitedVisible.nUnits !== nV || samples.visitedHidden.nUnits !== nH)) {
-    throw new Error(`${what}: the samples are of a ${samples.visitedVisible.nUnits}-${samples.visitedHidden.nUnits} RBM, this one is ${nV}-${nH}.`);
+    throw new Error(
+      `${what}: the samples are of a ${samples.visitedVisible.nUnits}-${samples.visitedHidden.nUnits} RBM, this one is ${nV}-${nH}.`,
+    );
   }
   const Sv = samples !== undefined ? samples.visitedVisible.clone() : new VisitedStates(nV);
   const Sh = samples !== undefined ? samples.visitedHidden.clone() : new VisitedStates(nH);
@@ -200,4 +205,3 @@ function mostProbableHidden(rbm: RBM, v: Float32Array): Float32Array {
   }
   return out;
 }
-

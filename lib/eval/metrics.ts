@@ -14,12 +14,12 @@
  * Sums are accumulated in float64. Every tensor made here is freed before the function returns.
  */
 import * as tf from "@tensorflow/tfjs";
-import { Dataset, assertUnitInterval, VisibleData, visibleRows, assertBinary } from "../io/data";
-import { sampleBernoulli } from "../core/units";
-import { RBM, assertFiniteRBM, rbmSize, freeEnergy } from "../core/rbm";
-import { Seed, toRng } from "../core/random";
-import { logSigmoid64 } from "../core/numerics";
 import { exactLogZ } from "../core/exact";
+import { logSigmoid64 } from "../core/numerics";
+import { type Seed, toRng } from "../core/random";
+import { assertFiniteRBM, freeEnergy, type RBM, rbmSize } from "../core/rbm";
+import { sampleBernoulli } from "../core/units";
+import { assertBinary, assertUnitInterval, Dataset, type VisibleData, visibleRows } from "../io/data";
 
 /** Default number of rows per batch for the metrics. */
 export const METRIC_BATCH_SIZE = 1000;
@@ -99,7 +99,8 @@ export function reconstructionError(rbm: RBM, data: VisibleData, opts: Reconstru
   const { x, n } = visibleRows(data, nVisible, what, opts.limit);
   const batchSize = checkBatchSize(opts.batchSize ?? METRIC_BATCH_SIZE, what);
   const mode = opts.reconstruction ?? "probs";
-  if (mode !== "probs" && mode !== "sample") throw new Error(`${what}: reconstruction must be "probs" or "sample", got "${mode as string}".`);
+  if (mode !== "probs" && mode !== "sample")
+    throw new Error(`${what}: reconstruction must be "probs" or "sample", got "${mode as string}".`);
   const sampleHidden = opts.sampleHidden ?? true;
   const rng = toRng(opts.seed);
   // An explicit transpose once: matMul with a transpose flag is ~10× slower on wasm.

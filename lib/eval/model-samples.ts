@@ -3,13 +3,14 @@
  * pixel means after burn-in give the model-sample base of AIS and RAISE, and every distinct visible
  * and hidden state visited feeds the guaranteed lower bound on log Z (bounds.ts).
  */
-import { Seed, toRng, Rng } from "../core/random";
-import { VisibleData, visibleRows, assertBinary } from "../io/data";
-import { ProgressBar, barFor, Pacer } from "../view/progress";
-import { RBM, assertFiniteRBM, rbmSize } from "../core/rbm";
-import { TemperedGibbs, baseRateVisibleBias } from "./anneal";
-import { log1pUnit, dotRow } from "../core/numerics";
-import { VisitedStates, negFreeEnergies } from "./states";
+
+import { dotRow, log1pUnit } from "../core/numerics";
+import { type Rng, type Seed, toRng } from "../core/random";
+import { assertFiniteRBM, type RBM, rbmSize } from "../core/rbm";
+import { assertBinary, type VisibleData, visibleRows } from "../io/data";
+import { barFor, Pacer, type ProgressBar } from "../view/progress";
+import { baseRateVisibleBias, TemperedGibbs } from "./anneal";
+import { negFreeEnergies, VisitedStates } from "./states";
 /** Options for {@link sampleModel}. */
 export interface ModelSamplesOptions {
   /** Seed of the chains. */
@@ -64,9 +65,17 @@ export async function sampleModel(rbm: RBM, opts: ModelSamplesOptions): Promise<
   const rng = toRng(opts.seed);
   const g = new TemperedGibbs(rbm, []);
   const s: Chains = {
-    g, rng, R, c: Float64Array.from(rbm.c.dataSync()), v: startStates(R, nV, data, rng),
-    vb: new Float64Array(R), hc: new Float64Array(R), hAug: new Float32Array(R * g.hCols), sums: new Float64Array(nV),
-    visitedVisible: new VisitedStates(nV), visitedHidden: new VisitedStates(nH),
+    g,
+    rng,
+    R,
+    c: Float64Array.from(rbm.c.dataSync()),
+    v: startStates(R, nV, data, rng),
+    vb: new Float64Array(R),
+    hc: new Float64Array(R),
+    hAug: new Float32Array(R * g.hCols),
+    sums: new Float64Array(nV),
+    visitedVisible: new VisitedStates(nV),
+    visitedHidden: new VisitedStates(nH),
   };
   for (let r = 0; r < R; r++) {
     s.vb[r] = dotRow(s.v, r, nV, g.b);
@@ -103,7 +112,10 @@ export async function sampleModel(rbm: RBM, opts: ModelSamplesOptions): Promise<
 }
 
 /** The chains' options with their defaults, checked; binary data rows when given. */
-function checkChainOptions(opts: ModelSamplesOptions, nV: number): { R: number; steps: number; burnIn: number; data?: { x: Float32Array; n: number } } {
+function checkChainOptions(
+  opts: ModelSamplesOptions,
+  nV: number,
+): { R: number; steps: number; burnIn: number; data?: { x: Float32Array; n: number } } {
   const what = "sampleModel";
   const R = opts.chains ?? 100;
   const steps = opts.steps ?? 1000;

@@ -2,9 +2,10 @@
  * The course's per-epoch training monitors, as a `monitor` option of the training loop: the cheap
  * proxies of metrics.ts, measured the same way every epoch so that their curves can be compared.
  */
-import { Dataset } from "../io/data";
-import { RBM } from "../core/rbm";
-import { reconstructionError, pseudoLikelihood, freeEnergyGap } from "./metrics";
+
+import type { RBM } from "../core/rbm";
+import type { Dataset } from "../io/data";
+import { freeEnergyGap, pseudoLikelihood, reconstructionError } from "./metrics";
 /** Data for {@link standardMonitors}. */
 export interface MonitorData {
   /** Held-out images `[n, nVisible]` in [0, 1] (e.g. the first 1,000 MNIST test images). */

@@ -3,7 +3,7 @@
  * barrier is missed by AIS from the data base and found by the model-sample base.
  */
 import * as tf from "@tensorflow/tfjs";
-import { RBM, assertFiniteRBM, rbmSize } from "../core/rbm";
+import { assertFiniteRBM, type RBM, rbmSize } from "../core/rbm";
 /** Options for {@link plantMode}. */
 export interface PlantModeOptions {
   /** Indices of the visible units of the pattern P (e.g. border pixels, always off in MNIST). */
@@ -40,7 +40,11 @@ export function plantMode(rbm: RBM, opts: PlantModeOptions): RBM {
   if (P.length < 1 || P.some((i) => !Number.isInteger(i) || i < 0 || i >= nV) || new Set(P).size !== P.length) {
     throw new Error(`${what}: pixels must be distinct integers in [0, ${nV}), got ${P.length} values.`);
   }
-  for (const [name, x] of [["weight", w], ["threshold", theta], ["pixelBias", pixelBias]] as const) {
+  for (const [name, x] of [
+    ["weight", w],
+    ["threshold", theta],
+    ["pixelBias", pixelBias],
+  ] as const) {
     if (!Number.isFinite(x)) throw new Error(`${what}: ${name} must be a finite number, got ${x}.`);
   }
   const W0 = rbm.W.dataSync();

@@ -20,13 +20,27 @@
  * as optimistic as AIS. We take the smaller RAISE value over the two bases, minus 3 standard
  * errors; when even that contradicts AIS, the bracket's lower end falls back to AIS's band.
  */
-import { AnnealOptions, AISBase, checkBases, checkRuns, resolveBetas, TemperedGibbs, annealHidden, SAMPLE_HIGH, sampleVisible, SAMPLE_LOW, SAMPLE_NONE, baseLogZ } from "./anneal";
-import { RBM, assertFiniteRBM, rbmSize } from "../core/rbm";
-import { VisibleData, visibleRows, assertBinary, permutation } from "../io/data";
-import { toRng } from "../core/random";
-import { barFor, Pacer } from "../view/progress";
-import { meanFreeEnergy } from "./metrics";
+
 import { logSumExp } from "../core/numerics";
+import { toRng } from "../core/random";
+import { assertFiniteRBM, type RBM, rbmSize } from "../core/rbm";
+import { assertBinary, permutation, type VisibleData, visibleRows } from "../io/data";
+import { barFor, Pacer } from "../view/progress";
+import {
+  type AISBase,
+  type AnnealOptions,
+  annealHidden,
+  baseLogZ,
+  checkBases,
+  checkRuns,
+  resolveBetas,
+  SAMPLE_HIGH,
+  SAMPLE_LOW,
+  SAMPLE_NONE,
+  sampleVisible,
+  TemperedGibbs,
+} from "./anneal";
+import { meanFreeEnergy } from "./metrics";
 /** Options for {@link raiseLogZ}. */
 export interface RAISEOptions extends AnnealOptions {
   /**
@@ -83,14 +97,18 @@ export async function raiseLogZ(rbm: RBM, testData: VisibleData, bases: AISBase[
   checkBases(bases, nV, what);
   const runs = checkRuns(opts.runs ?? 1, what);
   const nVec = opts.vectors ?? n;
-  if (!Number.isInteger(nVec) || nVec < 1 || nVec > n) throw new Error(`${what}: vectors must be an integer in [1, ${n}] (the test rows), got ${nVec}.`);
+  if (!Number.isInteger(nVec) || nVec < 1 || nVec > n)
+    throw new Error(`${what}: vectors must be an integer in [1, ${n}] (the test rows), got ${nVec}.`);
   const betas = resolveBetas(opts.betas);
   const K = betas.length - 1;
   const B = bases.length;
   const rng = toRng(opts.seed);
   const rows = nVec === n ? Uint32Array.from({ length: n }, (_, i) => i) : permutation(n, rng.fork()).slice(0, nVec);
   const R = B * nVec * runs;
-  const g = new TemperedGibbs(rbm, bases.map((b) => b.visibleBias));
+  const g = new TemperedGibbs(
+    rbm,
+    bases.map((b) => b.visibleBias),
+  );
   // Chain r: base ⌊r / (nVec·runs)⌋, vector ⌊r / runs⌋ mod nVec.
   const baseOf = Int32Array.from({ length: R }, (_, r) => Math.floor(r / (nVec * runs)));
   const coef = Array.from(baseOf, (k) => g.bMinusBase[k]);
@@ -143,7 +161,10 @@ export async function raiseLogZ(rbm: RBM, testData: VisibleData, bases: AISBase[
  * ℓ_v = −F(v) − log p̂_fwd(v) the free energy cancels.)
  */
 function raiseSummary(
-  S: Float64Array, runs: number, logZBase: number, meanF: number,
+  S: Float64Array,
+  runs: number,
+  logZBase: number,
+  meanF: number,
 ): Pick<RAISEResult, "logZ" | "logZStd" | "perVector" | "logLikelihood" | "lower" | "logZBase" | "runs"> {
   const nVec = S.length / runs;
   const perVector = new Float64Array(nVec);

@@ -3,8 +3,8 @@
  * p(y = k | x) = softmax(x A + a)_k, trained by mini-batch Adam on the mean cross-entropy.
  */
 import * as tf from "@tensorflow/tfjs";
+import { type Seed, toRng } from "../core/random";
 import { permutation } from "../io/data";
-import { Seed, toRng } from "../core/random";
 /** Softmax classifier parameters: A `[nFeatures, nClasses]`, a `[nClasses]`. */
 export interface Softmax {
   A: tf.Tensor2D;
@@ -31,7 +31,12 @@ export interface SoftmaxOptions {
  * Trains a softmax classifier on features `x` (flat `[n, d]`) and integer labels `[n]`.
  * @returns the parameters (owned by the caller) and the mean training loss per epoch
  */
-export function trainSoftmax(x: Float32Array, labels: Uint8Array, d: number, opts: SoftmaxOptions = {}): { model: Softmax; losses: number[] } {
+export function trainSoftmax(
+  x: Float32Array,
+  labels: Uint8Array,
+  d: number,
+  opts: SoftmaxOptions = {},
+): { model: Softmax; losses: number[] } {
   const n = labels.length;
   if (x.length !== n * d) throw new Error(`trainSoftmax: features hold ${x.length} values, expected n × d = ${n} × ${d}.`);
   const classes = opts.classes ?? 10;
@@ -59,12 +64,16 @@ export function trainSoftmax(x: Float32Array, labels: Uint8Array, d: number, opt
         xb.set(x.subarray(i * d, (i + 1) * d), r * d);
         yb[r] = labels[i];
       }
-      const loss = optimizer.minimize(() => tf.tidy(() => {
-        const logits = tf.add(tf.matMul(tf.tensor2d(xb.subarray(0, size * d), [size, d]), A), a);
-        const y = tf.oneHot(tf.tensor1d(yb.subarray(0, size), "int32"), classes);
-        const ce = tf.losses.softmaxCrossEntropy(y, logits);
-        return tf.add(ce, tf.mul(wd, tf.sum(tf.square(A)))) as tf.Scalar;
-      }), true);
+      const loss = optimizer.minimize(
+        () =>
+          tf.tidy(() => {
+            const logits = tf.add(tf.matMul(tf.tensor2d(xb.subarray(0, size * d), [size, d]), A), a);
+            const y = tf.oneHot(tf.tensor1d(yb.subarray(0, size), "int32"), classes);
+            const ce = tf.losses.softmaxCrossEntropy(y, logits);
+            return tf.add(ce, tf.mul(wd, tf.sum(tf.square(A)))) as tf.Scalar;
+          }),
+        true,
+      );
       total += loss!.dataSync()[0] * size;
       loss!.dispose();
     }

@@ -7,8 +7,8 @@
  * in float64 but for the float32 matMul.
  */
 import * as tf from "@tensorflow/tfjs";
-import { RBM, rbmSize } from "../core/rbm";
-import { logSumExp, softplus64, dotRow } from "../core/numerics";
+import { dotRow, logSumExp, softplus64 } from "../core/numerics";
+import { type RBM, rbmSize } from "../core/rbm";
 /**
  * Distinct binary vectors (visible or hidden) with their log-weights −F(v) or −G(h), deduplicated
  * by their exact bit patterns (16 bits per character of a Map key: a hash without collisions).
@@ -94,7 +94,13 @@ export function negHiddenFreeEnergies(rbm: RBM, h: Float32Array, batchSize = 100
 
 /** Σ_a x_a own_a + Σ_o softplus(other_o + (x A)_o) for rows x `[n, nIn]`, A `[nIn, nOut]`. */
 function dualNegFreeEnergies(
-  x: Float32Array, nIn: number, nOut: number, A: tf.Tensor2D, own: Float64Array, other: Float64Array, batchSize: number,
+  x: Float32Array,
+  nIn: number,
+  nOut: number,
+  A: tf.Tensor2D,
+  own: Float64Array,
+  other: Float64Array,
+  batchSize: number,
 ): Float64Array {
   const n = x.length / nIn;
   const out = new Float64Array(n);

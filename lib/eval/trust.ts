@@ -36,15 +36,16 @@
  *    log Z when it misses mass, so the largest credible log Z (the lowest log-likelihood) is the
  *    one to trust.
  */
-import { VisibleData, visibleRows, assertBinary } from "../io/data";
-import { Seed, toRng } from "../core/random";
-import { AISResult, checkRuns, resolveBetas, AISBase, baseRateVisibleBias } from "./anneal";
-import { RAISEResult, raiseLogZ } from "./raise";
-import { ModelSamples, sampleModel } from "./model-samples";
-import { HardLogZBound, hardLogZLowerBound } from "./bounds";
-import { RBM, assertFiniteRBM, rbmSize } from "../core/rbm";
+
+import { type Seed, toRng } from "../core/random";
+import { assertFiniteRBM, type RBM, rbmSize } from "../core/rbm";
+import { assertBinary, type VisibleData, visibleRows } from "../io/data";
 import { annealedLogZBases } from "./ais";
+import { type AISBase, type AISResult, baseRateVisibleBias, checkRuns, resolveBetas } from "./anneal";
+import { type HardLogZBound, hardLogZLowerBound } from "./bounds";
 import { meanFreeEnergy } from "./metrics";
+import { type ModelSamples, sampleModel } from "./model-samples";
+import { type RAISEResult, raiseLogZ } from "./raise";
 /** The two AIS/RAISE bases of {@link trustworthyLogLikelihood}. */
 export type BaseName = "data" | "samples";
 

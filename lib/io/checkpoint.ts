@@ -15,8 +15,19 @@
  */
 import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
-import { RBM, assertFiniteRBM, disposeRBM } from "../core/rbm";
-import { SafeTensor, tensorToSafe, safeToTensor, JsonValue, JsonObject, SafeTensorInput, OverwritePolicy, saveSafetensors, decodeSafetensors, readSafetensorsFile } from "./safetensors";
+import { assertFiniteRBM, disposeRBM, type RBM } from "../core/rbm";
+import {
+  decodeSafetensors,
+  type JsonObject,
+  type JsonValue,
+  type OverwritePolicy,
+  readSafetensorsFile,
+  type SafeTensor,
+  type SafeTensorInput,
+  safeToTensor,
+  saveSafetensors,
+  tensorToSafe,
+} from "./safetensors";
 
 /**
  * An RBM's parameters as stored tensors `<prefix>W` `[nVisible, nHidden]`, `<prefix>b` `[nVisible]`,
@@ -37,7 +48,7 @@ export function rbmToTensors(rbm: RBM, prefix = ""): Record<string, SafeTensor> 
  * @param source names the data in error messages (e.g. the file name)
  */
 export function rbmFromTensors(tensors: Record<string, SafeTensor>, prefix = "", source = "the tensors"): RBM {
-  const get = (k: string) => (Object.prototype.hasOwnProperty.call(tensors, prefix + k) ? tensors[prefix + k] : undefined);
+  const get = (k: string) => (Object.hasOwn(tensors, prefix + k) ? tensors[prefix + k] : undefined);
   const [W, b, c] = [get("W"), get("b"), get("c")];
   if (!W || !b || !c) {
     const names = Object.keys(tensors);
@@ -50,9 +61,15 @@ export function rbmFromTensors(tensors: Record<string, SafeTensor>, prefix = "",
           : `this is not an RBM checkpoint — pick another file.`),
     );
   }
-  for (const [k, t] of [["W", W], ["b", b], ["c", c]] as const) {
+  for (const [k, t] of [
+    ["W", W],
+    ["b", b],
+    ["c", c],
+  ] as const) {
     if (t.dtype !== "F32" && t.dtype !== "F64") {
-      throw new Error(`Cannot read an RBM from ${source}: ${prefix}${k} has dtype ${t.dtype}, expected F32; the file is not an RBM checkpoint — pick another file.`);
+      throw new Error(
+        `Cannot read an RBM from ${source}: ${prefix}${k} has dtype ${t.dtype}, expected F32; the file is not an RBM checkpoint — pick another file.`,
+      );
     }
   }
   if (W.shape.length !== 2 || b.shape.length !== 1 || c.shape.length !== 1 || b.shape[0] !== W.shape[0] || c.shape[0] !== W.shape[1]) {
@@ -121,7 +138,12 @@ function toJson(value: unknown, where: string, at: JsonPath, nonFinite: NonFinit
     const out: JsonObject = {};
     for (const [k, v] of Object.entries(value)) {
       if (v === undefined) continue;
-      Object.defineProperty(out, k, { value: toJson(v, where, [...at, k], nonFinite, seen), enumerable: true, writable: true, configurable: true });
+      Object.defineProperty(out, k, {
+        value: toJson(v, where, [...at, k], nonFinite, seen),
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
     }
     return out;
   } finally {
@@ -144,7 +166,7 @@ function restoreNonFinite(root: JsonValue, list: unknown): boolean {
     }
     const last = p[p.length - 1];
     if (node === null || typeof node !== "object" || !(typeof last === "string" || typeof last === "number")) return false;
-    if (!Object.prototype.hasOwnProperty.call(node, last) || (node as Record<string, unknown>)[String(last)] !== null) return false;
+    if (!Object.hasOwn(node, last) || (node as Record<string, unknown>)[String(last)] !== null) return false;
     (node as Record<string, unknown>)[String(last)] = num;
   }
   return true;
@@ -208,7 +230,10 @@ export function openModelFile(file: string, kind: FileKind, what: string, opts: 
  * only when it holds the same format (the default), see {@link saveSafetensors}.
  */
 export function writeModelFile(
-  file: string, kind: FileKind, tensors: Record<string, SafeTensorInput>, metadata: Record<string, string>,
+  file: string,
+  kind: FileKind,
+  tensors: Record<string, SafeTensorInput>,
+  metadata: Record<string, string>,
   opts: { notes?: Record<string, string>; reserved?: readonly string[]; overwrite?: OverwritePolicy } = {},
 ): void {
   const notes = opts.notes ?? {};
@@ -217,7 +242,12 @@ export function writeModelFile(
       throw new Error(`Cannot save ${path.resolve(file)}: metadata key "${k}" is reserved; rename it.`);
     }
   }
-  saveSafetensors(file, tensors, { ...notes, format: kind.format, version: kind.version, ...metadata }, { overwrite: opts.overwrite ?? "sameFormat" });
+  saveSafetensors(
+    file,
+    tensors,
+    { ...notes, format: kind.format, version: kind.version, ...metadata },
+    { overwrite: opts.overwrite ?? "sameFormat" },
+  );
 }
 
 /**
@@ -254,13 +284,15 @@ export function readJsonMetadata<K extends string>(f: ModelFile, keys: Record<K,
     }
   };
   const nonFinite = parse("nonFinite", {});
-  if (nonFinite === null || typeof nonFinite !== "object" || Array.isArray(nonFinite)) throw f.fail(`its "nonFinite" metadata is not a JSON object`);
+  if (nonFinite === null || typeof nonFinite !== "object" || Array.isArray(nonFinite))
+    throw f.fail(`its "nonFinite" metadata is not a JSON object`);
   const out = {} as Record<K, JsonValue>;
   for (const key of Object.keys(keys) as K[]) {
     const value = parse(key, keys[key] === "array" ? [] : {});
     const ok = keys[key] === "array" ? Array.isArray(value) : value !== null && typeof value === "object" && !Array.isArray(value);
     if (!ok) throw f.fail(`its "${key}" metadata is not a JSON ${keys[key]}`);
-    if (nonFinite[key] !== undefined && !restoreNonFinite(value, nonFinite[key])) throw f.fail(`its "nonFinite" metadata does not match "${key}"`);
+    if (nonFinite[key] !== undefined && !restoreNonFinite(value, nonFinite[key]))
+      throw f.fail(`its "nonFinite" metadata does not match "${key}"`);
     out[key] = value;
   }
   return out;
@@ -354,11 +386,14 @@ export function saveCheckpoint(file: string, data: CheckpointData, opts: SaveChe
   const metadata = { nVisible: String(nVisible), nHidden: String(nHidden), ...jsonMetadata({ hyperparameters: hp, history }, where) };
   const tensors: Record<string, SafeTensorInput> = rbmToTensors(data.rbm);
   for (const [name, t] of Object.entries(data.extra ?? {})) {
-    if (name === "W" || name === "b" || name === "c") throw new Error(`${where}: extra tensor "${name}" would clash with the RBM's ${name}; rename it.`);
+    if (name === "W" || name === "b" || name === "c")
+      throw new Error(`${where}: extra tensor "${name}" would clash with the RBM's ${name}; rename it.`);
     tensors[name] = t instanceof tf.Tensor ? tensorToSafe(t, `${where}: extra tensor "${name}"`) : t;
   }
   writeModelFile(abs, RBM_FILE, tensors, metadata, {
-    notes: data.metadata, reserved: ["hyperparameters", "history", "nVisible", "nHidden"], overwrite: opts.overwrite,
+    notes: data.metadata,
+    reserved: ["hyperparameters", "history", "nVisible", "nHidden"],
+    overwrite: opts.overwrite,
   });
 }
 
@@ -381,7 +416,8 @@ export function loadCheckpoint(file: string, opts: LoadCheckpointOptions = {}): 
     (k) => metadata[k] !== undefined && metadata[k] !== String(k === "nVisible" ? nVisible : nHidden),
   );
   const want = opts.expect ?? {};
-  const archMismatch = (want.nVisible !== undefined && want.nVisible !== nVisible) || (want.nHidden !== undefined && want.nHidden !== nHidden);
+  const archMismatch =
+    (want.nVisible !== undefined && want.nVisible !== nVisible) || (want.nHidden !== undefined && want.nHidden !== nHidden);
   if (metaMismatch || archMismatch) {
     disposeRBM(rbm);
     if (metaMismatch) throw fail(`its metadata says ${metaMismatch} = ${metadata[metaMismatch]} but W is [${nVisible}, ${nHidden}]`);

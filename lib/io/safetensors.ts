@@ -103,7 +103,7 @@ const METADATA_KEY = "__metadata__";
 const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 function isDtype(s: unknown): s is Dtype {
-  return typeof s === "string" && Object.prototype.hasOwnProperty.call(DTYPE_BYTES, s);
+  return typeof s === "string" && Object.hasOwn(DTYPE_BYTES, s);
 }
 
 function dtypeOfArray(a: TypedArray): Dtype | undefined {
@@ -140,11 +140,23 @@ function safeTensorOf(dtype: Dtype, shape: number[], bytes: Uint8Array): SafeTen
     case "U8":
       return { dtype, shape, data: copy };
     case "F32":
-      return { dtype, shape, data: LITTLE_ENDIAN ? new Float32Array(copy.buffer) : Float32Array.from({ length: n }, (_, i) => dv.getFloat32(4 * i, true)) };
+      return {
+        dtype,
+        shape,
+        data: LITTLE_ENDIAN ? new Float32Array(copy.buffer) : Float32Array.from({ length: n }, (_, i) => dv.getFloat32(4 * i, true)),
+      };
     case "F64":
-      return { dtype, shape, data: LITTLE_ENDIAN ? new Float64Array(copy.buffer) : Float64Array.from({ length: n }, (_, i) => dv.getFloat64(8 * i, true)) };
+      return {
+        dtype,
+        shape,
+        data: LITTLE_ENDIAN ? new Float64Array(copy.buffer) : Float64Array.from({ length: n }, (_, i) => dv.getFloat64(8 * i, true)),
+      };
     case "I32":
-      return { dtype, shape, data: LITTLE_ENDIAN ? new Int32Array(copy.buffer) : Int32Array.from({ length: n }, (_, i) => dv.getInt32(4 * i, true)) };
+      return {
+        dtype,
+        shape,
+        data: LITTLE_ENDIAN ? new Int32Array(copy.buffer) : Int32Array.from({ length: n }, (_, i) => dv.getInt32(4 * i, true)),
+      };
   }
 }
 
@@ -157,7 +169,10 @@ function checkMetadata(metadata: Record<string, string>, where: string): void {
 }
 
 /** Validated tensors, ordered for the file (widest elements first, so every tensor is aligned). */
-function prepareTensors(tensors: Record<string, SafeTensorInput>, where: string): Array<{ name: string; dtype: Dtype; shape: number[]; bytes: Uint8Array }> {
+function prepareTensors(
+  tensors: Record<string, SafeTensorInput>,
+  where: string,
+): Array<{ name: string; dtype: Dtype; shape: number[]; bytes: Uint8Array }> {
   const out: Array<{ name: string; dtype: Dtype; shape: number[]; bytes: Uint8Array }> = [];
   for (const [name, t] of Object.entries(tensors)) {
     if (name === "" || name === METADATA_KEY) {
@@ -185,7 +200,11 @@ function prepareTensors(tensors: Record<string, SafeTensorInput>, where: string)
 }
 
 /** The 8-byte length and padded JSON header, plus the data pieces in file order. */
-function encodeParts(tensors: Record<string, SafeTensorInput>, metadata: Record<string, string>, where: string): { head: Uint8Array; body: Uint8Array[] } {
+function encodeParts(
+  tensors: Record<string, SafeTensorInput>,
+  metadata: Record<string, string>,
+  where: string,
+): { head: Uint8Array; body: Uint8Array[] } {
   checkMetadata(metadata, where);
   const prepared = prepareTensors(tensors, where);
   const header: Record<string, object> = {};
@@ -256,7 +275,8 @@ function parseHeader(json: string, dataBytes: number, source: string): { entries
       }
       continue;
     }
-    if (raw === null || typeof raw !== "object" || Array.isArray(raw)) throw readError(source, `the header entry for tensor "${name}" is not an object`);
+    if (raw === null || typeof raw !== "object" || Array.isArray(raw))
+      throw readError(source, `the header entry for tensor "${name}" is not an object`);
     const { dtype, shape, data_offsets: offsets } = raw as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
     if (!isDtype(dtype)) {
       throw readError(

@@ -13,14 +13,14 @@
  * the sigmoid and bias are fused into the matMul, and ∂W is one matMul of the stacked phases.
  */
 import * as tf from "@tensorflow/tfjs";
-import { ProgressBar } from "../view/progress";
-import { Dataset, dim, assertUnitInterval, Batch, batches } from "../io/data";
-import { reconstructionError, pseudoLikelihood, freeEnergyGap } from "../eval/metrics";
-import { UniformSource, sigmoidLayer, sampleBernoulli } from "../core/units";
-import { RBM, assertFiniteRBM, rbmSize, cloneRBM, disposeRBM } from "../core/rbm";
-import { Seed, toRng, Rng } from "../core/random";
 import { withoutUndefined } from "../core/numerics";
-import { HistoryRecord, Stepper, runEpochs, LoopOptions, rateAt } from "./loop";
+import { type Rng, type Seed, toRng } from "../core/random";
+import { assertFiniteRBM, cloneRBM, disposeRBM, type RBM, rbmSize } from "../core/rbm";
+import { sampleBernoulli, sigmoidLayer, UniformSource } from "../core/units";
+import { freeEnergyGap, pseudoLikelihood, reconstructionError } from "../eval/metrics";
+import { assertUnitInterval, Batch, batches, type Dataset, dim } from "../io/data";
+import type { ProgressBar } from "../view/progress";
+import { type HistoryRecord, type LoopOptions, rateAt, runEpochs, type Stepper } from "./loop";
 /** Hyperparameters of {@link trainRBM}; defaults follow Hinton's practical guide and rbm.m. */
 export interface TrainOptions {
   /** Gibbs steps in the negative phase (CD-k / PCD-k). Default 1. */
@@ -96,17 +96,34 @@ export interface TrainResult {
 }
 
 /** The fully resolved options (all defaults filled in). */
-export type ResolvedTrainOptions = Required<Omit<TrainOptions, "sparsityTarget" | "onBatch" | "monitor" | "onEpoch" | "progress" | "seed" | "nChains">> &
+export type ResolvedTrainOptions = Required<
+  Omit<TrainOptions, "sparsityTarget" | "onBatch" | "monitor" | "onEpoch" | "progress" | "seed" | "nChains">
+> &
   Pick<TrainOptions, "sparsityTarget" | "onBatch" | "monitor" | "onEpoch" | "progress" | "nChains"> & { seed: Seed };
 
 /** Fills in defaults and validates hyperparameters against the data; throws one clear error per problem. */
 export function resolveTrainOptions(opts: TrainOptions, nData: number): ResolvedTrainOptions {
   const o: ResolvedTrainOptions = {
-    k: 1, persistent: false, learningRate: 0.1, initialMomentum: 0.5, finalMomentum: 0.9, momentumSwitchEpoch: 5,
-    weightDecay: 2e-4, batchSize: 100, epochs: 1, sparsityCost: 0.1, sampleVisible: opts.persistent === true, shuffle: true,
-    seed: 0, maxWeight: 1e3, checkEvery: 50, ...withoutUndefined(opts),
+    k: 1,
+    persistent: false,
+    learningRate: 0.1,
+    initialMomentum: 0.5,
+    finalMomentum: 0.9,
+    momentumSwitchEpoch: 5,
+    weightDecay: 2e-4,
+    batchSize: 100,
+    epochs: 1,
+    sparsityCost: 0.1,
+    sampleVisible: opts.persistent === true,
+    shuffle: true,
+    seed: 0,
+    maxWeight: 1e3,
+    checkEvery: 50,
+    ...withoutUndefined(opts),
   };
-  const bad = (msg: string) => { throw new Error(`trainRBM: ${msg}`); };
+  const bad = (msg: string) => {
+    throw new Error(`trainRBM: ${msg}`);
+  };
   if (!Number.isInteger(o.k) || o.k < 1) bad(`k must be an integer ≥ 1 (Gibbs steps), got ${o.k}.`);
   if (!Number.isInteger(o.epochs) || o.epochs < 1) bad(`epochs must be an integer ≥ 1, got ${o.epochs}.`);
   if (!Number.isInteger(o.batchSize) || o.batchSize < 1) bad(`batchSize must be a positive integer, got ${o.batchSize}.`);
@@ -121,7 +138,8 @@ export function resolveTrainOptions(opts: TrainOptions, nData: number): Resolved
   if (o.sparsityTarget !== undefined && !(o.sparsityTarget > 0 && o.sparsityTarget < 1)) {
     bad(`sparsityTarget must be in (0, 1), got ${o.sparsityTarget}.`);
   }
-  if (o.nChains !== undefined && (!Number.isInteger(o.nChains) || o.nChains < 1)) bad(`nChains must be a positive integer, got ${o.nChains}.`);
+  if (o.nChains !== undefined && (!Number.isInteger(o.nChains) || o.nChains < 1))
+    bad(`nChains must be a positive integer, got ${o.nChains}.`);
   if (o.nChains !== undefined && !o.persistent) bad(`nChains only applies to persistent CD; set persistent: true or drop nChains.`);
   return o;
 }
@@ -192,8 +210,14 @@ function cdUpdate(s: State, v: tf.Tensor2D, o: ResolvedTrainOptions, noise: Unif
     // rbm.m's errsum compares the data with the (first) reconstruction; for CD-1 that is ṽ.
     const err = o.persistent ? s.errSum : tf.add(s.errSum, tf.sum(tf.squaredDifference(v, negVis)));
     return {
-      W: tf.add(s.W, dW) as tf.Tensor2D, b: tf.add(s.b, db) as tf.Tensor1D, c: tf.add(s.c, dc) as tf.Tensor1D,
-      dW, db, dc, q: q as tf.Tensor1D, errSum: err as tf.Scalar,
+      W: tf.add(s.W, dW) as tf.Tensor2D,
+      b: tf.add(s.b, db) as tf.Tensor1D,
+      c: tf.add(s.c, dc) as tf.Tensor1D,
+      dW,
+      db,
+      dc,
+      q: q as tf.Tensor1D,
+      errSum: err as tf.Scalar,
       chains: o.persistent ? negHidStates : undefined,
     };
   });
@@ -224,9 +248,14 @@ export async function trainRBM(rbm: RBM, data: Dataset, opts: TrainOptions = {})
   const rng = toRng(o.seed);
   const noise = new UniformSource(rng);
   let s: State = {
-    W: rbm.W.clone(), b: rbm.b.clone(), c: rbm.c.clone(),
-    dW: tf.zerosLike(rbm.W), db: tf.zerosLike(rbm.b), dc: tf.zerosLike(rbm.c),
-    q: tf.fill([nHidden], o.sparsityTarget ?? 0) as tf.Tensor1D, errSum: tf.scalar(0),
+    W: rbm.W.clone(),
+    b: rbm.b.clone(),
+    c: rbm.c.clone(),
+    dW: tf.zerosLike(rbm.W),
+    db: tf.zerosLike(rbm.b),
+    dc: tf.zerosLike(rbm.c),
+    q: tf.fill([nHidden], o.sparsityTarget ?? 0) as tf.Tensor1D,
+    errSum: tf.scalar(0),
   };
   if (o.persistent) {
     // Chains start from the hidden states of random training rows, as in Tieleman's PCD.
@@ -268,10 +297,25 @@ export async function trainRBM(rbm: RBM, data: Dataset, opts: TrainOptions = {})
 }
 
 /** The loop settings of a CD-type trainer (trainRBM, the label-joined trainJointRBM) from its resolved options. */
-export function cdLoop<R extends EpochRecord>(o: ResolvedTrainOptions, rng: Rng, label: string, what: string, oneHot?: number): LoopOptions<RBM, R> {
+export function cdLoop<R extends EpochRecord>(
+  o: ResolvedTrainOptions,
+  rng: Rng,
+  label: string,
+  what: string,
+  oneHot?: number,
+): LoopOptions<RBM, R> {
   return {
-    epochs: o.epochs, batchSize: o.batchSize, shuffle: o.shuffle ? rng : undefined, oneHot, checkEvery: o.checkEvery,
-    maxWeight: o.maxWeight, progress: o.progress, label, what, onBatch: o.onBatch, monitor: o.monitor,
+    epochs: o.epochs,
+    batchSize: o.batchSize,
+    shuffle: o.shuffle ? rng : undefined,
+    oneHot,
+    checkEvery: o.checkEvery,
+    maxWeight: o.maxWeight,
+    progress: o.progress,
+    label,
+    what,
+    onBatch: o.onBatch,
+    monitor: o.monitor,
     onEpoch: o.onEpoch as LoopOptions<RBM, R>["onEpoch"],
   };
 }

@@ -12,10 +12,10 @@
  * A new training method is a new stepper, not a new loop.
  */
 import * as tf from "@tensorflow/tfjs";
-import { Rng } from "../core/random";
-import { RBM } from "../core/rbm";
-import { Batch, Dataset, batches } from "../io/data";
-import { Pacer, ProgressBar, barFor, yieldToEventLoop } from "../view/progress";
+import type { Rng } from "../core/random";
+import type { RBM } from "../core/rbm";
+import { type Batch, batches, type Dataset } from "../io/data";
+import { barFor, Pacer, type ProgressBar, yieldToEventLoop } from "../view/progress";
 
 /** The numbers of one line of a training history: the epoch, its wall time, and named values. */
 export interface HistoryRecord {
@@ -120,7 +120,10 @@ export async function runEpochs<M, R extends HistoryRecord>(stepper: Stepper<M, 
             throw new TrainingDivergedError<M>(
               `${o.what}: training diverged at epoch ${epoch}, batch ${index}: ${why}. The last good parameters are kept ` +
                 `(error.lastGood). Lower the learning rate (e.g. ÷10), add weight decay, or use a smaller k/momentum.`,
-              good, epoch, index, history,
+              good,
+              epoch,
+              index,
+              history,
             );
           }
           if (lastGood !== undefined) stepper.dispose(lastGood);
@@ -156,7 +159,8 @@ export async function runEpochs<M, R extends HistoryRecord>(stepper: Stepper<M, 
 /** Learning rate of an epoch under a number-or-schedule option; throws if a schedule returns a non-positive rate. */
 export function rateAt(lr: number | ((epoch: number) => number), epoch: number, what: string): number {
   const r = typeof lr === "number" ? lr : lr(epoch);
-  if (!(r > 0 && Number.isFinite(r))) throw new Error(`${what}: the learning-rate schedule returned ${r} at epoch ${epoch}; it must be positive.`);
+  if (!(r > 0 && Number.isFinite(r)))
+    throw new Error(`${what}: the learning-rate schedule returned ${r} at epoch ${epoch}; it must be positive.`);
   return r;
 }
 

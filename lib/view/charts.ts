@@ -7,11 +7,23 @@
  * write a file instead).
  */
 import * as fs from "node:fs";
-import { inNotebook, displayBundle, MimeBundle, newDisplay } from "./display";
-import { figureSvg } from "./svg";
-import { writeFileAtomic } from "../io/durable";
-import { ChartOptions, Layout, Axis, Figure, LineTrace, PALETTE, mergeExtent, BarTrace, ColorscaleName, HeatmapTrace, SCALES } from "./figure";
 import { extent } from "../core/numerics";
+import { writeFileAtomic } from "../io/durable";
+import { displayBundle, inNotebook, type MimeBundle, newDisplay } from "./display";
+import {
+  type Axis,
+  type BarTrace,
+  type ChartOptions,
+  type ColorscaleName,
+  type Figure,
+  type HeatmapTrace,
+  type Layout,
+  type LineTrace,
+  mergeExtent,
+  PALETTE,
+  SCALES,
+} from "./figure";
+import { figureSvg } from "./svg";
 
 function layout(o: ChartOptions, showlegend: boolean): Layout {
   const axis = (t?: string): Axis => (t ? { title: { text: t } } : {});
@@ -26,7 +38,10 @@ function layout(o: ChartOptions, showlegend: boolean): Layout {
 }
 
 /** Line chart, one trace per series; `x` defaults to 0..n-1. */
-export function lineChart(series: { name: string; x?: ArrayLike<number>; y: ArrayLike<number> }[], opts: ChartOptions & { markers?: boolean } = {}): Figure {
+export function lineChart(
+  series: { name: string; x?: ArrayLike<number>; y: ArrayLike<number> }[],
+  opts: ChartOptions & { markers?: boolean } = {},
+): Figure {
   const data = series.map((s, i): LineTrace => {
     const color = PALETTE[i % PALETTE.length];
     const y = Array.from(s.y);
@@ -47,7 +62,10 @@ export function lineChart(series: { name: string; x?: ArrayLike<number>; y: Arra
  * Histograms of one or more samples over SHARED bins, pre-binned here (so 400k weights become a
  * few dozen bars in the figure JSON, and plotly and the SVG show identical bins).
  */
-export function histogram(series: { name: string; values: ArrayLike<number> }[], opts: ChartOptions & { bins?: number; range?: [number, number]; density?: boolean } = {}): Figure {
+export function histogram(
+  series: { name: string; values: ArrayLike<number> }[],
+  opts: ChartOptions & { bins?: number; range?: [number, number]; density?: boolean } = {},
+): Figure {
   const bins = opts.bins ?? 30;
   let [lo, hi] = opts.range ?? [Infinity, -Infinity];
   if (!opts.range) for (const s of series) [lo, hi] = mergeExtent([lo, hi], extent(s.values, 0, 1, s.values.length));
@@ -63,7 +81,14 @@ export function histogram(series: { name: string; values: ArrayLike<number> }[],
       total++;
     }
     const y = opts.density ? counts.map((c) => c / (Math.max(total, 1) * width)) : counts;
-    return { type: "bar", name: s.name, x: counts.map((_, b) => lo + (b + 0.5) * width), y, width, marker: { color: PALETTE[i % PALETTE.length], opacity: series.length > 1 ? 0.6 : 1 } };
+    return {
+      type: "bar",
+      name: s.name,
+      x: counts.map((_, b) => lo + (b + 0.5) * width),
+      y,
+      width,
+      marker: { color: PALETTE[i % PALETTE.length], opacity: series.length > 1 ? 0.6 : 1 },
+    };
   });
   return { data, layout: { ...layout(opts, series.length > 1), barmode: "overlay", bargap: 0 } };
 }
@@ -73,10 +98,16 @@ export function histogram(series: { name: string; values: ArrayLike<number> }[],
  * overlaid. Use `xTitle` to say what the position means.
  */
 export function barChart(series: { name: string; y: ArrayLike<number> }[], opts: ChartOptions = {}): Figure {
-  const data = series.map((s, i): BarTrace => ({
-    type: "bar", name: s.name, x: Array.from(s.y, (_, j) => j), y: Array.from(s.y), width: 0.8,
-    marker: { color: PALETTE[i % PALETTE.length], opacity: series.length > 1 ? 0.6 : 1 },
-  }));
+  const data = series.map(
+    (s, i): BarTrace => ({
+      type: "bar",
+      name: s.name,
+      x: Array.from(s.y, (_, j) => j),
+      y: Array.from(s.y),
+      width: 0.8,
+      marker: { color: PALETTE[i % PALETTE.length], opacity: series.length > 1 ? 0.6 : 1 },
+    }),
+  );
   return { data, layout: { ...layout(opts, series.length > 1), barmode: "overlay" } };
 }
 
@@ -128,7 +159,9 @@ export function embedPlotly(force = false): boolean {
   const flags = globalThis as Flags;
   if ((flags[EMBEDDED] && !force) || !inNotebook()) return false;
   const src = plotlySource().replace(/<\/script/gi, "<\\/script");
-  flags[EMBEDDED] = displayBundle({ "text/html": `<script>window.PlotlyConfig={MathJaxConfig:"local"};</script>\n<script type="text/javascript">${src}</script>` });
+  flags[EMBEDDED] = displayBundle({
+    "text/html": `<script>window.PlotlyConfig={MathJaxConfig:"local"};</script>\n<script type="text/javascript">${src}</script>`,
+  });
   return flags[EMBEDDED] === true;
 }
 

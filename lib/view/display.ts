@@ -109,4 +109,3 @@ export function newDisplay(): DisplayHandle {
 export function escapeXml(s: string): string {
   return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
-

@@ -3,10 +3,10 @@
  * not at all, shown inline in a notebook or saved to a file.
  */
 import type { Tensor2D } from "@tensorflow/tfjs";
-import { encodePng } from "./png";
-import { inNotebook, displayBundle } from "./display";
-import { writeFileAtomic } from "../io/durable";
 import { extent } from "../core/numerics";
+import { writeFileAtomic } from "../io/durable";
+import { displayBundle, inNotebook } from "./display";
+import { encodePng } from "./png";
 /** n images of h×w pixels: flat `[n*h*w]`, rows `number[n][h*w]`, or a tensor `[n, h*w]`. */
 export type Images = ArrayLike<number> | number[][] | Tensor2D;
 
@@ -137,4 +137,3 @@ export function showImages(images: Images, opts: GridOptions & { save?: string }
   if (opts.save) writeFileAtomic(opts.save, png, { overwrite: true });
   if (notebook) displayBundle({ "image/png": png, "text/plain": `<image grid ${g.width}x${g.height}>` });
 }
-

@@ -52,10 +52,5 @@ export function encodePng(pixels: Uint8Array, width: number, height: number, cha
   ihdr[9] = channels === 1 ? 0 : 2; // color type: 0 gray, 2 RGB
   // bytes 10..12: compression 0, filter 0, interlace 0
   const signature = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
-  return Buffer.concat([
-    signature,
-    chunk("IHDR", ihdr),
-    chunk("IDAT", deflateSync(raw, { level: 6 })),
-    chunk("IEND", new Uint8Array(0)),
-  ]);
+  return Buffer.concat([signature, chunk("IHDR", ihdr), chunk("IDAT", deflateSync(raw, { level: 6 })), chunk("IEND", new Uint8Array(0))]);
 }

@@ -77,7 +77,9 @@ function parts(st: ProgressState, unit: string, barWidth: number) {
     pct: `${String(Math.floor(frac * 100)).padStart(3)}%`,
     bar: `|${"█".repeat(full)}${"░".repeat(barWidth - full)}|`,
     stats: `${st.count}/${st.total} [${formatDuration(st.elapsed)}<${formatDuration(eta)}, ${rateText} ${unit}/s]`,
-    info: Object.entries(st.info).map(([k, v]) => `${k}=${formatValue(v)}`).join(" "),
+    info: Object.entries(st.info)
+      .map(([k, v]) => `${k}=${formatValue(v)}`)
+      .join(" "),
   };
 }
 
@@ -104,7 +106,7 @@ export function progressBar(opts: ProgressOptions): ProgressBar {
   const write = opts.write ?? ((s: string) => void process.stderr.write(s));
   let mode = opts.mode ?? "auto";
   if (mode === "auto") mode = inNotebook() ? "notebook" : process.stderr.isTTY ? "tty" : "lines";
-  const interval = mode === "lines" ? opts.lineIntervalMs ?? 2000 : opts.minIntervalMs ?? 100;
+  const interval = mode === "lines" ? (opts.lineIntervalMs ?? 2000) : (opts.minIntervalMs ?? 100);
   const handle = mode === "notebook" ? newDisplay() : undefined;
   const start = now();
   let count = 0;
@@ -116,7 +118,8 @@ export function progressBar(opts: ProgressOptions): ProgressBar {
     const st = { count, total, elapsed: (now() - start) / 1000, info };
     const line = progressLine(st, label, unit);
     if (mode === "notebook") handle?.show({ "text/html": progressHtml(st, label, unit), "text/plain": line });
-    else if (mode === "tty") write(`\r${line}\x1b[K${final ? "\n" : ""}`); // \x1b[K clears the old tail
+    else if (mode === "tty")
+      write(`\r${line}\x1b[K${final ? "\n" : ""}`); // \x1b[K clears the old tail
     else if (mode === "lines") write(`${line}\n`);
   };
 

@@ -2,9 +2,10 @@
  * A static SVG rendering of a plotly {@link Figure} (lines, markers, bars, heatmaps, axes, legend),
  * the fallback a notebook shows where scripts are stripped (an untrusted notebook, a GitHub preview).
  */
-import { encodePng } from "./png";
+
 import { escapeXml } from "./display";
-import { mergeExtent, colormap, Figure, HeatmapTrace } from "./figure";
+import { colormap, type Figure, type HeatmapTrace, mergeExtent } from "./figure";
+import { encodePng } from "./png";
 /** "Nice" tick values (1, 2, 5 × 10^k steps) covering [lo, hi], about `target` of them. */
 export function niceTicks(lo: number, hi: number, target = 6): number[] {
   const raw = (hi - lo) / target;
@@ -80,16 +81,22 @@ export function figureSvg(fig: Figure): string {
   const Y = axis(ylo, yhi, H - m.b, m.t, logY, yaxis.autorange === "reversed");
   if (heat) [X, Y].forEach((A) => (A.ticks = A.ticks.filter(Number.isInteger))); // row/column indices
   const o: string[] = [];
-  o.push(`<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">`);
+  o.push(
+    `<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">`,
+  );
   o.push(`<rect width="${W}" height="${H}" fill="white"/>`);
   const px = (v: number) => v.toFixed(1);
   for (const t of X.ticks) {
     const x = px(X.map(t));
-    o.push(`<line x1="${x}" x2="${x}" y1="${m.t}" y2="${H - m.b}" stroke="#e5e5e5"/><text x="${x}" y="${H - m.b + 16}" text-anchor="middle">${fmt(t)}</text>`);
+    o.push(
+      `<line x1="${x}" x2="${x}" y1="${m.t}" y2="${H - m.b}" stroke="#e5e5e5"/><text x="${x}" y="${H - m.b + 16}" text-anchor="middle">${fmt(t)}</text>`,
+    );
   }
   for (const t of Y.ticks) {
     const y = px(Y.map(t));
-    o.push(`<line x1="${m.l}" x2="${W - m.r}" y1="${y}" y2="${y}" stroke="#e5e5e5"/><text x="${m.l - 6}" y="${y}" dy="0.35em" text-anchor="end">${fmt(t)}</text>`);
+    o.push(
+      `<line x1="${m.l}" x2="${W - m.r}" y1="${y}" y2="${y}" stroke="#e5e5e5"/><text x="${m.l - 6}" y="${y}" dy="0.35em" text-anchor="end">${fmt(t)}</text>`,
+    );
   }
   fig.data.forEach((t) => {
     if (t.type === "heatmap") {
@@ -110,7 +117,9 @@ export function figureSvg(fig: Figure): string {
         // Bars grow from 0 up or down (negative values, e.g. log-likelihoods); log axes skip y ≤ 0.
         if (!Number.isFinite(t.y[i]) || t.y[i] === 0 || (logY && t.y[i] < 0)) continue;
         const [x0, x1, y] = [X.map(t.x[i] - t.width / 2), X.map(t.x[i] + t.width / 2), Y.map(t.y[i])];
-        o.push(`<rect class="bar" x="${px(x0)}" y="${px(Math.min(y, base))}" width="${px(x1 - x0)}" height="${px(Math.abs(base - y))}" fill="${t.marker.color}" fill-opacity="${t.marker.opacity}"/>`);
+        o.push(
+          `<rect class="bar" x="${px(x0)}" y="${px(Math.min(y, base))}" width="${px(x1 - x0)}" height="${px(Math.abs(base - y))}" fill="${t.marker.color}" fill-opacity="${t.marker.opacity}"/>`,
+        );
       }
     } else {
       // Non-finite (or non-positive on log axes) points break the line, as plotly does with null.
@@ -129,19 +138,25 @@ export function figureSvg(fig: Figure): string {
         }
         if (t.mode !== "lines") o.push(`<circle class="marker" cx="${x}" cy="${y}" r="${t.marker.size / 2}" fill="${t.marker.color}"/>`);
       }
-      if (d) o.push(`<path class="trace" d="${d}" fill="none" stroke="${t.line.color}" stroke-width="${t.line.width}" stroke-linejoin="round"/>`);
+      if (d)
+        o.push(
+          `<path class="trace" d="${d}" fill="none" stroke="${t.line.color}" stroke-width="${t.line.width}" stroke-linejoin="round"/>`,
+        );
     }
   });
   o.push(`<rect x="${m.l}" y="${m.t}" width="${W - m.l - m.r}" height="${H - m.t - m.b}" fill="none" stroke="#444"/>`);
   if (title) o.push(`<text x="${W / 2}" y="24" text-anchor="middle" font-size="16">${escapeXml(title.text)}</text>`);
   if (xaxis.title) o.push(`<text x="${(m.l + W - m.r) / 2}" y="${H - 8}" text-anchor="middle">${escapeXml(xaxis.title.text)}</text>`);
-  if (yaxis.title) o.push(`<text transform="translate(16,${(m.t + H - m.b) / 2}) rotate(-90)" text-anchor="middle">${escapeXml(yaxis.title.text)}</text>`);
+  if (yaxis.title)
+    o.push(`<text transform="translate(16,${(m.t + H - m.b) / 2}) rotate(-90)" text-anchor="middle">${escapeXml(yaxis.title.text)}</text>`);
   if (showlegend) {
     fig.data.forEach((t, i) => {
       if (t.type === "heatmap") return;
       const [x, y] = [W - legendW, m.t + 8 + i * 18];
       const color = t.type === "bar" ? t.marker.color : t.line.color;
-      o.push(`<g class="legend-item"><rect x="${x}" y="${y - 5}" width="18" height="10" fill="${color}"/><text x="${x + 24}" y="${y}" dy="0.35em">${escapeXml(t.name)}</text></g>`);
+      o.push(
+        `<g class="legend-item"><rect x="${x}" y="${y - 5}" width="18" height="10" fill="${color}"/><text x="${x + 24}" y="${y}" dy="0.35em">${escapeXml(t.name)}</text></g>`,
+      );
     });
   }
   o.push("</svg>");
@@ -163,4 +178,3 @@ function colorbar(t: HeatmapTrace, x: number, y: number, h: number): string {
   const ticks = A.ticks.map((v) => `<text x="${x + 20}" y="${A.map(v).toFixed(1)}" dy="0.35em">${fmt(v)}</text>`);
   return [pngImage(encodePng(rgb, 1, n, 3), x, y, 14, h), ...ticks].join("");
 }
-

@@ -5,8 +5,8 @@
  * danfojs-node takes ~0.8 s to load, so it is required lazily inside {@link historyTable} only.
  */
 import type { DataFrame } from "danfojs-node";
-import { escapeXml, inNotebook, displayBundle } from "./display";
 import { writeFileAtomic } from "../io/durable";
+import { displayBundle, escapeXml, inNotebook } from "./display";
 /** One row of a history, e.g. `{ epoch: 3, recon: 0.0312, sampler: "PCD" }`; undefined = missing. */
 export type Row = Record<string, number | string | undefined>;
 
@@ -27,7 +27,10 @@ export function columnsOf(rows: Row[]): string[] {
 export function historyTable(rows: Row[]): DataFrame {
   const dfd = require("danfojs-node") as typeof import("danfojs-node");
   const cols = columnsOf(rows);
-  return new dfd.DataFrame(rows.map((r) => cols.map((c) => r[c] ?? NaN)), { columns: cols });
+  return new dfd.DataFrame(
+    rows.map((r) => cols.map((c) => r[c] ?? NaN)),
+    { columns: cols },
+  );
 }
 
 /** Rows of a table, whatever its form (DataFrame cells → number|string). */
@@ -35,7 +38,9 @@ export function toRows(table: Table): Row[] {
   if (Array.isArray(table)) return table;
   const cols = table.columns;
   const values = table.values as unknown[][];
-  return values.map((vals) => Object.fromEntries(cols.map((c, j) => [c, typeof vals[j] === "number" ? (vals[j] as number) : String(vals[j])])));
+  return values.map((vals) =>
+    Object.fromEntries(cols.map((c, j) => [c, typeof vals[j] === "number" ? (vals[j] as number) : String(vals[j])])),
+  );
 }
 
 /** A cell for display: `digits` significant digits, exponent notation for tiny/huge values. */
@@ -69,7 +74,8 @@ function cells(table: Table, o: TableOptions): { cols: string[]; body: string[][
 /** An HTML table with formatted numbers (right-aligned, tabular digits). */
 export function tableHtml(table: Table, o: TableOptions = {}): string {
   const { cols, body, numeric } = cells(table, o);
-  const cell = (tag: string, s: string, j: number) => `<${tag} style="padding:2px 8px;text-align:${numeric[j] ? "right" : "left"}">${escapeXml(s)}</${tag}>`;
+  const cell = (tag: string, s: string, j: number) =>
+    `<${tag} style="padding:2px 8px;text-align:${numeric[j] ? "right" : "left"}">${escapeXml(s)}</${tag}>`;
   return [
     `<table style="border-collapse:collapse;font-variant-numeric:tabular-nums">`,
     o.caption ? `<caption style="caption-side:top;text-align:left;font-weight:bold">${escapeXml(o.caption)}</caption>` : "",
@@ -83,7 +89,11 @@ export function tableHtml(table: Table, o: TableOptions = {}): string {
 export function tableText(table: Table, o: TableOptions = {}): string {
   const { cols, body, numeric } = cells(table, o);
   const widths = cols.map((c, j) => Math.max(c.length, ...body.map((r) => r[j].length)));
-  const line = (r: string[]) => r.map((s, j) => (numeric[j] ? s.padStart(widths[j]) : s.padEnd(widths[j]))).join("  ").trimEnd();
+  const line = (r: string[]) =>
+    r
+      .map((s, j) => (numeric[j] ? s.padStart(widths[j]) : s.padEnd(widths[j])))
+      .join("  ")
+      .trimEnd();
   const lines = [line(cols), widths.map((w) => "-".repeat(w)).join("  "), ...body.map(line)];
   return (o.caption ? [o.caption, ...lines] : lines).join("\n");
 }

@@ -2,13 +2,14 @@
  * lib/compute/backend.ts: backend choice, env overrides, wasm threads (vs single-threaded results) and clean exit.
  * The backend is process-global, so every variant other than the default runs in a child process.
  */
-import { test } from "node:test";
+
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import * as os from "node:os";
 import * as path from "node:path";
+import { test } from "node:test";
 import * as tf from "@tensorflow/tfjs";
-import { BackendInfo, backendInfo, initBackend } from "../../lib/compute/backend";
+import { type BackendInfo, backendInfo, initBackend } from "../../lib/compute/backend";
 
 const ROOT = path.resolve(__dirname, "..", "..");
 const CHILD_TIMEOUT_MS = 60_000;
@@ -22,9 +23,7 @@ interface ChildResult {
 
 /** Runs CommonJS `code` in a fresh `node --import tsx` with only the given RBM_* variables set. */
 function runChild(code: string, env: Record<string, string> = {}): ChildResult {
-  const clean = Object.fromEntries(
-    Object.entries(process.env).filter(([k]) => !k.startsWith("RBM_") && k !== "NODE_TEST_CONTEXT"),
-  );
+  const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("RBM_") && k !== "NODE_TEST_CONTEXT"));
   const r = spawnSync(process.execPath, ["--import", "tsx", "-e", code], {
     cwd: ROOT,
     env: { ...clean, ...env },
@@ -106,18 +105,24 @@ test("RBM_BACKEND=cpu works, prints the summary once and no tfjs Node.js banner"
 });
 
 test("RBM_BACKEND=tensorflow fails with a clear message when tfjs-node is not really installed", () => {
-  const r = runChild(`require("./lib/compute/backend").initBackend({ quiet: true }).catch((e) => { console.error(e.message); process.exitCode = 3; });`, {
-    RBM_BACKEND: "tensorflow",
-  });
+  const r = runChild(
+    `require("./lib/compute/backend").initBackend({ quiet: true }).catch((e) => { console.error(e.message); process.exitCode = 3; });`,
+    {
+      RBM_BACKEND: "tensorflow",
+    },
+  );
   assert.equal(r.status, 3, r.stderr);
   assert.match(r.stderr, /RBM_BACKEND=tensorflow, but the "tensorflow" backend cannot be loaded: .*tfjs-node/);
   assert.match(r.stderr, /npm install @tensorflow\/tfjs-node@/);
 });
 
 test("a malformed RBM_BACKEND is rejected with the valid names", () => {
-  const r = runChild(`require("./lib/compute/backend").initBackend({ quiet: true }).catch((e) => { console.error(e.message); process.exitCode = 3; });`, {
-    RBM_BACKEND: "gpu",
-  });
+  const r = runChild(
+    `require("./lib/compute/backend").initBackend({ quiet: true }).catch((e) => { console.error(e.message); process.exitCode = 3; });`,
+    {
+      RBM_BACKEND: "gpu",
+    },
+  );
   assert.equal(r.status, 3, r.stderr);
   assert.match(r.stderr, /RBM_BACKEND="gpu" is not one of tensorflow, wasm, cpu/);
 });

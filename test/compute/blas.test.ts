@@ -5,12 +5,13 @@
  * (or with RBM_NATIVE_BLAS=0) everything works as before and BackendInfo.reason says why.
  * The equality tests are skipped, with the reason, when the addon is not built.
  */
-import { test } from "node:test";
+
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import * as path from "node:path";
+import { test } from "node:test";
 import * as tf from "@tensorflow/tfjs";
-import { BackendInfo, initBackend } from "../../lib/compute/backend";
+import { type BackendInfo, initBackend } from "../../lib/compute/backend";
 import { disableNativeBlas, enableNativeBlas, loadNativeBlas, nativeBlasCounters, nativeBlasEnabled } from "../../lib/compute/blas";
 import { noLeak } from "../support/assert";
 
@@ -26,7 +27,13 @@ function data(n: number, step: number): Float32Array {
 }
 
 function t(shape: number[], step: number): tf.Tensor {
-  return tf.tensor(data(shape.reduce((p, d) => p * d, 1), step), shape);
+  return tf.tensor(
+    data(
+      shape.reduce((p, d) => p * d, 1),
+      step,
+    ),
+    shape,
+  );
 }
 
 /** Runs `fn` with the native kernels and with the original ones; asserts shapes equal and values close. */
@@ -138,13 +145,23 @@ test("fused matMul with bias + sigmoid / relu / relu6 / elu / linear equals the 
       assertSameAsWasm(`act(v·W + c) ${activation}`, () => tf.fused.matMul({ a, b: W, bias: c, activation }));
     }
     assertSameAsWasm("v·W, no bias, sigmoid", () => tf.fused.matMul({ a, b: W, activation: "sigmoid" }));
-    assertSameAsWasm("v·Wᵀ flag, no bias, sigmoid", () => tf.fused.matMul({ a: W, b: a, transposeA: true, transposeB: true, activation: "sigmoid" }));
+    assertSameAsWasm("v·Wᵀ flag, no bias, sigmoid", () =>
+      tf.fused.matMul({ a: W, b: a, transposeA: true, transposeB: true, activation: "sigmoid" }),
+    );
     tf.dispose([a, W, c]);
   });
 });
 
 /** act(op(A)·op(B) + bias) in float64, from row-major data. */
-function reference(A: Float32Array, B: Float32Array, bias: Float32Array, [m, k, n]: number[], ta: boolean, tb: boolean, act: (x: number) => number): Float64Array {
+function reference(
+  A: Float32Array,
+  B: Float32Array,
+  bias: Float32Array,
+  [m, k, n]: number[],
+  ta: boolean,
+  tb: boolean,
+  act: (x: number) => number,
+): Float64Array {
   const out = new Float64Array(m * n);
   for (let i = 0; i < m; i++) {
     for (let j = 0; j < n; j++) {
@@ -156,25 +173,40 @@ function reference(A: Float32Array, B: Float32Array, bias: Float32Array, [m, k, 
   return out;
 }
 
-test("fused matMul with transpose flags and a bias is right natively (stock tfjs-backend-wasm 4.22 adds the bias wrongly there)", { skip: SKIP }, async () => {
+test("fused matMul with transpose flags and a bias is right natively (stock tfjs-backend-wasm 4.22 adds the bias wrongly there)", {
+  skip: SKIP,
+}, async () => {
   await initBackend({ quiet: true });
   if (!nativeBlasEnabled()) return;
   const [m, k, n] = [13, 40, 11];
   const acts: Record<string, (x: number) => number> = {
-    sigmoid: (x) => 1 / (1 + Math.exp(-x)), relu: (x) => Math.max(x, 0), linear: (x) => x,
-    relu6: (x) => Math.min(Math.max(x, 0), 6), elu: (x) => (x > 0 ? x : Math.expm1(x)),
+    sigmoid: (x) => 1 / (1 + Math.exp(-x)),
+    relu: (x) => Math.max(x, 0),
+    linear: (x) => x,
+    relu6: (x) => Math.min(Math.max(x, 0), 6),
+    elu: (x) => (x > 0 ? x : Math.expm1(x)),
   };
   assertNoLeaks(() => {
-    for (const [ta, tb] of [[false, true], [true, false], [true, true]]) {
+    for (const [ta, tb] of [
+      [false, true],
+      [true, false],
+      [true, true],
+    ]) {
       const A = data(m * k, 0.11);
       const B = data(k * n, 0.07);
       const bias = Float32Array.from({ length: n }, (_, j) => j - n / 2);
       for (const [activation, f] of Object.entries(acts)) {
         const want = reference(A, B, bias, [m, k, n], ta, tb, f);
-        const out = tf.tidy(() => tf.fused.matMul({
-          a: tf.tensor2d(A, ta ? [k, m] : [m, k]), b: tf.tensor2d(B, tb ? [n, k] : [k, n]), transposeA: ta, transposeB: tb,
-          bias: tf.tensor1d(bias), activation: activation as "sigmoid",
-        }));
+        const out = tf.tidy(() =>
+          tf.fused.matMul({
+            a: tf.tensor2d(A, ta ? [k, m] : [m, k]),
+            b: tf.tensor2d(B, tb ? [n, k] : [k, n]),
+            transposeA: ta,
+            transposeB: tb,
+            bias: tf.tensor1d(bias),
+            activation: activation as "sigmoid",
+          }),
+        );
         const got = out.dataSync();
         out.dispose();
         const scale = Math.max(...Array.from(want, Math.abs));
@@ -209,7 +241,8 @@ test("gradients through matMul and fused matMul match the wasm kernels (training
     const a = t([16, 24], 0.11);
     const b = t([24, 8], 0.07);
     const bias = t([8], 0.5);
-    const loss = (x: tf.Tensor): tf.Scalar => tf.sum(tf.square(tf.fused.matMul({ a: x as tf.Tensor2D, b: b as tf.Tensor2D, bias, activation: "relu" })));
+    const loss = (x: tf.Tensor): tf.Scalar =>
+      tf.sum(tf.square(tf.fused.matMul({ a: x as tf.Tensor2D, b: b as tf.Tensor2D, bias, activation: "relu" })));
     const grad = tf.grad(loss);
     const before = nativeBlasCounters();
     const gNative = grad(a);
@@ -241,7 +274,11 @@ test("sgemm: plain and shared buffers, offsets, alpha/beta, bad arguments throw"
     assert.deepEqual(Array.from(C), [4, 5, 10, 11], `${Buffer.name}, both transposed`);
   }
   assert.throws(() => built.sgemm(false, false, 2, 2, 3, 1, new Float32Array(5), new Float32Array(6), 0, new Float32Array(4)), RangeError);
-  assert.throws(() => built.sgemm(false, false, 1, 1, 1, 1, new Float64Array(1) as unknown as Float32Array, new Float32Array(1), 0, new Float32Array(1)), TypeError);
+  assert.throws(
+    () =>
+      built.sgemm(false, false, 1, 1, 1, 1, new Float64Array(1) as unknown as Float32Array, new Float32Array(1), 0, new Float32Array(1)),
+    TypeError,
+  );
 });
 
 // ---------------------------------------------------------------- fallback without the addon (child processes)
@@ -261,11 +298,20 @@ initBackend({ quiet: true }).then((info) => {
 
 function runChild(env: Record<string, string>): { status: number | null; stdout: string; stderr: string } {
   const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("RBM_") && k !== "NODE_TEST_CONTEXT"));
-  const r = spawnSync(process.execPath, ["--import", "tsx", "-e", CHILD], { cwd: ROOT, env: { ...clean, ...env }, encoding: "utf8", timeout: 60_000 });
+  const r = spawnSync(process.execPath, ["--import", "tsx", "-e", CHILD], {
+    cwd: ROOT,
+    env: { ...clean, ...env },
+    encoding: "utf8",
+    timeout: 60_000,
+  });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
-function childResult(r: { status: number | null; stdout: string; stderr: string }): { info: BackendInfo; product: number[]; fused: number[] } {
+function childResult(r: { status: number | null; stdout: string; stderr: string }): {
+  info: BackendInfo;
+  product: number[];
+  fused: number[];
+} {
   assert.equal(r.status, 0, r.stderr);
   const lines = r.stdout.trim().split("\n");
   return JSON.parse(lines[lines.length - 1]) as { info: BackendInfo; product: number[]; fused: number[] };

@@ -4,15 +4,28 @@
  * autocorrelation are known in closed form, many sampled chains against the exact t-step
  * distribution, bad input, and tensor leaks (every test runs inside noLeak).
  */
-import { test, before } from "node:test";
+
 import assert from "node:assert/strict";
+import { before, test } from "node:test";
 import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../../lib/compute/backend";
 import { allBinaryStates, exactVisibleMarginal } from "../../lib/core/exact";
-import { disposeRBM, makeRBM } from "../../lib/core/rbm";
+import {
+  empiricalDistribution,
+  evolveDistribution,
+  exactAutocorrelation,
+  gibbsKernel,
+  sampledAutocorrelation,
+  sampleStates,
+  secondEigenvalue,
+  stateIndices,
+  stateVectors,
+  stepDistribution,
+  tvDistance,
+} from "../../lib/core/mixing";
 import { Rng } from "../../lib/core/random";
+import { disposeRBM, makeRBM } from "../../lib/core/rbm";
 import { gibbsChain } from "../../lib/core/sampling";
-import { empiricalDistribution, evolveDistribution, exactAutocorrelation, gibbsKernel, sampleStates, sampledAutocorrelation, secondEigenvalue, stateIndices, stateVectors, stepDistribution, tvDistance } from "../../lib/core/mixing";
 import { noLeak } from "../support/assert";
 import { bits, randomRBM } from "../support/reference";
 
@@ -57,7 +70,10 @@ function lazyIndependenceKernel(p: number[], lambda: number): number[][] {
 }
 
 /** Two states that swap with probability a: ρ(τ) = (1 − 2a)^τ for f = the state, λ₂ = |1 − 2a|. */
-const flipKernel = (a: number) => [[1 - a, a], [a, 1 - a]];
+const flipKernel = (a: number) => [
+  [1 - a, a],
+  [a, 1 - a],
+];
 
 leakFreeTest("gibbsKernel equals the float64 brute-force kernel; rows sum to 1; exact p(v) is stationary and in detailed balance", () => {
   const { rbm, W, b, c } = randomRBM(4, 3, 11, 1.5);
@@ -93,7 +109,11 @@ leakFreeTest("gibbsKernel keeps tiny transition probabilities (log space) instea
 });
 
 leakFreeTest("stepDistribution is the row vector times the matrix; evolveDistribution repeats it and converges to p(v)", () => {
-  const T = [[0.5, 0.5, 0], [0.25, 0.5, 0.25], [0, 0.5, 0.5]];
+  const T = [
+    [0.5, 0.5, 0],
+    [0.25, 0.5, 0.25],
+    [0, 0.5, 0.5],
+  ];
   assert.deepEqual(Array.from(stepDistribution([1, 0, 0], T)), [0.5, 0.5, 0]);
   assert.ok(maxAbsDiff(stepDistribution([0.2, 0.3, 0.5], T), [0.175, 0.5, 0.325]) < 1e-15);
 
@@ -138,7 +158,10 @@ leakFreeTest("stateIndices, stateVectors and empiricalDistribution: bit i of s i
   assert.deepEqual(Array.from(stateIndices([1, 0, 1, 0, 1, 1, 0, 0, 0], 3)), [5, 6, 0]);
   assert.deepEqual(Array.from(stateIndices(new Float32Array([0.9, 0.2]), 1)), [1, 0], "values > 0.5 count as 1");
   const all = allBinaryStates(5);
-  assert.deepEqual(Array.from(stateIndices(all.dataSync(), 5)), Array.from({ length: 32 }, (_, s) => s));
+  assert.deepEqual(
+    Array.from(stateIndices(all.dataSync(), 5)),
+    Array.from({ length: 32 }, (_, s) => s),
+  );
   const v = stateVectors([5, 6, 0, 31], 5);
   assert.deepEqual(v.shape, [4, 5]);
   assert.deepEqual(Array.from(v.dataSync()), [1, 0, 1, 0, 0, 0, 1, 1, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1]);
@@ -167,7 +190,11 @@ leakFreeTest("the empirical distribution of 20,000 Gibbs chains after t steps ma
   const { rbm } = randomRBM(4, 3, 13, 2);
   const kernel = gibbsKernel(rbm);
   const steps = 4;
-  const exact = evolveDistribution(Float64Array.from({ length: 16 }, (_, s) => (s === 0 ? 1 : 0)), kernel, steps);
+  const exact = evolveDistribution(
+    Float64Array.from({ length: 16 }, (_, s) => (s === 0 ? 1 : 0)),
+    kernel,
+    steps,
+  );
   const v0 = tf.zeros([20000, 4]) as tf.Tensor2D;
   const run = gibbsChain(v0, rbm, { steps, seed: 21, every: 1 });
   tf.dispose([v0, run.v, run.vProbs]);
@@ -195,28 +222,35 @@ leakFreeTest("secondEigenvalue: λ for λI + (1 − λ)1pᵀ and |1 − 2a| for 
   const pv = exactVisibleMarginal(rbm).probs;
   const l2 = secondEigenvalue(kernel, pv);
   assert.ok(l2 > 0 && l2 < 1, `λ₂ = ${l2}`);
-  const pts = evolveDistribution(Float64Array.from({ length: 16 }, (_, s) => (s === 0 ? 1 : 0)), kernel, 40);
+  const pts = evolveDistribution(
+    Float64Array.from({ length: 16 }, (_, s) => (s === 0 ? 1 : 0)),
+    kernel,
+    40,
+  );
   const rate = tvDistance(pts[39], pv) / tvDistance(pts[38], pv);
   assert.ok(Math.abs(rate - l2) < 1e-3, `TV ratio ${rate} vs λ₂ ${l2}`);
   disposeRBM(rbm);
 });
 
-leakFreeTest("exactAutocorrelation: ρ(0) = 1, ρ(τ) = (1 − 2a)^τ and τ_int = (1 + λ)/(1 − λ) for the flip chain, 0 for independent draws", () => {
-  const a = 0.15;
-  const lambda = 1 - 2 * a;
-  const flip = exactAutocorrelation({ kernel: flipKernel(a), stationary: [0.5, 0.5], f: [0, 1], maxLag: 10 });
-  assert.equal(flip.rho.length, 11);
-  flip.rho.forEach((r, lag) => assert.ok(Math.abs(r - lambda ** lag) < 1e-12, `lag ${lag}: ${r} vs ${lambda ** lag}`));
-  assert.ok(Math.abs(flip.tauInt - (1 + lambda) / (1 - lambda)) < 1e-3, `τ_int ${flip.tauInt}`);
-  assert.equal(flip.converged, true);
-  const p = [0.1, 0.2, 0.3, 0.4];
-  const indep = exactAutocorrelation({ kernel: lazyIndependenceKernel(p, 0), stationary: p, f: [3, -1, 0, 2], maxLag: 5 });
-  assert.ok(Math.abs(indep.rho[0] - 1) < 1e-12);
-  for (const r of indep.rho.slice(1)) assert.ok(Math.abs(r) < 1e-12);
-  assert.ok(Math.abs(indep.tauInt - 1) < 1e-12);
-  const stuck = exactAutocorrelation({ kernel: flipKernel(1e-6), stationary: [0.5, 0.5], f: [0, 1], maxLag: 3, lagLimit: 50 });
-  assert.equal(stuck.converged, false, "τ_int truncated at lagLimit is reported");
-});
+leakFreeTest(
+  "exactAutocorrelation: ρ(0) = 1, ρ(τ) = (1 − 2a)^τ and τ_int = (1 + λ)/(1 − λ) for the flip chain, 0 for independent draws",
+  () => {
+    const a = 0.15;
+    const lambda = 1 - 2 * a;
+    const flip = exactAutocorrelation({ kernel: flipKernel(a), stationary: [0.5, 0.5], f: [0, 1], maxLag: 10 });
+    assert.equal(flip.rho.length, 11);
+    flip.rho.forEach((r, lag) => assert.ok(Math.abs(r - lambda ** lag) < 1e-12, `lag ${lag}: ${r} vs ${lambda ** lag}`));
+    assert.ok(Math.abs(flip.tauInt - (1 + lambda) / (1 - lambda)) < 1e-3, `τ_int ${flip.tauInt}`);
+    assert.equal(flip.converged, true);
+    const p = [0.1, 0.2, 0.3, 0.4];
+    const indep = exactAutocorrelation({ kernel: lazyIndependenceKernel(p, 0), stationary: p, f: [3, -1, 0, 2], maxLag: 5 });
+    assert.ok(Math.abs(indep.rho[0] - 1) < 1e-12);
+    for (const r of indep.rho.slice(1)) assert.ok(Math.abs(r) < 1e-12);
+    assert.ok(Math.abs(indep.tauInt - 1) < 1e-12);
+    const stuck = exactAutocorrelation({ kernel: flipKernel(1e-6), stationary: [0.5, 0.5], f: [0, 1], maxLag: 3, lagLimit: 50 });
+    assert.equal(stuck.converged, false, "τ_int truncated at lagLimit is reported");
+  },
+);
 
 leakFreeTest("sampledAutocorrelation of equilibrium chains matches the exact one; same seed ⇒ same estimate", () => {
   const { rbm } = randomRBM(4, 3, 15, 2);
@@ -272,9 +306,15 @@ leakFreeTest("bad input throws, naming the input", () => {
   const { rbm } = randomRBM(2, 2, 1);
   const pv = exactVisibleMarginal(rbm).probs;
   const good = { rbm, stationary: pv, f: [0, 1, 1, 2], maxLag: 2, nChains: 10, seed: 1 };
-  assert.throws(() => sampledAutocorrelation({ ...good, stationary: [0.5, 0.5] }), /sampledAutocorrelation: stationary has 2 entries but the rbm has 2\^2 = 4/);
+  assert.throws(
+    () => sampledAutocorrelation({ ...good, stationary: [0.5, 0.5] }),
+    /sampledAutocorrelation: stationary has 2 entries but the rbm has 2\^2 = 4/,
+  );
   assert.throws(() => sampledAutocorrelation({ ...good, nChains: 0 }), /sampledAutocorrelation: nChains must be an integer ≥ 1, got 0/);
-  assert.throws(() => sampledAutocorrelation({ ...good, steps: 1 }), /sampledAutocorrelation: steps must be an integer ≥ max\(1, maxLag = 2\), got 1/);
+  assert.throws(
+    () => sampledAutocorrelation({ ...good, steps: 1 }),
+    /sampledAutocorrelation: steps must be an integer ≥ max\(1, maxLag = 2\), got 1/,
+  );
   assert.throws(() => sampledAutocorrelation({ ...good, f: [1, 1, 1, 1] }), /sampledAutocorrelation: f is constant/);
   disposeRBM(rbm);
 });

@@ -3,33 +3,43 @@
  * pretraining from its checkpoint, the label-joined top RBM (softmax sampling, exact label
  * posterior), generation, up-down and backprop fine-tuning, bad input, and tensor leaks.
  */
-import { test, before, after } from "node:test";
+
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { after, before, test } from "node:test";
 import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../../lib/compute/backend";
-import { Dataset, firstN, loadMnist, selectRows, stratifiedSubset, splitValidation } from "../../lib/io/data";
-import { DBN, cloneDBN, disposeDBN, stackRBMs, transposeRBM } from "../../lib/dbn/model";
-import { fineTuneMLP } from "../../lib/dbn/finetune";
 import { exactLogProb } from "../../lib/core/exact";
-import { binarize } from "../../lib/io/data";
-import { RBM, disposeRBM, freeEnergy, hiddenProbs, initRBM } from "../../lib/core/rbm";
-import { TrainOptions, trainRBM } from "../../lib/train/cd";
+import { disposeRBM, freeEnergy, hiddenProbs, initRBM, type RBM } from "../../lib/core/rbm";
+import { sampleBernoulli, sampleSoftmaxGroup } from "../../lib/core/units";
+import { exactDBNBound } from "../../lib/dbn/bound";
+import { DBN_FORMAT, loadDBN, loadMLP, saveDBN, saveMLP } from "../../lib/dbn/checkpoint";
+import { classifyDBN, labelLogProbs } from "../../lib/dbn/classify";
+import { fineTuneMLP } from "../../lib/dbn/finetune";
+import { generateDBN } from "../../lib/dbn/generate";
+import { trainJointRBM } from "../../lib/dbn/joint";
+import {
+  confusionMatrix,
+  dbnToMLP,
+  disposeMLP,
+  dropoutMask,
+  evaluateMLP,
+  type MLP,
+  mlpGradients,
+  mlpSizes,
+  randomMLP,
+} from "../../lib/dbn/mlp";
+import { cloneDBN, type DBN, disposeDBN, stackRBMs, transposeRBM } from "../../lib/dbn/model";
+import { dbnDownPass, dbnUpPass, upPass } from "../../lib/dbn/passes";
+import { pretrainDBN } from "../../lib/dbn/pretrain";
+import { tuneTopPCD, upDownFineTune } from "../../lib/dbn/updown";
+import { binarize, type Dataset, firstN, loadMnist, selectRows, splitValidation, stratifiedSubset } from "../../lib/io/data";
+import { saveSafetensors } from "../../lib/io/safetensors";
+import { type TrainOptions, trainRBM } from "../../lib/train/cd";
 import { noLeak, noLeakAsync } from "../support/assert";
 import { assertDivergesCleanly } from "../support/training";
-import { DBN_FORMAT, loadDBN, saveDBN, loadMLP, saveMLP } from "../../lib/dbn/checkpoint";
-import { classifyDBN, labelLogProbs } from "../../lib/dbn/classify";
-import { dbnDownPass, dbnUpPass, upPass } from "../../lib/dbn/passes";
-import { exactDBNBound } from "../../lib/dbn/bound";
-import { generateDBN } from "../../lib/dbn/generate";
-import { pretrainDBN } from "../../lib/dbn/pretrain";
-import { sampleSoftmaxGroup, sampleBernoulli } from "../../lib/core/units";
-import { trainJointRBM } from "../../lib/dbn/joint";
-import { MLP, confusionMatrix, dbnToMLP, disposeMLP, dropoutMask, evaluateMLP, mlpGradients, mlpSizes, randomMLP } from "../../lib/dbn/mlp";
-import { tuneTopPCD, upDownFineTune } from "../../lib/dbn/updown";
-import { saveSafetensors } from "../../lib/io/safetensors";
 
 let root = "";
 let train: Dataset;
@@ -56,10 +66,12 @@ function values(t: tf.Tensor): Float32Array {
 }
 
 function sameDBN(a: DBN, b: DBN): boolean {
-  return a.layers.every((r, l) => [r.W, r.b, r.c].every((t, i) => {
-    const other = [b.layers[l].W, b.layers[l].b, b.layers[l].c][i];
-    return tf.tidy(() => tf.all(tf.equal(t, other)).dataSync()[0] === 1);
-  }));
+  return a.layers.every((r, l) =>
+    [r.W, r.b, r.c].every((t, i) => {
+      const other = [b.layers[l].W, b.layers[l].b, b.layers[l].c][i];
+      return tf.tidy(() => tf.all(tf.equal(t, other)).dataSync()[0] === 1);
+    }),
+  );
 }
 
 function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
@@ -71,7 +83,14 @@ function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
 test("greedy stacking: layer shapes chain, the up pass is the layers' hiddenProbs in turn, runs are seeded", async () => {
   await noLeakAsync("pretrainDBN", async () => {
     const { dbn, histories, resumed } = await pretrainDBN([784, 40, 30, 20], train, { perLayer: quiet, seed: 5 });
-    assert.deepEqual(dbn.layers.map((r) => r.W.shape), [[784, 40], [40, 30], [30, 20]]);
+    assert.deepEqual(
+      dbn.layers.map((r) => r.W.shape),
+      [
+        [784, 40],
+        [40, 30],
+        [30, 20],
+      ],
+    );
     assert.deepEqual(dbn.sizes, [784, 40, 30, 20]);
     assert.equal(dbn.nLabels, 0);
     assert.equal(histories.length, 3);
@@ -108,11 +127,24 @@ test("stackRBMs checks that sizes chain; bad layer sizes and labels give one cle
   disposeDBN(dbn);
   await assert.rejects(pretrainDBN([784, 0, 10], train, { perLayer: quiet }), /layer sizes must be at least two positive integers/);
   await assert.rejects(pretrainDBN([700, 10], train, { perLayer: quiet }), /700.*sizes\[0\]|sizes\[0\] = 700/);
-  const badLabels: Dataset = { ...firstN(train, 200), labels: Uint8Array.from(train.labels.subarray(0, 200), (y, i) => (i === 7 ? 12 : y)) };
+  const badLabels: Dataset = {
+    ...firstN(train, 200),
+    labels: Uint8Array.from(train.labels.subarray(0, 200), (y, i) => (i === 7 ? 12 : y)),
+  };
   await assert.rejects(pretrainDBN([784, 20, 10], badLabels, { perLayer: quiet, labels: true }), /label 12 at row 7 is outside \[0, 10\)/);
-  await assert.rejects(pretrainDBN([784, 20, 10], train, { perLayer: [quiet] }), /perLayer has 1 option objects but \[784,20,10\] has 2 layers/);
+  await assert.rejects(
+    pretrainDBN([784, 20, 10], train, { perLayer: [quiet] }),
+    /perLayer has 1 option objects but \[784,20,10\] has 2 layers/,
+  );
   const joint = initRBM(30, 8);
-  const feats: Dataset = { images: new Float32Array(200 * 20).fill(0.5), labels: badLabels.labels, n: 200, rows: 1, cols: 20, name: "feats" };
+  const feats: Dataset = {
+    images: new Float32Array(200 * 20).fill(0.5),
+    labels: badLabels.labels,
+    n: 200,
+    rows: 1,
+    cols: 20,
+    name: "feats",
+  };
   await assert.rejects(trainJointRBM(joint, feats, { nLabels: 10, ...quiet }), /label 12 at row 7 is outside/);
   disposeRBM(joint);
 });
@@ -120,67 +152,103 @@ test("stackRBMs checks that sizes chain; bad layer sizes and labels give one cle
 test("a diverging label-joined RBM stops with the last good parameters and frees its state", async () => {
   const feats: Dataset = { ...firstN(train, 400), name: "pixels" };
   const joint = initRBM(794, 16, { seed: 1 });
-  await assertDivergesCleanly(() => trainJointRBM(joint, feats, { nLabels: 10, learningRate: 500, batchSize: 20, checkEvery: 2, maxWeight: 50, progress: false }), 50);
+  await assertDivergesCleanly(
+    () => trainJointRBM(joint, feats, { nLabels: 10, learningRate: 500, batchSize: 20, checkEvery: 2, maxWeight: 50, progress: false }),
+    50,
+  );
   disposeRBM(joint);
 });
 
-test("pretraining resumes after the last finished layer; other architectures, data and files are refused", () => noLeakAsync("resumed pretraining", async () => {
-  const dir = path.join(root, "resume");
-  const sizes = [784, 30, 20, 16];
-  const epochCounts = [0, 0, 0];
-  const perLayer = (): TrainOptions[] => sizes.slice(1).map((_, l) => ({ ...quiet, epochs: 2, onEpoch: () => void epochCounts[l]++ }));
-  let layer0: RBM | undefined;
-  // Interrupt right after layer 0 has been trained and saved: only the test's copy of layer 0 may remain.
-  await noLeakAsync("the interrupted pretrainDBN", () => assert.rejects(
-    pretrainDBN(sizes, train, {
-      perLayer: perLayer(), labels: true, seed: 3, checkpointDir: dir,
-      onLayer: (info) => {
-        layer0 = { W: info.rbm.W.clone(), b: info.rbm.b.clone(), c: info.rbm.c.clone() };
-        throw new Error("simulated crash after layer 0");
-      },
-    }),
-    /simulated crash after layer 0/,
-  ), { returned: 3 });
-  assert.deepEqual(epochCounts, [2, 0, 0]);
-  const file = path.join(dir, "pretrain.safetensors");
-  assert.ok(fs.existsSync(file));
-  assert.throws(() => loadDBN(file), /holds 1 of 3 layers \(an interrupted pretraining\)/);
+test("pretraining resumes after the last finished layer; other architectures, data and files are refused", () =>
+  noLeakAsync("resumed pretraining", async () => {
+    const dir = path.join(root, "resume");
+    const sizes = [784, 30, 20, 16];
+    const epochCounts = [0, 0, 0];
+    const perLayer = (): TrainOptions[] => sizes.slice(1).map((_, l) => ({ ...quiet, epochs: 2, onEpoch: () => void epochCounts[l]++ }));
+    let layer0: RBM | undefined;
+    // Interrupt right after layer 0 has been trained and saved: only the test's copy of layer 0 may remain.
+    await noLeakAsync(
+      "the interrupted pretrainDBN",
+      () =>
+        assert.rejects(
+          pretrainDBN(sizes, train, {
+            perLayer: perLayer(),
+            labels: true,
+            seed: 3,
+            checkpointDir: dir,
+            onLayer: (info) => {
+              layer0 = { W: info.rbm.W.clone(), b: info.rbm.b.clone(), c: info.rbm.c.clone() };
+              throw new Error("simulated crash after layer 0");
+            },
+          }),
+          /simulated crash after layer 0/,
+        ),
+      { returned: 3 },
+    );
+    assert.deepEqual(epochCounts, [2, 0, 0]);
+    const file = path.join(dir, "pretrain.safetensors");
+    assert.ok(fs.existsSync(file));
+    assert.throws(() => loadDBN(file), /holds 1 of 3 layers \(an interrupted pretraining\)/);
 
-  // Rerun: layer 0 is loaded (no epoch runs), layers 1 and 2 are trained.
-  const resumedInfo: boolean[] = [];
-  const run = await pretrainDBN(sizes, train, { perLayer: perLayer(), labels: true, seed: 3, checkpointDir: dir, onLayer: (i) => void resumedInfo.push(i.resumed) });
-  assert.deepEqual(epochCounts, [2, 2, 2], "layer 0 must not be retrained");
-  assert.deepEqual(run.resumed, [true, false, false]);
-  assert.deepEqual(resumedInfo, [true, false, false]);
-  assert.equal(run.histories[0].length, 2, "layer 0's history comes from the checkpoint");
-  assert.ok(layer0);
-  assert.equal(maxAbsDiff(values(run.dbn.layers[0].W), values(layer0.W)), 0, "layer 0 must be the saved one");
-  // Interrupted + resumed gives exactly the uninterrupted result.
-  const straight = await pretrainDBN(sizes, train, { perLayer: perLayer(), labels: true, seed: 3 });
-  assert.ok(sameDBN(run.dbn, straight.dbn), "resumed run differs from an uninterrupted one");
-  // A finished checkpoint: nothing is retrained, and loadDBN reads it.
-  const done = await pretrainDBN(sizes, train, { perLayer: perLayer(), labels: true, seed: 3, checkpointDir: dir });
-  assert.deepEqual(done.resumed, [true, true, true]);
-  const loaded = loadDBN(file, { expect: { sizes, nLabels: 10 } });
-  assert.ok(sameDBN(loaded.dbn, run.dbn));
-  assert.equal(loaded.metadata.format, DBN_FORMAT);
-  assert.throws(() => loadDBN(file, { expect: { sizes: [784, 30, 20, 10] } }), /holds a 784-30-20-16 with 10 label units DBN but 784-30-20-10 .*was expected/);
-  [run.dbn, straight.dbn, done.dbn, loaded.dbn].forEach(disposeDBN);
-  disposeRBM(layer0);
+    // Rerun: layer 0 is loaded (no epoch runs), layers 1 and 2 are trained.
+    const resumedInfo: boolean[] = [];
+    const run = await pretrainDBN(sizes, train, {
+      perLayer: perLayer(),
+      labels: true,
+      seed: 3,
+      checkpointDir: dir,
+      onLayer: (i) => void resumedInfo.push(i.resumed),
+    });
+    assert.deepEqual(epochCounts, [2, 2, 2], "layer 0 must not be retrained");
+    assert.deepEqual(run.resumed, [true, false, false]);
+    assert.deepEqual(resumedInfo, [true, false, false]);
+    assert.equal(run.histories[0].length, 2, "layer 0's history comes from the checkpoint");
+    assert.ok(layer0);
+    assert.equal(maxAbsDiff(values(run.dbn.layers[0].W), values(layer0.W)), 0, "layer 0 must be the saved one");
+    // Interrupted + resumed gives exactly the uninterrupted result.
+    const straight = await pretrainDBN(sizes, train, { perLayer: perLayer(), labels: true, seed: 3 });
+    assert.ok(sameDBN(run.dbn, straight.dbn), "resumed run differs from an uninterrupted one");
+    // A finished checkpoint: nothing is retrained, and loadDBN reads it.
+    const done = await pretrainDBN(sizes, train, { perLayer: perLayer(), labels: true, seed: 3, checkpointDir: dir });
+    assert.deepEqual(done.resumed, [true, true, true]);
+    const loaded = loadDBN(file, { expect: { sizes, nLabels: 10 } });
+    assert.ok(sameDBN(loaded.dbn, run.dbn));
+    assert.equal(loaded.metadata.format, DBN_FORMAT);
+    assert.throws(
+      () => loadDBN(file, { expect: { sizes: [784, 30, 20, 10] } }),
+      /holds a 784-30-20-16 with 10 label units DBN but 784-30-20-10 .*was expected/,
+    );
+    [run.dbn, straight.dbn, done.dbn, loaded.dbn].forEach(disposeDBN);
+    disposeRBM(layer0);
 
-  // Another architecture, other data, or another propagation with the same folder: one clear error each.
-  await assert.rejects(pretrainDBN([784, 30, 20, 12], train, { perLayer: quiet, labels: true, checkpointDir: dir }),
-    /cannot resume from .*pretrain\.safetensors: it holds a pretraining of a 784-30-20-16 with 10 label units DBN, but 784-30-20-12 with 10 label units was asked for\. Use another checkpointDir/);
-  await assert.rejects(pretrainDBN(sizes, firstN(train, 900), { perLayer: quiet, labels: true, checkpointDir: dir }), /it was trained on other data/);
-  await assert.rejects(pretrainDBN(sizes, train, { perLayer: quiet, labels: true, checkpointDir: dir, propagate: "samples" }), /propagated "probs"/);
-  // A user's own file under that name is never overwritten.
-  const other = path.join(root, "users-file");
-  fs.mkdirSync(other);
-  saveSafetensors(path.join(other, "pretrain.safetensors"), { x: { shape: [2], data: new Float32Array([1, 2]) } }, { format: "my-thing" });
-  const bytes = fs.readFileSync(path.join(other, "pretrain.safetensors"));
-  await assert.rejects(pretrainDBN(sizes, train, { perLayer: quiet, checkpointDir: other }), /"my-thing" file, not a DBN checkpoint.*left untouched/);
-  assert.ok(fs.readFileSync(path.join(other, "pretrain.safetensors")).equals(bytes));
-}));
+    // Another architecture, other data, or another propagation with the same folder: one clear error each.
+    await assert.rejects(
+      pretrainDBN([784, 30, 20, 12], train, { perLayer: quiet, labels: true, checkpointDir: dir }),
+      /cannot resume from .*pretrain\.safetensors: it holds a pretraining of a 784-30-20-16 with 10 label units DBN, but 784-30-20-12 with 10 label units was asked for\. Use another checkpointDir/,
+    );
+    await assert.rejects(
+      pretrainDBN(sizes, firstN(train, 900), { perLayer: quiet, labels: true, checkpointDir: dir }),
+      /it was trained on other data/,
+    );
+    await assert.rejects(
+      pretrainDBN(sizes, train, { perLayer: quiet, labels: true, checkpointDir: dir, propagate: "samples" }),
+      /propagated "probs"/,
+    );
+    // A user's own file under that name is never overwritten.
+    const other = path.join(root, "users-file");
+    fs.mkdirSync(other);
+    saveSafetensors(
+      path.join(other, "pretrain.safetensors"),
+      { x: { shape: [2], data: new Float32Array([1, 2]) } },
+      { format: "my-thing" },
+    );
+    const bytes = fs.readFileSync(path.join(other, "pretrain.safetensors"));
+    await assert.rejects(
+      pretrainDBN(sizes, train, { perLayer: quiet, checkpointDir: other }),
+      /"my-thing" file, not a DBN checkpoint.*left untouched/,
+    );
+    assert.ok(fs.readFileSync(path.join(other, "pretrain.safetensors")).equals(bytes));
+  }));
 
 test("softmax groups are sampled one-of-K with the right frequencies", async () => {
   noLeak("sampleSoftmaxGroup", () => {
@@ -188,7 +256,10 @@ test("softmax groups are sampled one-of-K with the right frequencies", async () 
     const s = sampleSoftmaxGroup(p, 4);
     const rowSums = tf.sum(s, 1);
     const freq = tf.mean(s, 0);
-    assert.ok(values(rowSums).every((x) => x === 1), "every row must be one-hot");
+    assert.ok(
+      values(rowSums).every((x) => x === 1),
+      "every row must be one-hot",
+    );
     assert.ok(maxAbsDiff(values(freq), [0.1, 0.2, 0.7]) < 0.015, `frequencies ${values(freq)}`);
     tf.dispose([p, s, rowSums, freq]);
   });
@@ -201,7 +272,9 @@ test("label posterior of the top RBM equals softmax(−F(x, e_k)) computed from 
     const x = tf.tensor2d(Array.from({ length: 5 }, (_, r) => Array.from({ length: 12 }, (_, i) => ((r * 7 + i * 3) % 5) / 4)));
     const lp = labelLogProbs(dbn, x);
     const brute = tf.tidy(() => {
-      const negF = [0, 1, 2, 3].map((k) => tf.neg(freeEnergy(tf.concat([x, tf.oneHot(tf.fill([5], k, "int32") as tf.Tensor1D, 4).toFloat()], 1) as tf.Tensor2D, top)));
+      const negF = [0, 1, 2, 3].map((k) =>
+        tf.neg(freeEnergy(tf.concat([x, tf.oneHot(tf.fill([5], k, "int32") as tf.Tensor1D, 4).toFloat()], 1) as tf.Tensor2D, top)),
+      );
       return tf.logSoftmax(tf.stack(negF, 1));
     });
     assert.ok(maxAbsDiff(values(lp), values(brute)) < 1e-4);
@@ -210,40 +283,48 @@ test("label posterior of the top RBM equals softmax(−F(x, e_k)) computed from 
   disposeRBM(top);
 });
 
-test("variational bound: tight with the tied (transposed) prior, raised by training layer 2", () => noLeakAsync("variational bound test", async () => {
-  const data = binarize(firstN(train, 600), { mode: "sample", seed: 0 });
-  const { dbn } = await pretrainDBN([784, 8], data, { perLayer: { ...quiet, epochs: 3 } });
-  const lower = dbn.layers[0];
-  const tied = transposeRBM(lower);
-  await noLeakAsync("exactDBNBound", async () => {
-    const v = tf.tensor2d(data.images.subarray(0, 200 * 784), [200, 784]);
-    const b = exactDBNBound(lower, tied, v);
-    const exact = exactLogProb(v, lower);
-    assert.ok(maxAbsDiff(b.bound, exact) < 2e-3 * Math.max(1, Math.abs(b.mean) / 100), `bound ${b.mean} vs exact log p(v)`);
-    assert.ok(Math.abs(b.logPrior + b.logLikelihood + b.entropy - b.mean) < 1e-6);
-    // A worse prior (all-zero RBM: uniform over h) gives a lower bound than the tied one.
-    const flat = { W: tf.zerosLike(tied.W) as tf.Tensor2D, b: tf.zerosLike(tied.b) as tf.Tensor1D, c: tf.zerosLike(tied.c) as tf.Tensor1D };
-    assert.ok(exactDBNBound(lower, flat, v).mean < b.mean);
-    tf.dispose([flat.W, flat.b, flat.c]);
-    // Training layer 2 (from the tied start) on samples of q(h|v) raises the bound above log p(v).
-    const hs = tf.tidy(() => sampleBernoulli(hiddenProbs(tf.tensor2d(data.images, [data.n, 784]), lower), 1));
-    const hData: Dataset = { images: Float32Array.from(hs.dataSync()), labels: data.labels, n: data.n, rows: 1, cols: 8, name: "h" };
-    hs.dispose();
-    const layer2 = (await trainRBM(tied, hData, { ...quiet, epochs: 3, batchSize: 20, learningRate: 0.02, finalMomentum: 0.5 })).rbm;
-    const raised = exactDBNBound(lower, layer2, v);
-    assert.ok(raised.mean > b.mean + 0.1, `bound ${b.mean.toFixed(3)} → ${raised.mean.toFixed(3)} should rise`);
-    assert.ok(maxAbsDiff([raised.logLikelihood, raised.entropy], [b.logLikelihood, b.entropy]) < 1e-3, "layer 2 changes only E_q log p(h)");
-    disposeRBM(layer2);
-    v.dispose();
-  });
-  const wrongPrior = initRBM(9, 4);
-  const v1 = tf.zeros([1, 784]) as tf.Tensor2D;
-  assert.throws(() => exactDBNBound(lower, wrongPrior, v1), /prior RBM has 9 visible units but the lower RBM has 8 hidden units/);
-  disposeRBM(wrongPrior);
-  v1.dispose();
-  disposeRBM(tied);
-  disposeDBN(dbn);
-}));
+test("variational bound: tight with the tied (transposed) prior, raised by training layer 2", () =>
+  noLeakAsync("variational bound test", async () => {
+    const data = binarize(firstN(train, 600), { mode: "sample", seed: 0 });
+    const { dbn } = await pretrainDBN([784, 8], data, { perLayer: { ...quiet, epochs: 3 } });
+    const lower = dbn.layers[0];
+    const tied = transposeRBM(lower);
+    await noLeakAsync("exactDBNBound", async () => {
+      const v = tf.tensor2d(data.images.subarray(0, 200 * 784), [200, 784]);
+      const b = exactDBNBound(lower, tied, v);
+      const exact = exactLogProb(v, lower);
+      assert.ok(maxAbsDiff(b.bound, exact) < 2e-3 * Math.max(1, Math.abs(b.mean) / 100), `bound ${b.mean} vs exact log p(v)`);
+      assert.ok(Math.abs(b.logPrior + b.logLikelihood + b.entropy - b.mean) < 1e-6);
+      // A worse prior (all-zero RBM: uniform over h) gives a lower bound than the tied one.
+      const flat = {
+        W: tf.zerosLike(tied.W) as tf.Tensor2D,
+        b: tf.zerosLike(tied.b) as tf.Tensor1D,
+        c: tf.zerosLike(tied.c) as tf.Tensor1D,
+      };
+      assert.ok(exactDBNBound(lower, flat, v).mean < b.mean);
+      tf.dispose([flat.W, flat.b, flat.c]);
+      // Training layer 2 (from the tied start) on samples of q(h|v) raises the bound above log p(v).
+      const hs = tf.tidy(() => sampleBernoulli(hiddenProbs(tf.tensor2d(data.images, [data.n, 784]), lower), 1));
+      const hData: Dataset = { images: Float32Array.from(hs.dataSync()), labels: data.labels, n: data.n, rows: 1, cols: 8, name: "h" };
+      hs.dispose();
+      const layer2 = (await trainRBM(tied, hData, { ...quiet, epochs: 3, batchSize: 20, learningRate: 0.02, finalMomentum: 0.5 })).rbm;
+      const raised = exactDBNBound(lower, layer2, v);
+      assert.ok(raised.mean > b.mean + 0.1, `bound ${b.mean.toFixed(3)} → ${raised.mean.toFixed(3)} should rise`);
+      assert.ok(
+        maxAbsDiff([raised.logLikelihood, raised.entropy], [b.logLikelihood, b.entropy]) < 1e-3,
+        "layer 2 changes only E_q log p(h)",
+      );
+      disposeRBM(layer2);
+      v.dispose();
+    });
+    const wrongPrior = initRBM(9, 4);
+    const v1 = tf.zeros([1, 784]) as tf.Tensor2D;
+    assert.throws(() => exactDBNBound(lower, wrongPrior, v1), /prior RBM has 9 visible units but the lower RBM has 8 hidden units/);
+    disposeRBM(wrongPrior);
+    v1.dispose();
+    disposeRBM(tied);
+    disposeDBN(dbn);
+  }));
 
 test("generation: class-conditional chains, recorded frames, seeded, no leaks", async () => {
   const { dbn } = await pretrainDBN([784, 30, 40], train, { perLayer: quiet, labels: true });
@@ -276,16 +357,26 @@ test("up-down fine-tuning: seeded, leaves the input alone, no leaks, raises the 
   const copy = cloneDBN(dbn);
   const before = classifyDBN(dbn, data);
   // The result owns exactly its parameters: 2 RBMs × (W, b, c) + 1 generative layer × (W, b).
-  const tuned = await noLeakAsync("upDownFineTune", () => upDownFineTune(dbn, data, { epochs: 2, learningRate: 0.01, seed: 1, progress: false }), { returned: 8 });
+  const tuned = await noLeakAsync(
+    "upDownFineTune",
+    () => upDownFineTune(dbn, data, { epochs: 2, learningRate: 0.01, seed: 1, progress: false }),
+    { returned: 8 },
+  );
   const again = await upDownFineTune(dbn, data, { epochs: 2, learningRate: 0.01, seed: 1, progress: false });
   assert.ok(sameDBN(tuned.dbn, again.dbn), "same seed, different result");
   assert.equal(maxAbsDiff(values(again.dbn.generative?.[0].W ?? tf.scalar(0)), values(tuned.dbn.generative?.[0].W ?? tf.scalar(1))), 0);
   disposeDBN(again.dbn);
   assert.equal(tuned.history.length, 2);
   assert.ok(sameDBN(dbn, copy), "the input DBN must not change");
-  assert.deepEqual(tuned.dbn.generative?.map((g) => g.W.shape), [[100, 784]]);
+  assert.deepEqual(
+    tuned.dbn.generative?.map((g) => g.W.shape),
+    [[100, 784]],
+  );
   const after = classifyDBN(tuned.dbn, data);
-  assert.ok(after.meanLogProb > before.meanLogProb + 0.01, `label log-prob ${before.meanLogProb.toFixed(4)} → ${after.meanLogProb.toFixed(4)} should rise`);
+  assert.ok(
+    after.meanLogProb > before.meanLogProb + 0.01,
+    `label log-prob ${before.meanLogProb.toFixed(4)} → ${after.meanLogProb.toFixed(4)} should rise`,
+  );
   [dbn, copy, tuned.dbn].forEach(disposeDBN);
 });
 
@@ -343,8 +434,14 @@ test("early stopping keeps the best validation epoch; save/load, confusion matri
     assert.equal(evaluateMLP(back.mlp, validation).error, evaluateMLP(r.mlp, validation).error);
     disposeMLP(back.mlp);
     const ev = evaluateMLP(r.mlp, validation);
-    assert.equal(ev.confusion.flat().reduce((a, b) => a + b, 0), validation.n);
-    assert.equal(ev.confusion.reduce((s, row, k) => s + row[k], 0), Math.round((1 - ev.error) * validation.n));
+    assert.equal(
+      ev.confusion.flat().reduce((a, b) => a + b, 0),
+      validation.n,
+    );
+    assert.equal(
+      ev.confusion.reduce((s, row, k) => s + row[k], 0),
+      Math.round((1 - ev.error) * validation.n),
+    );
     disposeMLP(r.mlp);
   });
   // freezeEpochs: only the output layer learns.
@@ -355,82 +452,105 @@ test("early stopping keeps the best validation epoch; save/load, confusion matri
   assert.ok(maxAbsDiff(values(frozen.mlp.layers[2].W), values(deep.layers[2].W)) > 1e-4, "the output layer must learn");
   disposeMLP(frozen.mlp);
   disposeMLP(deep);
-  assert.deepEqual(confusionMatrix([0, 1, 1], [0, 1, 0], 2), [[1, 1], [0, 1]]);
-  await assert.rejects(fineTuneMLP(mlp, tr, { optimizer: "adam", learningRate: (e) => 0.1 / (1 + e) }), /schedule needs optimizer "momentum"/);
+  assert.deepEqual(confusionMatrix([0, 1, 1], [0, 1, 0], 2), [
+    [1, 1],
+    [0, 1],
+  ]);
+  await assert.rejects(
+    fineTuneMLP(mlp, tr, { optimizer: "adam", learningRate: (e) => 0.1 / (1 + e) }),
+    /schedule needs optimizer "momentum"/,
+  );
   const bad = selectRows(tr, [0, 1, 2]);
   bad.labels[1] = 10;
   await assert.rejects(fineTuneMLP(mlp, bad, { batchSize: 3 }), /label 10 at row 1 .* is outside \[0, 10\)/);
   disposeMLP(mlp);
 });
 
-test("backprop gradients equal finite differences of the loss, with and without dropout masks", () => noLeak("backprop gradients test", () => {
-  const mlp = randomMLP([6, 5, 4], { seed: 3, outputStd: 0.5, nClasses: 3 });
-  const B = 4;
-  const x = tf.tensor2d(Array.from({ length: B * 6 }, (_, i) => ((i * 37) % 11) / 10), [B, 6]);
-  const y = tf.tidy(() => tf.oneHot(tf.tensor1d([0, 2, 1, 2], "int32"), 3).toFloat() as tf.Tensor2D);
-  const masks = [dropoutMask([B, 6], 0.3, 1), undefined, dropoutMask([B, 4], 0.5, 2)];
-  for (const m of [undefined, masks]) noLeak(`mlpGradients (${m ? "dropout" : "plain"})`, () => {
-    const g = mlpGradients(mlp, x, y, { masks: m });
-    const meanLoss = (net: MLP): number => {
-      const r = mlpGradients(net, x, y, { masks: m });
-      const v = r.loss.dataSync()[0] / B;
-      disposeSome([r.loss, r.wrong, ...r.dW, ...r.db]);
-      return v;
-    };
-    let checked = 0;
-    for (let l = 0; l < mlp.layers.length; l++) {
-      for (const which of ["W", "b"] as const) {
-        const param = mlp.layers[l][which];
-        const analytic = (which === "W" ? g.dW[l] : g.db[l]) as tf.Tensor;
-        const grad = analytic.dataSync();
-        const base = param.dataSync().slice();
-        for (let i = 0; i < base.length; i += 3) {
-          const eps = 1e-2;
-          const at = (delta: number): number => {
-            const vals = base.slice();
-            vals[i] += delta;
-            const t = tf.tensor(vals, param.shape);
-            const layers = mlp.layers.map((ly, k) => (k === l ? { ...ly, [which]: t } : ly)) as MLP["layers"];
-            const v = meanLoss({ layers });
-            t.dispose();
-            return v;
-          };
-          const fd = (at(eps) - at(-eps)) / (2 * eps);
-          assert.ok(Math.abs(fd - grad[i]) < 2e-4 + 1e-2 * Math.abs(fd), `${m ? "dropout" : "plain"} layer ${l} ${which}[${i}]: finite difference ${fd}, backprop ${grad[i]}`);
-          checked++;
+test("backprop gradients equal finite differences of the loss, with and without dropout masks", () =>
+  noLeak("backprop gradients test", () => {
+    const mlp = randomMLP([6, 5, 4], { seed: 3, outputStd: 0.5, nClasses: 3 });
+    const B = 4;
+    const x = tf.tensor2d(
+      Array.from({ length: B * 6 }, (_, i) => ((i * 37) % 11) / 10),
+      [B, 6],
+    );
+    const y = tf.tidy(() => tf.oneHot(tf.tensor1d([0, 2, 1, 2], "int32"), 3).toFloat() as tf.Tensor2D);
+    const masks = [dropoutMask([B, 6], 0.3, 1), undefined, dropoutMask([B, 4], 0.5, 2)];
+    for (const m of [undefined, masks])
+      noLeak(`mlpGradients (${m ? "dropout" : "plain"})`, () => {
+        const g = mlpGradients(mlp, x, y, { masks: m });
+        const meanLoss = (net: MLP): number => {
+          const r = mlpGradients(net, x, y, { masks: m });
+          const v = r.loss.dataSync()[0] / B;
+          disposeSome([r.loss, r.wrong, ...r.dW, ...r.db]);
+          return v;
+        };
+        let checked = 0;
+        for (let l = 0; l < mlp.layers.length; l++) {
+          for (const which of ["W", "b"] as const) {
+            const param = mlp.layers[l][which];
+            const analytic = (which === "W" ? g.dW[l] : g.db[l]) as tf.Tensor;
+            const grad = analytic.dataSync();
+            const base = param.dataSync().slice();
+            for (let i = 0; i < base.length; i += 3) {
+              const eps = 1e-2;
+              const at = (delta: number): number => {
+                const vals = base.slice();
+                vals[i] += delta;
+                const t = tf.tensor(vals, param.shape);
+                const layers = mlp.layers.map((ly, k) => (k === l ? { ...ly, [which]: t } : ly)) as MLP["layers"];
+                const v = meanLoss({ layers });
+                t.dispose();
+                return v;
+              };
+              const fd = (at(eps) - at(-eps)) / (2 * eps);
+              assert.ok(
+                Math.abs(fd - grad[i]) < 2e-4 + 1e-2 * Math.abs(fd),
+                `${m ? "dropout" : "plain"} layer ${l} ${which}[${i}]: finite difference ${fd}, backprop ${grad[i]}`,
+              );
+              checked++;
+            }
+          }
         }
-      }
+        assert.ok(checked > 20);
+        // fromLayer freezes the layers below: no gradients there, the same ones above.
+        const top = mlpGradients(mlp, x, y, { masks: m, fromLayer: 2, scale: 2 });
+        assert.equal(top.dW[0], undefined);
+        assert.equal(top.db[1], undefined);
+        assert.ok(
+          maxAbsDiff(
+            top.dW[2]!.dataSync(),
+            Array.from(g.dW[2]!.dataSync(), (v) => 2 * v),
+          ) < 1e-6,
+          "scale multiplies the gradient",
+        );
+        disposeSome([g.loss, g.wrong, top.loss, top.wrong, ...g.dW, ...g.db, ...top.dW, ...top.db]);
+      });
+    // A masked-out input pixel gets no gradient on its weights.
+    const mask0 = masks[0]!.dataSync();
+    const g = mlpGradients(mlp, x, y, { masks: masks });
+    const dW0 = g.dW[0]!.dataSync();
+    for (let i = 0; i < 6; i++) {
+      const alive = [0, 1, 2, 3].some((r) => mask0[r * 6 + i] !== 0);
+      if (!alive) for (let j = 0; j < 5; j++) assert.equal(dW0[i * 5 + j], 0);
     }
-    assert.ok(checked > 20);
-    // fromLayer freezes the layers below: no gradients there, the same ones above.
-    const top = mlpGradients(mlp, x, y, { masks: m, fromLayer: 2, scale: 2 });
-    assert.equal(top.dW[0], undefined);
-    assert.equal(top.db[1], undefined);
-    assert.ok(maxAbsDiff(top.dW[2]!.dataSync(), Array.from(g.dW[2]!.dataSync(), (v) => 2 * v)) < 1e-6, "scale multiplies the gradient");
-    disposeSome([g.loss, g.wrong, top.loss, top.wrong, ...g.dW, ...g.db, ...top.dW, ...top.db]);
-  });
-  // A masked-out input pixel gets no gradient on its weights.
-  const mask0 = masks[0]!.dataSync();
-  const g = mlpGradients(mlp, x, y, { masks: masks });
-  const dW0 = g.dW[0]!.dataSync();
-  for (let i = 0; i < 6; i++) {
-    const alive = [0, 1, 2, 3].some((r) => mask0[r * 6 + i] !== 0);
-    if (!alive) for (let j = 0; j < 5; j++) assert.equal(dW0[i * 5 + j], 0);
-  }
-  const notOneHot = tf.zeros([B, 4]) as tf.Tensor2D;
-  const wrongMask = tf.ones([B, 5]) as tf.Tensor2D;
-  assert.throws(() => mlpGradients(mlp, x, notOneHot), /y has shape \[4,4\] but must be one-hot \[4, 3\]/);
-  assert.throws(() => mlpGradients(mlp, x, y, { masks: [wrongMask] }), /mask 0 has shape \[4,5\]/);
-  disposeSome([x, y, notOneHot, wrongMask, g.loss, g.wrong, ...g.dW, ...g.db, ...masks]);
-  disposeMLP(mlp);
-}));
+    const notOneHot = tf.zeros([B, 4]) as tf.Tensor2D;
+    const wrongMask = tf.ones([B, 5]) as tf.Tensor2D;
+    assert.throws(() => mlpGradients(mlp, x, notOneHot), /y has shape \[4,4\] but must be one-hot \[4, 3\]/);
+    assert.throws(() => mlpGradients(mlp, x, y, { masks: [wrongMask] }), /mask 0 has shape \[4,5\]/);
+    disposeSome([x, y, notOneHot, wrongMask, g.loss, g.wrong, ...g.dW, ...g.db, ...masks]);
+    disposeMLP(mlp);
+  }));
 
 test("dropout masks: P(0) = p, mean 1, seeded; fine-tuning with dropout is reproducible and still learns", async () => {
   const m = dropoutMask([200, 500], 0.2, 7);
   const v = m.dataSync();
   const zeros = v.filter((x) => x === 0).length / v.length;
   assert.ok(Math.abs(zeros - 0.2) < 0.006, `fraction dropped ${zeros}`); // 4.5 standard errors
-  assert.ok(v.every((x) => x === 0 || Math.abs(x - 1.25) < 1e-6), "survivors are scaled by 1/(1 − p)");
+  assert.ok(
+    v.every((x) => x === 0 || Math.abs(x - 1.25) < 1e-6),
+    "survivors are scaled by 1/(1 − p)",
+  );
   const again = dropoutMask([200, 500], 0.2, 7);
   assert.equal(maxAbsDiff(v, again.dataSync()), 0);
   tf.dispose([m, again]);
@@ -438,7 +558,15 @@ test("dropout masks: P(0) = p, mean 1, seeded; fine-tuning with dropout is repro
 
   const { train: tr, validation } = splitValidation(firstN(train, 1000), 200, 0);
   const mlp = randomMLP([784, 100], { seed: 4 });
-  const opts = { epochs: 5, inputDropout: 0.2, hiddenDropout: 0.5, seed: 5, progress: false, optimizer: "adam" as const, learningRate: 0.003 };
+  const opts = {
+    epochs: 5,
+    inputDropout: 0.2,
+    hiddenDropout: 0.5,
+    seed: 5,
+    progress: false,
+    optimizer: "adam" as const,
+    learningRate: 0.003,
+  };
   await noLeakAsync("fineTuneMLP with dropout", async () => {
     const a = await fineTuneMLP(mlp, tr, opts);
     const b = await fineTuneMLP(mlp, tr, opts);

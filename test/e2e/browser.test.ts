@@ -23,16 +23,25 @@
 import assert from "node:assert/strict";
 import { randomBytes, randomUUID } from "node:crypto";
 import {
-  copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, realpathSync, renameSync, rmSync, statSync, writeFileSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  realpathSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
 } from "node:fs";
 import net from "node:net";
 import path from "node:path";
 import { after, describe, test } from "node:test";
-import { NOTEBOOKS_DIR, ROOT, findJupyter, jupyterEnv, which } from "../../scripts/jupyter-env.mjs";
-import { Box, Browser, Page } from "../support/cdp";
+import { findJupyter, jupyterEnv, NOTEBOOKS_DIR, ROOT, which } from "../../scripts/jupyter-env.mjs";
+import { type Box, Browser, type Page } from "../support/cdp";
 import { CHAPTER_FILES } from "../support/chapters";
-import { Rgba, decodePng, toRgba } from "../support/png";
-import { Proc, pidAlive, runToEnd, startProcess, stopProcess, tail, waitUntil } from "../support/processes";
+import { decodePng, type Rgba, toRgba } from "../support/png";
+import { type Proc, pidAlive, runToEnd, startProcess, stopProcess, tail, waitUntil } from "../support/processes";
 import { WebSocketClient } from "../support/websocket";
 
 const ARTIFACTS_DIR = path.join(ROOT, "test-artifacts", "browser");
@@ -44,8 +53,8 @@ const SERVER_CHAPTER = "01";
 const MIN_CHARTS: Record<string, { charts: number; what: string }> = { "01": { charts: 3, what: "two heatmaps, one bar chart" } };
 /** Per-cell timeout (s) when a chapter has to be executed here: the notebook test's. */
 const CELL_TIMEOUT_S = 600;
-const CHROMIUM = process.env.CHROMIUM ||
-  ["chromium", "chromium-browser", "google-chrome", "google-chrome-stable"].map(which).find(Boolean) || null;
+const CHROMIUM =
+  process.env.CHROMIUM || ["chromium", "chromium-browser", "google-chrome", "google-chrome-stable"].map(which).find(Boolean) || null;
 
 interface Chapter {
   /** "01" for notebooks/01-energy-and-free-energy.ipynb (the whole name if it has no number or shares it). */
@@ -58,7 +67,9 @@ interface Chapter {
 
 /** Every notebook in notebooks/, in file-name order (the notebook test runs the same list). */
 function listChapters(): Chapter[] {
-  const files = readdirSync(NOTEBOOKS_DIR).filter((f) => f.endsWith(".ipynb")).sort();
+  const files = readdirSync(NOTEBOOKS_DIR)
+    .filter((f) => f.endsWith(".ipynb"))
+    .sort();
   const number = (f: string) => /^(\d+)-/.exec(f)?.[1];
   return files.map((file) => {
     const name = path.basename(file, ".ipynb");
@@ -101,8 +112,10 @@ function pixelStats(img: Rgba, box: Box = { x: 0, y: 0, width: img.width, height
     nonWhite: share(nonWhite),
     colourful: share(colourful),
     toString() {
-      return `${x1 - x0}x${y1 - y0} px, ${colours.size} distinct colours, ${(100 * share(nonWhite)).toFixed(1)}% non-white, ` +
-        `${(100 * share(colourful)).toFixed(2)}% colourful`;
+      return (
+        `${x1 - x0}x${y1 - y0} px, ${colours.size} distinct colours, ${(100 * share(nonWhite)).toFixed(1)}% non-white, ` +
+        `${(100 * share(colourful)).toFixed(2)}% colourful`
+      );
     },
   };
 }
@@ -155,7 +168,9 @@ function expectedFrom(nb: { cells: CellJson[] }): Expected {
   const charts: ChartExpect[] = [];
   const staticCharts: ChartExpect[] = [];
   for (const { o, cell } of outputs) {
-    const fig = o.data?.["application/vnd.plotly.v1+json"] as { data: { type: string }[]; layout: { title?: { text: string } } } | undefined;
+    const fig = o.data?.["application/vnd.plotly.v1+json"] as
+      | { data: { type: string }[]; layout: { title?: { text: string } } }
+      | undefined;
     if (!fig) continue;
     const chart = { types: fig.data.map((t) => t.type), title: fig.layout.title?.text ?? "", cell };
     (o.data?.["text/html"] ? charts : staticCharts).push(chart);
@@ -174,8 +189,7 @@ function expectedFrom(nb: { cells: CellJson[] }): Expected {
  * reports most errors on stderr only, so "executed" is nbclient's record of the cell's reply.
  */
 function incompleteRun(nb: { cells: CellJson[] }): string | null {
-  const code = nb.cells.map((cell, index) => ({ cell, index }))
-    .filter(({ cell }) => cell.cell_type === "code" && sourceOf(cell).trim());
+  const code = nb.cells.map((cell, index) => ({ cell, index })).filter(({ cell }) => cell.cell_type === "code" && sourceOf(cell).trim());
   const firstLine = (cell: CellJson) => sourceOf(cell).trim().split("\n")[0].slice(0, 80);
   for (const { cell, index } of code) {
     const error = cell.outputs?.find((o) => o.output_type === "error");
@@ -184,13 +198,21 @@ function incompleteRun(nb: { cells: CellJson[] }): string | null {
   const executed = (cell: CellJson) => cell.execution_count != null || cell.metadata?.execution?.["shell.execute_reply"] !== undefined;
   const skipped = code.findIndex(({ cell }) => !executed(cell));
   if (skipped < 0) return null;
-  const never = code.slice(skipped).filter(({ cell }) => !executed(cell)).map(({ index }) => index);
+  const never = code
+    .slice(skipped)
+    .filter(({ cell }) => !executed(cell))
+    .map(({ index }) => index);
   const stopped = skipped > 0 ? code[skipped - 1] : null;
   if (!stopped) return `no cell was executed (cells ${never.join(", ")} have no reply)`;
-  const stderr = (stopped.cell.outputs ?? []).filter((o) => o.output_type === "stream" && o.name === "stderr")
-    .map((o) => [o.text ?? ""].flat().join("")).join("").trim();
-  return `the run stopped after cell ${stopped.index} (${firstLine(stopped.cell)}); cells ${never.join(", ")} were never executed` +
-    (stderr ? `; cell ${stopped.index}'s stderr: ${tail(stderr, 5)}` : "");
+  const stderr = (stopped.cell.outputs ?? [])
+    .filter((o) => o.output_type === "stream" && o.name === "stderr")
+    .map((o) => [o.text ?? ""].flat().join(""))
+    .join("")
+    .trim();
+  return (
+    `the run stopped after cell ${stopped.index} (${firstLine(stopped.cell)}); cells ${never.join(", ")} were never executed` +
+    (stderr ? `; cell ${stopped.index}'s stderr: ${tail(stderr, 5)}` : "")
+  );
 }
 
 const describeChart = (c: ChartExpect, i: number) => `chart ${i + 1} (cell ${c.cell}, ${c.types.join("+")}, "${c.title}")`;
@@ -287,9 +309,16 @@ interface PageProbe {
 /** The probe as text for failure messages: page-wide counts, then one line per chart. */
 const describeProbe = (p: PageProbe) => {
   const { charts, svgOutputs, ...page } = p;
-  return [JSON.stringify({ ...page, svgOutputs: svgOutputs.length }), ...charts.map((c, i) => `  chart ${i + 1}: ${JSON.stringify({
-    ...c, fallbackSvg: c.fallbackSvg && { ...c.fallbackSvg, texts: c.fallbackSvg.texts.length },
-  })}`)].join("\n");
+  return [
+    JSON.stringify({ ...page, svgOutputs: svgOutputs.length }),
+    ...charts.map(
+      (c, i) =>
+        `  chart ${i + 1}: ${JSON.stringify({
+          ...c,
+          fallbackSvg: c.fallbackSvg && { ...c.fallbackSvg, texts: c.fallbackSvg.texts.length },
+        })}`,
+    ),
+  ].join("\n");
 };
 
 /** Throws, naming what failed earlier, when a previous step left no state. */
@@ -327,7 +356,9 @@ async function chartPixels(page: Page, img: Rgba, box: Box) {
 
 // ───────────────────────────── 1 + 2: every chapter in Chromium ─────────────────────────────
 
-describe("every chapter rendered in headless Chromium", { skip: !CHROMIUM && !process.env.CI && "Chromium not found (set CHROMIUM=/path/to/chromium)" }, () => {
+describe("every chapter rendered in headless Chromium", {
+  skip: !CHROMIUM && !process.env.CI && "Chromium not found (set CHROMIUM=/path/to/chromium)",
+}, () => {
   let browser: Browser | undefined;
   const running = new Set<Proc>();
 
@@ -349,8 +380,11 @@ describe("every chapter rendered in headless Chromium", { skip: !CHROMIUM && !pr
   }
 
   test("notebooks/ holds chapters", () => {
-    assert.deepEqual(CHAPTERS.map((c) => c.file), CHAPTER_FILES,
-      `the .ipynb files in ${NOTEBOOKS_DIR} are not the course's chapters (a new chapter goes into test/support/chapters.ts)`);
+    assert.deepEqual(
+      CHAPTERS.map((c) => c.file),
+      CHAPTER_FILES,
+      `the .ipynb files in ${NOTEBOOKS_DIR} are not the course's chapters (a new chapter goes into test/support/chapters.ts)`,
+    );
   });
 
   for (const chapter of CHAPTERS) {
@@ -376,7 +410,13 @@ describe("every chapter rendered in headless Chromium", { skip: !CHROMIUM && !pr
         const copy = path.join(EXECUTED_DIR, file);
         mkdirSync(ARTIFACTS_DIR, { recursive: true });
         const [ipynb, htmlFile, noScriptFile] = [".ipynb", ".html", ".noscript.html"].map((ext) => path.join(ARTIFACTS_DIR, name + ext));
-        for (const f of [ipynb, htmlFile, noScriptFile, path.join(ARTIFACTS_DIR, `${id}.png`), path.join(ARTIFACTS_DIR, `${id}-noscript.png`)]) {
+        for (const f of [
+          ipynb,
+          htmlFile,
+          noScriptFile,
+          path.join(ARTIFACTS_DIR, `${id}.png`),
+          path.join(ARTIFACTS_DIR, `${id}-noscript.png`),
+        ]) {
           rmSync(f, { force: true }); // never look at a previous run's files
         }
 
@@ -388,35 +428,60 @@ describe("every chapter rendered in headless Chromium", { skip: !CHROMIUM && !pr
           const jupyter = findJupyter();
           assert.ok(jupyter.ok, "no usable Jupyter found: run `npm run setup`");
           const [cmd, ...args] = jupyter.jupyter;
-          const conv = await runToEnd(running, "nbconvert", cmd,
-            [...args, "nbconvert", "--to", "html", "--output-dir", ARTIFACTS_DIR, "--output", name, ipynb], jupyterEnv(process.env));
-          assert.equal(conv.code, 0, `jupyter nbconvert --to html ${path.relative(ROOT, ipynb)} exited with ${conv.code ?? conv.signal}:\n${tail(conv.output, 40)}`);
+          const conv = await runToEnd(
+            running,
+            "nbconvert",
+            cmd,
+            [...args, "nbconvert", "--to", "html", "--output-dir", ARTIFACTS_DIR, "--output", name, ipynb],
+            jupyterEnv(process.env),
+          );
+          assert.equal(
+            conv.code,
+            0,
+            `jupyter nbconvert --to html ${path.relative(ROOT, ipynb)} exited with ${conv.code ?? conv.signal}:\n${tail(conv.output, 40)}`,
+          );
         } else {
           // No usable copy: execute the chapter as the notebook test does (CI=true, same per-cell
           // timeout) and leave the copy where that test keeps it, for the next run.
           origin = `executed here (${existsSync(copy) ? `${path.relative(ROOT, copy)} is older than notebooks/${file}` : `no ${path.relative(ROOT, copy)}`})`;
           t.diagnostic(`${label}: ${origin}`);
-          const run = await runToEnd(running, "chapter", process.execPath,
+          const run = await runToEnd(
+            running,
+            "chapter",
+            process.execPath,
             [path.join(ROOT, "scripts", "chapter.mjs"), file, "--out", EXECUTED_DIR, "--timeout", String(CELL_TIMEOUT_S)],
-            { ...process.env, CI: "true" });
-          assert.equal(run.code, 0, `npm run chapter -- ${file} --out ${path.relative(ROOT, EXECUTED_DIR)} exited with ${run.code ?? run.signal}:\n${tail(run.output, 60)}`);
+            { ...process.env, CI: "true" },
+          );
+          assert.equal(
+            run.code,
+            0,
+            `npm run chapter -- ${file} --out ${path.relative(ROOT, EXECUTED_DIR)} exited with ${run.code ?? run.signal}:\n${tail(run.output, 60)}`,
+          );
           copyFileSync(copy, ipynb);
           renameSync(path.join(EXECUTED_DIR, `${name}.html`), htmlFile);
         }
 
         const nb = JSON.parse(readFileSync(ipynb, "utf8")) as { cells: CellJson[] };
         const problem = incompleteRun(nb);
-        assert.equal(problem, null, `the executed notebook (${origin}) records a failed run: ${problem}. ` +
-          `Run test/e2e/notebooks.test.ts (it rewrites the copy), or delete the copy to have this test execute the chapter.`);
+        assert.equal(
+          problem,
+          null,
+          `the executed notebook (${origin}) records a failed run: ${problem}. ` +
+            `Run test/e2e/notebooks.test.ts (it rewrites the copy), or delete the copy to have this test execute the chapter.`,
+        );
         const exp = expectedFrom(nb);
         const types = exp.charts.map((c) => c.types.join("+"));
         const min = MIN_CHARTS[id];
         if (min) {
-          assert.ok(exp.charts.length >= min.charts,
-            `should show at least ${min.charts} plotly charts (${min.what}); its outputs hold ${exp.charts.length}: ${types.join(", ") || "none"}`);
+          assert.ok(
+            exp.charts.length >= min.charts,
+            `should show at least ${min.charts} plotly charts (${min.what}); its outputs hold ${exp.charts.length}: ${types.join(", ") || "none"}`,
+          );
         }
-        assert.ok(exp.charts.length + exp.staticCharts.length + exp.pngImages > 0,
-          `the executed notebook's outputs hold no chart and no image`);
+        assert.ok(
+          exp.charts.length + exp.staticCharts.length + exp.pngImages > 0,
+          `the executed notebook's outputs hold no chart and no image`,
+        );
 
         const text = readFileSync(htmlFile, "utf8");
         const scriptTags = (text.match(/<script\b/gi) ?? []).length;
@@ -428,8 +493,10 @@ describe("every chapter rendered in headless Chromium", { skip: !CHROMIUM && !pr
         expected = exp;
         html = htmlFile;
         noScriptHtml = noScriptFile;
-        t.diagnostic(`${label}: ${origin}; outputs: ${exp.charts.length} interactive charts (${types.join(", ") || "none"}), ` +
-          `${exp.staticCharts.length} static charts, ${exp.pngImages} PNG images, ${exp.tables} tables`);
+        t.diagnostic(
+          `${label}: ${origin}; outputs: ${exp.charts.length} interactive charts (${types.join(", ") || "none"}), ` +
+            `${exp.staticCharts.length} static charts, ${exp.pngImages} PNG images, ${exp.tables} tables`,
+        );
       });
 
       it("plotly draws every chart (scripts on)", { timeout: 120_000 }, async (t) => {
@@ -444,10 +511,15 @@ describe("every chapter rendered in headless Chromium", { skip: !CHROMIUM && !pr
         if (exp.charts.length > 0) {
           assert.ok(probe.plotlyLoaded, `window.Plotly is not defined after the page loaded (the embedded plotly.js did not run)\n${seen}`);
         }
-        assert.equal(probe.charts.length, exp.charts.length,
-          `${exp.charts.length} charts in the notebook's outputs, ${probe.charts.length} chart containers (div#rbm-plot-*) in the page\n${seen}`);
-        assert.ok(probe.plotlyPlots >= exp.charts.length && probe.mainSvgs >= exp.charts.length,
-          `expected ≥ ${exp.charts.length} plotly plots; found ${probe.plotlyPlots} .js-plotly-plot and ${probe.mainSvgs} .main-svg\n${seen}`);
+        assert.equal(
+          probe.charts.length,
+          exp.charts.length,
+          `${exp.charts.length} charts in the notebook's outputs, ${probe.charts.length} chart containers (div#rbm-plot-*) in the page\n${seen}`,
+        );
+        assert.ok(
+          probe.plotlyPlots >= exp.charts.length && probe.mainSvgs >= exp.charts.length,
+          `expected ≥ ${exp.charts.length} plotly plots; found ${probe.plotlyPlots} .js-plotly-plot and ${probe.mainSvgs} .main-svg\n${seen}`,
+        );
         probe.charts.forEach((chart, i) => {
           const want = exp.charts[i];
           const what = describeChart(want, i);
@@ -463,16 +535,21 @@ describe("every chapter rendered in headless Chromium", { skip: !CHROMIUM && !pr
         });
         checkStaticCharts(exp, probe, seen);
         assert.deepEqual(page.exceptions, [], `uncaught exceptions on the page:\n${page.problems()}`);
-        t.diagnostic(`${label}: ${probe.plotlyPlots} plotly plots (${exp.charts.map((c) => c.types.join("+")).join(", ") || "none"}), ` +
-          `${probe.mainSvgs} .main-svg, ${probe.svgOutputs.length} SVG outputs, ${probe.pngImgs.length} PNG <img>, ${probe.tables} tables; ` +
-          `page: ${page.problems().replace(/\n/g, " | ")}`);
+        t.diagnostic(
+          `${label}: ${probe.plotlyPlots} plotly plots (${exp.charts.map((c) => c.types.join("+")).join(", ") || "none"}), ` +
+            `${probe.mainSvgs} .main-svg, ${probe.svgOutputs.length} SVG outputs, ${probe.pngImgs.length} PNG <img>, ${probe.tables} tables; ` +
+            `page: ${page.problems().replace(/\n/g, " | ")}`,
+        );
       });
 
       it("PNG pictures decode (image outputs, heatmap images)", { timeout: 30_000 }, () => {
         const probe = need(scriptedProbe, "the scripted page");
         const exp = need(expected, "the HTML export");
         checkPngs(exp, probe, `DOM: ${describeProbe(probe)}`);
-        assert.ok(probe.tables >= exp.tables, `${exp.tables} HTML tables in the notebook's outputs, ${probe.tables} in the page\nDOM: ${describeProbe(probe)}`);
+        assert.ok(
+          probe.tables >= exp.tables,
+          `${exp.tables} HTML tables in the notebook's outputs, ${probe.tables} in the page\nDOM: ${describeProbe(probe)}`,
+        );
       });
 
       it(`screenshot is not blank (test-artifacts/browser/${id}.png)`, { timeout: 120_000 }, async (t) => {
@@ -489,8 +566,10 @@ describe("every chapter rendered in headless Chromium", { skip: !CHROMIUM && !pr
           t.diagnostic(`${label}: ${path.relative(ROOT, shot)}: ${whole}`);
           for (const [i, chart] of probe.charts.entries()) {
             const s = await chartPixels(page, img, chart.box);
-            assert.ok(s.colourful >= 0.005 && s.distinctColours >= 16,
-              `${describeChart(exp.charts[i], i)} (${chart.id}) at ${JSON.stringify(chart.box)} in ${shot} shows no coloured data: ${s}`);
+            assert.ok(
+              s.colourful >= 0.005 && s.distinctColours >= 16,
+              `${describeChart(exp.charts[i], i)} (${chart.id}) at ${JSON.stringify(chart.box)} in ${shot} shows no coloured data: ${s}`,
+            );
           }
         } finally {
           await page.close();
@@ -508,8 +587,11 @@ describe("every chapter rendered in headless Chromium", { skip: !CHROMIUM && !pr
           const seen = `DOM: ${describeProbe(probe)}\npage problems:\n${page.problems()}`;
           assert.equal(probe.scripts, 0, `${probe.scripts} <script> elements left in the page\n${seen}`);
           assert.equal(probe.plotlyPlots, 0, `plotly ran although scripts were removed\n${seen}`);
-          assert.equal(probe.charts.length, exp.charts.length,
-            `${exp.charts.length} charts in the notebook's outputs, ${probe.charts.length} chart containers (div#rbm-plot-*) in the page\n${seen}`);
+          assert.equal(
+            probe.charts.length,
+            exp.charts.length,
+            `${exp.charts.length} charts in the notebook's outputs, ${probe.charts.length} chart containers (div#rbm-plot-*) in the page\n${seen}`,
+          );
           const png = await page.screenshot();
           const shot = path.join(ARTIFACTS_DIR, `${id}-noscript.png`);
           writeFileSync(shot, png);
@@ -523,19 +605,25 @@ describe("every chapter rendered in headless Chromium", { skip: !CHROMIUM && !pr
               assert.ok(svg.texts.includes(want.title), `${what}: the SVG does not show its title; texts: ${JSON.stringify(svg.texts)}`);
             }
             if (want.types.includes("heatmap")) {
-              assert.ok(chart.pngImages > 0 && chart.pngImageWidths.every((w) => w > 0),
-                `${what}: the SVG's heatmap image is missing or does not decode: ${JSON.stringify(chart)}`);
+              assert.ok(
+                chart.pngImages > 0 && chart.pngImageWidths.every((w) => w > 0),
+                `${what}: the SVG's heatmap image is missing or does not decode: ${JSON.stringify(chart)}`,
+              );
             }
             if (want.types.includes("bar")) assert.ok(svg.bars > 0, `${what}: the SVG has no bars: ${JSON.stringify(chart)}`);
             const s = await chartPixels(page, img, chart.box);
-            assert.ok(s.colourful >= 0.005 && s.distinctColours >= 8,
-              `${what} at ${JSON.stringify(chart.box)} in ${shot} shows no coloured data: ${s}`);
+            assert.ok(
+              s.colourful >= 0.005 && s.distinctColours >= 8,
+              `${what} at ${JSON.stringify(chart.box)} in ${shot} shows no coloured data: ${s}`,
+            );
           }
           checkStaticCharts(exp, probe, seen);
           checkPngs(exp, probe, seen);
           assert.deepEqual(page.exceptions, [], `uncaught exceptions on the page:\n${page.problems()}`);
-          t.diagnostic(`${label} without scripts: ${probe.charts.filter((c) => c.fallbackSvg).length} SVG fallbacks, ` +
-            `${probe.svgOutputs.length} SVG outputs, ${probe.pngImgs.length} PNG <img>; ${path.relative(ROOT, shot)}`);
+          t.diagnostic(
+            `${label} without scripts: ${probe.charts.filter((c) => c.fallbackSvg).length} SVG fallbacks, ` +
+              `${probe.svgOutputs.length} SVG outputs, ${probe.pngImgs.length} PNG <img>; ${path.relative(ROOT, shot)}`,
+          );
         } finally {
           await page.close();
         }
@@ -548,23 +636,33 @@ describe("every chapter rendered in headless Chromium", { skip: !CHROMIUM && !pr
 function checkStaticCharts(exp: Expected, probe: PageProbe, seen: string) {
   exp.staticCharts.forEach((want, i) => {
     const what = `static ${describeChart(want, i)}`;
-    const svg = probe.svgOutputs.find((s) => want.title ? s.texts.includes(want.title) : s.width > 100);
+    const svg = probe.svgOutputs.find((s) => (want.title ? s.texts.includes(want.title) : s.width > 100));
     assert.ok(svg, `${what}: no SVG output${want.title ? " showing its title" : ""} in the page\n${seen}`);
-    assert.ok(svg.width > 100 && svg.height > 100, `${what}: its SVG has no size on the page: ${JSON.stringify({ ...svg, texts: undefined })}`);
+    assert.ok(
+      svg.width > 100 && svg.height > 100,
+      `${what}: its SVG has no size on the page: ${JSON.stringify({ ...svg, texts: undefined })}`,
+    );
   });
 }
 
 /** Every PNG output shows as a decoded <img>; every heatmap has a decoded PNG <image> in its chart. */
 function checkPngs(exp: Expected, probe: PageProbe, seen: string) {
-  assert.ok(probe.pngImgs.length >= exp.pngImages,
-    `${exp.pngImages} image/png outputs in the notebook, ${probe.pngImgs.length} <img src="data:image/png"> in the page\n${seen}`);
+  assert.ok(
+    probe.pngImgs.length >= exp.pngImages,
+    `${exp.pngImages} image/png outputs in the notebook, ${probe.pngImgs.length} <img src="data:image/png"> in the page\n${seen}`,
+  );
   const broken = probe.pngImgs.filter((i) => !(i.naturalWidth > 0 && i.naturalHeight > 0));
   assert.equal(broken.length, 0, `${broken.length} of ${probe.pngImgs.length} PNG <img> did not decode\n${seen}`);
   const heatmaps = exp.charts.filter((c) => c.types.includes("heatmap")).length;
   const chartPngs = probe.charts.flatMap((c) => c.pngImageWidths);
-  assert.ok(chartPngs.length >= heatmaps,
-    `${heatmaps} heatmaps in the notebook, ${chartPngs.length} data:image/png <image> elements in the charts\n${seen}`);
-  assert.ok(chartPngs.every((w) => w > 0), `a chart's PNG <image> did not decode (natural widths ${chartPngs.join(", ")})\n${seen}`);
+  assert.ok(
+    chartPngs.length >= heatmaps,
+    `${heatmaps} heatmaps in the notebook, ${chartPngs.length} data:image/png <image> elements in the charts\n${seen}`,
+  );
+  assert.ok(
+    chartPngs.every((w) => w > 0),
+    `a chart's PNG <image> did not decode (natural widths ${chartPngs.join(", ")})\n${seen}`,
+  );
 }
 
 // ───────────────────────────── 3: the Jupyter server of `npm start` ─────────────────────────────
@@ -635,25 +733,35 @@ describe("the Jupyter server `npm start` opens", () => {
     const port = await freePort();
     const url = `http://127.0.0.1:${port}`;
     // JUPYTER_TOKEN is honoured by classic Notebook and by jupyter_server (JupyterLab, Notebook 7).
-    server = startProcess("jupyter", process.execPath,
+    server = startProcess(
+      "jupyter",
+      process.execPath,
       [path.join(ROOT, "scripts", "start.mjs"), "--no-browser", "--port", String(port), "--ip=127.0.0.1", "--port-retries=0"],
-      { ...process.env, JUPYTER_TOKEN: token });
-    const up = await waitUntil(async () => {
-      if (server!.hasExited()) return true;
-      try {
-        return (await fetch(`${url}/api/status`, { headers: { Authorization: `token ${token}` }, signal: AbortSignal.timeout(2_000) })).ok;
-      } catch {
-        return false;
-      }
-    }, 60_000, 250);
+      { ...process.env, JUPYTER_TOKEN: token },
+    );
+    const up = await waitUntil(
+      async () => {
+        if (server!.hasExited()) return true;
+        try {
+          return (await fetch(`${url}/api/status`, { headers: { Authorization: `token ${token}` }, signal: AbortSignal.timeout(2_000) }))
+            .ok;
+        } catch {
+          return false;
+        }
+      },
+      60_000,
+      250,
+    );
     if (server.hasExited()) {
       assert.fail(`the server exited with ${JSON.stringify(await server.exited)} before answering\n${serverLog()}`);
     }
     assert.ok(up, `no answer from ${url}/api/status within 60 s\n${serverLog()}`);
     base = url;
     const anonymous = await api("GET", "/api/kernelspecs", undefined, false);
-    assert.ok(anonymous.status === 403 || anonymous.status === 401,
-      `GET /api/kernelspecs without the token answered ${anonymous.status}, expected 401/403 (the token is not in force)\n${serverLog()}`);
+    assert.ok(
+      anonymous.status === 403 || anonymous.status === 401,
+      `GET /api/kernelspecs without the token answered ${anonymous.status}, expected 401/403 (the token is not in force)\n${serverLog()}`,
+    );
   });
 
   test('offers the kernel spec "tslab" (GET /api/kernelspecs)', { timeout: 30_000 }, async () => {
@@ -684,10 +792,23 @@ describe("the Jupyter server `npm start` opens", () => {
     const transcript: string[] = [];
     const request = (msgType: string, content: Record<string, unknown>) => {
       const msgId = randomUUID();
-      socket.send(JSON.stringify({
-        header: { msg_id: msgId, msg_type: msgType, username: "browser-test", session: clientSession, date: new Date().toISOString(), version: "5.3" },
-        parent_header: {}, metadata: {}, content, channel: "shell", buffers: [],
-      }));
+      socket.send(
+        JSON.stringify({
+          header: {
+            msg_id: msgId,
+            msg_type: msgType,
+            username: "browser-test",
+            session: clientSession,
+            date: new Date().toISOString(),
+            version: "5.3",
+          },
+          parent_header: {},
+          metadata: {},
+          content,
+          channel: "shell",
+          buffers: [],
+        }),
+      );
       return msgId;
     };
     /** Messages answering `msgId` until its shell reply and iopub idle status have both arrived. */
@@ -701,7 +822,9 @@ describe("the Jupyter server `npm start` opens", () => {
         try {
           raw = await socket.next(Math.max(1, deadline - Date.now()));
         } catch (err) {
-          throw new Error(`waiting for ${replyType}: ${(err as Error).message}\n--- messages seen ---\n${transcript.join("\n") || "(none)"}\n${serverLog()}`);
+          throw new Error(
+            `waiting for ${replyType}: ${(err as Error).message}\n--- messages seen ---\n${transcript.join("\n") || "(none)"}\n${serverLog()}`,
+          );
         }
         const msg = JSON.parse(raw) as JupyterMessage;
         transcript.push(`${msg.channel} ${msg.header.msg_type} ${JSON.stringify(msg.content).slice(0, 300)}`);
@@ -723,15 +846,28 @@ describe("the Jupyter server `npm start` opens", () => {
       "console.log(JSON.stringify({ cwd: process.cwd(), pid: process.pid }));",
       "rbmlib.rbmSize(probeRbm).nHidden",
     ].join("\n");
-    const run = await collect(request("execute_request", {
-      code, silent: false, store_history: true, user_expressions: {}, allow_stdin: false, stop_on_error: true,
-    }), "execute_reply", 90_000);
-    const shown = run.messages.filter((m) => m.channel === "iopub" && ["stream", "execute_result", "display_data", "error"].includes(m.header.msg_type));
-    const text = shown.map((m) => {
-      if (m.header.msg_type === "stream") return String(m.content.text);
-      if (m.header.msg_type === "error") return `${m.content.ename}: ${m.content.evalue}\n${[m.content.traceback].flat().join("\n")}`;
-      return String((m.content.data as Record<string, unknown> | undefined)?.["text/plain"] ?? "");
-    }).join("");
+    const run = await collect(
+      request("execute_request", {
+        code,
+        silent: false,
+        store_history: true,
+        user_expressions: {},
+        allow_stdin: false,
+        stop_on_error: true,
+      }),
+      "execute_reply",
+      90_000,
+    );
+    const shown = run.messages.filter(
+      (m) => m.channel === "iopub" && ["stream", "execute_result", "display_data", "error"].includes(m.header.msg_type),
+    );
+    const text = shown
+      .map((m) => {
+        if (m.header.msg_type === "stream") return String(m.content.text);
+        if (m.header.msg_type === "error") return `${m.content.ename}: ${m.content.evalue}\n${[m.content.traceback].flat().join("\n")}`;
+        return String((m.content.data as Record<string, unknown> | undefined)?.["text/plain"] ?? "");
+      })
+      .join("");
     const seen = `execute_reply: ${JSON.stringify(run.reply.content)}\noutputs:\n${text || "(none)"}\n--- messages ---\n${transcript.join("\n")}`;
     assert.equal(run.reply.content.status, "ok", `the cell failed\n${seen}\n${serverLog()}`);
     const lines = text.split("\n").map((l) => l.trim());
@@ -755,12 +891,18 @@ describe("the Jupyter server `npm start` opens", () => {
     }
     if (kernelPid !== undefined) {
       const pid = kernelPid;
-      assert.ok(await waitUntil(() => !pidAlive(pid), 10_000), `the kernel process ${pid} is still alive 10 s after its session was deleted`);
+      assert.ok(
+        await waitUntil(() => !pidAlive(pid), 10_000),
+        `the kernel process ${pid} is still alive 10 s after its session was deleted`,
+      );
     }
     const { graceful, leftover } = await stopProcess(srv);
     assert.ok(!leftover, `processes of the server's group ${srv.pgid} survived SIGKILL\n${serverLog()}`);
     assert.ok(graceful, `the server did not stop within 10 s of SIGTERM (killed)\n${serverLog()}`);
-    const refused = await fetch(`${base}/api/status`, { signal: AbortSignal.timeout(2_000) }).then(() => false, () => true);
+    const refused = await fetch(`${base}/api/status`, { signal: AbortSignal.timeout(2_000) }).then(
+      () => false,
+      () => true,
+    );
     assert.ok(refused, `${base} still answers after the server stopped`);
   });
 });

@@ -8,11 +8,11 @@
 
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { readFileSync, readdirSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { describe, test } from "node:test";
-import { NOTEBOOKS_DIR, ROOT, RUN_NOTEBOOK_PY, findJupyter, jupyterEnv } from "../../scripts/jupyter-env.mjs";
+import { findJupyter, jupyterEnv, NOTEBOOKS_DIR, ROOT, RUN_NOTEBOOK_PY } from "../../scripts/jupyter-env.mjs";
 import { CHAPTER_FILES } from "../support/chapters";
 
 interface Cell {
@@ -27,10 +27,11 @@ const NOTEBOOK_TIMEOUT_MS = 30 * 60 * 1000;
 const ARTIFACTS_DIR = path.join(ROOT, "test-artifacts", "notebooks");
 // Each notebook gets its own kernel process; a few at once use the cores without running out
 // of memory. NOTEBOOK_TEST_CONCURRENCY=1 runs them one by one.
-const CONCURRENCY = Number(process.env.NOTEBOOK_TEST_CONCURRENCY) ||
-  Math.min(4, Math.max(1, Math.floor(os.availableParallelism() / 2)));
+const CONCURRENCY = Number(process.env.NOTEBOOK_TEST_CONCURRENCY) || Math.min(4, Math.max(1, Math.floor(os.availableParallelism() / 2)));
 
-const notebooks = readdirSync(NOTEBOOKS_DIR).filter((f) => f.endsWith(".ipynb")).sort();
+const notebooks = readdirSync(NOTEBOOKS_DIR)
+  .filter((f) => f.endsWith(".ipynb"))
+  .sort();
 
 const sourceOf = (cell: Cell) => (Array.isArray(cell.source) ? cell.source.join("") : cell.source);
 
@@ -48,8 +49,11 @@ function run(cmd: string, args: string[], env: NodeJS.ProcessEnv, signal: AbortS
 }
 
 test("notebooks/ contains the course notebooks", () => {
-  assert.deepEqual(notebooks, CHAPTER_FILES,
-    `the .ipynb files in ${NOTEBOOKS_DIR} are not the course's chapters (a new chapter goes into test/support/chapters.ts)`);
+  assert.deepEqual(
+    notebooks,
+    CHAPTER_FILES,
+    `the .ipynb files in ${NOTEBOOKS_DIR} are not the course's chapters (a new chapter goes into test/support/chapters.ts)`,
+  );
 });
 
 describe("committed notebooks are clean", () => {
@@ -65,10 +69,15 @@ describe("committed notebooks are clean", () => {
       assert.equal(nb.metadata?.kernelspec?.name, "tslab", `${file}: kernelspec name must be "tslab"`);
       const codeCells = (nb.cells ?? []).filter((c) => c.cell_type === "code");
       const dirty = codeCells.filter((c) => (c.outputs?.length ?? 0) > 0 || c.execution_count != null);
-      assert.equal(dirty.length, 0,
-        `${file}: ${dirty.length} code cell(s) carry outputs or execution counts; run \`npm run clean-notebooks\``);
-      assert.ok(codeCells.length > 0 && sourceOf(codeCells[0]).includes("process.env"),
-        `${file}: the first code cell must be the parameters cell, reading process.env`);
+      assert.equal(
+        dirty.length,
+        0,
+        `${file}: ${dirty.length} code cell(s) carry outputs or execution counts; run \`npm run clean-notebooks\``,
+      );
+      assert.ok(
+        codeCells.length > 0 && sourceOf(codeCells[0]).includes("process.env"),
+        `${file}: the first code cell must be the parameters cell, reading process.env`,
+      );
     });
   }
 });
@@ -80,11 +89,7 @@ describe("notebooks execute top to bottom (CI=true)", { concurrency: CONCURRENCY
       assert.ok(jupyter.ok, "no usable Jupyter found: run `npm run setup`");
       const { code, output } = await run(
         jupyter.python,
-        [
-          RUN_NOTEBOOK_PY, path.join(NOTEBOOKS_DIR, file),
-          "--timeout", String(CELL_TIMEOUT_S),
-          "--output", path.join(ARTIFACTS_DIR, file),
-        ],
+        [RUN_NOTEBOOK_PY, path.join(NOTEBOOKS_DIR, file), "--timeout", String(CELL_TIMEOUT_S), "--output", path.join(ARTIFACTS_DIR, file)],
         jupyterEnv({ ...process.env, CI: "true" }),
         t.signal,
       );

@@ -3,18 +3,19 @@
  * enumerate: random ones, and one trained briefly on MNIST. A wrong AIS silently misleads every
  * later chapter, so the tolerances are tight (0.1 nats) and the ±3σ band must cover the truth.
  */
-import { test, before, TestContext } from "node:test";
+
 import assert from "node:assert/strict";
+import { before, type TestContext, test } from "node:test";
 import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../../lib/compute/backend";
-import { binarize, loadMnist } from "../../lib/io/data";
-import { exactLogZ, exactLogProb } from "../../lib/core/exact";
+import { exactLogProb, exactLogZ } from "../../lib/core/exact";
 import { disposeRBM, initRBM, makeRBM, randomRBM } from "../../lib/core/rbm";
 import { aisLogLikelihood, annealedLogZ } from "../../lib/eval/ais";
+import { type AISResult, aisBetas, baseRateVisibleBias, SM_N_BETAS } from "../../lib/eval/anneal";
 import { exactLogLikelihood } from "../../lib/eval/metrics";
+import { binarize, loadMnist } from "../../lib/io/data";
 import { close, noLeak, noLeakAsync } from "../support/assert";
 import { plainCD1 } from "../support/training";
-import { AISResult, SM_N_BETAS, aisBetas, baseRateVisibleBias } from "../../lib/eval/anneal";
 
 before(async () => {
   await initBackend({ quiet: true });
@@ -31,7 +32,6 @@ function assertAgrees(t: TestContext, ais: AISResult, exact: number, tol: number
   assert.ok(ais.logZLower <= exact && exact <= ais.logZUpper, `${what}: band [${ais.logZLower}, ${ais.logZUpper}] misses exact ${exact}`);
   assert.ok(ais.ess > 1 && ais.ess <= ais.runs + 1e-9, `${what}: ess ${ais.ess}`);
 }
-
 
 test("the default schedule is Salakhutdinov & Murray's: 500 + 4,000 + 10,000 uniform steps", () => {
   const b = aisBetas();
@@ -73,7 +73,10 @@ test("with betas [0, 1] AIS is plain importance sampling: mean weight = Z_B / Z_
 
 test("AIS log Z agrees with exact enumeration on random 20-15 models (within 0.1 nats)", async (t) => {
   // scale 2 is a peaked, multimodal model: it needs a longer schedule for the same accuracy.
-  for (const [seed, scale, K] of [[1, 1, 2000], [2, 2, 8000]]) {
+  for (const [seed, scale, K] of [
+    [1, 1, 2000],
+    [2, 2, 8000],
+  ]) {
     const rbm = randomRBM(20, 15, { seed, scale });
     const exact = exactLogZ(rbm);
     const ais = await annealedLogZ(rbm, { seed: 100 + seed, runs: 100, betas: K, progress: false });
@@ -96,14 +99,18 @@ test("AIS on an RBM trained on MNIST (784-15, CD-1) matches exact log Z and log-
   const rbm = await plainCD1(init, train, { epochs: 2, lr: 0.1, batchSize: 100, seed: 1 });
   disposeRBM(init);
   const exact = exactLogZ(rbm);
-  const ais = await noLeakAsync("annealedLogZ", () => annealedLogZ(rbm, { seed: 11, runs: 100, betas: 1500, data: train, progress: false }));
+  const ais = await noLeakAsync("annealedLogZ", () =>
+    annealedLogZ(rbm, { seed: 11, runs: 100, betas: 1500, data: train, progress: false }),
+  );
   assertAgrees(t, ais, exact, 0.1, "784-15 trained");
   // Test log-likelihood on stochastically binarised test images: AIS vs exact.
   const testSet = binarize(loadMnist({ split: "test", limit: 500 }), { mode: "sample", seed: 2 });
   const ll = await noLeakAsync("aisLogLikelihood", () => aisLogLikelihood(rbm, testSet, { ais }));
   const llExact = noLeak("exactLogLikelihood", () => exactLogLikelihood(rbm, testSet, { logZ: exact }));
   close(ll.logLikelihood, llExact, 0.1, "test log-likelihood");
-  t.diagnostic(`test log p(v): exact ${llExact.toFixed(3)}, AIS ${ll.logLikelihood.toFixed(3)} [${ll.lower.toFixed(3)}, ${ll.upper.toFixed(3)}]`);
+  t.diagnostic(
+    `test log p(v): exact ${llExact.toFixed(3)}, AIS ${ll.logLikelihood.toFixed(3)} [${ll.lower.toFixed(3)}, ${ll.upper.toFixed(3)}]`,
+  );
   assert.ok(ll.lower <= llExact && llExact <= ll.upper, `LL band [${ll.lower}, ${ll.upper}] misses ${llExact}`);
   const vTest = tf.tensor2d(testSet.images, [500, 784]);
   const lp = exactLogProb(vTest, rbm, exact);
@@ -136,16 +143,25 @@ test("same seed ⇒ same weights; different seed ⇒ different; the band and ESS
   disposeRBM(rbm);
 });
 
-test("bad inputs give clear errors and leak nothing", () => noLeakAsync("failed AIS calls", async () => {
-  const rbm = makeRBM([[0.1, -0.2], [0.3, 0.4], [0, 1]], [0, 0, 0], [0, 0]);
-  await assert.rejects(annealedLogZ(rbm, { seed: 1, runs: 0 }), /runs must be an integer ≥ 1, got 0/);
-  await assert.rejects(annealedLogZ(rbm, { seed: 1, runs: 2.5 }), /runs must be an integer/);
-  await assert.rejects(annealedLogZ(rbm, { seed: 1, betas: [0, 0.5, 0.9] }), /betas must start at 0 and end at 1/);
-  await assert.rejects(annealedLogZ(rbm, { seed: 1, betas: [0, 0.6, 0.5, 1] }), /non-decreasing/);
-  await assert.rejects(annealedLogZ(rbm, { seed: 1, betas: 0 }), /integer ≥ 1, got 0/);
-  await assert.rejects(annealedLogZ(rbm, { seed: 1, baseVisibleBias: new Float32Array(4) }), /baseVisibleBias must be 3 finite numbers/);
-  await assert.rejects(annealedLogZ(rbm, { seed: 1, data: new Float32Array(4) }), /not a whole number of rows of nVisible = 3/);
-  await assert.rejects(annealedLogZ(rbm, { seed: 1, data: Float32Array.from([0, 2, 1]) }), /value 2 at flat index 1 is not in \[0, 1\]/);
-  await assert.rejects(aisLogLikelihood(rbm, Float32Array.from([0, 0.5, 1]), { seed: 1 }), /not 0 or 1.*binari/);
-  disposeRBM(rbm);
-}));
+test("bad inputs give clear errors and leak nothing", () =>
+  noLeakAsync("failed AIS calls", async () => {
+    const rbm = makeRBM(
+      [
+        [0.1, -0.2],
+        [0.3, 0.4],
+        [0, 1],
+      ],
+      [0, 0, 0],
+      [0, 0],
+    );
+    await assert.rejects(annealedLogZ(rbm, { seed: 1, runs: 0 }), /runs must be an integer ≥ 1, got 0/);
+    await assert.rejects(annealedLogZ(rbm, { seed: 1, runs: 2.5 }), /runs must be an integer/);
+    await assert.rejects(annealedLogZ(rbm, { seed: 1, betas: [0, 0.5, 0.9] }), /betas must start at 0 and end at 1/);
+    await assert.rejects(annealedLogZ(rbm, { seed: 1, betas: [0, 0.6, 0.5, 1] }), /non-decreasing/);
+    await assert.rejects(annealedLogZ(rbm, { seed: 1, betas: 0 }), /integer ≥ 1, got 0/);
+    await assert.rejects(annealedLogZ(rbm, { seed: 1, baseVisibleBias: new Float32Array(4) }), /baseVisibleBias must be 3 finite numbers/);
+    await assert.rejects(annealedLogZ(rbm, { seed: 1, data: new Float32Array(4) }), /not a whole number of rows of nVisible = 3/);
+    await assert.rejects(annealedLogZ(rbm, { seed: 1, data: Float32Array.from([0, 2, 1]) }), /value 2 at flat index 1 is not in \[0, 1\]/);
+    await assert.rejects(aisLogLikelihood(rbm, Float32Array.from([0, 0.5, 1]), { seed: 1 }), /not 0 or 1.*binari/);
+    disposeRBM(rbm);
+  }));

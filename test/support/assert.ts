@@ -17,9 +17,10 @@ export interface LeakOptions {
 
 function assertCount(what: string, before: number, returned: number): void {
   const after = tf.memory().numTensors;
-  const msg = returned === 0
-    ? `${what} leaked ${after - before} tensors`
-    : `${what} left ${after - before} new tensors, expected exactly the ${returned} it returns`;
+  const msg =
+    returned === 0
+      ? `${what} leaked ${after - before} tensors`
+      : `${what} left ${after - before} new tensors, expected exactly the ${returned} it returns`;
   assert.equal(after, before + returned, msg);
 }
 

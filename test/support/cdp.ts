@@ -6,9 +6,9 @@ import { EventEmitter } from "node:events";
 import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { Readable, Writable } from "node:stream";
+import type { Readable, Writable } from "node:stream";
 import { pathToFileURL } from "node:url";
-import { Proc, startProcess, stopProcess, tail, waitUntil } from "./processes";
+import { type Proc, startProcess, stopProcess, tail, waitUntil } from "./processes";
 
 /** The page size every new page gets (CSS pixels, device scale 1). */
 export const VIEWPORT = { width: 1280, height: 900 };
@@ -31,7 +31,10 @@ export class Cdp extends EventEmitter {
   private chunks: Buffer[] = [];
   closedReason: string | null = null;
 
-  constructor(private readonly out: Writable, input: Readable) {
+  constructor(
+    private readonly out: Writable,
+    input: Readable,
+  ) {
     super();
     input.on("data", (chunk: Buffer) => {
       let start = 0;
@@ -75,10 +78,12 @@ export class Cdp extends EventEmitter {
         this.pending.delete(id);
         reject(new Error(`${method}: no answer from the browser within ${timeoutMs} ms`));
       }, timeoutMs);
-      const done = <T>(f: (v: T) => void) => (v: T) => {
-        clearTimeout(timer);
-        f(v);
-      };
+      const done =
+        <T>(f: (v: T) => void) =>
+        (v: T) => {
+          clearTimeout(timer);
+          f(v);
+        };
       this.pending.set(id, { method, resolve: done(resolve), reject: done(reject) });
       this.out.write(JSON.stringify({ id, method, params, ...(sessionId ? { sessionId } : {}) }) + "\0");
     });
@@ -86,23 +91,46 @@ export class Cdp extends EventEmitter {
 }
 
 export class Browser {
-  private constructor(readonly proc: Proc, readonly cdp: Cdp, private readonly profileDir: string) {}
+  private constructor(
+    readonly proc: Proc,
+    readonly cdp: Cdp,
+    private readonly profileDir: string,
+  ) {}
 
   static async launch(executable: string): Promise<Browser> {
     const profileDir = mkdtempSync(path.join(os.tmpdir(), "rbm-chromium-"));
-    const proc = startProcess("chromium", executable, [
-      "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-      "--no-default-browser-check", "--disable-background-networking", "--disable-component-update",
-      "--disable-sync", "--disable-dev-shm-usage", "--hide-scrollbars", "--mute-audio",
-      `--user-data-dir=${profileDir}`, "--remote-debugging-pipe", "about:blank",
-    ], process.env, 2);
+    const proc = startProcess(
+      "chromium",
+      executable,
+      [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--no-default-browser-check",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--disable-dev-shm-usage",
+        "--hide-scrollbars",
+        "--mute-audio",
+        `--user-data-dir=${profileDir}`,
+        "--remote-debugging-pipe",
+        "about:blank",
+      ],
+      process.env,
+      2,
+    );
     const browser = new Browser(proc, new Cdp(proc.child.stdio[3] as Writable, proc.child.stdio[4] as Readable), profileDir);
     try {
       await browser.cdp.send("Browser.getVersion", {}, undefined, 30_000);
     } catch (err) {
       await browser.close();
-      throw new Error(`Chromium (${executable}) did not answer on the DevTools pipe: ${(err as Error).message}\n` +
-        `--- chromium output ---\n${tail(proc.output())}`);
+      throw new Error(
+        `Chromium (${executable}) did not answer on the DevTools pipe: ${(err as Error).message}\n` +
+          `--- chromium output ---\n${tail(proc.output())}`,
+      );
     }
     return browser;
   }
@@ -135,7 +163,11 @@ export class Page {
   readonly console: string[] = [];
   private loaded = false;
 
-  constructor(private readonly cdp: Cdp, private readonly sessionId: string, private readonly targetId: string) {
+  constructor(
+    private readonly cdp: Cdp,
+    private readonly sessionId: string,
+    private readonly targetId: string,
+  ) {
     cdp.on("event", (method: string, params: Json, sid?: string) => {
       if (sid !== this.sessionId) return;
       if (method === "Page.loadEventFired") this.loaded = true;

@@ -24,7 +24,7 @@ export function decodePng(png: Uint8Array): DecodedPng {
   const idat: Buffer[] = [];
   const types: string[] = [];
   let ihdr: Buffer | undefined;
-  for (let off = 8; off < buf.length;) {
+  for (let off = 8; off < buf.length; ) {
     assert.ok(off + 12 <= buf.length, `PNG chunk at byte ${off} is truncated`);
     const len = buf.readUInt32BE(off);
     const type = buf.toString("latin1", off + 4, off + 8);
@@ -40,7 +40,10 @@ export function decodePng(png: Uint8Array): DecodedPng {
   assert.ok(ihdr);
   const [width, height, depth, color, interlace] = [ihdr.readUInt32BE(0), ihdr.readUInt32BE(4), ihdr[8], ihdr[9], ihdr[12]];
   const channels = CHANNELS[color] ?? 0;
-  assert.ok(depth === 8 && channels > 0 && interlace === 0, `unsupported PNG: bit depth ${depth}, color type ${color}, interlace ${interlace}`);
+  assert.ok(
+    depth === 8 && channels > 0 && interlace === 0,
+    `unsupported PNG: bit depth ${depth}, color type ${color}, interlace ${interlace}`,
+  );
   const raw = zlib.inflateSync(Buffer.concat(idat));
   const stride = width * channels;
   assert.equal(raw.length, (stride + 1) * height, "PNG data size does not match its header");
@@ -57,10 +60,18 @@ export function decodePng(png: Uint8Array): DecodedPng {
       const c = x >= channels ? up[x - channels] : 0;
       let pred: number;
       switch (filter) {
-        case 0: pred = 0; break;
-        case 1: pred = a; break;
-        case 2: pred = b; break;
-        case 3: pred = (a + b) >> 1; break;
+        case 0:
+          pred = 0;
+          break;
+        case 1:
+          pred = a;
+          break;
+        case 2:
+          pred = b;
+          break;
+        case 3:
+          pred = (a + b) >> 1;
+          break;
         default: {
           // Paeth: the neighbour closest to a + b − c, ties in the order a, b, c.
           const pa = Math.abs(b - c);

@@ -3,7 +3,7 @@
  * reaches everything it spawned), output collected, and every group still alive SIGKILLed when the
  * test process exits early. Plus small polling helpers.
  */
-import { ChildProcess, spawn } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { ROOT } from "../../scripts/jupyter-env.mjs";
 
 /** Process groups we started and have not seen die; SIGKILLed if this test process exits early. */
@@ -87,7 +87,11 @@ export function startProcess(name: string, cmd: string, args: string[], env: Nod
  * Stop a process group: `signal` to the group, wait up to `graceMs` until the leader has exited
  * and no process of the group is left, then SIGKILL the group. Returns what happened.
  */
-export async function stopProcess(p: Proc, signal: NodeJS.Signals = "SIGTERM", graceMs = 10_000): Promise<{ graceful: boolean; leftover: boolean }> {
+export async function stopProcess(
+  p: Proc,
+  signal: NodeJS.Signals = "SIGTERM",
+  graceMs = 10_000,
+): Promise<{ graceful: boolean; leftover: boolean }> {
   if (p.pgid < 0) return { graceful: true, leftover: false };
   signalGroup(p.pgid, signal);
   const graceful = await waitUntil(() => p.hasExited() && !signalGroup(p.pgid, 0), graceMs);

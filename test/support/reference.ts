@@ -1,6 +1,7 @@
 /** A float64 brute-force reference for tiny RBMs, written independently of lib/. */
-import { makeRBM } from "../../lib/core/rbm";
+
 import { Rng } from "../../lib/core/random";
+import { makeRBM } from "../../lib/core/rbm";
 
 /** A random RBM with weights ~ N(0, scale²) and biases ~ N(0, (scale/2)²), plus plain JS copies. */
 export function randomRBM(nVisible: number, nHidden: number, seed: number, scale = 1) {

@@ -1,7 +1,7 @@
 /** A minimal websocket client (RFC 6455), enough for a Jupyter kernel's JSON channel. */
 import { createHash, randomBytes } from "node:crypto";
 import http from "node:http";
-import net from "node:net";
+import type net from "node:net";
 
 /** Text messages only (what Jupyter's JSON kernel channel sends); answers pings; no extensions. */
 export class WebSocketClient {
@@ -11,7 +11,10 @@ export class WebSocketClient {
   private waiter: (() => void) | null = null;
   closedReason: string | null = null;
 
-  private constructor(private readonly socket: net.Socket, head: Buffer) {
+  private constructor(
+    private readonly socket: net.Socket,
+    head: Buffer,
+  ) {
     socket.on("data", (chunk: Buffer) => this.onData(chunk));
     socket.on("close", () => this.onClose("connection closed"));
     socket.on("error", (err) => this.onClose(`socket error: ${err.message}`));
@@ -21,10 +24,15 @@ export class WebSocketClient {
   static connect(url: string, headers: Record<string, string>, timeoutMs = 15_000): Promise<WebSocketClient> {
     const u = new URL(url);
     const key = randomBytes(16).toString("base64");
-    const accept = createHash("sha1").update(key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11").digest("base64");
+    const accept = createHash("sha1")
+      .update(key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11")
+      .digest("base64");
     return new Promise((resolve, reject) => {
       const req = http.request({
-        host: u.hostname, port: u.port, path: u.pathname + u.search, timeout: timeoutMs,
+        host: u.hostname,
+        port: u.port,
+        path: u.pathname + u.search,
+        timeout: timeoutMs,
         headers: { ...headers, Connection: "Upgrade", Upgrade: "websocket", "Sec-WebSocket-Version": "13", "Sec-WebSocket-Key": key },
       });
       req.on("upgrade", (res, socket, head) => {
@@ -39,7 +47,9 @@ export class WebSocketClient {
       req.on("response", (res) => {
         let body = "";
         res.on("data", (c) => (body += c));
-        res.on("end", () => reject(new Error(`websocket ${u.pathname}: HTTP ${res.statusCode} instead of an upgrade: ${body.slice(0, 500)}`)));
+        res.on("end", () =>
+          reject(new Error(`websocket ${u.pathname}: HTTP ${res.statusCode} instead of an upgrade: ${body.slice(0, 500)}`)),
+        );
       });
       req.on("timeout", () => req.destroy(new Error(`websocket ${u.pathname}: no upgrade within ${timeoutMs} ms`)));
       req.on("error", reject);

@@ -1,18 +1,19 @@
 /** Tests of the "seeing the model" layer: PNG, image grids, figures, SVG, notebook outputs, tables. */
-import { test } from "node:test";
+
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { test } from "node:test";
 import * as zlib from "node:zlib";
 import * as tf from "@tensorflow/tfjs";
+import { barChart, embedPlotly, figureBundle, heatmap, histogram, lineChart, liveChart, showFigure } from "../../lib/view/charts";
+import { type MimeBundle, setDisplaySink } from "../../lib/view/display";
+import { gridPng, imageGrid, showImages, upscale } from "../../lib/view/images";
 import { crc32, encodePng } from "../../lib/view/png";
-import { MimeBundle, setDisplaySink } from "../../lib/view/display";
+import { figureSvg, niceTicks } from "../../lib/view/svg";
 import { formatCell, historyTable, saveCsv, showTable, tableHtml, tableText, toCsv } from "../../lib/view/table";
 import { decodePng } from "../support/png";
-import { barChart, embedPlotly, figureBundle, heatmap, histogram, lineChart, liveChart, showFigure } from "../../lib/view/charts";
-import { figureSvg, niceTicks } from "../../lib/view/svg";
-import { gridPng, imageGrid, showImages, upscale } from "../../lib/view/images";
 
 /** Minimal XML well-formedness check: balanced tags, quoted attributes, one root. */
 function assertWellFormed(xml: string): void {
@@ -47,7 +48,12 @@ test("crc32 matches the standard check value and zlib", () => {
 });
 
 test("PNG round-trips grayscale and RGB pixels", () => {
-  for (const [w, h, ch] of [[1, 1, 1], [13, 7, 1], [5, 9, 3], [64, 3, 3]] as const) {
+  for (const [w, h, ch] of [
+    [1, 1, 1],
+    [13, 7, 1],
+    [5, 9, 3],
+    [64, 3, 3],
+  ] as const) {
     const pixels = Uint8Array.from({ length: w * h * ch }, (_, i) => (i * 37 + 11) % 256);
     const d = decodePng(encodePng(pixels, w, h, ch));
     assert.deepEqual([d.width, d.height, d.channels], [w, h, ch]);
@@ -57,7 +63,9 @@ test("PNG round-trips grayscale and RGB pixels", () => {
 });
 
 /** 5 images of 2×3, image i has values i*10 + p²/5 (p = pixel index 0..5, so each tile spans 5). */
-const H = 2, W = 3, N = 5;
+const H = 2,
+  W = 3,
+  N = 5;
 const flat = Float32Array.from({ length: N * H * W }, (_, k) => Math.floor(k / (H * W)) * 10 + (k % (H * W)) ** 2 / 5);
 
 test("imageGrid places tiles row-major with padding and per-tile scaling", () => {
@@ -68,12 +76,12 @@ test("imageGrid places tiles row-major with padding and per-tile scaling", () =>
     for (let p = 0; p < H * W; p++) {
       // each tile spans 0..5 after subtracting its min: gray = round(p²/5 / 5 * 255)
       const px = g.pixels[(oy + Math.floor(p / W)) * g.width + ox + (p % W)];
-      assert.equal(px, Math.round((p * p / 25) * 255), `tile ${i} pixel ${p}`);
+      assert.equal(px, Math.round(((p * p) / 25) * 255), `tile ${i} pixel ${p}`);
     }
   }
   assert.equal(g.pixels[W], 0, "padding column has the background");
   // the empty 6th slot stays background
-  assert.equal(g.pixels[(2 * (H + 1)) * g.width + W + 1], 0);
+  assert.equal(g.pixels[2 * (H + 1) * g.width + W + 1], 0);
 });
 
 test("global scaling compares tiles; 'none' clips to [0,1]", () => {
@@ -83,7 +91,10 @@ test("global scaling compares tiles; 'none' clips to [0,1]", () => {
   const n = imageGrid([[-1, 0, 0.5, 1, 2, NaN]], { height: H, width: W, scale: "none" });
   assert.deepEqual([...n.pixels], [0, 0, 128, 255, 255, 0]);
   const c = imageGrid([[3, 3, 3, 3, 3, 3]], { height: H, width: W });
-  assert.ok(c.pixels.every((v) => v === 128), "a constant tile is mid-gray");
+  assert.ok(
+    c.pixels.every((v) => v === 128),
+    "a constant tile is mid-gray",
+  );
 });
 
 test("rows, tensors and weight columns give the same grid; zoom is nearest-neighbour", () => {
@@ -97,7 +108,9 @@ test("rows, tensors and weight columns give the same grid; zoom is nearest-neigh
   tf.dispose([t, tt]);
   const z = imageGrid(flat, { height: H, width: W, zoom: 3 });
   assert.deepEqual([z.width, z.height], [ref.width * 3, ref.height * 3]);
-  for (let y = 0; y < z.height; y++) for (let x = 0; x < z.width; x++) assert.equal(z.pixels[y * z.width + x], ref.pixels[Math.floor(y / 3) * ref.width + Math.floor(x / 3)]);
+  for (let y = 0; y < z.height; y++)
+    for (let x = 0; x < z.width; x++)
+      assert.equal(z.pixels[y * z.width + x], ref.pixels[Math.floor(y / 3) * ref.width + Math.floor(x / 3)]);
   assert.deepEqual(upscale(ref, 1), ref);
   assert.throws(() => imageGrid(new Float32Array(7), { height: H, width: W }), /multiple of 6/);
 });
@@ -117,25 +130,50 @@ test("500 filters of 28x28: weight columns tile like the same filters as rows, a
 });
 
 test("figure builders produce plotly data/layout", () => {
-  const f = lineChart([{ name: "train", y: [3, 2, 1] }, { name: "valid", x: [1, 2, 3], y: [4, 3, 2.5] }], { title: "loss", xTitle: "epoch", logY: true });
+  const f = lineChart(
+    [
+      { name: "train", y: [3, 2, 1] },
+      { name: "valid", x: [1, 2, 3], y: [4, 3, 2.5] },
+    ],
+    { title: "loss", xTitle: "epoch", logY: true },
+  );
   assert.equal(f.data.length, 2);
-  assert.deepEqual(f.data.map((t) => t.type), ["scatter", "scatter"]);
+  assert.deepEqual(
+    f.data.map((t) => t.type),
+    ["scatter", "scatter"],
+  );
   assert.deepEqual(f.data[0].type === "scatter" && f.data[0].x, [0, 1, 2]);
   assert.notEqual(f.data[0].type === "scatter" && f.data[0].line.color, f.data[1].type === "scatter" && f.data[1].line.color);
-  assert.deepEqual([f.layout.title?.text, f.layout.xaxis.title?.text, f.layout.yaxis.type, f.layout.showlegend], ["loss", "epoch", "log", true]);
+  assert.deepEqual(
+    [f.layout.title?.text, f.layout.xaxis.title?.text, f.layout.yaxis.type, f.layout.showlegend],
+    ["loss", "epoch", "log", true],
+  );
 
   const values = Float32Array.from({ length: 1000 }, (_, i) => (i % 100) / 10); // 0..9.9, uniform
-  const h = histogram([{ name: "w", values }, { name: "b", values: [0, 9.9] }], { bins: 10 });
+  const h = histogram(
+    [
+      { name: "w", values },
+      { name: "b", values: [0, 9.9] },
+    ],
+    { bins: 10 },
+  );
   const [a, b] = h.data;
   assert.ok(a.type === "bar" && b.type === "bar");
   assert.deepEqual(a.y, new Array(10).fill(100));
-  assert.equal(b.y.reduce((s, v) => s + v, 0), 2, "max value lands in the last bin");
+  assert.equal(
+    b.y.reduce((s, v) => s + v, 0),
+    2,
+    "max value lands in the last bin",
+  );
   assert.deepEqual(a.x, b.x, "shared bins");
   assert.ok(Math.abs(a.x[0] - (0 + 0.99 / 2)) < 1e-9);
   const d = histogram([{ name: "w", values }], { bins: 7, density: true }).data[0];
   assert.ok(d.type === "bar" && Math.abs(d.y.reduce((s, v) => s + v * d.width, 0) - 1) < 1e-9, "density integrates to 1");
 
-  const m = heatmap([[-1, 0.5], [2, 0]]);
+  const m = heatmap([
+    [-1, 0.5],
+    [2, 0],
+  ]);
   const t = m.data[0];
   assert.ok(t.type === "heatmap");
   assert.deepEqual([t.zmin, t.zmax], [-2, 2], "diverging scale is symmetric around 0");
@@ -145,7 +183,14 @@ test("figure builders produce plotly data/layout", () => {
 });
 
 test("SVG fallback is well-formed with one path per series, markers, legend and breaks", () => {
-  const f = lineChart([{ name: "a", y: [1, 2, NaN, 4, 5] }, { name: "b<c", y: [5, 4, 3, 2, 1] }, { name: "c", y: [0, 1, 0, 1, 0] }], { title: "t & u", markers: true });
+  const f = lineChart(
+    [
+      { name: "a", y: [1, 2, NaN, 4, 5] },
+      { name: "b<c", y: [5, 4, 3, 2, 1] },
+      { name: "c", y: [0, 1, 0, 1, 0] },
+    ],
+    { title: "t & u", markers: true },
+  );
   const svg = figureSvg(f);
   assertWellFormed(svg);
   assert.equal(count(svg, 'class="trace"'), 3);
@@ -160,7 +205,15 @@ test("SVG fallback is well-formed with one path per series, markers, legend and 
   const hs = figureSvg(histogram([{ name: "x", values: [1, 1, 2, 5] }], { bins: 4 }));
   assertWellFormed(hs);
   assert.equal(count(hs, 'class="bar"'), 3, "empty bins draw nothing");
-  const hm = figureSvg(heatmap([[1, 2, 3], [4, 5, 6]], { title: "W" }));
+  const hm = figureSvg(
+    heatmap(
+      [
+        [1, 2, 3],
+        [4, 5, 6],
+      ],
+      { title: "W" },
+    ),
+  );
   assertWellFormed(hm);
   assert.equal(count(hm, "<image "), 2, "matrix + colorbar");
   const log = figureSvg(lineChart([{ name: "e", y: [1000, 100, 10, 1, 0.1] }], { logY: true }));
@@ -218,7 +271,10 @@ test("liveChart updates one display entry in place without re-embedding plotly",
     assert.ok(o.every((x) => !String(x.bundle["text/html"] ?? "").includes("plotly.js v")));
     assert.equal(o.length, 3 + 1, "updates at t=60, 180, 300, then done");
     assert.ok(new Set(o.map((x) => x.id)).size === 1 && o[0].id);
-    assert.deepEqual(o.map((x) => x.update), [false, true, true, true]);
+    assert.deepEqual(
+      o.map((x) => x.update),
+      [false, true, true, true],
+    );
     assert.ok(!("text/html" in o[1].bundle) && "image/svg+xml" in o[1].bundle && "application/vnd.plotly.v1+json" in o[1].bundle);
     assert.ok("text/html" in o[3].bundle, "final draw is interactive");
     const last = o[3].bundle["application/vnd.plotly.v1+json"] as { data: { y: number[] }[] };
@@ -246,7 +302,11 @@ test("showImages shows a PNG in a notebook and saves in a terminal", () => {
 });
 
 test("tables: formatted HTML and text, CSV quoting, no silent overwrite", () => {
-  const rows = [{ epoch: 1, recon: 0.123456, note: "a<b" }, { epoch: 2, recon: 1.5e-7, note: 'x,"y"' }, { epoch: 10, recon: 0.05, val: 2 }];
+  const rows = [
+    { epoch: 1, recon: 0.123456, note: "a<b" },
+    { epoch: 2, recon: 1.5e-7, note: 'x,"y"' },
+    { epoch: 10, recon: 0.05, val: 2 },
+  ];
   assert.deepEqual([formatCell(0.123456), formatCell(1.5e-7), formatCell(12), formatCell(NaN)], ["0.1235", "1.500e-7", "12", "NaN"]);
   const html = tableHtml(rows, { caption: "History" });
   assert.ok(html.includes("<caption") && html.includes("History"));
@@ -256,7 +316,10 @@ test("tables: formatted HTML and text, CSV quoting, no silent overwrite", () => 
   const text = tableText(rows).split("\n");
   assert.equal(text.length, 5);
   assert.equal(text[0].indexOf("recon") + 5, text[2].indexOf("0.1235") + 6, "numbers right-aligned under header");
-  const long = tableText(Array.from({ length: 100 }, (_, i) => ({ i })), { maxRows: 10 }).split("\n");
+  const long = tableText(
+    Array.from({ length: 100 }, (_, i) => ({ i })),
+    { maxRows: 10 },
+  ).split("\n");
   assert.equal(long.length, 2 + 11);
   assert.ok(long.includes("…") || long.some((l) => l.trim() === "…"));
 
@@ -281,7 +344,10 @@ test("figureBundle text/plain summarises", () => {
 
 test("historyTable builds a danfo DataFrame that tables render", () => {
   const t = performance.now();
-  const df = historyTable([{ epoch: 1, recon: 0.5 }, { epoch: 2, recon: 0.25, val: 0.3 }]);
+  const df = historyTable([
+    { epoch: 1, recon: 0.5 },
+    { epoch: 2, recon: 0.25, val: 0.3 },
+  ]);
   console.log(`# first historyTable (loads danfojs-node) ${(performance.now() - t).toFixed(0)} ms`);
   assert.deepEqual(df.columns, ["epoch", "recon", "val"]);
   assert.deepEqual(df.shape, [2, 3]);
@@ -299,7 +365,10 @@ test("bar charts: one bar per value, negative values grow downwards from 0 in th
   const fig = barChart([{ name: "log p", y: [-189.7, -198.3, 12] }], { title: "mixed signs" });
   assert.deepEqual(fig.data[0].type === "bar" ? fig.data[0].x : [], [0, 1, 2]);
   const svg = figureSvg(fig);
-  const bars = [...svg.matchAll(/<rect class="bar" x="[^"]+" y="([^"]+)" width="[^"]+" height="([^"]+)"/g)].map((m) => [Number(m[1]), Number(m[2])]);
+  const bars = [...svg.matchAll(/<rect class="bar" x="[^"]+" y="([^"]+)" width="[^"]+" height="([^"]+)"/g)].map((m) => [
+    Number(m[1]),
+    Number(m[2]),
+  ]);
   assert.equal(bars.length, 3, "every bar is drawn");
   // The two negative bars start at the zero line (same top y) and hang below it; the positive one ends there.
   assert.equal(bars[0][0], bars[1][0]);

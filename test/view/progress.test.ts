@@ -1,8 +1,9 @@
 /** Tests of the training progress bar: text format, throttling (with an injected clock), notebook output. */
-import { test } from "node:test";
+
 import assert from "node:assert/strict";
+import { test } from "node:test";
+import { type MimeBundle, setDisplaySink } from "../../lib/view/display";
 import { formatDuration, formatValue, progressBar, progressLine } from "../../lib/view/progress";
-import { MimeBundle, setDisplaySink } from "../../lib/view/display";
 
 /** A bar drawing into an array, on a clock we move by hand. */
 function fake(mode: "tty" | "lines" | "off", total = 1000) {
@@ -13,8 +14,14 @@ function fake(mode: "tty" | "lines" | "off", total = 1000) {
 }
 
 test("durations and monitor values are formatted compactly", () => {
-  assert.deepEqual([formatDuration(0), formatDuration(75.4), formatDuration(3725), formatDuration(NaN)], ["00:00", "01:15", "1:02:05", "?"]);
-  assert.deepEqual([formatValue(3), formatValue(0.0312345), formatValue(123.456), formatValue(2.5e-5), formatValue("PCD")], ["3", "0.03123", "123.5", "2.500e-5", "PCD"]);
+  assert.deepEqual(
+    [formatDuration(0), formatDuration(75.4), formatDuration(3725), formatDuration(NaN)],
+    ["00:00", "01:15", "1:02:05", "?"],
+  );
+  assert.deepEqual(
+    [formatValue(3), formatValue(0.0312345), formatValue(123.456), formatValue(2.5e-5), formatValue("PCD")],
+    ["3", "0.03123", "123.5", "2.500e-5", "PCD"],
+  );
 });
 
 test("a line shows percent, bar, count, elapsed<ETA, rate and info", () => {
@@ -72,7 +79,10 @@ test("notebook mode updates one HTML output in place", () => {
     bar.done();
     assert.equal(outputs.length, 5);
     assert.ok(outputs[0].id && outputs.every((o) => o.id === outputs[0].id));
-    assert.deepEqual(outputs.map((o) => o.update), [false, true, true, true, true]);
+    assert.deepEqual(
+      outputs.map((o) => o.update),
+      [false, true, true, true, true],
+    );
     const html = String(outputs[4].bundle["text/html"]);
     assert.ok(html.includes("width:100.0%") && html.includes("recon=0.25") && html.includes("4/4"));
     assert.match(String(outputs[1].bundle["text/plain"]), /epochs +50% .* 2\/4/);
