@@ -20,11 +20,12 @@
  * `--no-numpy`. Machines are shared: compare ratios measured in the same run, not absolute times.
  * Environment as for the library: RBM_NATIVE_BLAS=0 (wasm matMul), RBM_WASM_THREADS=0, RBM_BACKEND.
  */
+
+import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
-import { spawnSync } from "child_process";
-import * as fs from "fs";
-import * as os from "os";
-import * as path from "path";
 import { type BackendInfo, initBackend, summaryLine } from "../lib/compute/backend";
 import { loadNativeBlas, nativeBlasCounters } from "../lib/compute/blas";
 import { Rng } from "../lib/core/random";
@@ -211,7 +212,7 @@ async function sectionExtra(args: Args, mnist: Dataset): Promise<void> {
     for (let i = 0; i < images.length; i++) images[i] = rng.uniform() < 0.5 ? 1 : 0;
     const data: Dataset = { images, labels: new Uint8Array(rows), n: rows, rows: 1, cols: nV, name: "random binary" };
     const o = await ours(data, nH, {});
-    console.log(`CD-1 ${nV}-${nH}`.padEnd(15) + ` ours ${fmt(o.seconds * scale).padStart(7)} s/60k   (random binary rows; no numpy peer)`);
+    console.log(`${`CD-1 ${nV}-${nH}`.padEnd(15)} ours ${fmt(o.seconds * scale).padStart(7)} s/60k   (random binary rows; no numpy peer)`);
   }
   console.log(`peak RSS ${rssMB().toFixed(0)} MB (this process)`);
 }

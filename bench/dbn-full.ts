@@ -33,9 +33,9 @@
  * greedy DBN), and a summary to `<dir>/results.json`.
  */
 
+import * as fs from "node:fs";
+import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
-import * as fs from "fs";
-import * as path from "path";
 import { initBackend, summaryLine } from "../lib/compute/backend";
 import { saveDBN, saveMLP } from "../lib/dbn/checkpoint";
 import { classifyDBN } from "../lib/dbn/classify";
@@ -44,7 +44,7 @@ import { dbnToMLP, disposeMLP, evaluateMLP, type MLP } from "../lib/dbn/mlp";
 import { type DBN, disposeDBN } from "../lib/dbn/model";
 import { pretrainDBN } from "../lib/dbn/pretrain";
 import { tuneTopPCD, upDownFineTune } from "../lib/dbn/updown";
-import { Dataset, firstN, loadMnist, splitValidation } from "../lib/io/data";
+import { firstN, loadMnist, splitValidation } from "../lib/io/data";
 import type { TrainOptions } from "../lib/train/cd";
 import { formatDuration } from "../lib/view/progress";
 
@@ -132,7 +132,7 @@ function parseArgs(argv: string[]): Args {
   };
   if (raw.size > 0)
     throw new Error(
-      `dbn-full: unknown option(s) ${[...raw.keys()].map((k) => "--" + k).join(", ")}; see the comment at the top of bench/dbn-full.ts.`,
+      `dbn-full: unknown option(s) ${[...raw.keys()].map((k) => `--${k}`).join(", ")}; see the comment at the top of bench/dbn-full.ts.`,
     );
   return a;
 }
@@ -308,7 +308,7 @@ async function main(): Promise<void> {
       history: ft.history,
       confusion: ev.confusion,
     };
-    fs.writeFileSync(path.join(a.dir, "results.json"), JSON.stringify(summary, null, 1) + "\n");
+    fs.writeFileSync(path.join(a.dir, "results.json"), `${JSON.stringify(summary, null, 1)}\n`);
     log(
       `saved ${path.relative(ROOT, path.join(a.dir, "dbn.safetensors"))}, ${path.relative(ROOT, path.join(a.dir, "mlp.safetensors"))} and results.json`,
     );

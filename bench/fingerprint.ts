@@ -62,9 +62,13 @@ function feed(h: crypto.Hash, x: unknown): void {
       feed(h, k);
       feed(h, v);
     }
-    return void h.update("}");
+    h.update("}");
+    return;
   }
-  if (x instanceof Set) return feed(h, [...x].sort());
+  if (x instanceof Set) {
+    feed(h, [...x].sort());
+    return;
+  }
   if (Array.isArray(x)) {
     h.update(`[${x.length}:`);
     for (const v of x) feed(h, v);
@@ -326,7 +330,7 @@ async function main(): Promise<void> {
       emit(r, {
         wakeRecon: last(r.history).wakeRecon,
         flips: last(r.history).labelFlips,
-        G0: sum(r.dbn.generative![0].W),
+        G0: sum((r.dbn.generative ?? [])[0].W),
         R0: sum(r.dbn.layers[0].W),
       });
       untied = r.dbn;
@@ -394,7 +398,7 @@ async function main(): Promise<void> {
       const a = lib.cloneDBN(dbn);
       const s = lib.stackRBMs(a.layers, { nLabels: 10 });
       const u = lib.untieDBN(s);
-      emit({ s, u }, { G1: sum(u.generative![1].W) });
+      emit({ s, u }, { G1: sum((u.generative ?? [])[1].W) });
       lib.disposeDBN(s);
       lib.disposeDBN(u);
     });
@@ -713,7 +717,7 @@ async function main(): Promise<void> {
       const fileTied = path.join(io, "dbn-tied.safetensors");
       lib.saveDBN(fileTied, dbn);
       const t = lib.loadDBN(fileTied);
-      emit({ r, t, file: bytes(file), fileTied: bytes(fileTied) }, { G0: sum(r.dbn.generative![0].W), W2: sum(t.dbn.layers[2].W) });
+      emit({ r, t, file: bytes(file), fileTied: bytes(fileTied) }, { G0: sum((r.dbn.generative ?? [])[0].W), W2: sum(t.dbn.layers[2].W) });
       lib.disposeDBN(r.dbn);
       lib.disposeDBN(t.dbn);
     });

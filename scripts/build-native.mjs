@@ -67,7 +67,7 @@ function findNodeGyp() {
     "/usr/lib/node_modules/npm/node_modules/node-gyp/bin/node-gyp.js",
     "/usr/share/nodejs/node-gyp/bin/node-gyp.js",
   ];
-  return candidates.find((c) => c && c.endsWith(".js") && existsSync(c)) ?? null;
+  return candidates.find((c) => c?.endsWith(".js") && existsSync(c)) ?? null;
 }
 
 /** A folder with include/node/node_api.h, so node-gyp needs no download. */

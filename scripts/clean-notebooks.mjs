@@ -53,7 +53,7 @@ for (const file of files) {
     continue;
   }
   if (clean(nb)) withOutputs.push(rel);
-  const cleaned = JSON.stringify(sortKeys(nb), null, 1) + "\n";
+  const cleaned = `${JSON.stringify(sortKeys(nb), null, 1)}\n`;
   if (!check && cleaned !== original) {
     writeFileSync(fullPath, cleaned);
     console.log(`cleaned ${rel}`);

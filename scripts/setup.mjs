@@ -30,7 +30,7 @@ function canAptInstall() {
 function installInstructions(found) {
   const lacking = found.tried.map((t) => `  ${t.python}: missing ${t.missing.join(", ")}`).join("\n");
   return [
-    "No usable Jupyter found" + (lacking ? ":\n" + lacking : " (no python3 with Jupyter on PATH)."),
+    `No usable Jupyter found${lacking ? `:\n${lacking}` : " (no python3 with Jupyter on PATH)."}`,
     "Install JupyterLab, then run this command again:",
     "  pip:    python3 -m pip install jupyterlab",
     "  conda:  conda install -c conda-forge jupyterlab",

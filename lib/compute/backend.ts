@@ -15,11 +15,12 @@
  *
  * Call `await initBackend()` once before creating tensors; later calls return the cached result.
  */
+
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import type { Worker } from "node:worker_threads";
 import * as tf from "@tensorflow/tfjs";
-import * as fs from "fs";
-import * as os from "os";
-import * as path from "path";
-import type { Worker } from "worker_threads";
 import { enableNativeBlas, loadNativeBlas } from "./blas";
 /** A TensorFlow.js backend this module knows how to set up. */
 export type BackendName = "tensorflow" | "wasm" | "cpu";
@@ -134,7 +135,7 @@ function forcedFailureMessage(name: BackendName, reason: string): string {
       tf.version_core +
       "` " +
       "(its install script downloads libtensorflow, so it needs network access; see environment.md)",
-    wasm: "Install it with `npm install @tensorflow/tfjs-backend-wasm@" + tf.version_core + "`",
+    wasm: `Install it with \`npm install @tensorflow/tfjs-backend-wasm@${tf.version_core}\``,
     cpu: "The cpu backend ships with @tensorflow/tfjs; reinstall with `npm ci`",
   };
   return `RBM_BACKEND=${name}, but the "${name}" backend cannot be loaded: ${reason}. ${how[name]}, or unset RBM_BACKEND.`;

@@ -15,9 +15,10 @@
  * another file, `RBM_BLAS_THREADS=N` sets OpenBLAS's thread count (else OpenBLAS's own
  * `OPENBLAS_NUM_THREADS`, else all cores).
  */
+
+import * as fs from "node:fs";
+import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
-import * as fs from "fs";
-import * as path from "path";
 
 /** The functions the compiled addon (`native/blas/build/Release/blas.node`) exports. */
 export interface NativeBlasAddon {

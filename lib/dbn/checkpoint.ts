@@ -1,8 +1,3 @@
-/**
- * DBN and MLP files, on the shared rules of io/checkpoint.ts (format, version, JSON metadata with
- * non-finite numbers, no silent overwrite, one clear error per problem).
- */
-import * as fs from "node:fs";
 import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { assertFiniteRBM, disposeRBM, type RBM } from "../core/rbm";
@@ -15,18 +10,7 @@ import {
   readJsonMetadata,
   writeModelFile,
 } from "../io/checkpoint";
-import {
-  decodeSafetensors,
-  type JsonObject,
-  type JsonValue,
-  loadSafetensors,
-  type OverwritePolicy,
-  SafeTensor,
-  type SafeTensorInput,
-  safeToTensor,
-  saveSafetensors,
-  tensorToSafe,
-} from "../io/safetensors";
+import { type JsonObject, type JsonValue, type OverwritePolicy, type SafeTensorInput, safeToTensor, tensorToSafe } from "../io/safetensors";
 import { type DenseLayer, disposeMLP, type MLP, mlpSizes } from "./mlp";
 import { archName, assertDBN, type DBN, type GenerativeLayer, visibleUnits } from "./model";
 /** `__metadata__.format` of a DBN checkpoint. */

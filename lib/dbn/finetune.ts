@@ -6,17 +6,10 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { type Rng, type Seed, toRng } from "../core/random";
-import { cloneRBM, initRBM } from "../core/rbm";
-import { sampleBernoulli, sigmoidLayer } from "../core/units";
-import { type Batch, batches, type Dataset, dim, permutation, selectRows } from "../io/data";
-import { loadSafetensors, SafeTensor, SafeTensorInput, safeToTensor, saveSafetensors, tensorToSafe } from "../io/safetensors";
-import { EpochRecord, trainRBM } from "../train/cd";
+import { type Batch, type Dataset, dim } from "../io/data";
 import { type HistoryRecord, rateAt, runEpochs, type Stepper } from "../train/loop";
 import type { ProgressBar } from "../view/progress";
-import { jointNegativePhase, trainJointRBM } from "./joint";
 import { cloneMLP, type DenseLayer, disposeMLP, dropoutMask, evaluateMLP, type MLP, mlpGradients } from "./mlp";
-import { assertDBN, cloneDBN, DBN, disposeDBN, untieDBN } from "./model";
-import { upPass } from "./passes";
 
 /** Options of {@link fineTuneMLP}. */
 export interface FineTuneOptions {

@@ -89,7 +89,7 @@ export async function trainJointRBM(
   assertLabelCount(K, "trainJointRBM");
   if (K < 2) throw new Error("trainJointRBM: nLabels must be ≥ 2; for an RBM without labels use trainRBM.");
   assertFiniteRBM(rbm);
-  const [nV, nH] = rbm.W.shape;
+  const nV = rbm.W.shape[0];
   const nX = nV - K;
   if (dim(data) !== nX) {
     throw new Error(

@@ -17,27 +17,7 @@
  */
 
 import * as tf from "@tensorflow/tfjs";
-import * as fs from "fs";
-import * as path from "path";
-import { allBinaryStates, exactLogZ } from "../core/exact";
-import { withoutUndefined } from "../core/numerics";
-import { Rng, Seed, toRng } from "../core/random";
-import { assertFiniteRBM, cloneRBM, disposeRBM, freeEnergy, initRBM, type RBM } from "../core/rbm";
-import { sampleBernoulli, sampleSoftmaxGroup, sigmoidLayer } from "../core/units";
-import { rbmFromTensors, rbmToTensors } from "../io/checkpoint";
-import { assertUnitInterval, Dataset, dim, visibleRows } from "../io/data";
-import {
-  decodeSafetensors,
-  JsonObject,
-  JsonValue,
-  SafeTensor,
-  SafeTensorInput,
-  safeToTensor,
-  saveSafetensors,
-  tensorToSafe,
-} from "../io/safetensors";
-import { CDState, cdLoop, cdModelOf, cdSchedule, EpochRecord, resolveTrainOptions, TrainOptions, TrainResult, trainRBM } from "../train/cd";
-import { runEpochs, Stepper } from "../train/loop";
+import { cloneRBM, disposeRBM, type RBM } from "../core/rbm";
 /** Top-down (generative) weights of one lower layer: p(x_l = 1 | x_{l+1}) = σ(x_{l+1} W + b). */
 export interface GenerativeLayer {
   /** `[n_{l+1}, n_l]` (the transpose of the recognition weights while they are tied). */

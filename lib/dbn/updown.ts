@@ -143,7 +143,6 @@ export async function upDownFineTune(dbn: DBN, data: Dataset, opts: UpDownOption
   }
   const rng = toRng(opts.seed ?? 0);
   const model = untieDBN(dbn);
-  const L = model.layers.length;
   let recon = tf.scalar(0);
   let flips = tf.scalar(0);
   const stepper: Stepper<DBN, UpDownRecord> = {

@@ -1,44 +1,8 @@
-/**
- * Annealed importance sampling (AIS) of the partition function of an RBM, after Salakhutdinov &
- * Murray (2008), "On the quantitative analysis of deep belief networks", §3–4.
- *
- * Z = Σ_v exp(−F(v)) cannot be enumerated for a 784-500 RBM, but its ratio to the Z_A of a simple
- * "base" model A can be estimated by moving samples through a chain of models between A and the
- * target B. Here A is the base-rate RBM: W_A = 0, visible bias b_A, and nHidden hidden units with
- * bias 0, so that
- *
- *   Z_A = 2^nHidden · Π_i (1 + exp(b_A,i)),   log Z_A = Σ_i softplus(b_A,i) + nHidden·log 2,
- *
- * and the intermediate models, for 0 = β_0 < β_1 < … < β_K = 1, are the RBMs with parameters
- *
- *   W_k = β_k W,   b_k = (1 − β_k) b_A + β_k b,   c_k = β_k c.
- *
- * This is S&M's path: p_k(v, h) ∝ exp(−(1 − β_k) E_A(v, h) − β_k E_B(v, h)), a geometric average of
- * the JOINT distributions (both models share h). Its visible marginal is
- *
- *   p*_k(v) = exp(vᵀb_k) · Π_j (1 + exp(β_k (c_j + (vᵀW)_j))),
- *
- * which is not exp(−(1 − β_k) F_A(v) − β_k F_B(v)) (softplus(βx) ≠ β·softplus(x)); it is the one the
- * Gibbs transitions below leave invariant. Each of M independent runs does
- *
- *   v_1 ~ p_A (independent pixels, p(v_i = 1) = σ(b_A,i))
- *   for k = 1 … K:  log w += log p*_k(v_k) − log p*_{k−1}(v_k)
- *                   (if k < K) v_{k+1} ~ T_k(v_k): h ~ σ(β_k (c + vW)), v ~ σ(b_k + β_k W h)
- *
- * with the increment in closed form, x = c + vW:
- *   log p*_k(v) − log p*_{k−1}(v) = (β_k − β_{k−1}) vᵀ(b − b_A) + Σ_j [softplus(β_k x_j) − softplus(β_{k−1} x_j)].
- *
- * Then E[w] = Z_B / Z_A, and log Z_B ≈ log Z_A + log mean(w). The estimate of Z is unbiased, so
- * log Z is biased low (Jensen) and tends to UNDER-estimate log Z: log-likelihoods computed from it
- * then tend to be too optimistic. A small effective sample size or a wide band means the schedule is
- * too short or the base model too far from B.
- */
-import * as tf from "@tensorflow/tfjs";
-import { dotRow, sigmoid64, softplus64 } from "../core/numerics";
+import { dotRow, sigmoid64 } from "../core/numerics";
 import { type Seed, toRng } from "../core/random";
 import { assertFiniteRBM, type RBM, rbmSize } from "../core/rbm";
 import { assertBinary, type VisibleData, visibleRows } from "../io/data";
-import { barFor, Pacer, type ProgressBar, yieldToEventLoop } from "../view/progress";
+import { barFor, Pacer, type ProgressBar } from "../view/progress";
 import {
   type AISBase,
   type AISResult,
@@ -49,12 +13,10 @@ import {
   baseLogZ,
   baseRateVisibleBias,
   checkBases,
-  checkBetas,
   checkRuns,
   resolveBetas,
   SAMPLE_HIGH,
   SAMPLE_NONE,
-  SM_N_BETAS,
   sampleVisible,
   TemperedGibbs,
 } from "./anneal";

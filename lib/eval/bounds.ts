@@ -14,13 +14,9 @@
  * AIS log Ẑ below it is certainly wrong.
  */
 import * as tf from "@tensorflow/tfjs";
-import { dotRow, log1pUnit, logSumExp, sigmoid64, softplus64 } from "../core/numerics";
-import { Rng, Seed, toRng } from "../core/random";
+import { softplus64 } from "../core/numerics";
 import { assertFiniteRBM, type RBM, rbmSize } from "../core/rbm";
-import { assertBinary, permutation, type VisibleData, visibleRows } from "../io/data";
-import { barFor, ProgressBar, yieldToEventLoop } from "../view/progress";
-import { AISResult, aisSummary, baseRateVisibleBias, resolveBetas } from "./anneal";
-import { meanFreeEnergy } from "./metrics";
+import { assertBinary, type VisibleData, visibleRows } from "../io/data";
 import type { ModelSamples } from "./model-samples";
 import { negFreeEnergies, negHiddenFreeEnergies, VisitedStates } from "./states";
 

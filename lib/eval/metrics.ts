@@ -19,7 +19,7 @@ import { logSigmoid64 } from "../core/numerics";
 import { type Seed, toRng } from "../core/random";
 import { assertFiniteRBM, freeEnergy, type RBM, rbmSize } from "../core/rbm";
 import { sampleBernoulli } from "../core/units";
-import { assertBinary, assertUnitInterval, Dataset, type VisibleData, visibleRows } from "../io/data";
+import { assertBinary, type VisibleData, visibleRows } from "../io/data";
 
 /** Default number of rows per batch for the metrics. */
 export const METRIC_BATCH_SIZE = 1000;

@@ -74,8 +74,9 @@ export function trainSoftmax(
           }),
         true,
       );
-      total += loss!.dataSync()[0] * size;
-      loss!.dispose();
+      if (!loss) throw new Error("trainSoftmax: the optimizer returned no loss.");
+      total += loss.dataSync()[0] * size;
+      loss.dispose();
     }
     losses.push(total / n);
   }

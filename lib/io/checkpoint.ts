@@ -17,7 +17,6 @@ import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { assertFiniteRBM, disposeRBM, type RBM } from "../core/rbm";
 import {
-  decodeSafetensors,
   type JsonObject,
   type JsonValue,
   type OverwritePolicy,

@@ -7,10 +7,10 @@
  * cheaper than slicing a big tensor on the wasm backend.
  */
 
+import * as fs from "node:fs";
+import * as path from "node:path";
+import * as zlib from "node:zlib";
 import * as tf from "@tensorflow/tfjs";
-import * as fs from "fs";
-import * as path from "path";
-import * as zlib from "zlib";
 import { type Seed, toRng } from "../core/random";
 /** Images and labels held in memory. */
 export interface Dataset {

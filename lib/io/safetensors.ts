@@ -178,7 +178,7 @@ function prepareTensors(
     if (name === "" || name === METADATA_KEY) {
       throw new Error(`${where}: "${name}" cannot be a tensor name (empty or reserved); rename it.`);
     }
-    const arrayDtype = t && t.data ? dtypeOfArray(t.data) : undefined;
+    const arrayDtype = t?.data ? dtypeOfArray(t.data) : undefined;
     if (arrayDtype === undefined) {
       throw new Error(`${where}: tensor "${name}" needs data as a Float32Array, Float64Array, Int32Array or Uint8Array.`);
     }

@@ -17,8 +17,7 @@ import { withoutUndefined } from "../core/numerics";
 import { type Rng, type Seed, toRng } from "../core/random";
 import { assertFiniteRBM, cloneRBM, disposeRBM, type RBM, rbmSize } from "../core/rbm";
 import { sampleBernoulli, sigmoidLayer, UniformSource } from "../core/units";
-import { freeEnergyGap, pseudoLikelihood, reconstructionError } from "../eval/metrics";
-import { assertUnitInterval, Batch, batches, type Dataset, dim } from "../io/data";
+import { assertUnitInterval, type Dataset, dim } from "../io/data";
 import type { ProgressBar } from "../view/progress";
 import { type HistoryRecord, type LoopOptions, rateAt, runEpochs, type Stepper } from "./loop";
 /** Hyperparameters of {@link trainRBM}; defaults follow Hinton's practical guide and rbm.m. */
@@ -167,7 +166,6 @@ interface State extends CDState {
 /** One CD-k / PCD-k update on the batch `v` `[B, nVisible]`. Returns the new state (old tensors freed). */
 function cdUpdate(s: State, v: tf.Tensor2D, o: ResolvedTrainOptions, noise: UniformSource, lr: number, momentum: number): State {
   const B = v.shape[0];
-  const nH = s.W.shape[1];
   const next = tf.tidy(() => {
     const WT = tf.transpose(s.W) as tf.Tensor2D;
     // Positive phase: hidden probabilities driven by the data.

@@ -110,7 +110,7 @@ export function toCsv(table: Table): string {
   const cols = columnsOf(rows);
   const quote = (s: string) => (/[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s);
   const lines = [cols.map(quote), ...rows.map((r) => cols.map((c) => (r[c] === undefined ? "" : quote(String(r[c])))))];
-  return lines.map((l) => l.join(",")).join("\n") + "\n";
+  return `${lines.map((l) => l.join(",")).join("\n")}\n`;
 }
 
 /**

@@ -80,6 +80,12 @@ function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return m;
 }
 
+/** `x`, asserting that it is there. */
+function defined<T>(x: T | undefined, what: string): T {
+  assert.ok(x !== undefined, `${what} is undefined`);
+  return x;
+}
+
 test("greedy stacking: layer shapes chain, the up pass is the layers' hiddenProbs in turn, runs are seeded", async () => {
   await noLeakAsync("pretrainDBN", async () => {
     const { dbn, histories, resumed } = await pretrainDBN([784, 40, 30, 20], train, { perLayer: quiet, seed: 5 });
@@ -519,17 +525,17 @@ test("backprop gradients equal finite differences of the loss, with and without 
         assert.equal(top.db[1], undefined);
         assert.ok(
           maxAbsDiff(
-            top.dW[2]!.dataSync(),
-            Array.from(g.dW[2]!.dataSync(), (v) => 2 * v),
+            defined(top.dW[2], "top.dW[2]").dataSync(),
+            Array.from(defined(g.dW[2], "g.dW[2]").dataSync(), (v) => 2 * v),
           ) < 1e-6,
           "scale multiplies the gradient",
         );
         disposeSome([g.loss, g.wrong, top.loss, top.wrong, ...g.dW, ...g.db, ...top.dW, ...top.db]);
       });
     // A masked-out input pixel gets no gradient on its weights.
-    const mask0 = masks[0]!.dataSync();
+    const mask0 = defined(masks[0], "masks[0]").dataSync();
     const g = mlpGradients(mlp, x, y, { masks: masks });
-    const dW0 = g.dW[0]!.dataSync();
+    const dW0 = defined(g.dW[0], "g.dW[0]").dataSync();
     for (let i = 0; i < 6; i++) {
       const alive = [0, 1, 2, 3].some((r) => mask0[r * 6 + i] !== 0);
       if (!alive) for (let j = 0; j < 5; j++) assert.equal(dW0[i * 5 + j], 0);

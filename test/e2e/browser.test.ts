@@ -702,7 +702,7 @@ describe("the Jupyter server `npm start` opens", () => {
     return srv;
   };
 
-  async function api(method: string, route: string, body?: unknown, auth = true): Promise<{ status: number; json: any; text: string }> {
+  async function api(method: string, route: string, body?: unknown, auth = true): Promise<{ status: number; json: unknown; text: string }> {
     const res = await fetch(base + route, {
       method,
       headers: { ...(auth ? { Authorization: `token ${token}` } : {}), ...(body ? { "Content-Type": "application/json" } : {}) },
@@ -710,7 +710,7 @@ describe("the Jupyter server `npm start` opens", () => {
       signal: AbortSignal.timeout(30_000),
     });
     const text = await res.text();
-    let json: any = null;
+    let json: unknown = null;
     try {
       json = JSON.parse(text);
     } catch {
@@ -741,7 +741,7 @@ describe("the Jupyter server `npm start` opens", () => {
     );
     const up = await waitUntil(
       async () => {
-        if (server!.hasExited()) return true;
+        if (need(server, "the server start").hasExited()) return true;
         try {
           return (await fetch(`${url}/api/status`, { headers: { Authorization: `token ${token}` }, signal: AbortSignal.timeout(2_000) }))
             .ok;
@@ -766,11 +766,13 @@ describe("the Jupyter server `npm start` opens", () => {
 
   test('offers the kernel spec "tslab" (GET /api/kernelspecs)', { timeout: 30_000 }, async () => {
     liveServer();
-    const { status, json, text } = await api("GET", "/api/kernelspecs");
+    const { status, json: body, text } = await api("GET", "/api/kernelspecs");
+    const json = body as { kernelspecs?: Record<string, { spec?: { language?: string } }> } | null;
     assert.equal(status, 200, `GET /api/kernelspecs: ${status} ${text.slice(0, 500)}\n${serverLog()}`);
     const names = Object.keys(json?.kernelspecs ?? {});
     assert.ok(names.includes("tslab"), `kernel specs offered: ${JSON.stringify(names)}, no "tslab"\n${serverLog()}`);
-    assert.equal(json.kernelspecs.tslab.spec?.language, "typescript", `tslab spec: ${JSON.stringify(json.kernelspecs.tslab)}`);
+    const tslab = json?.kernelspecs?.tslab;
+    assert.equal(tslab?.spec?.language, "typescript", `tslab spec: ${JSON.stringify(tslab)}`);
   });
 
   test("runs a cell in a chapter's session through the kernel's websocket channel", { timeout: 150_000 }, async () => {
@@ -779,8 +781,9 @@ describe("the Jupyter server `npm start` opens", () => {
     assert.ok(notebook, `no notebooks/${SERVER_CHAPTER}-*.ipynb`);
     const created = await api("POST", "/api/sessions", { path: notebook, name: notebook, type: "notebook", kernel: { name: "tslab" } });
     assert.equal(created.status, 201, `POST /api/sessions: ${created.status} ${created.text.slice(0, 500)}\n${serverLog()}`);
-    sessionId = created.json.id as string;
-    const kernelId = created.json.kernel?.id as string;
+    const session = created.json as { id?: string; kernel?: { id?: string } };
+    sessionId = session.id as string;
+    const kernelId = session.kernel?.id as string;
     assert.ok(kernelId, `the session has no kernel: ${created.text}`);
 
     const clientSession = randomUUID();
@@ -833,7 +836,7 @@ describe("the Jupyter server `npm start` opens", () => {
         if (msg.channel === "shell" && msg.header.msg_type === replyType) reply = msg;
         if (msg.channel === "iopub" && msg.header.msg_type === "status" && msg.content.execution_state === "idle") idle = true;
       }
-      return { reply: reply!, messages: mine };
+      return { reply: need(reply, `the ${replyType}`), messages: mine };
     };
 
     const info = await collect(request("kernel_info_request", {}), "kernel_info_reply", 60_000);

@@ -7,7 +7,6 @@
 
 import assert from "node:assert/strict";
 import { after, before, type TestContext, test } from "node:test";
-import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../../lib/compute/backend";
 import { exactLogZ, exactVisibleMarginal } from "../../lib/core/exact";
 import { softplus64 } from "../../lib/core/numerics";

