@@ -102,11 +102,7 @@ export async function fineTuneMLP(mlp: MLP, train: Dataset, opts: FineTuneOption
   const optimizer = kind === "adam" ? tf.train.adam(baseRate) : tf.train.momentum(baseRate, mu);
   const current = (): MLP => ({ layers: vars.map((v) => ({ W: v.W as tf.Tensor2D, b: v.b as tf.Tensor1D })) });
   const hasValidation = opts.validation !== undefined;
-  let best: MLP | undefined;
-  let bestEpoch = -1;
-  let bestVal = Infinity;
-  let bestValLoss = Infinity;
-  let stoppedEarly = false;
+  const keeper = new BestEpoch(hasValidation, patience, epochs);
   let step: BackpropStep = { scale: 1, fromLayer: 0, inputDropout: pIn, hiddenDropout: pHid, weightDecay: wd };
   let sums = { loss: tf.scalar(0), wrong: tf.scalar(0) };
   const stepper: Stepper<MLP, FineTuneRecord> = {
@@ -137,18 +133,7 @@ export async function fineTuneMLP(mlp: MLP, train: Dataset, opts: FineTuneOption
       loss: Number(r.trainLoss.toPrecision(4)),
       ...(hasValidation ? { valError: Number(r.valError.toPrecision(3)) } : {}),
     }),
-    stopAfter: (r) => {
-      // Keep the best validation epoch (ties broken by the loss); without validation, the last one.
-      if (!hasValidation || r.valError < bestVal || (r.valError === bestVal && r.valLoss < bestValLoss)) {
-        if (best) disposeMLP(best);
-        best = cloneMLP(current());
-        bestEpoch = r.epoch;
-        bestVal = r.valError;
-        bestValLoss = r.valLoss;
-      }
-      stoppedEarly = hasValidation && r.epoch - bestEpoch >= patience && r.epoch < epochs - 1;
-      return stoppedEarly;
-    },
+    stopAfter: (r) => keeper.observe(r, current()),
     free: () => tf.dispose([sums.loss, sums.wrong]),
   };
   let history: FineTuneRecord[];
@@ -166,7 +151,7 @@ export async function fineTuneMLP(mlp: MLP, train: Dataset, opts: FineTuneOption
       onEpoch: opts.onEpoch,
     });
   } catch (e) {
-    if (best) disposeMLP(best);
+    keeper.dispose();
     throw e;
   } finally {
     optimizer.dispose();
@@ -174,7 +159,45 @@ export async function fineTuneMLP(mlp: MLP, train: Dataset, opts: FineTuneOption
     if (kind === "momentum") (optimizer as unknown as { c?: tf.Tensor }).c?.dispose();
     for (const v of vars) tf.dispose([v.W, v.b]);
   }
-  return { mlp: best as MLP, history, bestEpoch, stoppedEarly };
+  return { mlp: keeper.best as MLP, history, bestEpoch: keeper.bestEpoch, stoppedEarly: keeper.stoppedEarly };
+}
+
+/**
+ * Early stopping for {@link fineTuneMLP}: keeps a copy of the model of the best validation epoch
+ * (lowest error, ties broken by the loss; without validation data, the last epoch) and says when
+ * `patience` epochs have passed without a better one.
+ */
+class BestEpoch {
+  best: MLP | undefined;
+  bestEpoch = -1;
+  stoppedEarly = false;
+  private bestVal = Infinity;
+  private bestValLoss = Infinity;
+
+  constructor(
+    private readonly hasValidation: boolean,
+    private readonly patience: number,
+    private readonly epochs: number,
+  ) {}
+
+  /** Takes the epoch's record and current model; returns whether to stop training. */
+  observe(r: FineTuneRecord, model: MLP): boolean {
+    if (!this.hasValidation || r.valError < this.bestVal || (r.valError === this.bestVal && r.valLoss < this.bestValLoss)) {
+      this.dispose();
+      this.best = cloneMLP(model);
+      this.bestEpoch = r.epoch;
+      this.bestVal = r.valError;
+      this.bestValLoss = r.valLoss;
+    }
+    this.stoppedEarly = this.hasValidation && r.epoch - this.bestEpoch >= this.patience && r.epoch < this.epochs - 1;
+    return this.stoppedEarly;
+  }
+
+  /** Frees the kept model (after an error). */
+  dispose(): void {
+    if (this.best) disposeMLP(this.best);
+    this.best = undefined;
+  }
 }
 
 /** The options of {@link fineTuneMLP} with their defaults, checked against the model and the data (one clear error each). */

@@ -3,7 +3,7 @@
  * down pass through the generative weights.
  */
 import * as tf from "@tensorflow/tfjs";
-import { type Seed, toRng } from "../core/random";
+import { type Rng, type Seed, toRng } from "../core/random";
 import { sampleBernoulli, sampleSoftmaxGroup, sigmoidLayer } from "../core/units";
 import { assertDBN, checkLabels, type DBN, oneHotTensor } from "./model";
 import { dbnDownPass, dbnUpPass } from "./passes";
@@ -48,44 +48,11 @@ export interface GenerateResult {
  * The picture uses p(x_{L−1} | h) of the last step (smoother than a binary sample).
  */
 export function generateDBN(dbn: DBN, opts: GenerateOptions = {}): GenerateResult {
-  assertDBN(dbn);
-  const K = dbn.nLabels;
-  const clamp = opts.labels === undefined ? undefined : typeof opts.labels === "number" ? [opts.labels] : Array.from(opts.labels);
-  if (clamp && K === 0)
-    throw new Error("generateDBN: this DBN has no label units to clamp; pretrain it with labels: true, or drop opts.labels.");
-  const nChains = opts.nChains ?? (clamp && clamp.length > 1 ? clamp.length : 10);
-  if (!Number.isInteger(nChains) || nChains < 1) throw new Error(`generateDBN: nChains must be a positive integer, got ${nChains}.`);
-  if (clamp && clamp.length !== 1 && clamp.length !== nChains)
-    throw new Error(`generateDBN: ${clamp.length} labels for ${nChains} chains; give one label, or one per chain.`);
-  const perChain = clamp ? Array.from({ length: nChains }, (_, i) => clamp[clamp.length === 1 ? 0 : i]) : undefined;
-  if (perChain) checkLabels(perChain, nChains, K, "generateDBN");
-  const steps = opts.steps ?? 1000;
-  if (!Number.isInteger(steps) || steps < 1) throw new Error(`generateDBN: steps must be an integer ≥ 1, got ${steps}.`);
-  const every = opts.every ?? Math.max(1, Math.floor(steps / 10));
-  if (!Number.isInteger(every) || every < 0) throw new Error(`generateDBN: every must be an integer ≥ 0, got ${every}.`);
+  const { K, nChains, perChain, steps, every } = checkGenerateOptions(dbn, opts);
   const rng = toRng(opts.seed ?? 0);
   const nX = dbn.sizes[dbn.sizes.length - 2];
   const top = dbn.layers[dbn.layers.length - 1];
-
-  let x: tf.Tensor2D;
-  if (opts.init === "random") {
-    x = tf.tidy(() => sampleBernoulli(tf.fill([nChains, nX], 0.5) as tf.Tensor2D, rng));
-  } else if (opts.init === undefined || opts.init === "noise") {
-    // The 2006 paper: an up pass from a random binary image, each pixel on with probability ½.
-    x = tf.tidy(() =>
-      sampleBernoulli(
-        dbnUpPass(dbn, sampleBernoulli(tf.fill([nChains, dbn.sizes[0]], 0.5) as tf.Tensor2D, rng), dbn.sizes.length - 2),
-        rng,
-      ),
-    );
-  } else {
-    const d0 = dbn.sizes[0];
-    if (!(opts.init instanceof Float32Array) || opts.init.length !== nChains * d0) {
-      throw new Error(`generateDBN: init must be "random" or images [nChains, ${d0}] = ${nChains * d0} values.`);
-    }
-    const init = opts.init;
-    x = tf.tidy(() => dbnUpPass(dbn, tf.tensor2d(init, [nChains, d0]), dbn.sizes.length - 2));
-  }
+  let x = startStates(dbn, opts.init, nChains, rng);
   let y: tf.Tensor2D | undefined =
     K === 0
       ? undefined
@@ -134,4 +101,45 @@ export function generateDBN(dbn: DBN, opts: GenerateOptions = {}): GenerateResul
   } finally {
     tf.dispose([x, xProbs, WT, ...(y ? [y] : [])]);
   }
+}
+
+/** The options of {@link generateDBN} with their defaults, checked (one clear error each). */
+function checkGenerateOptions(
+  dbn: DBN,
+  opts: GenerateOptions,
+): { K: number; nChains: number; perChain?: number[]; steps: number; every: number } {
+  assertDBN(dbn);
+  const K = dbn.nLabels;
+  const clamp = opts.labels === undefined ? undefined : typeof opts.labels === "number" ? [opts.labels] : Array.from(opts.labels);
+  if (clamp && K === 0)
+    throw new Error("generateDBN: this DBN has no label units to clamp; pretrain it with labels: true, or drop opts.labels.");
+  const nChains = opts.nChains ?? (clamp && clamp.length > 1 ? clamp.length : 10);
+  if (!Number.isInteger(nChains) || nChains < 1) throw new Error(`generateDBN: nChains must be a positive integer, got ${nChains}.`);
+  if (clamp && clamp.length !== 1 && clamp.length !== nChains)
+    throw new Error(`generateDBN: ${clamp.length} labels for ${nChains} chains; give one label, or one per chain.`);
+  const perChain = clamp ? Array.from({ length: nChains }, (_, i) => clamp[clamp.length === 1 ? 0 : i]) : undefined;
+  if (perChain) checkLabels(perChain, nChains, K, "generateDBN");
+  const steps = opts.steps ?? 1000;
+  if (!Number.isInteger(steps) || steps < 1) throw new Error(`generateDBN: steps must be an integer ≥ 1, got ${steps}.`);
+  const every = opts.every ?? Math.max(1, Math.floor(steps / 10));
+  if (!Number.isInteger(every) || every < 0) throw new Error(`generateDBN: every must be an integer ≥ 0, got ${every}.`);
+  return { K, nChains, perChain, steps, every };
+}
+
+/** The chains' start in layer n_{L−1} `[nChains, n_{L−1}]` (see {@link GenerateOptions.init}). */
+function startStates(dbn: DBN, init: GenerateOptions["init"], nChains: number, rng: Rng): tf.Tensor2D {
+  const nX = dbn.sizes[dbn.sizes.length - 2];
+  if (init === "random") return tf.tidy(() => sampleBernoulli(tf.fill([nChains, nX], 0.5) as tf.Tensor2D, rng));
+  if (init === undefined || init === "noise") {
+    // The 2006 paper: an up pass from a random binary image, each pixel on with probability ½.
+    return tf.tidy(() => {
+      const noise = sampleBernoulli(tf.fill([nChains, dbn.sizes[0]], 0.5) as tf.Tensor2D, rng);
+      return sampleBernoulli(dbnUpPass(dbn, noise, dbn.sizes.length - 2), rng);
+    });
+  }
+  const d0 = dbn.sizes[0];
+  if (!(init instanceof Float32Array) || init.length !== nChains * d0) {
+    throw new Error(`generateDBN: init must be "random" or images [nChains, ${d0}] = ${nChains * d0} values.`);
+  }
+  return tf.tidy(() => dbnUpPass(dbn, tf.tensor2d(init, [nChains, d0]), dbn.sizes.length - 2));
 }

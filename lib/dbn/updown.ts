@@ -12,7 +12,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { type Rng, type Seed, toRng } from "../core/random";
-import { cloneRBM } from "../core/rbm";
+import { cloneRBM, type RBM } from "../core/rbm";
 import { sampleBernoulli, sigmoidLayer } from "../core/units";
 import { type Batch, type Dataset, dim } from "../io/data";
 import { type EpochRecord, trainRBM } from "../train/cd";
@@ -208,32 +208,17 @@ function upDownUpdate(
     const v = tf.tensor2d(batch.v, [size, d0]);
     const y = K > 0 ? tf.tensor2d(batch.y, [size, K]) : undefined;
     const gen = model.generative ?? [];
-    // Wake (up) pass with sampled states.
+    // Wake (up) pass with sampled states s_0 = v, s_{l+1} ~ σ(s_l R_l + r_l).
     const s: tf.Tensor2D[] = [v];
     for (let l = 0; l < L - 1; l++) s.push(sampleBernoulli(sigmoidLayer(s[l], model.layers[l].W, model.layers[l].c), rng));
     // Top RBM: CD-k from the wake states.
     const top = model.layers[L - 1];
     const vTop = y ? (tf.concat([s[L - 1], y], 1) as tf.Tensor2D) : s[L - 1];
     const posTop = sigmoidLayer(vTop, top.W, top.c);
-    const { negVis, negHidProbs } = jointNegativePhase(
-      sampleBernoulli(posTop, rng),
-      top,
-      tf.transpose(top.W) as tf.Tensor2D,
-      K,
-      topK,
-      true,
-      rng,
-    );
-    const topW = tf.add(
-      top.W,
-      tf.mul(
-        tf.matMul(tf.transpose(tf.concat([vTop, negVis], 0)) as tf.Tensor2D, tf.concat([posTop, tf.neg(negHidProbs)], 0) as tf.Tensor2D),
-        eps,
-      ),
-    );
-    const topB = tf.add(top.b, tf.mul(tf.sum(tf.sub(vTop, negVis), 0), eps));
-    const topC = tf.add(top.c, tf.mul(tf.sum(tf.sub(posTop, negHidProbs), 0), eps));
-    // Sleep (down) pass from the top RBM's negative state of x_{L−1}.
+    const WT = tf.transpose(top.W) as tf.Tensor2D;
+    const { negVis, negHidProbs } = jointNegativePhase(sampleBernoulli(posTop, rng), top, WT, K, topK, true, rng);
+    const newTop = topCDStep(top, vTop, posTop, negVis, negHidProbs, eps);
+    // Sleep (down) pass from the top RBM's negative state of x_{L−1}: d_l ~ σ(d_{l+1} G_l + g_l), d_0 the probabilities.
     const nX = model.sizes[L - 1];
     const d: tf.Tensor2D[] = new Array<tf.Tensor2D>(L);
     d[L - 1] = K > 0 ? tf.slice(negVis, [0, 0], [size, nX]) : negVis;
@@ -241,31 +226,18 @@ function upDownUpdate(
       const p = sigmoidLayer(d[l + 1], gen[l].W, gen[l].b);
       d[l] = l === 0 ? p : sampleBernoulli(p, rng);
     }
-    // Generative weights: predict each wake layer from the one above.
-    const newGen = gen.map((g, l) => {
-      const err = tf.sub(s[l], sigmoidLayer(s[l + 1], g.W, g.b));
-      return {
-        W: tf.add(g.W, tf.mul(tf.matMul(tf.transpose(s[l + 1]) as tf.Tensor2D, err as tf.Tensor2D), eps)) as tf.Tensor2D,
-        b: tf.add(g.b, tf.mul(tf.sum(err, 0), eps)) as tf.Tensor1D,
-        err,
-      };
-    });
-    // Recognition weights: recover each sleep layer from the one below.
-    const newRec = model.layers.slice(0, L - 1).map((rbm, l) => {
-      const err = tf.sub(d[l + 1], sigmoidLayer(d[l], rbm.W, rbm.c));
-      return {
-        W: tf.add(rbm.W, tf.mul(tf.matMul(tf.transpose(d[l]) as tf.Tensor2D, err as tf.Tensor2D), eps)) as tf.Tensor2D,
-        c: tf.add(rbm.c, tf.mul(tf.sum(err, 0), eps)) as tf.Tensor1D,
-      };
-    });
+    // Generative weights predict each wake layer from the one above; recognition weights recover
+    // each sleep layer from the one below.
+    const newGen = gen.map((g, l) => deltaRule(g.W, g.b, s[l + 1], s[l], eps));
+    const newRec = model.layers.slice(0, L - 1).map((rbm, l) => deltaRule(rbm.W, rbm.c, d[l], d[l + 1], eps));
     const batchRecon = L > 1 ? tf.sum(tf.square(newGen[0].err)) : tf.scalar(0);
     const batchFlips = y
       ? tf.sum(tf.cast(tf.notEqual(tf.argMax(tf.slice(negVis, [0, nX], [size, K]), 1), tf.argMax(y, 1)), "float32"))
       : tf.scalar(0);
     return {
-      top: { W: topW as tf.Tensor2D, b: topB as tf.Tensor1D, c: topC as tf.Tensor1D },
-      gen: newGen.map(({ W, b }) => ({ W, b })),
-      rec: newRec,
+      top: { W: newTop.W, b: newTop.b, c: newTop.c },
+      gen: newGen.map((u) => ({ W: u.W, b: u.bias })),
+      rec: newRec.map((u) => ({ W: u.W, c: u.bias })),
       recon: tf.add(recon, batchRecon) as tf.Scalar,
       flips: tf.add(flips, batchFlips) as tf.Scalar,
     };
@@ -281,4 +253,34 @@ function upDownUpdate(
     model.layers[l] = { W: step.rec[l].W, b: model.layers[l].b, c: step.rec[l].c };
   }
   return { recon: step.recon, flips: step.flips };
+}
+
+/** The top RBM after one CD step from its statistics: W += ε([v; ṽ]ᵀ[p(h|v); −p(h|ṽ)]), b += ε Σ(v − ṽ), c += ε Σ(p(h|v) − p(h|ṽ)). */
+function topCDStep(top: RBM, v: tf.Tensor2D, posProbs: tf.Tensor2D, negVis: tf.Tensor2D, negProbs: tf.Tensor2D, eps: number): RBM {
+  const stackedV = tf.transpose(tf.concat([v, negVis], 0)) as tf.Tensor2D;
+  const stackedH = tf.concat([posProbs, tf.neg(negProbs)], 0) as tf.Tensor2D;
+  return {
+    W: tf.add(top.W, tf.mul(tf.matMul(stackedV, stackedH), eps)) as tf.Tensor2D,
+    b: tf.add(top.b, tf.mul(tf.sum(tf.sub(v, negVis), 0), eps)) as tf.Tensor1D,
+    c: tf.add(top.c, tf.mul(tf.sum(tf.sub(posProbs, negProbs), 0), eps)) as tf.Tensor1D,
+  };
+}
+
+/**
+ * The wake-sleep delta rule, predicting `target` from `x` through σ(x W + bias):
+ * W += ε xᵀ(target − σ(x W + bias)), bias += ε Σ_rows (target − σ(x W + bias)). Also returns the error.
+ */
+function deltaRule(
+  W: tf.Tensor2D,
+  bias: tf.Tensor1D,
+  x: tf.Tensor2D,
+  target: tf.Tensor2D,
+  eps: number,
+): { W: tf.Tensor2D; bias: tf.Tensor1D; err: tf.Tensor2D } {
+  const err = tf.sub(target, sigmoidLayer(x, W, bias)) as tf.Tensor2D;
+  return {
+    W: tf.add(W, tf.mul(tf.matMul(tf.transpose(x) as tf.Tensor2D, err), eps)) as tf.Tensor2D,
+    bias: tf.add(bias, tf.mul(tf.sum(err, 0), eps)) as tf.Tensor1D,
+    err,
+  };
 }

@@ -4,7 +4,7 @@
  */
 
 import { escapeXml } from "./display";
-import { colormap, type Figure, type HeatmapTrace, mergeExtent } from "./figure";
+import { colormap, type Figure, type HeatmapTrace, mergeExtent, type Trace } from "./figure";
 import { encodePng } from "./png";
 /** "Nice" tick values (1, 2, 5 × 10^k steps) covering [lo, hi], about `target` of them. */
 export function niceTicks(lo: number, hi: number, target = 6): number[] {
@@ -24,6 +24,9 @@ function fmt(v: number): string {
 }
 
 /** An axis mapping data → pixels, with ticks. Log axes map log10(v). */
+/** A mapped axis: data value → pixel, and its ticks (see axis()). */
+type Scale = ReturnType<typeof axis>;
+
 function axis(lo: number, hi: number, p0: number, p1: number, log: boolean, reversed = false) {
   const f = (v: number) => (log ? Math.log10(v) : v);
   let [a, b] = [f(lo), f(hi)];
@@ -98,52 +101,15 @@ export function figureSvg(fig: Figure): string {
       `<line x1="${m.l}" x2="${W - m.r}" y1="${y}" y2="${y}" stroke="#e5e5e5"/><text x="${m.l - 6}" y="${y}" dy="0.35em" text-anchor="end">${fmt(t)}</text>`,
     );
   }
-  fig.data.forEach((t) => {
-    if (t.type === "heatmap") {
-      const rows = t.z.length;
-      const cols = t.z[0]?.length ?? 0;
-      const rgb = new Uint8Array(rows * cols * 3);
-      const span = t.zmax > t.zmin ? t.zmax - t.zmin : 1;
-      // The image is drawn top-down; flip rows unless row 0 belongs at the top.
-      const flip = yaxis.autorange !== "reversed";
-      const color = colormap(t.colorscale);
-      t.z.forEach((row, r) => row.forEach((v, c) => rgb.set(color((v - t.zmin) / span), ((flip ? rows - 1 - r : r) * cols + c) * 3)));
-      const [x0, y0] = [X.map(-0.5), Math.min(Y.map(-0.5), Y.map(rows - 0.5))];
-      o.push(pngImage(encodePng(rgb, cols, rows, 3), x0, y0, X.map(cols - 0.5) - x0, Math.abs(Y.map(rows - 0.5) - Y.map(-0.5))));
-      o.push(colorbar(t, W - m.r + 16, m.t, H - m.t - m.b));
-    } else if (t.type === "bar") {
-      const base = logY ? H - m.b : Y.map(0);
-      for (let i = 0; i < t.x.length; i++) {
-        // Bars grow from 0 up or down (negative values, e.g. log-likelihoods); log axes skip y ≤ 0.
-        if (!Number.isFinite(t.y[i]) || t.y[i] === 0 || (logY && t.y[i] < 0)) continue;
-        const [x0, x1, y] = [X.map(t.x[i] - t.width / 2), X.map(t.x[i] + t.width / 2), Y.map(t.y[i])];
-        o.push(
-          `<rect class="bar" x="${px(x0)}" y="${px(Math.min(y, base))}" width="${px(x1 - x0)}" height="${px(Math.abs(base - y))}" fill="${t.marker.color}" fill-opacity="${t.marker.opacity}"/>`,
-        );
-      }
-    } else {
-      // Non-finite (or non-positive on log axes) points break the line, as plotly does with null.
-      let d = "";
-      let pen = "M";
-      for (let i = 0; i < t.x.length; i++) {
-        const ok = Number.isFinite(t.x[i]) && Number.isFinite(t.y[i]) && !(logY && t.y[i] <= 0);
-        if (!ok) {
-          pen = "M";
-          continue;
-        }
-        const [x, y] = [px(X.map(t.x[i])), px(Y.map(t.y[i]))];
-        if (t.mode !== "markers") {
-          d += `${pen}${x},${y}`;
-          pen = "L";
-        }
-        if (t.mode !== "lines") o.push(`<circle class="marker" cx="${x}" cy="${y}" r="${t.marker.size / 2}" fill="${t.marker.color}"/>`);
-      }
-      if (d)
-        o.push(
-          `<path class="trace" d="${d}" fill="none" stroke="${t.line.color}" stroke-width="${t.line.width}" stroke-linejoin="round"/>`,
-        );
-    }
-  });
+  for (const t of fig.data)
+    o.push(
+      ...traceSvg(t, X, Y, {
+        logY,
+        reversed: yaxis.autorange === "reversed",
+        base: logY ? H - m.b : Y.map(0),
+        colorbarAt: [W - m.r + 16, m.t, H - m.t - m.b],
+      }),
+    );
   o.push(`<rect x="${m.l}" y="${m.t}" width="${W - m.l - m.r}" height="${H - m.t - m.b}" fill="none" stroke="#444"/>`);
   if (title) o.push(`<text x="${W / 2}" y="24" text-anchor="middle" font-size="16">${escapeXml(title.text)}</text>`);
   if (xaxis.title) o.push(`<text x="${(m.l + W - m.r) / 2}" y="${H - 8}" text-anchor="middle">${escapeXml(xaxis.title.text)}</text>`);
@@ -161,6 +127,62 @@ export function figureSvg(fig: Figure): string {
   }
   o.push("</svg>");
   return o.join("\n");
+}
+
+/** Where and how {@link traceSvg} draws: log y axis, rows top-down, the bars' base line, the colorbar's x, y and height. */
+interface TraceFrame {
+  logY: boolean;
+  reversed: boolean;
+  base: number;
+  colorbarAt: [number, number, number];
+}
+
+/** The SVG elements of one trace: a heatmap (embedded PNG and colorbar), bars, or a line with markers. */
+function traceSvg(t: Trace, X: Scale, Y: Scale, f: TraceFrame): string[] {
+  const o: string[] = [];
+  const px = (v: number) => v.toFixed(1);
+  if (t.type === "heatmap") {
+    const rows = t.z.length;
+    const cols = t.z[0]?.length ?? 0;
+    const rgb = new Uint8Array(rows * cols * 3);
+    const span = t.zmax > t.zmin ? t.zmax - t.zmin : 1;
+    // The image is drawn top-down; flip rows unless row 0 belongs at the top.
+    const flip = !f.reversed;
+    const color = colormap(t.colorscale);
+    t.z.forEach((row, r) => row.forEach((v, c) => rgb.set(color((v - t.zmin) / span), ((flip ? rows - 1 - r : r) * cols + c) * 3)));
+    const [x0, y0] = [X.map(-0.5), Math.min(Y.map(-0.5), Y.map(rows - 0.5))];
+    o.push(pngImage(encodePng(rgb, cols, rows, 3), x0, y0, X.map(cols - 0.5) - x0, Math.abs(Y.map(rows - 0.5) - Y.map(-0.5))));
+    o.push(colorbar(t, ...f.colorbarAt));
+  } else if (t.type === "bar") {
+    for (let i = 0; i < t.x.length; i++) {
+      // Bars grow from 0 up or down (negative values, e.g. log-likelihoods); log axes skip y ≤ 0.
+      if (!Number.isFinite(t.y[i]) || t.y[i] === 0 || (f.logY && t.y[i] < 0)) continue;
+      const [x0, x1, y] = [X.map(t.x[i] - t.width / 2), X.map(t.x[i] + t.width / 2), Y.map(t.y[i])];
+      o.push(
+        `<rect class="bar" x="${px(x0)}" y="${px(Math.min(y, f.base))}" width="${px(x1 - x0)}" height="${px(Math.abs(f.base - y))}" fill="${t.marker.color}" fill-opacity="${t.marker.opacity}"/>`,
+      );
+    }
+  } else {
+    // Non-finite (or non-positive on log axes) points break the line, as plotly does with null.
+    let d = "";
+    let pen = "M";
+    for (let i = 0; i < t.x.length; i++) {
+      const ok = Number.isFinite(t.x[i]) && Number.isFinite(t.y[i]) && !(f.logY && t.y[i] <= 0);
+      if (!ok) {
+        pen = "M";
+        continue;
+      }
+      const [x, y] = [px(X.map(t.x[i])), px(Y.map(t.y[i]))];
+      if (t.mode !== "markers") {
+        d += `${pen}${x},${y}`;
+        pen = "L";
+      }
+      if (t.mode !== "lines") o.push(`<circle class="marker" cx="${x}" cy="${y}" r="${t.marker.size / 2}" fill="${t.marker.color}"/>`);
+    }
+    if (d)
+      o.push(`<path class="trace" d="${d}" fill="none" stroke="${t.line.color}" stroke-width="${t.line.width}" stroke-linejoin="round"/>`);
+  }
+  return o;
 }
 
 function pngImage(png: Uint8Array, x: number, y: number, w: number, h: number): string {
