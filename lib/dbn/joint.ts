@@ -125,16 +125,12 @@ export async function trainJointRBM(
       ),
     );
   }
-  let lr = 0;
-  let momentum = 0;
+  const rates = cdSchedule(o);
   const stepper: Stepper<RBM, JointEpochRecord> = {
     ...cdModelOf(() => s),
-    startEpoch: (epoch) => {
-      ({ learningRate: lr, momentum } = cdSchedule(o, epoch));
-      return { learningRate: lr, momentum };
-    },
+    startEpoch: rates.startEpoch,
     update: (batch) => {
-      s = jointCdUpdate(s, batch.v, batch.y, batch.size, K, o, lr, momentum, rng);
+      s = jointCdUpdate(s, batch.v, batch.y, batch.size, K, o, rates.lr, rates.momentum, rng);
     },
     endEpoch: () => {
       const errSum = s.errSum.dataSync()[0];

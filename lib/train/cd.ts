@@ -268,17 +268,13 @@ export async function trainRBM(rbm: RBM, data: Dataset, opts: TrainOptions = {})
       return sampleBernoulli(p, noise);
     });
   }
-  let lr = 0;
-  let momentum = 0;
+  const rates = cdSchedule(o);
   const stepper: Stepper<RBM, EpochRecord> = {
     ...cdModelOf(() => s),
-    startEpoch: (epoch) => {
-      ({ learningRate: lr, momentum } = cdSchedule(o, epoch));
-      return { learningRate: lr, momentum };
-    },
+    startEpoch: rates.startEpoch,
     update: (batch) => {
       const v = tf.tensor2d(batch.v, [batch.size, nVisible]);
-      s = cdUpdate(s, v, o, noise, lr, momentum);
+      s = cdUpdate(s, v, o, noise, rates.lr, rates.momentum);
       v.dispose();
     },
     endEpoch: () => {
@@ -318,12 +314,21 @@ export function cdLoop<R extends EpochRecord>(
   };
 }
 
-/** The per-epoch schedule of a CD-type trainer: the learning rate and the momentum switch of rbm.m. */
-export function cdSchedule(o: ResolvedTrainOptions, epoch: number): { learningRate: number; momentum: number } {
-  return {
-    learningRate: rateAt(o.learningRate, epoch, "trainRBM"),
-    momentum: epoch < o.momentumSwitchEpoch ? o.initialMomentum : o.finalMomentum,
+/**
+ * The per-epoch schedule of a CD-type trainer — the learning rate and the momentum switch of rbm.m —
+ * as the stepper's `startEpoch` and the current values it sets (read them in `update`).
+ */
+export function cdSchedule(o: ResolvedTrainOptions): { lr: number; momentum: number; startEpoch: (epoch: number) => Partial<EpochRecord> } {
+  const rates = {
+    lr: 0,
+    momentum: 0,
+    startEpoch: (epoch: number) => {
+      rates.lr = rateAt(o.learningRate, epoch, "trainRBM");
+      rates.momentum = epoch < o.momentumSwitchEpoch ? o.initialMomentum : o.finalMomentum;
+      return { learningRate: rates.lr, momentum: rates.momentum };
+    },
   };
+  return rates;
 }
 
 /** The model half of a CD-type stepper: the RBM held in the training state `s()`, its health and copies. */
