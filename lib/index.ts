@@ -19,41 +19,19 @@
  * What is not exported here (the annealing engine's internals, option resolution, file-format
  * plumbing, …) is internal: import it from its file only inside lib/ and the tests.
  */
+// biome-ignore-all assist/source/organizeImports: the exports are grouped by folder in the order of the layers above, not alphabetically
 
 // compute: the backend
-export { type BackendInfo, type BackendName, backendInfo, type InitBackendOptions, initBackend, summaryLine } from "./compute/backend";
+export { type BackendInfo, type BackendName, type InitBackendOptions, backendInfo, initBackend, summaryLine } from "./compute/backend";
 export { type NativeBlasStatus, nativeBlasEnabled } from "./compute/blas";
-export {
-  allBinaryStates,
-  type ExactMarginal,
-  exactHiddenMarginal,
-  exactLogLikelihoodGradient,
-  exactLogProb,
-  exactLogZ,
-  exactModelExpectations,
-  exactVisibleMarginal,
-  MAX_ENUMERATION_BITS,
-} from "./core/exact";
-export {
-  type ExactAutocorrelation,
-  type ExactAutocorrelationOptions,
-  empiricalDistribution,
-  evolveDistribution,
-  exactAutocorrelation,
-  gibbsKernel,
-  type SampledAutocorrelationOptions,
-  sampledAutocorrelation,
-  sampleStates,
-  secondEigenvalue,
-  stateIndices,
-  stateVectors,
-  stepDistribution,
-  tvDistance,
-} from "./core/mixing";
-export { logSigmoid64, logSumExp, sigmoid64, softplus64 } from "./core/numerics";
+
 // core: numbers, units, the RBM, sampling, exact enumeration
 export { Rng, type Seed, toRng } from "./core/random";
+export { logSigmoid64, logSumExp, sigmoid64, softplus64 } from "./core/numerics";
+export { sampleBernoulli, sampleSoftmaxGroup, sigmoidLayer } from "./core/units";
 export {
+  type InitOptions,
+  type RBM,
   assertFiniteRBM,
   assertHidden,
   assertRBMShapes,
@@ -65,115 +43,53 @@ export {
   hiddenFeatures,
   hiddenFreeEnergy,
   hiddenProbs,
-  type InitOptions,
   initRBM,
   makeRBM,
-  type RBM,
   randomRBM,
   rbmSize,
   visibleProbs,
 } from "./core/rbm";
 export { type ChainOptions, type ChainResult, type GibbsStep, gibbsChain, gibbsHVH, gibbsVHV } from "./core/sampling";
-export { sampleBernoulli, sampleSoftmaxGroup, sigmoidLayer } from "./core/units";
-export { type DBNBound, exactDBNBound } from "./dbn/bound";
 export {
-  DBN_FORMAT,
-  DBN_VERSION,
-  type DBNFileInfo,
-  loadDBN,
-  loadMLP,
-  MLP_FORMAT,
-  type SaveDBNOptions,
-  saveDBN,
-  saveMLP,
-} from "./dbn/checkpoint";
-export { classifyDBN, type DBNClassification, labelLogProbs } from "./dbn/classify";
-export { type FineTuneOptions, type FineTuneRecord, type FineTuneResult, fineTuneMLP } from "./dbn/finetune";
-export { type GenerateOptions, type GenerateResult, generateDBN } from "./dbn/generate";
-export { type JointEpochRecord, type JointTrainOptions, trainJointRBM } from "./dbn/joint";
+  type ExactMarginal,
+  MAX_ENUMERATION_BITS,
+  allBinaryStates,
+  exactHiddenMarginal,
+  exactLogLikelihoodGradient,
+  exactLogProb,
+  exactLogZ,
+  exactModelExpectations,
+  exactVisibleMarginal,
+} from "./core/exact";
 export {
-  cloneMLP,
-  confusionMatrix,
-  type DenseLayer,
-  dbnToMLP,
-  disposeMLP,
-  dropoutMask,
-  type Evaluation,
-  evaluateMLP,
-  type MLP,
-  type MLPGradients,
-  type MLPInitOptions,
-  mlpGradients,
-  mlpProbs,
-  mlpSizes,
-  randomMLP,
-} from "./dbn/mlp";
-// dbn: deep belief networks
-export {
-  assertDBN,
-  assertLayerSizes,
-  cloneDBN,
-  type DBN,
-  disposeDBN,
-  type GenerativeLayer,
-  stackRBMs,
-  transposeRBM,
-  untieDBN,
-} from "./dbn/model";
-export { dbnDownPass, dbnUpPass, type UpPassOptions, upPass } from "./dbn/passes";
-export { type LayerInfo, type PretrainOptions, type PretrainResult, type Propagation, pretrainDBN } from "./dbn/pretrain";
-export { type TopPCDOptions, tuneTopPCD, type UpDownOptions, type UpDownRecord, upDownFineTune } from "./dbn/updown";
-export { type AISLogLikelihood, type AISOptions, aisLogLikelihood, annealedLogZ, annealedLogZBases } from "./eval/ais";
-export { type AISBase, type AISResult, type AnnealOptions, aisBetas, baseRateVisibleBias, SM_N_BETAS } from "./eval/anneal";
-export { type HardLogZBound, hardLogZLowerBound, type MeanFieldBound, meanFieldLogZLower } from "./eval/bounds";
-// eval: how good is the model?
-export {
-  type ExactLogLikelihoodOptions,
-  type ExactPseudoLikelihoodOptions,
-  exactLogLikelihood,
-  exactPseudoLikelihood,
-  type FreeEnergyGap,
-  type FreeEnergyGapOptions,
-  type FreeEnergyOptions,
-  freeEnergyGap,
-  meanFreeEnergy,
-  type PseudoLikelihoodOptions,
-  pseudoLikelihood,
-  type ReconstructionError,
-  type ReconstructionOptions,
-  reconstructionError,
-} from "./eval/metrics";
-export { type ModelSamples, type ModelSamplesOptions, sampleModel } from "./eval/model-samples";
-export { type MonitorData, standardMonitors } from "./eval/monitors";
-export { type PlantModeOptions, plantMode } from "./eval/plant-mode";
-export { type RAISEOptions, type RAISEResult, raiseLogZ } from "./eval/raise";
-export { accuracy, predictSoftmax, type Softmax, type SoftmaxOptions, trainSoftmax } from "./eval/softmax";
-export { negFreeEnergies, negHiddenFreeEnergies, VisitedStates } from "./eval/states";
-export { type BaseEstimate, type BaseName, type TrustOptions, type TrustworthyLogLikelihood, trustworthyLogLikelihood } from "./eval/trust";
-export {
-  CHECKPOINT_FORMAT,
-  CHECKPOINT_VERSION,
-  type Checkpoint,
-  type CheckpointData,
-  disposeCheckpoint,
-  type LoadCheckpointOptions,
-  loadCheckpoint,
-  rbmFromTensors,
-  rbmToTensors,
-  type SaveCheckpointOptions,
-  saveCheckpoint,
-} from "./io/checkpoint";
+  type ExactAutocorrelation,
+  type ExactAutocorrelationOptions,
+  type SampledAutocorrelationOptions,
+  empiricalDistribution,
+  evolveDistribution,
+  exactAutocorrelation,
+  gibbsKernel,
+  sampleStates,
+  sampledAutocorrelation,
+  secondEigenvalue,
+  stateIndices,
+  stateVectors,
+  stepDistribution,
+  tvDistance,
+} from "./core/mixing";
+
 // io: data and files
 export {
   type Batch,
   type BatchOptions,
+  type Dataset,
+  FASHION_MNIST_DIR,
+  type LoadOptions,
+  type VisibleData,
   batches,
   binarize,
-  type Dataset,
   dim,
-  FASHION_MNIST_DIR,
   firstN,
-  type LoadOptions,
   loadMnist,
   mnistDir,
   oneHot,
@@ -182,38 +98,48 @@ export {
   splitValidation,
   stratifiedSubset,
   toTensor,
-  type VisibleData,
 } from "./io/data";
 export {
   type Dtype,
-  decodeSafetensors,
-  encodeSafetensors,
   type JsonObject,
   type JsonValue,
-  loadSafetensors,
   type OverwritePolicy,
   type SafeTensor,
   type SafeTensorInput,
   type Safetensors,
   type SaveOptions,
+  decodeSafetensors,
+  encodeSafetensors,
+  loadSafetensors,
   safeToTensor,
   saveSafetensors,
   tensorToSafe,
 } from "./io/safetensors";
-export { type EpochRecord, type TrainOptions, type TrainResult, trainRBM } from "./train/cd";
-// train: the loop and CD-k / PCD-k
-export { type HistoryRecord, type LoopOptions, runEpochs, type Stepper, TrainingDivergedError } from "./train/loop";
-export { barChart, figureBundle, heatmap, histogram, type LiveChart, lineChart, liveChart, showFigure } from "./view/charts";
+export {
+  CHECKPOINT_FORMAT,
+  CHECKPOINT_VERSION,
+  type Checkpoint,
+  type CheckpointData,
+  type LoadCheckpointOptions,
+  type SaveCheckpointOptions,
+  disposeCheckpoint,
+  loadCheckpoint,
+  rbmFromTensors,
+  rbmToTensors,
+  saveCheckpoint,
+} from "./io/checkpoint";
+
 // view: pictures, charts, tables, progress
 export {
   type DisplayHandle,
   type DisplaySink,
+  type MimeBundle,
   displayBundle,
   inNotebook,
-  type MimeBundle,
   newDisplay,
   setDisplaySink,
 } from "./view/display";
+export { type GrayImage, type GridOptions, type GridScale, type Images, gridPng, imageGrid, showImages, upscale } from "./view/images";
 export {
   type Axis,
   type BarTrace,
@@ -226,7 +152,88 @@ export {
   PALETTE,
   type Trace,
 } from "./view/figure";
-export { type GrayImage, type GridOptions, type GridScale, gridPng, type Images, imageGrid, showImages, upscale } from "./view/images";
-export { formatDuration, type ProgressBar, type ProgressInfo, type ProgressMode, type ProgressOptions, progressBar } from "./view/progress";
+export { type LiveChart, barChart, figureBundle, heatmap, histogram, lineChart, liveChart, showFigure } from "./view/charts";
 export { figureSvg } from "./view/svg";
-export { historyTable, type Row, saveCsv, showTable, type Table, type TableOptions, tableHtml, tableText, toCsv } from "./view/table";
+export { type Row, type Table, type TableOptions, historyTable, saveCsv, showTable, tableHtml, tableText, toCsv } from "./view/table";
+export { type ProgressBar, type ProgressInfo, type ProgressMode, type ProgressOptions, formatDuration, progressBar } from "./view/progress";
+
+// eval: how good is the model?
+export {
+  type ExactLogLikelihoodOptions,
+  type ExactPseudoLikelihoodOptions,
+  type FreeEnergyGap,
+  type FreeEnergyGapOptions,
+  type FreeEnergyOptions,
+  type PseudoLikelihoodOptions,
+  type ReconstructionError,
+  type ReconstructionOptions,
+  exactLogLikelihood,
+  exactPseudoLikelihood,
+  freeEnergyGap,
+  meanFreeEnergy,
+  pseudoLikelihood,
+  reconstructionError,
+} from "./eval/metrics";
+export { type MonitorData, standardMonitors } from "./eval/monitors";
+export { type AISBase, type AISResult, type AnnealOptions, SM_N_BETAS, aisBetas, baseRateVisibleBias } from "./eval/anneal";
+export { type AISLogLikelihood, type AISOptions, aisLogLikelihood, annealedLogZ, annealedLogZBases } from "./eval/ais";
+export { type RAISEOptions, type RAISEResult, raiseLogZ } from "./eval/raise";
+export { type ModelSamples, type ModelSamplesOptions, sampleModel } from "./eval/model-samples";
+export { type HardLogZBound, type MeanFieldBound, hardLogZLowerBound, meanFieldLogZLower } from "./eval/bounds";
+export { VisitedStates, negFreeEnergies, negHiddenFreeEnergies } from "./eval/states";
+export { type BaseEstimate, type BaseName, type TrustOptions, type TrustworthyLogLikelihood, trustworthyLogLikelihood } from "./eval/trust";
+export { type PlantModeOptions, plantMode } from "./eval/plant-mode";
+export { type Softmax, type SoftmaxOptions, accuracy, predictSoftmax, trainSoftmax } from "./eval/softmax";
+
+// train: the loop and CD-k / PCD-k
+export { type HistoryRecord, type LoopOptions, type Stepper, TrainingDivergedError, runEpochs } from "./train/loop";
+export { type EpochRecord, type TrainOptions, type TrainResult, trainRBM } from "./train/cd";
+
+// dbn: deep belief networks
+export {
+  type DBN,
+  type GenerativeLayer,
+  assertDBN,
+  assertLayerSizes,
+  cloneDBN,
+  disposeDBN,
+  stackRBMs,
+  transposeRBM,
+  untieDBN,
+} from "./dbn/model";
+export { type LayerInfo, type PretrainOptions, type PretrainResult, type Propagation, pretrainDBN } from "./dbn/pretrain";
+export { type JointEpochRecord, type JointTrainOptions, trainJointRBM } from "./dbn/joint";
+export { type UpPassOptions, dbnDownPass, dbnUpPass, upPass } from "./dbn/passes";
+export { type DBNBound, exactDBNBound } from "./dbn/bound";
+export { type DBNClassification, classifyDBN, labelLogProbs } from "./dbn/classify";
+export { type GenerateOptions, type GenerateResult, generateDBN } from "./dbn/generate";
+export { type TopPCDOptions, type UpDownOptions, type UpDownRecord, tuneTopPCD, upDownFineTune } from "./dbn/updown";
+export {
+  type DenseLayer,
+  type Evaluation,
+  type MLP,
+  type MLPGradients,
+  type MLPInitOptions,
+  cloneMLP,
+  confusionMatrix,
+  dbnToMLP,
+  disposeMLP,
+  dropoutMask,
+  evaluateMLP,
+  mlpGradients,
+  mlpProbs,
+  mlpSizes,
+  randomMLP,
+} from "./dbn/mlp";
+export { type FineTuneOptions, type FineTuneRecord, type FineTuneResult, fineTuneMLP } from "./dbn/finetune";
+export {
+  DBN_FORMAT,
+  DBN_VERSION,
+  type DBNFileInfo,
+  MLP_FORMAT,
+  type SaveDBNOptions,
+  loadDBN,
+  loadMLP,
+  saveDBN,
+  saveMLP,
+} from "./dbn/checkpoint";
