@@ -14,6 +14,7 @@ import {
   cdSchedule,
   type EpochRecord,
   resolveTrainOptions,
+  startCDState,
   type TrainOptions,
   type TrainResult,
 } from "../train/cd";
@@ -99,16 +100,7 @@ export async function trainJointRBM(
   checkLabels(data.labels, data.n, K, `trainJointRBM: ${data.name}`);
   assertUnitInterval(data.images, `trainJointRBM: data ${data.name}`);
   const rng = toRng(o.seed);
-  let s: JointState = {
-    W: rbm.W.clone(),
-    b: rbm.b.clone(),
-    c: rbm.c.clone(),
-    dW: tf.zerosLike(rbm.W),
-    db: tf.zerosLike(rbm.b),
-    dc: tf.zerosLike(rbm.c),
-    errSum: tf.scalar(0),
-    flipSum: tf.scalar(0),
-  };
+  let s: JointState = { ...startCDState(rbm), flipSum: tf.scalar(0) };
   if (o.persistent) {
     const nChains = o.nChains ?? o.batchSize;
     const x0 = new Float32Array(nChains * nX);

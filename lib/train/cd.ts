@@ -157,6 +157,19 @@ export interface CDState {
   errSum: tf.Scalar;
 }
 
+/** The state a CD-type trainer starts from: copies of the parameters, zero momentum increments, a zero error sum. */
+export function startCDState(rbm: RBM): CDState {
+  return {
+    W: rbm.W.clone(),
+    b: rbm.b.clone(),
+    c: rbm.c.clone(),
+    dW: tf.zerosLike(rbm.W),
+    db: tf.zerosLike(rbm.b),
+    dc: tf.zerosLike(rbm.c),
+    errSum: tf.scalar(0),
+  };
+}
+
 /** trainRBM's state: {@link CDState} plus the sparsity statistics. */
 interface State extends CDState {
   /** Running mean activation of the hidden units (sparsity). */
@@ -245,16 +258,7 @@ export async function trainRBM(rbm: RBM, data: Dataset, opts: TrainOptions = {})
   assertUnitInterval(data.images, `trainRBM: data ${data.name}`);
   const rng = toRng(o.seed);
   const noise = new UniformSource(rng);
-  let s: State = {
-    W: rbm.W.clone(),
-    b: rbm.b.clone(),
-    c: rbm.c.clone(),
-    dW: tf.zerosLike(rbm.W),
-    db: tf.zerosLike(rbm.b),
-    dc: tf.zerosLike(rbm.c),
-    q: tf.fill([nHidden], o.sparsityTarget ?? 0) as tf.Tensor1D,
-    errSum: tf.scalar(0),
-  };
+  let s: State = { ...startCDState(rbm), q: tf.fill([nHidden], o.sparsityTarget ?? 0) as tf.Tensor1D };
   if (o.persistent) {
     // Chains start from the hidden states of random training rows, as in Tieleman's PCD.
     const nChains = o.nChains ?? o.batchSize;
