@@ -156,6 +156,7 @@ export { type LiveChart, barChart, figureBundle, heatmap, histogram, lineChart, 
 export { figureSvg } from "./view/svg";
 export { type Row, type Table, type TableOptions, historyTable, saveCsv, showTable, tableHtml, tableText, toCsv } from "./view/table";
 export { type ProgressBar, type ProgressInfo, type ProgressMode, type ProgressOptions, formatDuration, progressBar } from "./view/progress";
+export { InterruptedError, lastInterrupted, requestInterrupt } from "./view/interrupt";
 
 // eval: how good is the model?
 export {
@@ -186,7 +187,14 @@ export { type PlantModeOptions, plantMode } from "./eval/plant-mode";
 export { type Softmax, type SoftmaxOptions, accuracy, predictSoftmax, trainSoftmax } from "./eval/softmax";
 
 // train: the loop and CD-k / PCD-k
-export { type HistoryRecord, type LoopOptions, type Stepper, TrainingDivergedError, runEpochs } from "./train/loop";
+export {
+  type HistoryRecord,
+  type LoopOptions,
+  type Stepper,
+  TrainingDivergedError,
+  TrainingInterruptedError,
+  runEpochs,
+} from "./train/loop";
 export { type EpochRecord, type TrainOptions, type TrainResult, trainRBM } from "./train/cd";
 
 // dbn: deep belief networks
@@ -201,7 +209,14 @@ export {
   transposeRBM,
   untieDBN,
 } from "./dbn/model";
-export { type LayerInfo, type PretrainOptions, type PretrainResult, type Propagation, pretrainDBN } from "./dbn/pretrain";
+export {
+  type LayerInfo,
+  type PretrainOptions,
+  type PretrainPartial,
+  type PretrainResult,
+  type Propagation,
+  pretrainDBN,
+} from "./dbn/pretrain";
 export { type JointEpochRecord, type JointTrainOptions, trainJointRBM } from "./dbn/joint";
 export { type UpPassOptions, dbnDownPass, dbnUpPass, upPass } from "./dbn/passes";
 export { type DBNBound, exactDBNBound } from "./dbn/bound";

@@ -12,6 +12,8 @@ import { sigmoidLayer } from "../core/units";
 import { assertUnitInterval, type Dataset, dim } from "../io/data";
 import type { JsonObject } from "../io/safetensors";
 import { type EpochRecord, resolveTrainOptions, type TrainOptions, type TrainResult, trainRBM } from "../train/cd";
+import { TrainingInterruptedError } from "../train/loop";
+import { interrupted } from "../view/interrupt";
 import { readDBNFile, writeDBNFile } from "./checkpoint";
 import { trainJointRBM } from "./joint";
 import { archName, assertLabelCount, assertLayerSizes, checkLabels, type DBN, visibleUnits } from "./model";
@@ -92,6 +94,16 @@ export interface LayerInfo {
   resumed: boolean;
   /** Training seconds (0 when loaded). */
   seconds: number;
+}
+
+/** What an interrupted {@link pretrainDBN} keeps (its error's `partial`; the caller owns the tensors). */
+export interface PretrainPartial {
+  /** The finished RBMs, bottom first. */
+  layers: RBM[];
+  /** The RBM that was being trained, as it was after its last finished batch. */
+  interruptedLayer: RBM;
+  /** The finished layers' histories. */
+  histories: EpochRecord[][];
 }
 
 /** Result of {@link pretrainDBN}. */
@@ -201,6 +213,20 @@ export async function pretrainDBN(sizes: number[], data: Dataset, opts: Pretrain
       if (!isTop) input = propagateData(layers[l], input, sizes[l + 1], propagate, layerSeeds[l][2]);
     }
   } catch (e) {
+    if (e instanceof TrainingInterruptedError) {
+      // Keep what was learned: the finished layers (also in the checkpoint) and the interrupted one as it was.
+      const where = file ? ` (the finished ones are also in ${file}, and a rerun resumes from them)` : "";
+      throw interrupted(
+        new TrainingInterruptedError<PretrainPartial>(
+          `pretrainDBN: interrupted (■) in layer ${layers.length}, epoch ${e.epoch}, batch ${e.batch}. The ${layers.length} finished ` +
+            `layers and the interrupted one are kept${where}: in the next cell, rbmlib.lastInterrupted().partial.`,
+          { layers, interruptedLayer: e.partial as RBM, histories },
+          e.epoch,
+          e.batch,
+          e.history,
+        ),
+      );
+    }
     layers.forEach(disposeRBM);
     throw e;
   }

@@ -143,7 +143,7 @@ export async function annealedLogZBases(rbm: RBM, bases: AISBase[], opts: Anneal
   const logW = new Float64Array(R);
   const inc = new Float64Array(R);
   const bar = barFor(opts.progress, K, `AIS ${B} base${B > 1 ? "s" : ""} × ${M} runs`, "β");
-  const pacer = new Pacer(bar);
+  const pacer = new Pacer(bar, 250, "annealedLogZBases", "temperatures");
   const t0 = performance.now();
   try {
     for (let k = 1; k <= K; k++) {

@@ -82,7 +82,7 @@ export async function sampleModel(rbm: RBM, opts: ModelSamplesOptions): Promise<
     g.setBiasColumns(s.hAug, r, 1, -1); // hAug = [h, 1]: the 1 multiplies b
   }
   const bar = barFor(opts.progress, steps, `model chains ×${R}`, "step");
-  const pacer = new Pacer(bar);
+  const pacer = new Pacer(bar, 250, "sampleModel", "Gibbs steps");
   const t0 = performance.now();
   try {
     for (let step = 1; step <= steps; step++) {

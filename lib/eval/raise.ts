@@ -122,7 +122,7 @@ export async function raiseLogZ(rbm: RBM, testData: VisibleData, bases: AISBase[
   const S = new Float64Array(R);
   const noInc = new Float64Array(R);
   const bar = barFor(opts.progress, K + 1, `RAISE ${B} base${B > 1 ? "s" : ""} × ${nVec} vectors${runs > 1 ? ` × ${runs}` : ""}`, "β");
-  const pacer = new Pacer(bar);
+  const pacer = new Pacer(bar, 250, "raiseLogZ", "temperatures");
   const t0 = performance.now();
   try {
     // x_K = v; x_{K−1} ~ T_K(· | v) at β = 1.

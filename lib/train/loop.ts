@@ -15,6 +15,7 @@ import * as tf from "@tensorflow/tfjs";
 import type { Rng } from "../core/random";
 import type { RBM } from "../core/rbm";
 import { type Batch, batches, type Dataset } from "../io/data";
+import { InterruptedError, interrupted } from "../view/interrupt";
 import { barFor, Pacer, type ProgressBar, yieldToEventLoop } from "../view/progress";
 
 /** The numbers of one line of a training history: the epoch, its wall time, and named values. */
@@ -38,6 +39,24 @@ export class TrainingDivergedError<M = RBM> extends Error {
   ) {
     super(message);
     this.name = "TrainingDivergedError";
+  }
+}
+
+/**
+ * Thrown when an interrupt (the notebook's ■) stops training: `partial` is a copy of the model after
+ * the last finished batch, owned by whoever takes it; `lastInterrupted()` hands it to the next cell.
+ */
+export class TrainingInterruptedError<M = RBM> extends InterruptedError<M> {
+  constructor(
+    message: string,
+    partial: M,
+    readonly epoch: number,
+    readonly batch: number,
+    /** History up to the last finished epoch. */
+    readonly history: HistoryRecord[],
+  ) {
+    super(message, partial);
+    this.name = "TrainingInterruptedError";
   }
 }
 
@@ -96,17 +115,20 @@ export interface LoopOptions<M, R extends HistoryRecord> {
 /**
  * Runs `stepper` over `data` for `o.epochs` epochs (see the file comment) and returns the history.
  * On any error the stepper's state is freed (its model too); a divergence is reported as a
- * {@link TrainingDivergedError} holding a copy of the model from the last good health check.
+ * {@link TrainingDivergedError} holding a copy of the model from the last good health check, an
+ * interrupt as a {@link TrainingInterruptedError} holding a copy of the model after the last batch.
  */
 export async function runEpochs<M, R extends HistoryRecord>(stepper: Stepper<M, R>, data: Dataset, o: LoopOptions<M, R>): Promise<R[]> {
   const nBatches = Math.ceil(data.n / o.batchSize);
   const history: R[] = [];
   const bar = barFor(o.progress, o.epochs * nBatches, o.label, "batch");
-  const pacer = new Pacer(bar, 200);
+  const pacer = new Pacer(bar, 200, o.what, "batches");
   let lastGood: M | undefined = stepper.clone(stepper.model());
   let done = 0;
+  const at = { epoch: 0, batch: -1 };
   try {
     for (let epoch = 0; epoch < o.epochs; epoch++) {
+      at.epoch = epoch;
       const fixed = stepper.startEpoch?.(epoch) ?? {};
       const t0 = performance.now();
       for (const batch of batches(data, o.batchSize, { seed: o.shuffle, oneHot: o.oneHot, reuseBuffers: true })) {
@@ -130,6 +152,7 @@ export async function runEpochs<M, R extends HistoryRecord>(stepper: Stepper<M, 
           lastGood = stepper.clone(stepper.model());
         }
         o.onBatch?.({ epoch, batch: index, nBatches });
+        at.batch = index;
         done++;
         await pacer.step(done, { epoch: epoch + 1 });
       }
@@ -146,6 +169,20 @@ export async function runEpochs<M, R extends HistoryRecord>(stepper: Stepper<M, 
       if (stop) break;
     }
   } catch (e) {
+    if (e instanceof InterruptedError && !(e instanceof TrainingInterruptedError)) {
+      const partial = stepper.clone(stepper.model());
+      stepper.free(true);
+      throw interrupted(
+        new TrainingInterruptedError<M>(
+          `${o.what}: interrupted (■) in epoch ${at.epoch}, after batch ${at.batch}. The model as it was after that batch is kept: ` +
+            "in the next cell, rbmlib.lastInterrupted().partial (dispose it when done).",
+          partial,
+          at.epoch,
+          at.batch,
+          history,
+        ),
+      );
+    }
     stepper.free(true);
     throw e;
   } finally {

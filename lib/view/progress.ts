@@ -6,6 +6,7 @@
  */
 
 import { escapeXml, inNotebook, newDisplay } from "./display";
+import { clearInterrupt, InterruptedError, interrupted, interruptPending, watchInterrupts } from "./interrupt";
 
 /** Where the bar is drawn. "auto" picks notebook, then tty, then lines. */
 export type ProgressMode = "auto" | "notebook" | "tty" | "lines" | "off";
@@ -161,24 +162,40 @@ export function barFor(progress: boolean | ProgressBar | undefined, total: numbe
  * Paces a long loop (training batches, annealing temperatures, Gibbs steps): `step(done)` after each
  * unit of work ticks the bar up to `done` and yields to the event loop once at least `ms` have passed
  * since the last yield, so that progress bars and live plots are drawn while the loop runs, at the
- * cost of one clock read per step. Every long loop of the library hands control back through one.
+ * cost of one clock read per step. Every long loop of the library hands control back through one,
+ * and it is where an interrupt (the notebook's ■, see interrupt.ts) stops the loop: `step` then
+ * throws an {@link InterruptedError} naming `what`, and the loop frees its tensors on the way out.
  */
 export class Pacer {
   private last = performance.now();
   private ticked = 0;
-  /** @param ms least time between yields (and bar updates) */
+  /**
+   * @param ms least time between yields (and bar updates)
+   * @param what who runs the loop, for the interrupt message (e.g. "annealedLogZBases")
+   * @param unit what one step is, for the interrupt message (e.g. "temperatures")
+   */
   constructor(
     private readonly bar: ProgressBar | undefined,
     private readonly ms = 250,
-  ) {}
+    private readonly what = "the loop",
+    private readonly unit = "steps",
+  ) {
+    watchInterrupts();
+    clearInterrupt();
+  }
 
-  /** `done` units are finished; ticks the bar and yields when `ms` have passed. `info` replaces the bar's values. */
+  /**
+   * `done` units are finished; ticks the bar and yields when `ms` have passed. `info` replaces the bar's values.
+   * @throws InterruptedError when an interrupt is pending
+   */
   async step(done: number, info?: ProgressInfo): Promise<void> {
+    if (interruptPending()) this.stop(done, info);
     const now = performance.now();
     if (now - this.last < this.ms) return;
     this.update(done, info);
     await yieldToEventLoop();
     this.last = performance.now();
+    if (interruptPending()) this.stop(done, info);
   }
 
   /** Brings the bar up to `done` now (e.g. at the end of an epoch, with its monitor values). */
@@ -191,5 +208,12 @@ export class Pacer {
   finish(total: number, info?: ProgressInfo): void {
     this.update(total, info);
     this.bar?.done();
+  }
+
+  /** Ends the bar with the interrupt shown on it and throws the interrupt. */
+  private stop(done: number, info?: ProgressInfo): never {
+    this.update(done, { ...info, stopped: "interrupted (■)" });
+    this.bar?.done();
+    throw interrupted(new InterruptedError(`${this.what}: interrupted after ${done} ${this.unit}; its tensors are freed.`));
   }
 }

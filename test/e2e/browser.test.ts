@@ -693,6 +693,19 @@ describe("the Jupyter server `npm start` opens", () => {
   let kernelPid: number | undefined;
   let sessionId: string | undefined;
   let ws: WebSocketClient | undefined;
+  /** The kernel's channels, once the cell test has connected: send a request, collect its answer. */
+  let channels:
+    | {
+        kernelId: string;
+        request: (msgType: string, content: Record<string, unknown>) => string;
+        collect: (msgId: string, replyType: string, timeoutMs: number) => Promise<{ reply: JupyterMessage; messages: JupyterMessage[] }>;
+        outputText: (messages: JupyterMessage[]) => string;
+        /** Reads the next message into `seen`, waiting up to `timeoutMs`; false when none came. */
+        pump: (timeoutMs: number) => Promise<boolean>;
+        /** Every message seen, in order, with the time it arrived. */
+        seen: { at: number; msg: JupyterMessage }[];
+      }
+    | undefined;
 
   const serverLog = () => `--- server output (last lines) ---\n${tail(server?.output() ?? "(not started)")}`;
   /** The running server, or an error saying why there is none. */
@@ -793,6 +806,7 @@ describe("the Jupyter server `npm start` opens", () => {
     );
     const socket = ws;
     const transcript: string[] = [];
+    const arrivals: { at: number; msg: JupyterMessage }[] = [];
     const request = (msgType: string, content: Record<string, unknown>) => {
       const msgId = randomUUID();
       socket.send(
@@ -815,26 +829,43 @@ describe("the Jupyter server `npm start` opens", () => {
       return msgId;
     };
     /** Messages answering `msgId` until its shell reply and iopub idle status have both arrived. */
+    /** Reads the next message (waiting up to `timeoutMs`) into `arrivals`; false when none came. */
+    const pump = async (timeoutMs: number): Promise<boolean> => {
+      let raw: string;
+      try {
+        raw = await socket.next(Math.max(1, timeoutMs));
+      } catch (err) {
+        if (/no message within/.test((err as Error).message)) return false;
+        throw err;
+      }
+      const msg = JSON.parse(raw) as JupyterMessage;
+      arrivals.push({ at: Date.now(), msg });
+      transcript.push(`${msg.channel} ${msg.header.msg_type} ${JSON.stringify(msg.content).slice(0, 300)}`);
+      return true;
+    };
+    /** Messages answering `msgId` until its shell reply and iopub idle status have both arrived. */
     const collect = async (msgId: string, replyType: string, timeoutMs: number) => {
       const deadline = Date.now() + timeoutMs;
-      const mine: JupyterMessage[] = [];
       let reply: JupyterMessage | undefined;
       let idle = false;
-      while (!(reply && idle)) {
-        let raw: string;
+      let mine: JupyterMessage[] = [];
+      for (;;) {
+        mine = arrivals.map((e) => e.msg).filter((m) => m.parent_header?.msg_id === msgId);
+        reply = mine.find((m) => m.channel === "shell" && m.header.msg_type === replyType);
+        idle = mine.some((m) => m.channel === "iopub" && m.header.msg_type === "status" && m.content.execution_state === "idle");
+        if (reply && idle) break;
+        let got: boolean;
         try {
-          raw = await socket.next(Math.max(1, deadline - Date.now()));
+          got = await pump(deadline - Date.now());
         } catch (err) {
+          got = false;
+          transcript.push(`(websocket: ${(err as Error).message})`);
+        }
+        if (!got) {
           throw new Error(
-            `waiting for ${replyType}: ${(err as Error).message}\n--- messages seen ---\n${transcript.join("\n") || "(none)"}\n${serverLog()}`,
+            `waiting for ${replyType}: no answer in time\n--- messages seen ---\n${transcript.join("\n") || "(none)"}\n${serverLog()}`,
           );
         }
-        const msg = JSON.parse(raw) as JupyterMessage;
-        transcript.push(`${msg.channel} ${msg.header.msg_type} ${JSON.stringify(msg.content).slice(0, 300)}`);
-        if (msg.parent_header?.msg_id !== msgId) continue;
-        mine.push(msg);
-        if (msg.channel === "shell" && msg.header.msg_type === replyType) reply = msg;
-        if (msg.channel === "iopub" && msg.header.msg_type === "status" && msg.content.execution_state === "idle") idle = true;
       }
       return { reply: need(reply, `the ${replyType}`), messages: mine };
     };
@@ -861,16 +892,17 @@ describe("the Jupyter server `npm start` opens", () => {
       "execute_reply",
       90_000,
     );
-    const shown = run.messages.filter(
-      (m) => m.channel === "iopub" && ["stream", "execute_result", "display_data", "error"].includes(m.header.msg_type),
-    );
-    const text = shown
-      .map((m) => {
-        if (m.header.msg_type === "stream") return String(m.content.text);
-        if (m.header.msg_type === "error") return `${m.content.ename}: ${m.content.evalue}\n${[m.content.traceback].flat().join("\n")}`;
-        return String((m.content.data as Record<string, unknown> | undefined)?.["text/plain"] ?? "");
-      })
-      .join("");
+    const outputText = (messages: JupyterMessage[]) =>
+      messages
+        .filter((m) => m.channel === "iopub" && ["stream", "execute_result", "display_data", "error"].includes(m.header.msg_type))
+        .map((m) => {
+          if (m.header.msg_type === "stream") return String(m.content.text);
+          if (m.header.msg_type === "error") return `${m.content.ename}: ${m.content.evalue}\n${[m.content.traceback].flat().join("\n")}`;
+          return String((m.content.data as Record<string, unknown> | undefined)?.["text/plain"] ?? "");
+        })
+        .join("");
+    channels = { kernelId, request, collect, outputText, pump, seen: arrivals };
+    const text = outputText(run.messages);
     const seen = `execute_reply: ${JSON.stringify(run.reply.content)}\noutputs:\n${text || "(none)"}\n--- messages ---\n${transcript.join("\n")}`;
     assert.equal(run.reply.content.status, "ok", `the cell failed\n${seen}\n${serverLog()}`);
     const lines = text.split("\n").map((l) => l.trim());
@@ -880,6 +912,83 @@ describe("the Jupyter server `npm start` opens", () => {
     const { cwd, pid } = JSON.parse(probeLine) as { cwd: string; pid: number };
     kernelPid = pid;
     assert.equal(realpathSync(cwd), realpathSync(NOTEBOOKS_DIR), `the kernel's cwd is ${cwd}, expected the notebooks folder`);
+  });
+
+  test("an interrupt (■) stops a training cell within a batch; the next cell gets the partial model", { timeout: 150_000 }, async () => {
+    liveServer();
+    const k = need(channels, "the cell test's kernel connection");
+    const execute = (code: string) =>
+      k.request("execute_request", {
+        code,
+        silent: false,
+        store_history: true,
+        user_expressions: {},
+        allow_stdin: false,
+        stop_on_error: false,
+      });
+    const isProgress = (m: JupyterMessage) =>
+      m.channel === "iopub" &&
+      ["display_data", "update_display_data"].includes(m.header.msg_type) &&
+      String((m.content.data as Record<string, unknown> | undefined)?.["text/plain"] ?? "").startsWith("CD-1");
+    // A run of about an hour: without the library's interrupt handling it would go on after ■.
+    const trainId = execute(
+      [
+        'const interruptData = rbmlib.binarize(rbmlib.loadMnist({ split: "train", limit: 2000 }), { mode: "threshold" });',
+        "const interruptModel = await rbmlib.trainRBM(rbmlib.initRBM(784, 64, { seed: 0 }), interruptData, { epochs: 2000, batchSize: 20 });",
+      ].join("\n"),
+    );
+    /** Reads messages until `cond` holds or `timeoutMs` pass; returns whether it held. */
+    const pumpUntil = async (cond: () => boolean, timeoutMs: number) => {
+      const deadline = Date.now() + timeoutMs;
+      while (!cond() && Date.now() < deadline) await k.pump(Math.min(100, deadline - Date.now()));
+      return cond();
+    };
+    const started = await pumpUntil(() => k.seen.some((e) => e.msg.parent_header?.msg_id === trainId && isProgress(e.msg)), 60_000);
+    if (!started) {
+      const mine = k.seen.filter((e) => e.msg.parent_header?.msg_id === trainId);
+      assert.fail(
+        `no progress bar from the training cell within 60 s; its messages:\n${mine
+          .map((e) => `${e.msg.channel} ${e.msg.header.msg_type} ${JSON.stringify(e.msg.content).slice(0, 300)}`)
+          .join("\n")}`,
+      );
+    }
+    const interruptAt = Date.now();
+    const res = await api("POST", `/api/kernels/${k.kernelId}/interrupt`);
+    assert.equal(res.status, 204, `POST /api/kernels/${k.kernelId}/interrupt: ${res.status} ${res.text.slice(0, 300)}`);
+    const reply = await k.collect(trainId, "execute_reply", 30_000);
+    // The progress output stops: 3 s without an update of the bar, starting soon after the interrupt.
+    const lastUpdate = () => Math.max(0, ...k.seen.filter((e) => isProgress(e.msg)).map((e) => e.at));
+    assert.ok(
+      await pumpUntil(() => Date.now() - Math.max(lastUpdate(), interruptAt) > 3_000, 20_000),
+      "the progress bar kept updating after the interrupt",
+    );
+    const stoppedAfter = lastUpdate() - interruptAt;
+    console.log(
+      `# interrupt: last progress update ${stoppedAfter} ms after the interrupt request; cell reply ${reply.reply.content.status}`,
+    );
+    assert.ok(stoppedAfter < 10_000, `the last progress update came ${stoppedAfter} ms after the interrupt`);
+    const finalBar = need(k.seen.filter((e) => isProgress(e.msg)).at(-1), "a progress update");
+    assert.match(String((finalBar.msg.content.data as Record<string, unknown> | undefined)?.["text/plain"]), /stopped=interrupted/);
+    // The next cell reaches the model as it was after the last finished batch.
+    const next = await k.collect(
+      execute(
+        [
+          "const partial = rbmlib.lastInterrupted();",
+          "console.log(JSON.stringify({ name: partial?.name, shape: (partial?.partial as rbmlib.RBM).W.shape, batch: (partial as rbmlib.TrainingInterruptedError).batch }));",
+          "rbmlib.disposeRBM(partial?.partial as rbmlib.RBM);",
+        ].join("\n"),
+      ),
+      "execute_reply",
+      60_000,
+    );
+    const out = k.outputText(next.messages);
+    assert.equal(next.reply.content.status, "ok", `the next cell failed:\n${out}`);
+    const line = out.split("\n").find((l) => l.startsWith("{"));
+    assert.ok(line, `no JSON line in the next cell's output:\n${out}`);
+    const got = JSON.parse(line) as { name: string; shape: number[]; batch: number };
+    assert.equal(got.name, "TrainingInterruptedError");
+    assert.deepEqual(got.shape, [784, 64]);
+    assert.ok(got.batch >= 0);
   });
 
   test("shuts down: session deleted, kernel and server processes gone", { timeout: 60_000 }, async () => {
