@@ -27,7 +27,8 @@ export class InterruptedError<P = unknown> extends Error {
   }
 }
 
-let pending = false;
+/** When the pending interrupt arrived (performance.now()), or undefined. */
+let pendingSince: number | undefined;
 let listening = false;
 let last: InterruptedError | undefined;
 
@@ -42,19 +43,23 @@ export function watchInterrupts(): void {
   setImmediate(() => process.on("SIGINT", requestInterrupt));
 }
 
-/** Asks the running long loop to stop after its current unit of work (what SIGINT does in a notebook). */
+/** Asks the running long loops to stop after their current unit of work (what SIGINT does in a notebook). */
 export function requestInterrupt(): void {
-  pending = true;
+  pendingSince = performance.now();
 }
 
-/** Whether an interrupt is waiting to be honoured. */
-export function interruptPending(): boolean {
-  return pending;
+/**
+ * Whether an interrupt is waiting for a loop that started at `startedAt` (performance.now()): only
+ * an interrupt that arrived while the loop ran counts, so that a ■ pressed while nothing ran does
+ * not stop the next run.
+ */
+export function interruptPending(startedAt = Number.NEGATIVE_INFINITY): boolean {
+  return pendingSince !== undefined && pendingSince >= startedAt;
 }
 
-/** Forgets a pending interrupt: a loop calls it when it starts, so that an old ■ does not stop new work. */
+/** Forgets a pending interrupt. */
 export function clearInterrupt(): void {
-  pending = false;
+  pendingSince = undefined;
 }
 
 /**
@@ -62,7 +67,7 @@ export function clearInterrupt(): void {
  * interrupt. Returns the error, to be thrown.
  */
 export function interrupted<E extends InterruptedError>(error: E): E {
-  pending = false;
+  pendingSince = undefined;
   last = error;
   return error;
 }

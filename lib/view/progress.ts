@@ -6,7 +6,7 @@
  */
 
 import { escapeXml, inNotebook, newDisplay } from "./display";
-import { clearInterrupt, InterruptedError, interrupted, interruptPending, watchInterrupts } from "./interrupt";
+import { InterruptedError, interrupted, interruptPending, watchInterrupts } from "./interrupt";
 
 /** Where the bar is drawn. "auto" picks notebook, then tty, then lines. */
 export type ProgressMode = "auto" | "notebook" | "tty" | "lines" | "off";
@@ -169,6 +169,7 @@ export function barFor(progress: boolean | ProgressBar | undefined, total: numbe
 export class Pacer {
   private last = performance.now();
   private ticked = 0;
+  private readonly startedAt = performance.now();
   /**
    * @param ms least time between yields (and bar updates)
    * @param what who runs the loop, for the interrupt message (e.g. "annealedLogZBases")
@@ -181,7 +182,6 @@ export class Pacer {
     private readonly unit = "steps",
   ) {
     watchInterrupts();
-    clearInterrupt();
   }
 
   /**
@@ -189,13 +189,13 @@ export class Pacer {
    * @throws InterruptedError when an interrupt is pending
    */
   async step(done: number, info?: ProgressInfo): Promise<void> {
-    if (interruptPending()) this.stop(done, info);
+    if (interruptPending(this.startedAt)) this.stop(done, info);
     const now = performance.now();
     if (now - this.last < this.ms) return;
     this.update(done, info);
     await yieldToEventLoop();
     this.last = performance.now();
-    if (interruptPending()) this.stop(done, info);
+    if (interruptPending(this.startedAt)) this.stop(done, info);
   }
 
   /** Brings the bar up to `done` now (e.g. at the end of an epoch, with its monitor values). */
