@@ -135,8 +135,10 @@ export { type ListParamOptions, type NumberParamOptions, ParamError, type ParamS
 export {
   type DisplayHandle,
   type DisplaySink,
+  type DisplayWriteStats,
   type MimeBundle,
   displayBundle,
+  displayWriteStats,
   inNotebook,
   newDisplay,
   setDisplaySink,
