@@ -8,7 +8,8 @@
  *   core/     seeded random numbers, float64 numerics, logistic units and their samples, the RBM
  *             (energy, free energy, conditionals), block Gibbs chains, exact enumeration of tiny
  *             models and the exact analysis of their chains (mixing)
- *   io/       data (MNIST, Fashion-MNIST, batches), the safetensors codec, model files, durable writes
+ *   io/       data (MNIST, Fashion-MNIST, batches), the safetensors codec, model files, durable writes,
+ *             the chapters' parameters (validated environment overrides)
  *   view/     inline pictures, charts, tables and progress bars
  *   eval/     how good a model is: metrics and monitors, AIS, RAISE, guaranteed bounds, the trust
  *             bracket, a softmax probe of features
@@ -128,13 +129,16 @@ export {
   rbmToTensors,
   saveCheckpoint,
 } from "./io/checkpoint";
+export { type ListParamOptions, type NumberParamOptions, ParamError, type ParamSource, param } from "./io/params";
 
 // view: pictures, charts, tables, progress
 export {
   type DisplayHandle,
   type DisplaySink,
+  type DisplayWriteStats,
   type MimeBundle,
   displayBundle,
+  displayWriteStats,
   inNotebook,
   newDisplay,
   setDisplaySink,

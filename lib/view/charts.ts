@@ -23,7 +23,7 @@ import {
   PALETTE,
   SCALES,
 } from "./figure";
-import { figureSvg } from "./svg";
+import { figureSvg, niceStep } from "./svg";
 
 function layout(o: ChartOptions, showlegend: boolean): Layout {
   const axis = (t?: string): Axis => (t ? { title: { text: t } } : {});
@@ -37,7 +37,18 @@ function layout(o: ChartOptions, showlegend: boolean): Layout {
   };
 }
 
-/** Line chart, one trace per series; `x` defaults to 0..n-1. */
+/**
+ * The x axis of traces whose x values are all whole numbers (epochs, steps, states): on a short
+ * range, where plotly and the SVG would put ticks at 1.5 and 2.5, one tick per integer.
+ */
+function integerX(traces: { x: number[] }[], base: Axis): Axis {
+  const xs = traces.flatMap((t) => t.x).filter(Number.isFinite);
+  if (xs.length === 0 || !xs.every(Number.isInteger)) return base;
+  const [lo, hi] = extent(xs, 0, 1, xs.length);
+  return niceStep(lo, hi) >= 1 ? base : { ...base, dtick: 1 }; // also a single point (no step)
+}
+
+/** Line chart, one trace per series; `x` defaults to 0..n-1. Whole-number x gets whole-number ticks. */
 export function lineChart(
   series: { name: string; x?: ArrayLike<number>; y: ArrayLike<number> }[],
   opts: ChartOptions & { markers?: boolean } = {},
@@ -55,7 +66,8 @@ export function lineChart(
       marker: { color, size: 5 },
     };
   });
-  return { data, layout: layout(opts, series.length > 1) };
+  const l = layout(opts, series.length > 1);
+  return { data, layout: { ...l, xaxis: integerX(data, l.xaxis) } };
 }
 
 /**
@@ -108,7 +120,8 @@ export function barChart(series: { name: string; y: ArrayLike<number> }[], opts:
       marker: { color: PALETTE[i % PALETTE.length], opacity: series.length > 1 ? 0.6 : 1 },
     }),
   );
-  return { data, layout: { ...layout(opts, series.length > 1), barmode: "overlay" } };
+  const l = layout(opts, series.length > 1);
+  return { data, layout: { ...l, xaxis: integerX(data, l.xaxis), barmode: "overlay" } };
 }
 
 /**

@@ -77,10 +77,121 @@ export function setDisplaySink(sink: DisplaySink | null | undefined): void {
   override = sink;
 }
 
+// ── Writes that never throw into the computation ───────────────────────────────────────────────
+// tslab sends each output with zeromq's `send`, which THROWS "Socket is busy writing" when a
+// burst of messages has queued up before the event loop turned, and tslab does not catch it. A
+// progress bar or a chart must never kill a training run, so a failed write waits in the outbox
+// and is retried by a timer and before the next write; an entry updated meanwhile keeps only its
+// newest content (an update replaces the whole entry anyway).
+
+interface Pending {
+  sink: DisplaySink; // the sink of the cell that made the output, so a late retry lands there
+  bundle: MimeBundle;
+  displayId: string | undefined;
+  update: boolean;
+}
+
+/** Counts of display writes that failed (see {@link displayWriteStats}). */
+export interface DisplayWriteStats {
+  /** Writes that threw (each retry that throws counts again). */
+  failed: number;
+  /** Outputs that went out on a retry. */
+  recovered: number;
+  /** Outputs given up after {@link MAX_RETRIES} attempts or an overfull outbox. */
+  lost: number;
+  /** Outputs waiting for a retry now. */
+  pending: number;
+  /** The message of the latest failure. */
+  lastError?: string;
+}
+
+const MAX_RETRIES = 40; // timer retries × RETRY_MS: ~10 s of a refusing socket before an output is given up
+const RETRY_MS = 250;
+const MAX_PENDING = 200;
+const outbox: Pending[] = [];
+const stats = { failed: 0, recovered: 0, lost: 0, lastError: undefined as string | undefined };
+let attempts = 0; // failed attempts at the head of the outbox
+let timer: ReturnType<typeof setTimeout> | undefined;
+
+/** How many display writes failed, were recovered or lost since the kernel started. */
+export function displayWriteStats(): DisplayWriteStats {
+  return { ...stats, pending: outbox.length };
+}
+
+/** One write; false (counted) when the sink throws. */
+function tryWrite(p: Pending): boolean {
+  try {
+    p.sink(p.bundle, p.displayId, p.update);
+    return true;
+  } catch (err) {
+    stats.failed++;
+    stats.lastError = err instanceof Error ? err.message : String(err);
+    return false;
+  }
+}
+
+/**
+ * Send what waits in the outbox, in order, until a write fails again. This is what the retry timer
+ * runs (tests call it directly); only these attempts count towards giving an output up, so a
+ * burst of writes while the socket is busy does not use them up.
+ * @returns true when the outbox is empty
+ */
+export function flushDisplayWrites(): boolean {
+  return flush(true);
+}
+
+function flush(retry: boolean): boolean {
+  while (outbox.length > 0) {
+    if (!tryWrite(outbox[0])) {
+      if (retry && ++attempts >= MAX_RETRIES) {
+        outbox.shift();
+        stats.lost++;
+        attempts = 0;
+        continue;
+      }
+      scheduleRetry();
+      return false;
+    }
+    outbox.shift();
+    stats.recovered++;
+    attempts = 0;
+  }
+  return true;
+}
+
+function scheduleRetry(): void {
+  if (timer !== undefined) return;
+  timer = setTimeout(() => {
+    timer = undefined;
+    flushDisplayWrites();
+  }, RETRY_MS);
+  timer.unref?.(); // a plain Node process (tests, scripts) does not stay alive for it
+}
+
+/** Write now, or queue behind earlier failed writes; never throws. */
+function write(p: Pending): void {
+  if (outbox.length === 0 || flush(false)) {
+    if (tryWrite(p)) return;
+  } else if (p.displayId !== undefined) {
+    // Waiting behind others: if this entry already waits, its newer content replaces the old.
+    const queued = outbox.find((q) => q.displayId === p.displayId);
+    if (queued) {
+      queued.bundle = p.bundle;
+      return;
+    }
+  }
+  if (outbox.length >= MAX_PENDING) {
+    stats.lost++;
+    return;
+  }
+  outbox.push(p);
+  scheduleRetry();
+}
+
 /** Show one multi-mime output. Returns false (and shows nothing) outside a notebook. */
 export function displayBundle(bundle: MimeBundle): boolean {
   const sink = displaySink();
-  if (sink) sink(bundle, undefined, false);
+  if (sink) write({ sink, bundle, displayId: undefined, update: false });
   return sink !== null;
 }
 
@@ -90,7 +201,10 @@ export interface DisplayHandle {
   show(bundle: MimeBundle): boolean;
 }
 
-/** Create an in-place updatable output entry (like `tslab.newDisplay()`, but multi-mime). */
+/**
+ * Create an in-place updatable output entry (like `tslab.newDisplay()`, but multi-mime). A write
+ * the kernel refuses is retried later instead of throwing (see {@link displayWriteStats}).
+ */
 export function newDisplay(): DisplayHandle {
   const id = randomBytes(8).toString("hex");
   let shown = false;
@@ -98,7 +212,9 @@ export function newDisplay(): DisplayHandle {
     show(bundle) {
       const sink = displaySink();
       if (!sink) return false;
-      sink(bundle, id, shown);
+      // The first write creates the entry even if it has to wait: a queued creation that is
+      // later overwritten by an update keeps update=false, so the entry is created, then replaced.
+      write({ sink, bundle, displayId: id, update: shown });
       shown = true;
       return true;
     },

@@ -40,6 +40,8 @@ export interface Axis {
   title?: { text: string };
   type?: "linear" | "log";
   autorange?: boolean | "reversed";
+  /** Spacing of the ticks in data units (plotly's `dtick`); the builders set 1 on a short axis of whole numbers (epochs, states) so no tick falls between them. */
+  dtick?: number;
 }
 
 /** A plotly layout (subset). */

@@ -6,13 +6,18 @@
 import { escapeXml } from "./display";
 import { colormap, type Figure, type HeatmapTrace, mergeExtent, type Trace } from "./figure";
 import { encodePng } from "./png";
-/** "Nice" tick values (1, 2, 5 × 10^k steps) covering [lo, hi], about `target` of them. */
-export function niceTicks(lo: number, hi: number, target = 6): number[] {
+/** The "nice" step (1, 2, 5 × 10^k) that splits [lo, hi] into about `target` intervals; NaN for an empty range. */
+export function niceStep(lo: number, hi: number, target = 6): number {
   const raw = (hi - lo) / target;
-  if (!(raw > 0) || !Number.isFinite(raw)) return [lo];
+  if (!(raw > 0) || !Number.isFinite(raw)) return NaN;
   const mag = 10 ** Math.floor(Math.log10(raw));
   const f = raw / mag;
-  const step = (f < 1.5 ? 1 : f < 3 ? 2 : f < 7 ? 5 : 10) * mag;
+  return (f < 1.5 ? 1 : f < 3 ? 2 : f < 7 ? 5 : 10) * mag;
+}
+
+/** Tick values covering [lo, hi] every `step` (default: the {@link niceStep} for about `target` ticks). */
+export function niceTicks(lo: number, hi: number, target = 6, step = niceStep(lo, hi, target)): number[] {
+  if (!(step > 0) || !Number.isFinite(step)) return [lo];
   const ticks: number[] = [];
   for (let v = Math.ceil(lo / step - 1e-9) * step; v <= hi + step * 1e-9; v += step) ticks.push(Number(v.toPrecision(12)));
   return ticks;
@@ -27,11 +32,11 @@ function fmt(v: number): string {
 /** A mapped axis: data value → pixel, and its ticks (see axis()). */
 type Scale = ReturnType<typeof axis>;
 
-function axis(lo: number, hi: number, p0: number, p1: number, log: boolean, reversed = false) {
+function axis(lo: number, hi: number, p0: number, p1: number, log: boolean, reversed = false, dtick?: number) {
   const f = (v: number) => (log ? Math.log10(v) : v);
   let [a, b] = [f(lo), f(hi)];
   if (!(b > a)) [a, b] = [a - 1, b + 1];
-  let ticks = niceTicks(a, b);
+  let ticks = niceTicks(a, b, 6, log ? undefined : dtick);
   if (log) {
     // Powers of ten when the range spans two or more; else nice values between the ends.
     const decades = niceTicks(Math.ceil(a), Math.floor(b), 8).filter(Number.isInteger);
@@ -80,8 +85,8 @@ export function figureSvg(fig: Figure): string {
   // Pad y by 5% (lines/bars) so curves do not touch the frame; heatmaps fill the box exactly.
   const pad = heat ? 0 : logY ? 0 : (yhi0 - ylo0) * 0.05;
   const [ylo, yhi] = [ylo0 - (ylo0 === 0 ? 0 : pad), yhi0 + (yhi0 === 0 ? 0 : pad)];
-  const X = axis(xlo, xhi, m.l, W - m.r, xaxis.type === "log");
-  const Y = axis(ylo, yhi, H - m.b, m.t, logY, yaxis.autorange === "reversed");
+  const X = axis(xlo, xhi, m.l, W - m.r, xaxis.type === "log", false, xaxis.dtick);
+  const Y = axis(ylo, yhi, H - m.b, m.t, logY, yaxis.autorange === "reversed", yaxis.dtick);
   if (heat) [X, Y].forEach((A) => (A.ticks = A.ticks.filter(Number.isInteger))); // row/column indices
   const o: string[] = [];
   o.push(

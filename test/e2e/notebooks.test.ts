@@ -75,8 +75,8 @@ describe("committed notebooks are clean", () => {
         `${file}: ${dirty.length} code cell(s) carry outputs or execution counts; run \`npm run clean-notebooks\``,
       );
       assert.ok(
-        codeCells.length > 0 && sourceOf(codeCells[0]).includes("process.env"),
-        `${file}: the first code cell must be the parameters cell, reading process.env`,
+        codeCells.length > 0 && sourceOf(codeCells[0]).includes("rbmlib.param("),
+        `${file}: the first code cell must be the parameters cell, reading its parameters with rbmlib.param`,
       );
     });
   }

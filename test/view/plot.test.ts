@@ -182,6 +182,20 @@ test("figure builders produce plotly data/layout", () => {
   assert.ok(v.type === "heatmap" && v.zmin === 1 && v.zmax === 2 && v.colorscale[0][1] === "rgb(68,1,84)");
 });
 
+test("whole-number x (epochs, states) gets one tick per integer, never 1.5 or 2.5", () => {
+  const xTicks = (svg: string) => [...svg.matchAll(/text-anchor="middle">([^<]*)<\/text>/g)].map((m) => m[1]);
+  const epochs = lineChart([{ name: "recon", x: [1, 2, 3], y: [0.3, 0.2, 0.1] }], { xTitle: "epoch" });
+  assert.equal(epochs.layout.xaxis.dtick, 1, "plotly gets dtick 1");
+  assert.equal(epochs.layout.xaxis.title?.text, "epoch");
+  assert.deepEqual(xTicks(figureSvg(epochs)).slice(0, 3), ["1", "2", "3"]);
+  assert.equal(lineChart([{ name: "one epoch", x: [1], y: [0.3] }]).layout.xaxis.dtick, 1);
+  assert.equal(barChart([{ name: "p", y: [0.5, 0.25, 0.25] }]).layout.xaxis.dtick, 1);
+  // Long integer ranges already get integer steps; fractional x keeps plotly's own ticks.
+  assert.equal(lineChart([{ name: "steps", y: new Array(100).fill(0) }]).layout.xaxis.dtick, undefined);
+  assert.equal(lineChart([{ name: "t", x: [0, 0.5, 1], y: [1, 2, 3] }]).layout.xaxis.dtick, undefined);
+  assert.deepEqual(niceTicks(0, 10, 6, 2.5), [0, 2.5, 5, 7.5, 10], "an explicit step");
+});
+
 test("SVG fallback is well-formed with one path per series, markers, legend and breaks", () => {
   const f = lineChart(
     [

@@ -86,6 +86,8 @@ test("notebook mode updates one HTML output in place", () => {
     );
     const html = String(outputs[4].bundle["text/html"]);
     assert.ok(html.includes("width:100.0%") && html.includes("recon=0.25") && html.includes("4/4"));
+    // Long monitor lists wrap between values instead of running off the output area.
+    assert.ok(html.includes('<span style="white-space:nowrap">recon=0.25</span>') && !html.startsWith('<div style="white-space:nowrap'));
     assert.match(String(outputs[1].bundle["text/plain"]), /epochs +50% .* 2\/4/);
   } finally {
     setDisplaySink(undefined);
