@@ -16,7 +16,7 @@ import { assertDBN, type DBN } from "./model";
  */
 export function dropoutMask(shape: [number, number], p: number, seed: Seed): tf.Tensor2D {
   if (!(p >= 0 && p < 1)) throw new Error(`dropoutMask: p must be a drop probability in [0, 1), got ${p}.`);
-  const u = toRng(seed).fillUniform(new Float32Array(shape[0] * shape[1]));
+  const u = toRng(seed, "dropoutMask").fillUniform(new Float32Array(shape[0] * shape[1]));
   // [u > p]/(1 − p) on the device: a JS loop over the batch costs more than the two tensor ops.
   return tf.tidy(() => tf.mul(tf.step(tf.sub(tf.tensor2d(u, shape), p)), 1 / (1 - p)) as tf.Tensor2D);
 }
@@ -48,7 +48,7 @@ export function cloneMLP(mlp: MLP): MLP {
 }
 
 export function outputLayer(nIn: number, nClasses: number, std: number, seed: Seed): DenseLayer {
-  const w = toRng(seed).fillNormal(new Float32Array(nIn * nClasses), 0, std);
+  const w = toRng(seed, "outputLayer").fillNormal(new Float32Array(nIn * nClasses), 0, std);
   return { W: tf.tensor2d(w, [nIn, nClasses]), b: tf.zeros([nClasses]) as tf.Tensor1D };
 }
 
@@ -89,7 +89,7 @@ export function randomMLP(sizes: number[], opts: MLPInitOptions = {}): MLP {
       `randomMLP: sizes must be at least two positive integers, input first, e.g. [784, 500, 500, 2000]; got ${JSON.stringify(sizes)}.`,
     );
   }
-  const rng = toRng(opts.seed ?? 0);
+  const rng = toRng(opts.seed ?? 0, "randomMLP");
   const outSeed = rng.nextUint32();
   const hidden = sizes.slice(0, -1).map((nIn, l) => {
     const rbm = initRBM(nIn, sizes[l + 1], { method: "xavier", seed: rng.nextUint32() });
