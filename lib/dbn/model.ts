@@ -179,6 +179,11 @@ export function transposeRBM(rbm: RBM): RBM {
   return { W: tf.transpose(rbm.W) as tf.Tensor2D, b: rbm.c.clone(), c: rbm.b.clone() };
 }
 
+/**
+ * Throws unless `labels` holds one integer class index in [0, nLabels) per row (floats, negatives
+ * and labels beyond the classes are named with their row).
+ * @param what names the caller and the data in the message
+ */
 export function checkLabels(labels: ArrayLike<number>, n: number, nLabels: number, what: string): void {
   if (labels.length !== n) throw new Error(`${what}: ${labels.length} labels for ${n} rows; give one label per row.`);
   for (let i = 0; i < n; i++) {
