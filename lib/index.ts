@@ -201,7 +201,14 @@ export {
   transposeRBM,
   untieDBN,
 } from "./dbn/model";
-export { type LayerInfo, type PretrainOptions, type PretrainResult, type Propagation, pretrainDBN } from "./dbn/pretrain";
+export {
+  CheckpointWriteError,
+  type LayerInfo,
+  type PretrainOptions,
+  type PretrainResult,
+  type Propagation,
+  pretrainDBN,
+} from "./dbn/pretrain";
 export { type JointEpochRecord, type JointTrainOptions, trainJointRBM } from "./dbn/joint";
 export { type UpPassOptions, dbnDownPass, dbnUpPass, upPass } from "./dbn/passes";
 export { type DBNBound, exactDBNBound } from "./dbn/bound";
