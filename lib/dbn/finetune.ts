@@ -6,7 +6,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { type Rng, type Seed, toRng } from "../core/random";
-import { type Batch, type Dataset, dim, visibleRows } from "../io/data";
+import { assertDataset, type Batch, type Dataset, dim, visibleRows } from "../io/data";
 import { checkDivergenceLimits } from "../train/cd";
 import { type HistoryRecord, rateAt, runEpochs, type Stepper } from "../train/loop";
 import type { ProgressBar } from "../view/progress";
@@ -204,6 +204,8 @@ class BestEpoch {
 
 /** The options of {@link fineTuneMLP} with their defaults, checked against the model and the data (one clear error each). */
 function resolveFineTune(mlp: MLP, train: Dataset, opts: FineTuneOptions) {
+  assertDataset(train, "fineTuneMLP");
+  if (opts.validation !== undefined) assertDataset(opts.validation, "fineTuneMLP: validation");
   const epochs = opts.epochs ?? 30;
   const B = opts.batchSize ?? 100;
   const kind = opts.optimizer ?? "momentum";

@@ -6,7 +6,7 @@ import * as tf from "@tensorflow/tfjs";
 import { type Rng, toRng } from "../core/random";
 import { assertFiniteRBM, type RBM } from "../core/rbm";
 import { sampleBernoulli, sampleSoftmaxGroup, sigmoidLayer } from "../core/units";
-import { type Dataset, dim, visibleRows } from "../io/data";
+import { assertDataset, type Dataset, dim, visibleRows } from "../io/data";
 import {
   type CDState,
   cdLoop,
@@ -83,6 +83,7 @@ export async function trainJointRBM(
   data: Dataset,
   opts: JointTrainOptions,
 ): Promise<TrainResult & { history: JointEpochRecord[] }> {
+  assertDataset(data, "trainJointRBM");
   const o = resolveTrainOptions(opts, data.n);
   const K = opts.nLabels;
   if (o.sparsityTarget !== undefined)

@@ -9,7 +9,7 @@ import { withoutUndefined } from "../core/numerics";
 import { Rng, type Seed, toRng } from "../core/random";
 import { disposeRBM, initRBM, type RBM } from "../core/rbm";
 import { sigmoidLayer } from "../core/units";
-import { assertUnitInterval, type Dataset, dim } from "../io/data";
+import { assertDataset, type Dataset, dim, visibleRows } from "../io/data";
 import type { JsonObject } from "../io/safetensors";
 import { type EpochRecord, resolveTrainOptions, type TrainOptions, type TrainResult, trainRBM } from "../train/cd";
 import { readDBNFile, writeDBNFile } from "./checkpoint";
@@ -148,6 +148,7 @@ function describeOptions(o: TrainOptions): JsonObject {
  * @param data images in [0, 1] `[n, sizes[0]]` (and labels 0…K−1 when `labels` is set)
  */
 export async function pretrainDBN(sizes: number[], data: Dataset, opts: PretrainOptions = {}): Promise<PretrainResult> {
+  assertDataset(data, "pretrainDBN");
   assertLayerSizes(sizes, "pretrainDBN");
   const L = sizes.length - 1;
   const nLabels = opts.labels === true ? 10 : opts.labels === false || opts.labels === undefined ? 0 : opts.labels;
@@ -158,7 +159,7 @@ export async function pretrainDBN(sizes: number[], data: Dataset, opts: Pretrain
     );
   }
   if (nLabels > 0) checkLabels(data.labels, data.n, nLabels, `pretrainDBN: ${data.name}`);
-  assertUnitInterval(data.images, `pretrainDBN: data ${data.name}`);
+  visibleRows(data, sizes[0], `pretrainDBN: data ${data.name}`); // n × sizes[0] values, all in [0, 1]
   const propagate = opts.propagate ?? "probs";
   if (propagate !== "probs" && propagate !== "samples")
     throw new Error(`pretrainDBN: propagate must be "probs" or "samples", got ${JSON.stringify(propagate)}.`);

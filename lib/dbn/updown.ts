@@ -14,7 +14,7 @@ import * as tf from "@tensorflow/tfjs";
 import { type Rng, type Seed, toRng } from "../core/random";
 import { cloneRBM, type RBM } from "../core/rbm";
 import { sampleBernoulli, sigmoidLayer } from "../core/units";
-import { type Batch, type Dataset, dim, visibleRows } from "../io/data";
+import { assertDataset, type Batch, type Dataset, dim, visibleRows } from "../io/data";
 import { checkDivergenceLimits, type EpochRecord, trainRBM } from "../train/cd";
 import { type HistoryRecord, runEpochs, type Stepper } from "../train/loop";
 import type { ProgressBar } from "../view/progress";
@@ -45,6 +45,7 @@ export interface TopPCDOptions {
  * them. The lower layers are copied unchanged; returns a new DBN.
  */
 export async function tuneTopPCD(dbn: DBN, data: Dataset, opts: TopPCDOptions = {}): Promise<{ dbn: DBN; history: EpochRecord[] }> {
+  assertDataset(data, "tuneTopPCD");
   assertDBN(dbn);
   const L = dbn.layers.length;
   const nX = dbn.sizes[L - 1];
@@ -117,6 +118,7 @@ export interface UpDownRecord extends HistoryRecord {
  *               state, d_l ~ σ(d_{l+1} G_l + g_l), d₀ = the probabilities)
  */
 export async function upDownFineTune(dbn: DBN, data: Dataset, opts: UpDownOptions = {}): Promise<{ dbn: DBN; history: UpDownRecord[] }> {
+  assertDataset(data, "upDownFineTune");
   assertDBN(dbn);
   const epochs = opts.epochs ?? 1;
   const B = opts.batchSize ?? 100;

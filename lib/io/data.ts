@@ -307,6 +307,33 @@ export function oneHot(labels: Uint8Array, classes = 10): Float32Array {
   return out;
 }
 
+/** How a value that is not data was given, for error messages. */
+function describeNonData(data: unknown): string {
+  if (Array.isArray(data)) return "a plain array";
+  return data === null ? "null" : typeof data === "object" ? `an object with { ${Object.keys(data).slice(0, 6).join(", ")} }` : typeof data;
+}
+
+/**
+ * Throws unless `data` is a {@link Dataset} (images a Float32Array, labels, n, rows, cols).
+ * @param what names the caller in the message
+ */
+export function assertDataset(data: unknown, what: string): asserts data is Dataset {
+  const d = data as Partial<Dataset> | null;
+  if (
+    typeof d !== "object" ||
+    d === null ||
+    !(d.images instanceof Float32Array) ||
+    d.labels === undefined ||
+    !Number.isInteger(d.n) ||
+    !Number.isInteger(d.rows) ||
+    !Number.isInteger(d.cols)
+  ) {
+    throw new Error(
+      `${what}: the data must be a Dataset { images, labels, n, rows, cols } (e.g. from loadMnist), got ${describeNonData(data)}.`,
+    );
+  }
+}
+
 /** Visible data: a {@link Dataset} or flat rows `[n, nVisible]` in [0, 1]. */
 export type VisibleData = Dataset | Float32Array;
 
@@ -319,6 +346,12 @@ export type VisibleData = Dataset | Float32Array;
 export function visibleRows(data: VisibleData, nVisible: number, what: string, limit?: number): { x: Float32Array; n: number } {
   let x: Float32Array;
   let n: number;
+  if (!(data instanceof Float32Array) && !(typeof data === "object" && data !== null && data.images instanceof Float32Array)) {
+    throw new Error(
+      `${what}: the data must be a Dataset or a Float32Array of flat rows [n, ${nVisible}] (plain rows: Float32Array.from(rows.flat())), ` +
+        `got ${describeNonData(data)}.`,
+    );
+  }
   if (data instanceof Float32Array) {
     if (data.length === 0 || data.length % nVisible !== 0) {
       throw new Error(

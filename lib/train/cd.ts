@@ -17,7 +17,7 @@ import { withoutUndefined } from "../core/numerics";
 import { assertSeed, type Rng, type Seed, toRng } from "../core/random";
 import { assertFiniteRBM, cloneRBM, disposeRBM, type RBM, rbmSize } from "../core/rbm";
 import { sampleBernoulli, sigmoidLayer, UniformSource } from "../core/units";
-import { type Dataset, dim, visibleRows } from "../io/data";
+import { assertDataset, type Dataset, dim, visibleRows } from "../io/data";
 import type { ProgressBar } from "../view/progress";
 import { type HistoryRecord, type LoopOptions, rateAt, runEpochs, type Stepper } from "./loop";
 /** Hyperparameters of {@link trainRBM}; defaults follow Hinton's practical guide and rbm.m. */
@@ -275,6 +275,7 @@ function disposeState(s: State, keep?: State): void {
  */
 export async function trainRBM(rbm: RBM, data: Dataset, opts: TrainOptions = {}): Promise<TrainResult> {
   assertFiniteRBM(rbm, "trainRBM");
+  assertDataset(data, "trainRBM");
   const o = resolveTrainOptions(opts, data.n);
   const { nVisible, nHidden } = rbmSize(rbm);
   if (dim(data) !== nVisible) {
