@@ -10,7 +10,7 @@ import { assertDataset, type Batch, type Dataset, dim, visibleRows } from "../io
 import { checkDivergenceLimits } from "../train/cd";
 import { type HistoryRecord, rateAt, runEpochs, type Stepper } from "../train/loop";
 import type { ProgressBar } from "../view/progress";
-import { cloneMLP, type DenseLayer, disposeMLP, dropoutMask, evaluateMLP, type MLP, mlpGradients } from "./mlp";
+import { assertMLP, cloneMLP, type DenseLayer, disposeMLP, dropoutMask, evaluateMLP, type MLP, mlpGradients } from "./mlp";
 import { checkLabels } from "./model";
 
 /** Options of {@link fineTuneMLP}. */
@@ -204,6 +204,7 @@ class BestEpoch {
 
 /** The options of {@link fineTuneMLP} with their defaults, checked against the model and the data (one clear error each). */
 function resolveFineTune(mlp: MLP, train: Dataset, opts: FineTuneOptions) {
+  assertMLP(mlp, "fineTuneMLP");
   assertDataset(train, "fineTuneMLP");
   if (opts.validation !== undefined) assertDataset(opts.validation, "fineTuneMLP: validation");
   const epochs = opts.epochs ?? 30;

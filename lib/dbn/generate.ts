@@ -108,7 +108,7 @@ function checkGenerateOptions(
   dbn: DBN,
   opts: GenerateOptions,
 ): { K: number; nChains: number; perChain?: number[]; steps: number; every: number } {
-  assertDBN(dbn);
+  assertDBN(dbn, "generateDBN");
   const K = dbn.nLabels;
   const clamp = opts.labels === undefined ? undefined : typeof opts.labels === "number" ? [opts.labels] : Array.from(opts.labels);
   if (clamp && K === 0)

@@ -46,7 +46,7 @@ export interface TopPCDOptions {
  */
 export async function tuneTopPCD(dbn: DBN, data: Dataset, opts: TopPCDOptions = {}): Promise<{ dbn: DBN; history: EpochRecord[] }> {
   assertDataset(data, "tuneTopPCD");
-  assertDBN(dbn);
+  assertDBN(dbn, "tuneTopPCD");
   const L = dbn.layers.length;
   const nX = dbn.sizes[L - 1];
   const x = L > 1 ? upPass(dbn, data, { depth: L - 1 }) : data.images;
@@ -119,7 +119,7 @@ export interface UpDownRecord extends HistoryRecord {
  */
 export async function upDownFineTune(dbn: DBN, data: Dataset, opts: UpDownOptions = {}): Promise<{ dbn: DBN; history: UpDownRecord[] }> {
   assertDataset(data, "upDownFineTune");
-  assertDBN(dbn);
+  assertDBN(dbn, "upDownFineTune");
   const epochs = opts.epochs ?? 1;
   const B = opts.batchSize ?? 100;
   const lr = opts.learningRate ?? 0.01;

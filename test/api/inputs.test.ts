@@ -138,3 +138,29 @@ test("DBN entry points refuse bad data and disposed models with an error naming 
   lib.disposeMLP(mlp);
   lib.disposeDBN(dbn);
 });
+
+test("DBN and MLP entry points refuse a disposed or wrong-type model, naming the function", async () => {
+  const ds = dataset(4);
+  const disposed = lib.stackRBMs([lib.randomRBM(NV, NH, { seed: 6 }), lib.randomRBM(NH, 3, { seed: 7 })]);
+  lib.disposeDBN(disposed);
+  const v = tf.zeros([2, NV]) as tf.Tensor2D;
+  const dbnCalls: [string, (dbn: lib.DBN) => unknown][] = [
+    ["classifyDBN", (dbn) => lib.classifyDBN(dbn, ds)],
+    ["generateDBN", (dbn) => lib.generateDBN(dbn, {})],
+    ["upDownFineTune", (dbn) => lib.upDownFineTune(dbn, ds, { ...quiet, batchSize: 2 })],
+    ["tuneTopPCD", (dbn) => lib.tuneTopPCD(dbn, ds, { ...quiet, batchSize: 2 })],
+    ["dbnUpPass", (dbn) => lib.dbnUpPass(dbn, v)],
+    ["upPass", (dbn) => lib.upPass(dbn, ds)],
+    ["dbnToMLP", (dbn) => lib.dbnToMLP(dbn)],
+  ];
+  for (const [name, call] of dbnCalls) {
+    await refuses(name, "disposed DBN", () => call(disposed), /disposed/);
+    await refuses(name, "a result object", () => call({ dbn: disposed } as unknown as lib.DBN), /expected a DBN.*\.dbn/);
+  }
+  v.dispose();
+  const mlp = lib.randomMLP([NV, 3, 2]);
+  lib.disposeMLP(mlp);
+  await refuses("fineTuneMLP", "disposed MLP", () => lib.fineTuneMLP(mlp, ds, { ...quiet, batchSize: 2 }), /disposed/);
+  await refuses("evaluateMLP", "disposed MLP", () => lib.evaluateMLP(mlp, ds), /disposed/);
+  await refuses("evaluateMLP", "a number", () => lib.evaluateMLP(7 as unknown as lib.MLP, ds), /expected an MLP/);
+});
