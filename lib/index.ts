@@ -214,6 +214,7 @@ export {
   untieDBN,
 } from "./dbn/model";
 export {
+  CheckpointWriteError,
   type LayerInfo,
   type PretrainOptions,
   type PretrainPartial,

@@ -49,7 +49,7 @@ function mapStates(n: number, f: (states: tf.Tensor2D) => tf.Tensor1D): Float64A
 }
 
 function checkEnumerable(rbm: RBM, what: string): { nVisible: number; nHidden: number } {
-  assertFiniteRBM(rbm);
+  assertFiniteRBM(rbm, "checkEnumerable");
   const size = rbmSize(rbm);
   if (Math.min(size.nVisible, size.nHidden) > MAX_ENUMERATION_BITS) {
     throw new Error(
@@ -96,7 +96,7 @@ export interface ExactMarginal {
 /** The exact distribution over one n-bit layer from the negative free energy of each of its states. */
 function layerMarginal(rbm: RBM, n: number, what: string, negFreeEnergy: (states: tf.Tensor2D) => tf.Tensor1D): ExactMarginal {
   if (n > MAX_ENUMERATION_BITS) throw new Error(`${what} = ${n} > ${MAX_ENUMERATION_BITS}.`);
-  assertFiniteRBM(rbm);
+  assertFiniteRBM(rbm, "layerMarginal");
   const negF = mapStates(n, negFreeEnergy);
   const logZ = logSumExp(negF);
   return { n, probs: negF.map((x) => Math.exp(x - logZ)), logZ };

@@ -50,7 +50,7 @@ function assertKernel(kernel: ArrayLike<ArrayLike<number>>, p: ArrayLike<number>
  * @returns T `[2^nVisible][2^nVisible]`, rows summing to 1
  */
 export function gibbsKernel(rbm: RBM): number[][] {
-  assertFiniteRBM(rbm);
+  assertFiniteRBM(rbm, "gibbsKernel");
   const { nVisible, nHidden } = rbmSize(rbm);
   if (nVisible + Math.max(nVisible, nHidden) > MAX_ENUMERATION_BITS) {
     throw new Error(
@@ -178,7 +178,7 @@ export function empiricalDistribution(states: ArrayLike<number>, n: number): Flo
 export function sampleStates(p: ArrayLike<number>, count: number, seed: Seed): Int32Array {
   if (p.length === 0) throw new Error("sampleStates: p is empty.");
   if (!Number.isInteger(count) || count < 0) throw new Error(`sampleStates: count must be an integer ≥ 0, got ${count}.`);
-  const rng = toRng(seed);
+  const rng = toRng(seed, "sampleStates");
   const out = new Int32Array(count);
   for (let k = 0; k < count; k++) {
     let u = rng.uniform();
@@ -363,7 +363,7 @@ export function sampledAutocorrelation(opts: SampledAutocorrelationOptions): num
     throw new Error(`${what}: steps must be an integer ≥ max(1, maxLag = ${maxLag}), got ${steps}.`);
   }
   const { mean, variance } = assertStatistic(f, p, what);
-  const rng = toRng(opts.seed);
+  const rng = toRng(opts.seed, "sampledAutocorrelation");
   const s0 = sampleStates(p, nChains, rng);
   const v0 = stateVectors(s0, nVisible);
   let fs: number[][];

@@ -6,7 +6,10 @@
  * backend, so "same seed ⇒ same numbers" holds everywhere.
  */
 
-/** A seed: a number (hashed into a fresh generator) or a generator to continue. */
+/**
+ * A seed: an integer 0 … 2³²−1 (hashed into a fresh generator) or a generator to continue.
+ * Other numbers (negative, fractional, ≥ 2³²) are refused: they could not all give distinct streams.
+ */
 export type Seed = number | Rng;
 
 /** splitmix32: spreads a 32-bit seed into well-mixed state words. */
@@ -28,11 +31,13 @@ export class Rng {
   private s2: number;
   private s3: number;
 
-  /** @param seed any finite number; equal seeds give equal streams. */
+  /**
+   * @param seed an integer 0 … 2³²−1; equal seeds give equal streams, distinct seeds distinct ones.
+   * @throws for any other number (it would collide with an integer seed)
+   */
   constructor(seed: number) {
-    if (!Number.isFinite(seed)) throw new Error(`Rng: seed must be a finite number, got ${seed}.`);
-    // Fold the fractional/high bits in too so that e.g. 1 and 2**32 + 1 differ.
-    const mix = splitmix32((seed >>> 0) ^ Math.floor(seed / 4294967296));
+    assertSeed(seed, "Rng");
+    const mix = splitmix32(seed);
     this.s0 = mix();
     this.s1 = mix();
     this.s2 = mix();
@@ -104,7 +109,9 @@ export class Rng {
 
   /** A new independent generator seeded from this one (for parallel streams). */
   fork(): Rng {
-    return new Rng(this.nextUint32() * 4294967296 + this.nextUint32());
+    // The seed word of the 64-bit value hi·2³² + lo as it always was (high and low words folded).
+    const v = this.nextUint32() * 4294967296 + this.nextUint32();
+    return new Rng(((v >>> 0) ^ Math.floor(v / 4294967296)) >>> 0);
   }
 
   /** In-place Fisher–Yates shuffle; returns `arr`. */
@@ -123,7 +130,28 @@ function rotl(x: number, k: number): number {
   return ((x << k) | (x >>> (32 - k))) >>> 0;
 }
 
-/** Turns a {@link Seed} into a generator: numbers start a new stream, generators are continued. */
-export function toRng(seed: Seed): Rng {
-  return typeof seed === "number" ? new Rng(seed) : seed;
+/** Largest seed: seeds are the 2³² integers 0 … 4294967295, each with its own stream. */
+const MAX_SEED = 4294967295;
+
+/**
+ * Throws unless `seed` is a generator or an integer 0 … 2³²−1 (the seeds with distinct streams).
+ * @param what names the caller in the message
+ */
+export function assertSeed(seed: unknown, what: string): asserts seed is Seed {
+  if (seed instanceof Rng) return;
+  if (!(typeof seed === "number" && Number.isInteger(seed) && seed >= 0 && seed <= MAX_SEED)) {
+    throw new Error(
+      `${what}: seed must be an integer 0 … ${MAX_SEED} (or an Rng), got ${String(seed)}; other numbers would repeat another seed's stream. ` +
+        `Pick a whole number (e.g. 42), or Math.floor(Math.random() * 2 ** 32) for a random one.`,
+    );
+  }
+}
+
+/**
+ * Turns a {@link Seed} into a generator: numbers start a new stream, generators are continued.
+ * @param what names the caller in error messages (a missing or invalid seed)
+ */
+export function toRng(seed: Seed, what = "toRng"): Rng {
+  assertSeed(seed, what);
+  return seed instanceof Rng ? seed : new Rng(seed);
 }

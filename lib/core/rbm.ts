@@ -78,7 +78,7 @@ export function initRBM(nVisible: number, nHidden: number, opts: InitOptions = {
   ] as const) {
     if (!Number.isInteger(n) || n < 1) throw new Error(`initRBM: ${name} must be a positive integer, got ${n}.`);
   }
-  const rng = toRng(opts.seed ?? 0);
+  const rng = toRng(opts.seed ?? 0, "initRBM");
   const method = opts.method ?? "xavier";
   const w = new Float32Array(nVisible * nHidden);
   const b = new Float32Array(nVisible);
@@ -111,7 +111,7 @@ export function initRBM(nVisible: number, nHidden: number, opts: InitOptions = {
  * Large `scale` gives a peaked (low-temperature) distribution, small `scale` a nearly uniform one.
  */
 export function randomRBM(nVisible: number, nHidden: number, opts: { seed?: Seed; scale?: number } = {}): RBM {
-  const rng = toRng(opts.seed ?? 0);
+  const rng = toRng(opts.seed ?? 0, "randomRBM");
   const scale = opts.scale ?? 1;
   const w = rng.fillNormal(new Float32Array(nVisible * nHidden), 0, scale);
   const b = rng.fillNormal(new Float32Array(nVisible), 0, scale / 2);
@@ -151,28 +151,48 @@ export function cloneRBM(rbm: RBM): RBM {
   return { W: rbm.W.clone(), b: rbm.b.clone(), c: rbm.c.clone() };
 }
 
-/** Checks that W, b, c have consistent shapes; throws naming the shapes otherwise. */
-export function assertRBMShapes(rbm: RBM): void {
+/**
+ * Checks that `rbm` is an RBM of live tensors whose W, b, c shapes fit together; throws naming the
+ * problem otherwise (a training result passed whole instead of its `.rbm`, a disposed model, wrong shapes).
+ * @param what names the caller in the message
+ */
+export function assertRBMShapes(rbm: RBM, what = "RBM"): void {
+  const given = rbm as unknown as Record<string, unknown> | null | undefined;
+  if (given === null || typeof given !== "object") {
+    throw new Error(`${what}: expected an RBM { W, b, c }, got ${given === null ? "null" : typeof given}.`);
+  }
+  if (!(given.W instanceof tf.Tensor) || !(given.b instanceof tf.Tensor) || !(given.c instanceof tf.Tensor)) {
+    const inner = "rbm" in given ? ` It looks like a training result: pass its .rbm (e.g. result.rbm).` : "";
+    const keys = Object.keys(given).slice(0, 6).join(", ");
+    throw new Error(`${what}: the model is not an RBM (it needs tensors W, b, c; it has ${keys ? `{ ${keys} }` : "no fields"}).${inner}`);
+  }
   const { W, b, c } = rbm;
+  if (W.isDisposed || b.isDisposed || c.isDisposed) {
+    throw new Error(
+      `${what}: the RBM was disposed (disposeRBM or a dispose of its tensors); use a live model, e.g. cloneRBM it before disposing or load it again.`,
+    );
+  }
   if (W.rank !== 2 || b.rank !== 1 || c.rank !== 1 || b.shape[0] !== W.shape[0] || c.shape[0] !== W.shape[1]) {
     throw new Error(
-      `RBM parameters do not fit together: W [${W.shape}], b [${b.shape}], c [${c.shape}]; ` +
+      `${what}: RBM parameters do not fit together: W [${W.shape}], b [${b.shape}], c [${c.shape}]; ` +
         `expected W [nVisible, nHidden], b [nVisible], c [nHidden].`,
     );
   }
 }
 
 /**
- * Checks shapes and that no parameter is NaN or ±Inf (a sync read of three booleans).
- * Call it at API boundaries (training start, checkpoints, exact computations), not per batch.
+ * Checks that `rbm` is a live RBM (see {@link assertRBMShapes}) and that no parameter is NaN or ±Inf
+ * (a sync read of three booleans). Call it at API boundaries (training start, checkpoints, exact
+ * computations), not per batch.
+ * @param what names the caller in the message
  */
-export function assertFiniteRBM(rbm: RBM): void {
-  assertRBMShapes(rbm);
+export function assertFiniteRBM(rbm: RBM, what = "RBM"): void {
+  assertRBMShapes(rbm, what);
   const bad = tf.tidy(() => [rbm.W, rbm.b, rbm.c].map((t) => tf.logicalNot(tf.all(tf.isFinite(t))).dataSync()[0]));
   const names = ["W", "b", "c"].filter((_, i) => bad[i]);
   if (names.length > 0) {
     throw new Error(
-      `RBM parameters ${names.join(", ")} contain NaN or Inf. Training diverged or the file is corrupt: ` +
+      `${what === "RBM" ? "" : `${what}: `}RBM parameters ${names.join(", ")} contain NaN or Inf. Training diverged or the file is corrupt: ` +
         `restart from a checkpoint with a smaller learning rate.`,
     );
   }

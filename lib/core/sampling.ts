@@ -24,7 +24,7 @@ export interface GibbsStep {
  */
 export function gibbsVHV(v: tf.Tensor2D, rbm: RBM, seed: Seed): GibbsStep {
   assertVisible(v, rbm);
-  const rng = toRng(seed);
+  const rng = toRng(seed, "gibbsVHV");
   const hProbs = hiddenProbs(v, rbm);
   const h = sampleBernoulli(hProbs, rng);
   const vProbs = visibleProbs(h, rbm);
@@ -39,7 +39,7 @@ export function gibbsVHV(v: tf.Tensor2D, rbm: RBM, seed: Seed): GibbsStep {
  */
 export function gibbsHVH(h: tf.Tensor2D, rbm: RBM, seed: Seed): GibbsStep {
   assertHidden(h, rbm);
-  const rng = toRng(seed);
+  const rng = toRng(seed, "gibbsHVH");
   const vProbs = visibleProbs(h, rbm);
   const v = sampleBernoulli(vProbs, rng);
   const hProbs = hiddenProbs(v, rbm);
@@ -81,7 +81,7 @@ export function gibbsChain(v0: tf.Tensor2D, rbm: RBM, opts: ChainOptions): Chain
   if (!Number.isInteger(opts.steps) || opts.steps < 1) {
     throw new Error(`gibbsChain: steps must be an integer ≥ 1, got ${opts.steps}.`);
   }
-  const rng = toRng(opts.seed);
+  const rng = toRng(opts.seed, "gibbsChain");
   const every = opts.every ?? 0;
   const records: ChainResult["records"] = [];
   let v = v0.clone();

@@ -43,7 +43,7 @@ export class UniformSource {
 /** U[0, 1) values of `shape` from `seed` (a number, a generator to continue, or a {@link UniformSource}). */
 export function uniformTensor(shape: number[], seed: Seed | UniformSource): tf.Tensor {
   if (seed instanceof UniformSource) return seed.tensor(shape);
-  return tf.tensor(toRng(seed).fillUniform(new Float32Array(shape.reduce((a, b) => a * b, 1))), shape);
+  return tf.tensor(toRng(seed, "uniformTensor").fillUniform(new Float32Array(shape.reduce((a, b) => a * b, 1))), shape);
 }
 
 /**

@@ -141,7 +141,7 @@ export interface SaveDBNOptions {
  * a DBN checkpoint unless `overwrite: true`.
  */
 export function saveDBN(file: string, dbn: DBN, opts: SaveDBNOptions = {}): void {
-  assertDBN(dbn);
+  assertDBN(dbn, "saveDBN");
   dbn.layers.forEach((rbm, l) => {
     try {
       assertFiniteRBM(rbm);

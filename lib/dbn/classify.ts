@@ -44,7 +44,7 @@ export interface DBNClassification {
  * label posterior of the top RBM ({@link labelLogProbs}). Needs a label-joined DBN.
  */
 export function classifyDBN(dbn: DBN, data: Dataset, opts: { batchSize?: number } = {}): DBNClassification {
-  assertDBN(dbn);
+  assertDBN(dbn, "classifyDBN");
   if (dbn.nLabels === 0) throw new Error("classifyDBN: this DBN has no label units; pretrain it with labels: true.");
   const { x, n } = visibleRows(data, dbn.sizes[0], "classifyDBN");
   checkLabels(data.labels, n, dbn.nLabels, `classifyDBN: ${data.name}`);

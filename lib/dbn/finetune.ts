@@ -6,10 +6,12 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { type Rng, type Seed, toRng } from "../core/random";
-import { type Batch, type Dataset, dim } from "../io/data";
+import { assertDataset, type Batch, type Dataset, dim, visibleRows } from "../io/data";
+import { checkDivergenceLimits } from "../train/cd";
 import { type HistoryRecord, rateAt, runEpochs, type Stepper } from "../train/loop";
 import type { ProgressBar } from "../view/progress";
-import { cloneMLP, type DenseLayer, disposeMLP, dropoutMask, evaluateMLP, type MLP, mlpGradients } from "./mlp";
+import { assertMLP, cloneMLP, type DenseLayer, disposeMLP, dropoutMask, evaluateMLP, type MLP, mlpGradients } from "./mlp";
+import { checkLabels } from "./model";
 
 /** Options of {@link fineTuneMLP}. */
 export interface FineTuneOptions {
@@ -97,7 +99,7 @@ export interface FineTuneResult {
 export async function fineTuneMLP(mlp: MLP, train: Dataset, opts: FineTuneOptions = {}): Promise<FineTuneResult> {
   const { epochs, B, kind, lr0, mu, wd, patience, freezeEpochs, pIn, pHid, nClasses, bad } = resolveFineTune(mlp, train, opts);
   const baseRate = rateAt(lr0, 0, "fineTuneMLP");
-  const rng = toRng(opts.seed ?? 0);
+  const rng = toRng(opts.seed ?? 0, "fineTuneMLP");
   const vars = mlp.layers.map((l) => ({ W: tf.variable(l.W, true), b: tf.variable(l.b, true) })); // share the data until the first update
   const optimizer = kind === "adam" ? tf.train.adam(baseRate) : tf.train.momentum(baseRate, mu);
   const current = (): MLP => ({ layers: vars.map((v) => ({ W: v.W as tf.Tensor2D, b: v.b as tf.Tensor1D })) });
@@ -202,6 +204,9 @@ class BestEpoch {
 
 /** The options of {@link fineTuneMLP} with their defaults, checked against the model and the data (one clear error each). */
 function resolveFineTune(mlp: MLP, train: Dataset, opts: FineTuneOptions) {
+  assertMLP(mlp, "fineTuneMLP");
+  assertDataset(train, "fineTuneMLP");
+  if (opts.validation !== undefined) assertDataset(opts.validation, "fineTuneMLP: validation");
   const epochs = opts.epochs ?? 30;
   const B = opts.batchSize ?? 100;
   const kind = opts.optimizer ?? "momentum";
@@ -230,11 +235,11 @@ function resolveFineTune(mlp: MLP, train: Dataset, opts: FineTuneOptions) {
   if (!Number.isInteger(freezeEpochs) || freezeEpochs < 0) bad(`freezeEpochs must be an integer ≥ 0, got ${freezeEpochs}.`);
   const d0 = mlp.layers[0].W.shape[0];
   const nClasses = mlp.layers[mlp.layers.length - 1].W.shape[1];
-  for (const ds of [train, ...(opts.validation ? [opts.validation] : [])]) {
+  checkDivergenceLimits(opts, "fineTuneMLP");
+  for (const [role, ds] of [["train", train], ...(opts.validation ? [["validation", opts.validation] as const] : [])] as const) {
     if (dim(ds) !== d0) bad(`${ds.name} has ${dim(ds)} values per row but the MLP takes ${d0}.`);
-    for (let i = 0; i < ds.n; i++)
-      if (ds.labels[i] >= nClasses)
-        bad(`label ${ds.labels[i]} at row ${i} of ${ds.name} is outside [0, ${nClasses}); labels must be class indices.`);
+    visibleRows(ds, d0, `fineTuneMLP: ${role} data ${ds.name}`); // n × d0 values, all in [0, 1] (NaN named here, not as a divergence)
+    checkLabels(ds.labels, ds.n, nClasses, `fineTuneMLP: ${role} data ${ds.name}`);
   }
   return { epochs, B, kind, lr0, mu, wd, patience, freezeEpochs, pIn, pHid, nClasses, bad };
 }

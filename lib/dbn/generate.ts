@@ -49,7 +49,7 @@ export interface GenerateResult {
  */
 export function generateDBN(dbn: DBN, opts: GenerateOptions = {}): GenerateResult {
   const { K, nChains, perChain, steps, every } = checkGenerateOptions(dbn, opts);
-  const rng = toRng(opts.seed ?? 0);
+  const rng = toRng(opts.seed ?? 0, "generateDBN");
   const nX = dbn.sizes[dbn.sizes.length - 2];
   const top = dbn.layers[dbn.layers.length - 1];
   let x = startStates(dbn, opts.init, nChains, rng);
@@ -108,7 +108,7 @@ function checkGenerateOptions(
   dbn: DBN,
   opts: GenerateOptions,
 ): { K: number; nChains: number; perChain?: number[]; steps: number; every: number } {
-  assertDBN(dbn);
+  assertDBN(dbn, "generateDBN");
   const K = dbn.nLabels;
   const clamp = opts.labels === undefined ? undefined : typeof opts.labels === "number" ? [opts.labels] : Array.from(opts.labels);
   if (clamp && K === 0)

@@ -6,7 +6,7 @@ import * as tf from "@tensorflow/tfjs";
 import { type Rng, toRng } from "../core/random";
 import { assertFiniteRBM, type RBM } from "../core/rbm";
 import { sampleBernoulli, sampleSoftmaxGroup, sigmoidLayer } from "../core/units";
-import { assertUnitInterval, type Dataset, dim } from "../io/data";
+import { assertDataset, type Dataset, dim, visibleRows } from "../io/data";
 import {
   type CDState,
   cdLoop,
@@ -83,13 +83,14 @@ export async function trainJointRBM(
   data: Dataset,
   opts: JointTrainOptions,
 ): Promise<TrainResult & { history: JointEpochRecord[] }> {
+  assertDataset(data, "trainJointRBM");
   const o = resolveTrainOptions(opts, data.n);
   const K = opts.nLabels;
   if (o.sparsityTarget !== undefined)
     throw new Error("trainJointRBM: the sparsity penalty is not supported for the label-joined RBM; drop sparsityTarget.");
   assertLabelCount(K, "trainJointRBM");
   if (K < 2) throw new Error("trainJointRBM: nLabels must be ≥ 2; for an RBM without labels use trainRBM.");
-  assertFiniteRBM(rbm);
+  assertFiniteRBM(rbm, "trainJointRBM");
   const nV = rbm.W.shape[0];
   const nX = nV - K;
   if (dim(data) !== nX) {
@@ -98,8 +99,8 @@ export async function trainJointRBM(
     );
   }
   checkLabels(data.labels, data.n, K, `trainJointRBM: ${data.name}`);
-  assertUnitInterval(data.images, `trainJointRBM: data ${data.name}`);
-  const rng = toRng(o.seed);
+  visibleRows(data, nX, `trainJointRBM: data ${data.name}`); // n × nX values, all in [0, 1]
+  const rng = toRng(o.seed, "trainJointRBM");
   let s: JointState = { ...startCDState(rbm), flipSum: tf.scalar(0) };
   if (o.persistent) {
     const nChains = o.nChains ?? o.batchSize;

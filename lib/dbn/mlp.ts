@@ -7,7 +7,7 @@ import * as tf from "@tensorflow/tfjs";
 import { type Seed, toRng } from "../core/random";
 import { initRBM } from "../core/rbm";
 import { sigmoidLayer } from "../core/units";
-import { type Dataset, dim } from "../io/data";
+import { assertDataset, type Dataset, dim } from "../io/data";
 import { assertDBN, type DBN } from "./model";
 /**
  * An inverted-dropout mask: m/(1 − p) with m ~ Bernoulli(1 − p) elementwise, so each entry is 0 with
@@ -16,7 +16,7 @@ import { assertDBN, type DBN } from "./model";
  */
 export function dropoutMask(shape: [number, number], p: number, seed: Seed): tf.Tensor2D {
   if (!(p >= 0 && p < 1)) throw new Error(`dropoutMask: p must be a drop probability in [0, 1), got ${p}.`);
-  const u = toRng(seed).fillUniform(new Float32Array(shape[0] * shape[1]));
+  const u = toRng(seed, "dropoutMask").fillUniform(new Float32Array(shape[0] * shape[1]));
   // [u > p]/(1 − p) on the device: a JS loop over the batch costs more than the two tensor ops.
   return tf.tidy(() => tf.mul(tf.step(tf.sub(tf.tensor2d(u, shape), p)), 1 / (1 - p)) as tf.Tensor2D);
 }
@@ -37,6 +37,29 @@ export function mlpSizes(mlp: MLP): number[] {
   return [mlp.layers[0].W.shape[0], ...mlp.layers.map((l) => l.W.shape[1])];
 }
 
+/**
+ * Throws unless `mlp` holds at least one layer of live tensors W `[nIn, nOut]`, b `[nOut]` that chain.
+ * @param what names the caller in the message
+ */
+export function assertMLP(mlp: MLP, what: string): void {
+  const given = mlp as Partial<MLP> | null | undefined;
+  if (typeof given !== "object" || given === null || !Array.isArray(given.layers) || given.layers.length === 0) {
+    const inner = given && typeof given === "object" && "mlp" in given ? " It looks like a result object: pass its .mlp." : "";
+    throw new Error(
+      `${what}: expected an MLP { layers: [{ W, b }, …] } (e.g. dbnToMLP or randomMLP), got ${given === null ? "null" : typeof given}.${inner}`,
+    );
+  }
+  given.layers.forEach((l, i) => {
+    if (!(l.W instanceof tf.Tensor && l.b instanceof tf.Tensor)) throw new Error(`${what}: MLP layer ${i} needs tensors W and b.`);
+    if (l.W.isDisposed || l.b.isDisposed)
+      throw new Error(`${what}: the MLP was disposed (layer ${i}); use a live model (cloneMLP before disposing, or load it again).`);
+    const prev = i > 0 ? given.layers?.[i - 1].W.shape[1] : l.W.shape[0];
+    if (l.W.rank !== 2 || l.b.rank !== 1 || l.b.shape[0] !== l.W.shape[1] || l.W.shape[0] !== prev) {
+      throw new Error(`${what}: MLP layer ${i} has W [${l.W.shape}], b [${l.b.shape}]; the layers do not chain.`);
+    }
+  });
+}
+
 /** Frees the MLP's tensors. */
 export function disposeMLP(mlp: MLP): void {
   for (const l of mlp.layers) tf.dispose([l.W, l.b]);
@@ -48,7 +71,7 @@ export function cloneMLP(mlp: MLP): MLP {
 }
 
 export function outputLayer(nIn: number, nClasses: number, std: number, seed: Seed): DenseLayer {
-  const w = toRng(seed).fillNormal(new Float32Array(nIn * nClasses), 0, std);
+  const w = toRng(seed, "outputLayer").fillNormal(new Float32Array(nIn * nClasses), 0, std);
   return { W: tf.tensor2d(w, [nIn, nClasses]), b: tf.zeros([nClasses]) as tf.Tensor1D };
 }
 
@@ -68,7 +91,7 @@ export interface MLPInitOptions {
  * the softmax output layer is new. New tensors: the DBN is not modified.
  */
 export function dbnToMLP(dbn: DBN, opts: MLPInitOptions = {}): MLP {
-  assertDBN(dbn);
+  assertDBN(dbn, "dbnToMLP");
   const L = dbn.layers.length;
   const hidden = dbn.layers.map((rbm, l) => {
     const W = l === L - 1 && dbn.nLabels > 0 ? tf.slice(rbm.W, [0, 0], [dbn.sizes[L - 1], dbn.sizes[L]]) : rbm.W.clone();
@@ -89,7 +112,7 @@ export function randomMLP(sizes: number[], opts: MLPInitOptions = {}): MLP {
       `randomMLP: sizes must be at least two positive integers, input first, e.g. [784, 500, 500, 2000]; got ${JSON.stringify(sizes)}.`,
     );
   }
-  const rng = toRng(opts.seed ?? 0);
+  const rng = toRng(opts.seed ?? 0, "randomMLP");
   const outSeed = rng.nextUint32();
   const hidden = sizes.slice(0, -1).map((nIn, l) => {
     const rbm = initRBM(nIn, sizes[l + 1], { method: "xavier", seed: rng.nextUint32() });
@@ -146,6 +169,8 @@ export interface Evaluation {
 
 /** Test error, mean cross-entropy, predictions and confusion matrix of an MLP on a labelled data set. */
 export function evaluateMLP(mlp: MLP, data: Dataset, opts: { batchSize?: number } = {}): Evaluation {
+  assertMLP(mlp, "evaluateMLP");
+  assertDataset(data, "evaluateMLP");
   const d0 = mlp.layers[0].W.shape[0];
   if (dim(data) !== d0) throw new Error(`evaluateMLP: ${data.name} has ${dim(data)} values per row but the MLP takes ${d0}.`);
   const nClasses = mlp.layers[mlp.layers.length - 1].W.shape[1];

@@ -17,7 +17,7 @@
  */
 
 import * as tf from "@tensorflow/tfjs";
-import { cloneRBM, disposeRBM, type RBM } from "../core/rbm";
+import { assertRBMShapes, cloneRBM, disposeRBM, type RBM } from "../core/rbm";
 /** Top-down (generative) weights of one lower layer: p(x_l = 1 | x_{l+1}) = σ(x_{l+1} W + b). */
 export interface GenerativeLayer {
   /** `[n_{l+1}, n_l]` (the transpose of the recognition weights while they are tied). */
@@ -70,11 +70,28 @@ export function visibleUnits(sizes: readonly number[], nLabels: number, l: numbe
 
 /**
  * Checks that the layers of `dbn` chain: RBM l is `[n_l, n_{l+1}]` (top: `[n_{L−1} + nLabels, n_L]`)
- * and, when untied, generative l is `[n_{l+1}, n_l]`. Throws one error naming the first mismatch.
+ * and, when untied, generative l is `[n_{l+1}, n_l]`; every tensor is live. Throws one error naming
+ * the first problem (not a DBN, a disposed layer, a mismatch).
+ * @param what names the caller in the message
  */
-export function assertDBN(dbn: DBN): void {
-  assertLayerSizes(dbn.sizes);
-  assertLabelCount(dbn.nLabels, "DBN");
+export function assertDBN(dbn: DBN, what = "DBN"): void {
+  const given = dbn as Partial<DBN> | null | undefined;
+  if (typeof given !== "object" || given === null || !Array.isArray(given.sizes) || !Array.isArray(given.layers)) {
+    const inner = given && typeof given === "object" && "dbn" in given ? " It looks like a result object: pass its .dbn." : "";
+    throw new Error(
+      `${what}: expected a DBN { sizes, nLabels, layers } (e.g. pretrainDBN(...).dbn), got ${given === null ? "null" : typeof given}.${inner}`,
+    );
+  }
+  assertLayerSizes(dbn.sizes, what);
+  assertLabelCount(dbn.nLabels, what);
+  dbn.layers.forEach((rbm, l) => assertRBMShapes(rbm, `${what}: layer ${l}`));
+  for (const [l, g] of (dbn.generative ?? []).entries()) {
+    if (!(g.W instanceof tf.Tensor && g.b instanceof tf.Tensor) || g.W.isDisposed || g.b.isDisposed) {
+      throw new Error(
+        `${what}: generative layer ${l} is missing or was disposed; use a live model (cloneDBN before disposing, or load it again).`,
+      );
+    }
+  }
   const L = dbn.sizes.length - 1;
   if (dbn.layers.length !== L) {
     throw new Error(`DBN: ${dbn.sizes.length} layer sizes [${dbn.sizes}] need ${L} RBMs, but it holds ${dbn.layers.length}.`);
@@ -127,7 +144,7 @@ export function stackRBMs(rbms: RBM[], opts: { nLabels?: number } = {}): DBN {
     throw new Error(`stackRBMs: the top RBM has ${top.W.shape[0]} visible units, not more than nLabels = ${nLabels}.`);
   const sizes = [...rbms.map((r, l) => r.W.shape[0] - (l === rbms.length - 1 ? nLabels : 0)), top.W.shape[1]];
   const dbn: DBN = { sizes, nLabels, layers: rbms };
-  assertDBN(dbn);
+  assertDBN(dbn, "stackRBMs");
   return dbn;
 }
 
@@ -153,7 +170,7 @@ export function cloneDBN(dbn: DBN): DBN {
  * untied DBN is simply copied.
  */
 export function untieDBN(dbn: DBN): DBN {
-  assertDBN(dbn);
+  assertDBN(dbn, "untieDBN");
   const copy = cloneDBN(dbn);
   if (!copy.generative) {
     copy.generative = dbn.layers.slice(0, -1).map((rbm) => ({ W: tf.transpose(rbm.W) as tf.Tensor2D, b: rbm.b.clone() }));
@@ -179,6 +196,11 @@ export function transposeRBM(rbm: RBM): RBM {
   return { W: tf.transpose(rbm.W) as tf.Tensor2D, b: rbm.c.clone(), c: rbm.b.clone() };
 }
 
+/**
+ * Throws unless `labels` holds one integer class index in [0, nLabels) per row (floats, negatives
+ * and labels beyond the classes are named with their row).
+ * @param what names the caller and the data in the message
+ */
 export function checkLabels(labels: ArrayLike<number>, n: number, nLabels: number, what: string): void {
   if (labels.length !== n) throw new Error(`${what}: ${labels.length} labels for ${n} rows; give one label per row.`);
   for (let i = 0; i < n; i++) {

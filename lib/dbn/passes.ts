@@ -25,8 +25,11 @@ export function checkDepth(dbn: DBN, depth: number, hasLabels: boolean, what: st
  * weights, mean-field: probabilities are propagated, not samples). For the top layer of a
  * label-joined DBN pass one-hot `labels` `[batch, nLabels]`.
  * @param v `[batch, n₀]` @returns `[batch, n_depth]`
+ * @param depthOrDefault how many layers to go up; default {@link defaultDepth} (read after the DBN is checked)
  */
-export function dbnUpPass(dbn: DBN, v: tf.Tensor2D, depth = defaultDepth(dbn), labels?: tf.Tensor2D): tf.Tensor2D {
+export function dbnUpPass(dbn: DBN, v: tf.Tensor2D, depthOrDefault?: number, labels?: tf.Tensor2D): tf.Tensor2D {
+  assertDBN(dbn, "dbnUpPass");
+  const depth = depthOrDefault ?? defaultDepth(dbn);
   checkDepth(dbn, depth, labels !== undefined, "dbnUpPass");
   if (v.rank !== 2 || v.shape[1] !== dbn.sizes[0])
     throw new Error(
@@ -85,7 +88,7 @@ export interface UpPassOptions {
  * @param data `[n, n₀]` as a Dataset or flat rows @returns `[n, n_depth]` row-major
  */
 export function upPass(dbn: DBN, data: Dataset | Float32Array, opts: UpPassOptions = {}): Float32Array {
-  assertDBN(dbn);
+  assertDBN(dbn, "upPass");
   const depth = opts.depth ?? defaultDepth(dbn);
   checkDepth(dbn, depth, opts.labels !== undefined, "upPass");
   const { x, n } = visibleRows(data, dbn.sizes[0], "upPass");

@@ -9,7 +9,7 @@ import { withoutUndefined } from "../core/numerics";
 import { Rng, type Seed, toRng } from "../core/random";
 import { disposeRBM, initRBM, type RBM } from "../core/rbm";
 import { sigmoidLayer } from "../core/units";
-import { assertUnitInterval, type Dataset, dim } from "../io/data";
+import { assertDataset, type Dataset, dim, visibleRows } from "../io/data";
 import type { JsonObject } from "../io/safetensors";
 import { type EpochRecord, resolveTrainOptions, type TrainOptions, type TrainResult, trainRBM } from "../train/cd";
 import { TrainingInterruptedError } from "../train/loop";
@@ -106,6 +106,24 @@ export interface PretrainPartial {
   histories: EpochRecord[][];
 }
 
+/**
+ * Thrown by {@link pretrainDBN} when a trained layer cannot be written to the checkpoint (a
+ * read-only folder, a full disk): the layers trained so far are not thrown away but carried here,
+ * owned by whoever catches the error (dispose them, or stack them with stackRBMs).
+ */
+export class CheckpointWriteError extends Error {
+  /** The trained layers, bottom first (live tensors: dispose them when done). */
+  readonly layers: RBM[];
+  /** Their training histories. */
+  readonly histories: EpochRecord[][];
+  constructor(message: string, layers: RBM[], histories: EpochRecord[][], cause: unknown) {
+    super(message, { cause });
+    this.name = "CheckpointWriteError";
+    this.layers = layers;
+    this.histories = histories;
+  }
+}
+
 /** Result of {@link pretrainDBN}. */
 export interface PretrainResult {
   /** The stacked model (owned by the caller: {@link disposeDBN}). */
@@ -142,6 +160,7 @@ function describeOptions(o: TrainOptions): JsonObject {
  * @param data images in [0, 1] `[n, sizes[0]]` (and labels 0…K−1 when `labels` is set)
  */
 export async function pretrainDBN(sizes: number[], data: Dataset, opts: PretrainOptions = {}): Promise<PretrainResult> {
+  assertDataset(data, "pretrainDBN");
   assertLayerSizes(sizes, "pretrainDBN");
   const L = sizes.length - 1;
   const nLabels = opts.labels === true ? 10 : opts.labels === false || opts.labels === undefined ? 0 : opts.labels;
@@ -152,7 +171,7 @@ export async function pretrainDBN(sizes: number[], data: Dataset, opts: Pretrain
     );
   }
   if (nLabels > 0) checkLabels(data.labels, data.n, nLabels, `pretrainDBN: ${data.name}`);
-  assertUnitInterval(data.images, `pretrainDBN: data ${data.name}`);
+  visibleRows(data, sizes[0], `pretrainDBN: data ${data.name}`); // n × sizes[0] values, all in [0, 1]
   const propagate = opts.propagate ?? "probs";
   if (propagate !== "probs" && propagate !== "samples")
     throw new Error(`pretrainDBN: propagate must be "probs" or "samples", got ${JSON.stringify(propagate)}.`);
@@ -166,7 +185,7 @@ export async function pretrainDBN(sizes: number[], data: Dataset, opts: Pretrain
     throw new Error("pretrainDBN: the label-joined top RBM does not support sparsityTarget; drop it from that layer's options.");
   }
   // Per-layer seeds drawn up front, so a resumed run trains layer l exactly as an uninterrupted one.
-  const seedRng = toRng(opts.seed ?? 0);
+  const seedRng = toRng(opts.seed ?? 0, "pretrainDBN");
   const layerSeeds = Array.from({ length: L }, () => [seedRng.nextUint32(), seedRng.nextUint32(), seedRng.nextUint32()]);
   const hyperparameters: JsonObject = {
     sizes,
@@ -174,6 +193,7 @@ export async function pretrainDBN(sizes: number[], data: Dataset, opts: Pretrain
     propagate,
     init: opts.init ?? "hinton",
     initStd: opts.initStd ?? 0.1,
+    seed: typeof opts.seed === "number" ? opts.seed : opts.seed === undefined ? 0 : "an Rng",
     data: fingerprint(data),
     perLayer: perLayer.map(describeOptions),
   };
@@ -206,7 +226,18 @@ export async function pretrainDBN(sizes: number[], data: Dataset, opts: Pretrain
         seconds.push((performance.now() - t0) / 1000);
         result.chains?.dispose();
         if (file) {
-          writeDBNFile(file, { sizes, nLabels, layers, hyperparameters, histories }, "sameFormat");
+          try {
+            writeDBNFile(file, { sizes, nLabels, layers, hyperparameters, histories }, "sameFormat");
+          } catch (e) {
+            throw new CheckpointWriteError(
+              `pretrainDBN: layer ${l} is trained but could not be saved to the checkpoint: ${(e as Error).message} ` +
+                `The ${layers.length} trained layer(s) are not lost: they are kept in memory as this error's .layers (bottom first; ` +
+                `dispose them, or stackRBMs them). Fix the folder, or pass another checkpointDir, and rerun.`,
+              [...layers],
+              [...histories],
+              e,
+            );
+          }
         }
         await opts.onLayer?.({ layer: l, rbm: result.rbm, history: result.history, resumed: false, seconds: seconds[l] });
       }
@@ -227,7 +258,7 @@ export async function pretrainDBN(sizes: number[], data: Dataset, opts: Pretrain
         ),
       );
     }
-    layers.forEach(disposeRBM);
+    if (!(e instanceof CheckpointWriteError)) layers.forEach(disposeRBM); // otherwise the error owns them
     throw e;
   }
   return { dbn: { sizes: [...sizes], nLabels, layers }, histories, resumed, seconds, checkpoint: file };
@@ -254,7 +285,7 @@ function resumePretraining(
           ? `it was trained on other data (${String(theirs.data)}, now ${String(hyperparameters.data)})`
           : theirs.propagate !== hyperparameters.propagate
             ? `it propagated "${String(theirs.propagate)}" between layers, "${String(hyperparameters.propagate)}" was asked for`
-            : undefined;
+            : settingsDiffer(theirs, hyperparameters, c.layers.length);
   if (problem) {
     c.layers.forEach(disposeRBM);
     (c.generative ?? []).forEach((g) => tf.dispose([g.W, g.b]));
@@ -265,6 +296,36 @@ function resumePretraining(
     return Array.isArray(h) ? (h as unknown as EpochRecord[]) : [];
   });
   return { layers: c.layers, histories };
+}
+
+/** Options that do not change what a layer learns (display and callbacks): ignored when resuming. */
+const NOT_TRAINING = new Set(["progress", "onBatch", "monitor", "onEpoch"]);
+
+/**
+ * What differs between the settings a checkpoint's `done` layers were trained with and those asked
+ * for now (init, initStd, seed, and every training option of those layers), or undefined. A file
+ * from before seeds were recorded has no seed to compare.
+ */
+function settingsDiffer(theirs: JsonObject, ours: JsonObject, done: number): string | undefined {
+  const show = (v: unknown) => (v === undefined ? "not set" : JSON.stringify(v));
+  const diffs: string[] = [];
+  for (const key of ["init", "initStd", "seed"] as const) {
+    if (key === "seed" && !("seed" in theirs)) continue;
+    if (JSON.stringify(theirs[key]) !== JSON.stringify(ours[key])) diffs.push(`${key} was ${show(theirs[key])}, now ${show(ours[key])}`);
+  }
+  const theirLayers = Array.isArray(theirs.perLayer) ? theirs.perLayer : [];
+  const ourLayers = Array.isArray(ours.perLayer) ? ours.perLayer : [];
+  for (let l = 0; l < done; l++) {
+    const a = (theirLayers[l] ?? {}) as Record<string, unknown>;
+    const b = (ourLayers[l] ?? {}) as Record<string, unknown>;
+    for (const key of [...new Set([...Object.keys(a), ...Object.keys(b)])].sort()) {
+      if (NOT_TRAINING.has(key) || JSON.stringify(a[key]) === JSON.stringify(b[key])) continue;
+      diffs.push(`layer ${l}'s ${key} was ${show(a[key])}, now ${show(b[key])}`);
+    }
+  }
+  return diffs.length > 0
+    ? `its ${done} finished layer(s) were trained with other settings (${diffs.join("; ")}); rerun with those settings to resume`
+    : undefined;
 }
 
 /** Initialises and trains RBM `l` of the stack on `input` (the joint label RBM for the top of a labelled DBN). */

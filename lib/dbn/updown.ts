@@ -14,12 +14,12 @@ import * as tf from "@tensorflow/tfjs";
 import { type Rng, type Seed, toRng } from "../core/random";
 import { cloneRBM, type RBM } from "../core/rbm";
 import { sampleBernoulli, sigmoidLayer } from "../core/units";
-import { type Batch, type Dataset, dim } from "../io/data";
-import { type EpochRecord, trainRBM } from "../train/cd";
+import { assertDataset, type Batch, type Dataset, dim, visibleRows } from "../io/data";
+import { checkDivergenceLimits, type EpochRecord, trainRBM } from "../train/cd";
 import { type HistoryRecord, runEpochs, type Stepper } from "../train/loop";
 import type { ProgressBar } from "../view/progress";
 import { jointNegativePhase, trainJointRBM } from "./joint";
-import { assertDBN, cloneDBN, type DBN, disposeDBN, untieDBN } from "./model";
+import { assertDBN, checkLabels, cloneDBN, type DBN, disposeDBN, untieDBN } from "./model";
 import { upPass } from "./passes";
 /** Options of {@link tuneTopPCD}. */
 export interface TopPCDOptions {
@@ -45,7 +45,8 @@ export interface TopPCDOptions {
  * them. The lower layers are copied unchanged; returns a new DBN.
  */
 export async function tuneTopPCD(dbn: DBN, data: Dataset, opts: TopPCDOptions = {}): Promise<{ dbn: DBN; history: EpochRecord[] }> {
-  assertDBN(dbn);
+  assertDataset(data, "tuneTopPCD");
+  assertDBN(dbn, "tuneTopPCD");
   const L = dbn.layers.length;
   const nX = dbn.sizes[L - 1];
   const x = L > 1 ? upPass(dbn, data, { depth: L - 1 }) : data.images;
@@ -117,7 +118,8 @@ export interface UpDownRecord extends HistoryRecord {
  *               state, d_l ~ σ(d_{l+1} G_l + g_l), d₀ = the probabilities)
  */
 export async function upDownFineTune(dbn: DBN, data: Dataset, opts: UpDownOptions = {}): Promise<{ dbn: DBN; history: UpDownRecord[] }> {
-  assertDBN(dbn);
+  assertDataset(data, "upDownFineTune");
+  assertDBN(dbn, "upDownFineTune");
   const epochs = opts.epochs ?? 1;
   const B = opts.batchSize ?? 100;
   const lr = opts.learningRate ?? 0.01;
@@ -134,14 +136,11 @@ export async function upDownFineTune(dbn: DBN, data: Dataset, opts: UpDownOption
   const d0 = dbn.sizes[0];
   if (dim(data) !== d0)
     throw new Error(`upDownFineTune: the data have ${dim(data)} values per row but the DBN's first layer has ${d0} units.`);
+  visibleRows(data, d0, `upDownFineTune: data ${data.name}`); // n × d0 values, all in [0, 1]
+  checkDivergenceLimits(opts, "upDownFineTune");
   const K = dbn.nLabels;
-  if (K > 0) {
-    for (let i = 0; i < data.n; i++) {
-      if (data.labels[i] >= K)
-        throw new Error(`upDownFineTune: label ${data.labels[i]} at row ${i} is outside [0, ${K}); labels must be class indices.`);
-    }
-  }
-  const rng = toRng(opts.seed ?? 0);
+  if (K > 0) checkLabels(data.labels, data.n, K, `upDownFineTune: data ${data.name}`);
+  const rng = toRng(opts.seed ?? 0, "upDownFineTune");
   const model = untieDBN(dbn);
   let recon = tf.scalar(0);
   let flips = tf.scalar(0);

@@ -1,5 +1,5 @@
 import { dotRow, sigmoid64 } from "../core/numerics";
-import { type Seed, toRng } from "../core/random";
+import { assertSeed, type Seed, toRng } from "../core/random";
 import { assertFiniteRBM, type RBM, rbmSize } from "../core/rbm";
 import { assertBinary, type VisibleData, visibleRows } from "../io/data";
 import { barFor, Pacer, type ProgressBar } from "../view/progress";
@@ -52,7 +52,8 @@ export interface AISOptions {
  * loop a few times a second (progress bars).
  */
 export async function annealedLogZ(rbm: RBM, opts: AISOptions): Promise<AISResult> {
-  assertFiniteRBM(rbm);
+  assertFiniteRBM(rbm, "annealedLogZ");
+  assertSeed(opts.seed, "annealedLogZ");
   const { nVisible: nV } = rbmSize(rbm);
   let bA: Float32Array;
   if (opts.baseVisibleBias !== undefined) {
@@ -94,7 +95,7 @@ export interface AISLogLikelihood {
  */
 export async function aisLogLikelihood(rbm: RBM, testData: VisibleData, opts: AISOptions | { ais: AISResult }): Promise<AISLogLikelihood> {
   const what = "aisLogLikelihood";
-  assertFiniteRBM(rbm);
+  assertFiniteRBM(rbm, "aisLogLikelihood");
   const { nVisible } = rbmSize(rbm);
   const { x } = visibleRows(testData, nVisible, what);
   assertBinary(x, what);
@@ -116,7 +117,7 @@ export async function aisLogLikelihood(rbm: RBM, testData: VisibleData, opts: AI
  */
 export async function annealedLogZBases(rbm: RBM, bases: AISBase[], opts: AnnealOptions): Promise<AISResult[]> {
   const what = "annealedLogZBases";
-  assertFiniteRBM(rbm);
+  assertFiniteRBM(rbm, "annealedLogZBases");
   const { nVisible: nV, nHidden: nH } = rbmSize(rbm);
   checkBases(bases, nV, what);
   const M = checkRuns(opts.runs ?? 100, what);
@@ -124,7 +125,7 @@ export async function annealedLogZBases(rbm: RBM, bases: AISBase[], opts: Anneal
   const K = betas.length - 1;
   const B = bases.length;
   const R = B * M;
-  const rng = toRng(opts.seed);
+  const rng = toRng(opts.seed, "annealedLogZBases");
   const g = new TemperedGibbs(
     rbm,
     bases.map((x) => x.visibleBias),

@@ -45,7 +45,7 @@ export interface MeanFieldBound {
  */
 export function meanFieldLogZLower(rbm: RBM, starts: Float32Array, opts: { iterations?: number } = {}): MeanFieldBound {
   const what = "meanFieldLogZLower";
-  assertFiniteRBM(rbm);
+  assertFiniteRBM(rbm, "meanFieldLogZLower");
   const { nVisible: nV, nHidden: nH } = rbmSize(rbm);
   const { x, n } = visibleRows(starts, nV, what);
   const iterations = opts.iterations ?? 50;
@@ -130,7 +130,7 @@ export function hardLogZLowerBound(
   opts: { samples?: ModelSamples; data?: VisibleData[]; meanFieldStarts?: number },
 ): HardLogZBound {
   const what = "hardLogZLowerBound";
-  assertFiniteRBM(rbm);
+  assertFiniteRBM(rbm, "hardLogZLowerBound");
   const { nVisible: nV, nHidden: nH } = rbmSize(rbm);
   const samples = opts.samples;
   if (samples !== undefined && (samples.visitedVisible.nUnits !== nV || samples.visitedHidden.nUnits !== nH)) {

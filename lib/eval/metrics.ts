@@ -94,7 +94,7 @@ export interface ReconstructionError {
  */
 export function reconstructionError(rbm: RBM, data: VisibleData, opts: ReconstructionOptions): ReconstructionError {
   const what = "reconstructionError";
-  assertFiniteRBM(rbm);
+  assertFiniteRBM(rbm, "reconstructionError");
   const { nVisible } = rbmSize(rbm);
   const { x, n } = visibleRows(data, nVisible, what, opts.limit);
   const batchSize = checkBatchSize(opts.batchSize ?? METRIC_BATCH_SIZE, what);
@@ -102,7 +102,7 @@ export function reconstructionError(rbm: RBM, data: VisibleData, opts: Reconstru
   if (mode !== "probs" && mode !== "sample")
     throw new Error(`${what}: reconstruction must be "probs" or "sample", got "${mode as string}".`);
   const sampleHidden = opts.sampleHidden ?? true;
-  const rng = toRng(opts.seed);
+  const rng = toRng(opts.seed, "reconstructionError");
   // An explicit transpose once: matMul with a transpose flag is ~10× slower on wasm.
   const WT = tf.transpose(rbm.W) as tf.Tensor2D;
   let squared = 0;
@@ -178,11 +178,11 @@ function flipDeltaF(x: tf.Tensor, s: tf.Tensor, Wi: tf.Tensor, bi: tf.Tensor): t
  */
 export function pseudoLikelihood(rbm: RBM, data: VisibleData, opts: PseudoLikelihoodOptions): number {
   const what = "pseudoLikelihood";
-  assertFiniteRBM(rbm);
+  assertFiniteRBM(rbm, "pseudoLikelihood");
   const { nVisible } = rbmSize(rbm);
   const { x, n } = visibleRows(data, nVisible, what, opts.limit);
   const batchSize = checkBatchSize(opts.batchSize ?? METRIC_BATCH_SIZE, what);
-  const rng = toRng(opts.seed);
+  const rng = toRng(opts.seed, "pseudoLikelihood");
   let total = 0;
   forEachBatch(x, n, nVisible, batchSize, (rows, size) => {
     const vb = binarizeHalf(rows);
@@ -221,7 +221,7 @@ export interface ExactPseudoLikelihoodOptions {
  */
 export function exactPseudoLikelihood(rbm: RBM, data: VisibleData, opts: ExactPseudoLikelihoodOptions = {}): number {
   const what = "exactPseudoLikelihood";
-  assertFiniteRBM(rbm);
+  assertFiniteRBM(rbm, "exactPseudoLikelihood");
   const { nVisible, nHidden } = rbmSize(rbm);
   const { x, n } = visibleRows(data, nVisible, what, opts.limit);
   // Keep the [B, nVisible, nHidden] intermediate near 2^21 floats (8 MB).
@@ -260,7 +260,7 @@ export interface FreeEnergyOptions {
  */
 export function meanFreeEnergy(rbm: RBM, data: VisibleData, opts: FreeEnergyOptions = {}): number {
   const what = "meanFreeEnergy";
-  assertFiniteRBM(rbm);
+  assertFiniteRBM(rbm, "meanFreeEnergy");
   const { nVisible } = rbmSize(rbm);
   const { x, n } = visibleRows(data, nVisible, what, opts.limit);
   return meanFreeEnergyOfRows(rbm, x, n, checkBatchSize(opts.batchSize ?? METRIC_BATCH_SIZE, what));
@@ -310,7 +310,7 @@ export interface FreeEnergyGap {
  */
 export function freeEnergyGap(rbm: RBM, train: VisibleData, heldOut: VisibleData, opts: FreeEnergyGapOptions = {}): FreeEnergyGap {
   const what = "freeEnergyGap";
-  assertFiniteRBM(rbm);
+  assertFiniteRBM(rbm, "freeEnergyGap");
   const { nVisible } = rbmSize(rbm);
   const batchSize = checkBatchSize(opts.batchSize ?? METRIC_BATCH_SIZE, what);
   const t = visibleRows(train, nVisible, `${what} (train)`);
@@ -342,7 +342,7 @@ export interface ExactLogLikelihoodOptions {
  */
 export function exactLogLikelihood(rbm: RBM, data: VisibleData, opts: ExactLogLikelihoodOptions = {}): number {
   const what = "exactLogLikelihood";
-  assertFiniteRBM(rbm);
+  assertFiniteRBM(rbm, "exactLogLikelihood");
   const { nVisible } = rbmSize(rbm);
   const { x, n } = visibleRows(data, nVisible, what, opts.limit);
   assertBinary(x, what);

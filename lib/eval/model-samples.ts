@@ -59,10 +59,10 @@ export interface ModelSamples {
  * Frees every tensor it makes.
  */
 export async function sampleModel(rbm: RBM, opts: ModelSamplesOptions): Promise<ModelSamples> {
-  assertFiniteRBM(rbm);
+  assertFiniteRBM(rbm, "sampleModel");
   const { nVisible: nV, nHidden: nH } = rbmSize(rbm);
   const { R, steps, burnIn, data } = checkChainOptions(opts, nV);
-  const rng = toRng(opts.seed);
+  const rng = toRng(opts.seed, "sampleModel");
   const g = new TemperedGibbs(rbm, []);
   const s: Chains = {
     g,

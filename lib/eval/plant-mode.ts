@@ -29,7 +29,7 @@ export interface PlantModeOptions {
  */
 export function plantMode(rbm: RBM, opts: PlantModeOptions): RBM {
   const what = "plantMode";
-  assertFiniteRBM(rbm);
+  assertFiniteRBM(rbm, "plantMode");
   const { nVisible: nV, nHidden: nH } = rbmSize(rbm);
   const units = opts.units ?? 3;
   const w = opts.weight ?? 2;

@@ -90,7 +90,7 @@ export interface RAISEResult {
  */
 export async function raiseLogZ(rbm: RBM, testData: VisibleData, bases: AISBase[], opts: RAISEOptions): Promise<RAISEResult[]> {
   const what = "raiseLogZ";
-  assertFiniteRBM(rbm);
+  assertFiniteRBM(rbm, "raiseLogZ");
   const { nVisible: nV, nHidden: nH } = rbmSize(rbm);
   const { x, n } = visibleRows(testData, nV, what);
   assertBinary(x, what);
@@ -102,7 +102,7 @@ export async function raiseLogZ(rbm: RBM, testData: VisibleData, bases: AISBase[
   const betas = resolveBetas(opts.betas);
   const K = betas.length - 1;
   const B = bases.length;
-  const rng = toRng(opts.seed);
+  const rng = toRng(opts.seed, "raiseLogZ");
   const rows = nVec === n ? Uint32Array.from({ length: n }, (_, i) => i) : permutation(n, rng.fork()).slice(0, nVec);
   const R = B * nVec * runs;
   const g = new TemperedGibbs(

@@ -46,7 +46,7 @@ export function trainSoftmax(
   for (let i = 0; i < n; i++) {
     if (labels[i] >= classes) throw new Error(`trainSoftmax: label ${labels[i]} at row ${i} is outside [0, ${classes}).`);
   }
-  const rng = toRng(opts.seed ?? 0);
+  const rng = toRng(opts.seed ?? 0, "trainSoftmax");
   // Created inside tidy so that the zero tensors the variables are initialised from are freed.
   const A = tf.tidy(() => tf.variable(tf.zeros([d, classes])));
   const a = tf.tidy(() => tf.variable(tf.zeros([classes])));

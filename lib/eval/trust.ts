@@ -149,7 +149,7 @@ const fmt = (x: number, d = 2) => x.toFixed(d);
  */
 export async function trustworthyLogLikelihood(rbm: RBM, testData: VisibleData, opts: TrustOptions): Promise<TrustworthyLogLikelihood> {
   const what = "trustworthyLogLikelihood";
-  assertFiniteRBM(rbm);
+  assertFiniteRBM(rbm, "trustworthyLogLikelihood");
   const { nVisible: nV } = rbmSize(rbm);
   const test = visibleRows(testData, nV, `${what} (testData)`);
   assertBinary(test.x, `${what} (testData)`);
@@ -162,7 +162,7 @@ export async function trustworthyLogLikelihood(rbm: RBM, testData: VisibleData, 
   const raiseVectors = opts.raiseVectors ?? Math.min(test.n, runs);
   const progress = opts.progress ?? true;
   const t0 = performance.now();
-  const rng = toRng(opts.seed);
+  const rng = toRng(opts.seed, "trustworthyLogLikelihood");
   const [chainSeed, aisSeed, raiseSeed] = [rng.fork(), rng.fork(), rng.fork()];
 
   const samples = await sampleModel(rbm, { seed: chainSeed, chains: opts.chains, steps: opts.chainSteps, data: train.x, progress });

@@ -113,6 +113,12 @@ export interface LoadOptions {
 export function loadMnist(opts: LoadOptions = {}): Dataset {
   const split = opts.split ?? "train";
   const dataset = opts.dataset ?? "mnist";
+  if (split !== "train" && split !== "test") {
+    throw new Error(`loadMnist: split must be "train" or "test", got ${JSON.stringify(split)}.`);
+  }
+  if (dataset !== "mnist" && dataset !== "fashion") {
+    throw new Error(`loadMnist: dataset must be "mnist" or "fashion", got ${JSON.stringify(dataset)}.`);
+  }
   const prefix = split === "train" ? "train" : "t10k";
   const dir = opts.dir ?? (dataset === "fashion" ? FASHION_MNIST_DIR : mnistDir());
   const ext = dataset === "fashion" && !opts.dir ? ".gz" : "";
@@ -129,11 +135,12 @@ export function loadMnist(opts: LoadOptions = {}): Dataset {
     throw new Error(`${imgFile} holds ${img.dims[0]} images but ${lblFile} holds ${lbl.dims[0]} labels; the files do not belong together.`);
   }
   const [total, rows, cols] = img.dims;
-  const n = opts.limit === undefined ? total : Math.min(checkCount(opts.limit, "limit"), total);
+  const n = opts.limit === undefined ? total : Math.min(checkCount(opts.limit, "loadMnist: limit"), total);
   const d = rows * cols;
   const images = new Float32Array(n * d);
   for (let i = 0; i < n * d; i++) images[i] = img.data[i] / 255;
-  return { images, labels: lbl.data.slice(0, n), n, rows, cols, name: `${dataset}/${split}` };
+  // A copy into a plain Uint8Array: readFileSync's Buffer would make labels.slice() a view of the dataset.
+  return { images, labels: new Uint8Array(lbl.data.subarray(0, n)), n, rows, cols, name: `${dataset}/${split}` };
 }
 
 function checkCount(x: number, name: string): number {
@@ -168,7 +175,7 @@ export function firstN(ds: Dataset, n: number): Dataset {
  */
 export function stratifiedSubset(ds: Dataset, n: number, seed: Seed): Dataset {
   checkCount(n, "stratifiedSubset: n");
-  const rng = toRng(seed);
+  const rng = toRng(seed, "stratifiedSubset");
   const byClass: number[][] = Array.from({ length: 10 }, () => []);
   for (let i = 0; i < ds.n; i++) byClass[ds.labels[i]].push(i);
   const picked: number[] = [];
@@ -190,7 +197,7 @@ export function binarize(ds: Dataset, opts: { mode?: "threshold" | "sample"; thr
     const t = opts.threshold ?? 0.5;
     for (let i = 0; i < images.length; i++) images[i] = ds.images[i] > t ? 1 : 0;
   } else {
-    const rng = toRng(opts.seed ?? 0);
+    const rng = toRng(opts.seed ?? 0, "binarize");
     for (let i = 0; i < images.length; i++) images[i] = rng.uniform() < ds.images[i] ? 1 : 0;
   }
   return { ...ds, images, name: `${ds.name}[binary]` };
@@ -210,7 +217,7 @@ export function assertUnitInterval(x: Float32Array, what = "data"): void {
 export function permutation(n: number, seed: Seed): Uint32Array {
   const idx = new Uint32Array(n);
   for (let i = 0; i < n; i++) idx[i] = i;
-  return toRng(seed).shuffle(idx);
+  return toRng(seed, "permutation").shuffle(idx);
 }
 
 /** One mini-batch: flat rows `[size, d]` and their labels. */
@@ -300,6 +307,33 @@ export function oneHot(labels: Uint8Array, classes = 10): Float32Array {
   return out;
 }
 
+/** How a value that is not data was given, for error messages. */
+function describeNonData(data: unknown): string {
+  if (Array.isArray(data)) return "a plain array";
+  return data === null ? "null" : typeof data === "object" ? `an object with { ${Object.keys(data).slice(0, 6).join(", ")} }` : typeof data;
+}
+
+/**
+ * Throws unless `data` is a {@link Dataset} (images a Float32Array, labels, n, rows, cols).
+ * @param what names the caller in the message
+ */
+export function assertDataset(data: unknown, what: string): asserts data is Dataset {
+  const d = data as Partial<Dataset> | null;
+  if (
+    typeof d !== "object" ||
+    d === null ||
+    !(d.images instanceof Float32Array) ||
+    d.labels === undefined ||
+    !Number.isInteger(d.n) ||
+    !Number.isInteger(d.rows) ||
+    !Number.isInteger(d.cols)
+  ) {
+    throw new Error(
+      `${what}: the data must be a Dataset { images, labels, n, rows, cols } (e.g. from loadMnist), got ${describeNonData(data)}.`,
+    );
+  }
+}
+
 /** Visible data: a {@link Dataset} or flat rows `[n, nVisible]` in [0, 1]. */
 export type VisibleData = Dataset | Float32Array;
 
@@ -312,6 +346,12 @@ export type VisibleData = Dataset | Float32Array;
 export function visibleRows(data: VisibleData, nVisible: number, what: string, limit?: number): { x: Float32Array; n: number } {
   let x: Float32Array;
   let n: number;
+  if (!(data instanceof Float32Array) && !(typeof data === "object" && data !== null && data.images instanceof Float32Array)) {
+    throw new Error(
+      `${what}: the data must be a Dataset or a Float32Array of flat rows [n, ${nVisible}] (plain rows: Float32Array.from(rows.flat())), ` +
+        `got ${describeNonData(data)}.`,
+    );
+  }
   if (data instanceof Float32Array) {
     if (data.length === 0 || data.length % nVisible !== 0) {
       throw new Error(

@@ -14,10 +14,10 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { withoutUndefined } from "../core/numerics";
-import { type Rng, type Seed, toRng } from "../core/random";
+import { assertSeed, type Rng, type Seed, toRng } from "../core/random";
 import { assertFiniteRBM, cloneRBM, disposeRBM, type RBM, rbmSize } from "../core/rbm";
 import { sampleBernoulli, sigmoidLayer, UniformSource } from "../core/units";
-import { assertUnitInterval, type Dataset, dim } from "../io/data";
+import { assertDataset, type Dataset, dim, visibleRows } from "../io/data";
 import type { ProgressBar } from "../view/progress";
 import { type HistoryRecord, type LoopOptions, rateAt, runEpochs, type Stepper } from "./loop";
 /** Hyperparameters of {@link trainRBM}; defaults follow Hinton's practical guide and rbm.m. */
@@ -140,7 +140,32 @@ export function resolveTrainOptions(opts: TrainOptions, nData: number): Resolved
   if (o.nChains !== undefined && (!Number.isInteger(o.nChains) || o.nChains < 1))
     bad(`nChains must be a positive integer, got ${o.nChains}.`);
   if (o.nChains !== undefined && !o.persistent) bad(`nChains only applies to persistent CD; set persistent: true or drop nChains.`);
+  if (!Number.isInteger(o.momentumSwitchEpoch) || o.momentumSwitchEpoch < 0) {
+    bad(`momentumSwitchEpoch must be an integer ≥ 0 (an epoch, 0-based), got ${o.momentumSwitchEpoch}.`);
+  }
+  if (!(o.sparsityCost >= 0 && Number.isFinite(o.sparsityCost)))
+    bad(`sparsityCost must be a number ≥ 0, got ${o.sparsityCost}; 0.1 is typical.`);
+  checkDivergenceLimits(o, "trainRBM");
+  assertSeed(o.seed, "trainRBM");
   return o;
+}
+
+/**
+ * Checks the divergence-check settings every trainer passes to the shared loop: `checkEvery` a
+ * positive integer and `maxWeight` a positive number (NaN would switch the check off silently).
+ * @param what names the trainer in the message
+ */
+export function checkDivergenceLimits(o: { checkEvery?: number; maxWeight?: number }, what: string): void {
+  if (o.checkEvery !== undefined && !(Number.isInteger(o.checkEvery) && o.checkEvery >= 1)) {
+    throw new Error(
+      `${what}: checkEvery must be a positive integer (batches between divergence checks), got ${o.checkEvery}; 50 is the default.`,
+    );
+  }
+  if (o.maxWeight !== undefined && !(o.maxWeight > 0)) {
+    throw new Error(
+      `${what}: maxWeight must be a positive number (the |W| that counts as divergence), got ${o.maxWeight}; 1e3 is the default.`,
+    );
+  }
 }
 
 /** What every CD-type training loop carries: parameters, their momentum increments, the PCD chains and the epoch's error sum. */
@@ -249,14 +274,15 @@ function disposeState(s: State, keep?: State): void {
  * @param data images in [0, 1], `[n, nVisible]` as a {@link Dataset}
  */
 export async function trainRBM(rbm: RBM, data: Dataset, opts: TrainOptions = {}): Promise<TrainResult> {
+  assertFiniteRBM(rbm, "trainRBM");
+  assertDataset(data, "trainRBM");
   const o = resolveTrainOptions(opts, data.n);
-  assertFiniteRBM(rbm);
   const { nVisible, nHidden } = rbmSize(rbm);
   if (dim(data) !== nVisible) {
     throw new Error(`trainRBM: the data has ${dim(data)} values per row but the RBM has nVisible = ${nVisible}; they must match.`);
   }
-  assertUnitInterval(data.images, `trainRBM: data ${data.name}`);
-  const rng = toRng(o.seed);
+  visibleRows(data, nVisible, `trainRBM: data ${data.name}`); // n × nVisible values, all in [0, 1]
+  const rng = toRng(o.seed, "trainRBM");
   const noise = new UniformSource(rng);
   let s: State = { ...startCDState(rbm), q: tf.fill([nHidden], o.sparsityTarget ?? 0) as tf.Tensor1D };
   if (o.persistent) {

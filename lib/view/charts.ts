@@ -8,7 +8,7 @@
  */
 import * as fs from "node:fs";
 import { extent } from "../core/numerics";
-import { writeFileAtomic } from "../io/durable";
+import { writePictureFile } from "../io/durable";
 import { displayBundle, inNotebook, type MimeBundle, newDisplay } from "./display";
 import {
   type Axis,
@@ -201,9 +201,13 @@ export function figureBundle(fig: Figure, interactive = true): MimeBundle {
   return bundle;
 }
 
-/** Show a figure as one multi-mime output (embedding plotly.js first if needed). `save` writes the SVG. */
-export function showFigure(fig: Figure, opts: { save?: string } = {}): void {
-  if (opts.save) writeFileAtomic(opts.save, figureSvg(fig), { overwrite: true });
+/**
+ * Show a figure as one multi-mime output (embedding plotly.js first if needed). `save` writes the
+ * SVG; an existing file is replaced only if it is an SVG (e.g. the same figure from an earlier run),
+ * otherwise refused unless `overwrite: true`.
+ */
+export function showFigure(fig: Figure, opts: { save?: string; overwrite?: boolean } = {}): void {
+  if (opts.save) writePictureFile(opts.save, figureSvg(fig), "SVG", "showFigure", opts.overwrite === true);
   if (!inNotebook()) return;
   embedPlotly();
   displayBundle(figureBundle(fig));

@@ -4,7 +4,7 @@
  */
 import type { Tensor2D } from "@tensorflow/tfjs";
 import { extent } from "../core/numerics";
-import { writeFileAtomic } from "../io/durable";
+import { writePictureFile } from "../io/durable";
 import { displayBundle, inNotebook } from "./display";
 import { encodePng } from "./png";
 /** n images of h×w pixels: flat `[n*h*w]`, rows `number[n][h*w]`, or a tensor `[n, h*w]`. */
@@ -125,15 +125,17 @@ export function gridPng(images: Images, opts: GridOptions): Buffer {
 
 /**
  * Show a grid of images inline in the notebook (PNG). `zoom` defaults to a factor making the
- * picture at least ~160 px wide. `save` also writes the PNG there (replacing it), in any context.
+ * picture at least ~160 px wide. `save` also writes the PNG there, in any context; an existing
+ * file is replaced only if it is a PNG (e.g. the same figure from an earlier run), otherwise refused
+ * unless `overwrite: true`.
  */
-export function showImages(images: Images, opts: GridOptions & { save?: string }): void {
+export function showImages(images: Images, opts: GridOptions & { save?: string; overwrite?: boolean }): void {
   const notebook = inNotebook();
   if (!notebook && !opts.save) return; // nothing to show in a terminal: skip the work
   let g = imageGrid(images, { ...opts, zoom: 1 });
   const zoom = opts.zoom ?? Math.min(8, Math.max(1, Math.floor(160 / g.width)));
   if (zoom > 1) g = upscale(g, Math.round(zoom));
   const png = encodePng(g.pixels, g.width, g.height, 1);
-  if (opts.save) writeFileAtomic(opts.save, png, { overwrite: true });
+  if (opts.save) writePictureFile(opts.save, png, "PNG", "showImages", opts.overwrite === true);
   if (notebook) displayBundle({ "image/png": png, "text/plain": `<image grid ${g.width}x${g.height}>` });
 }

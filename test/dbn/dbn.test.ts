@@ -468,7 +468,7 @@ test("early stopping keeps the best validation epoch; save/load, confusion matri
   );
   const bad = selectRows(tr, [0, 1, 2]);
   bad.labels[1] = 10;
-  await assert.rejects(fineTuneMLP(mlp, bad, { batchSize: 3 }), /label 10 at row 1 .* is outside \[0, 10\)/);
+  await assert.rejects(fineTuneMLP(mlp, bad, { batchSize: 3 }), /fineTuneMLP: train data .*: label 10 at row 1 is outside \[0, 10\)/);
   disposeMLP(mlp);
 });
 
