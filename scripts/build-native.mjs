@@ -30,7 +30,7 @@ function which(name) {
 }
 
 /** Directories that hold a cblas.h (multiarch, openblas subfolders). */
-function findCblasHeader() {
+export function findCblasHeader() {
   const dirs = [
     "/usr/include",
     "/usr/local/include",
@@ -48,7 +48,7 @@ function findCblasHeader() {
   return dirs.find((d) => existsSync(path.join(d, "cblas.h"))) ?? null;
 }
 
-function findOpenblasLib() {
+export function findOpenblasLib() {
   const dirs = ["/usr/lib", "/usr/lib64", "/usr/local/lib", "/opt/homebrew/opt/openblas/lib"];
   try {
     for (const d of readdirSync("/usr/lib")) if (/-linux-gnu$/.test(d)) dirs.push(path.join("/usr/lib", d));
@@ -125,7 +125,7 @@ export function buildNative({ force = false } = {}) {
   }
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1]).href) {
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const result = buildNative({ force: process.argv.includes("--force") });
   if (!(result.unchanged && process.argv.includes("--quiet"))) console.log(result.message);
 }

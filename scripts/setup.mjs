@@ -1,5 +1,7 @@
 // One-time (and idempotent) preparation before `npm start`, `npm test` and chapter runs:
-//   1. find a Jupyter; on Debian as root install it with apt, elsewhere explain how to install it;
+//   1. find what the system must provide (scripts/system-deps.mjs: Jupyter, Chromium, numpy, the
+//      OpenBLAS headers); as root on Debian install what is missing with apt, elsewhere print
+//      the one command that installs it (stop only if Jupyter is missing);
 //   2. register the tslab kernel inside the project (.jupyter/), never in the user's Jupyter;
 //   3. make sure notebooks/lib links to ../lib (notebooks import "./lib/index", see tslab #63);
 //   4. build the optional native OpenBLAS matMul addon (native/blas) when OpenBLAS is installed.
@@ -10,10 +12,10 @@ import { existsSync, lstatSync, readFileSync, readlinkSync, rmSync, symlinkSync 
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { buildNative } from "./build-native.mjs";
-import { findJupyter, JUPYTER_DIR, jupyterEnv, KERNEL_JSON, KERNEL_NAME, NOTEBOOKS_DIR, ROOT, TSLAB_BIN, which } from "./jupyter-env.mjs";
+import { findJupyter, JUPYTER_DIR, jupyterEnv, KERNEL_JSON, KERNEL_NAME, NOTEBOOKS_DIR, ROOT, TSLAB_BIN } from "./jupyter-env.mjs";
+import { aptPackagesFor, canAptInstall, findChromium, installHint, isDebian, NUMPY_PYTHON, REQUIREMENTS } from "./system-deps.mjs";
 
 const TSLAB_CLI = path.join(ROOT, "node_modules", "tslab", "bin", "tslab");
-const APT_PACKAGES = ["jupyter-notebook", "jupyter-nbconvert", "python3-nbclient", "python3-ipykernel"];
 
 export class SetupError extends Error {}
 
@@ -23,35 +25,53 @@ function run(cmd, args, options = {}) {
   if (r.status !== 0) throw new SetupError(`${[cmd, ...args].join(" ")} exited with ${r.status}`);
 }
 
-function canAptInstall() {
-  return process.getuid?.() === 0 && existsSync("/etc/debian_version") && which("apt-get") !== null;
-}
-
-function installInstructions(found) {
+function jupyterInstructions(found) {
   const lacking = found.tried.map((t) => `  ${t.python}: missing ${t.missing.join(", ")}`).join("\n");
   return [
     `No usable Jupyter found${lacking ? `:\n${lacking}` : " (no python3 with Jupyter on PATH)."}`,
     "Install JupyterLab, then run this command again:",
     "  pip:    python3 -m pip install jupyterlab",
     "  conda:  conda install -c conda-forge jupyterlab",
-    existsSync("/etc/debian_version") && `  Debian/Ubuntu:  sudo apt-get install -y ${APT_PACKAGES.join(" ")}`,
+    isDebian() && `  Debian/Ubuntu:  ${installHint([REQUIREMENTS.jupyter])}`,
   ]
     .filter(Boolean)
     .join("\n");
 }
 
-function ensureJupyter(log) {
-  let found = findJupyter();
-  if (!found.ok && canAptInstall()) {
-    console.log(`Jupyter not found; installing it with apt-get (${APT_PACKAGES.join(" ")})...`);
+/**
+ * Everything in REQUIREMENTS (Jupyter, Chromium, numpy, OpenBLAS headers). What is missing is
+ * installed as root on Debian with ONE `apt-get update` and ONE `apt-get install` of just the
+ * packages dpkg lacks; elsewhere setup prints the one command that installs it. Only Jupyter is
+ * indispensable: without it setup stops; without the others it goes on (`npm start` needs none
+ * of them, and each test that does fails once saying what to install).
+ */
+function ensureSystem(log) {
+  let jupyter = findJupyter();
+  const check = () => Object.entries(REQUIREMENTS).filter(([key, r]) => !(key === "jupyter" ? jupyter.ok : r.present()));
+  let missing = check();
+  const packages = missing.length && canAptInstall() ? aptPackagesFor(missing.map(([, r]) => r)) : [];
+  if (packages.length) {
+    console.log(`setup: installing ${missing.map(([, r]) => r.what).join(", ")} with apt-get: ${packages.join(" ")}`);
     const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
-    run("apt-get", ["update"], { env });
-    run("apt-get", ["install", "-y", ...APT_PACKAGES], { env });
-    found = findJupyter();
+    try {
+      run("apt-get", ["-q", "update"], { env });
+      run("apt-get", ["-q", "install", "-y", ...packages], { env });
+    } catch (err) {
+      if (!(err instanceof SetupError)) throw err;
+      console.error(`setup: ${err.message}`);
+    }
+    jupyter = findJupyter();
+    missing = check();
   }
-  if (!found.ok) throw new SetupError(installInstructions(found));
-  log(`Jupyter: ${found.jupyter.join(" ")} (front-end: ${found.frontend.label})`);
-  return found;
+  if (!jupyter.ok) throw new SetupError(jupyterInstructions(jupyter));
+  log(`Jupyter: ${jupyter.jupyter.join(" ")} (front-end: ${jupyter.frontend.label})`);
+  const others = missing.filter(([key]) => key !== "jupyter").map(([, r]) => r);
+  if (others.length) {
+    console.warn(`setup: missing ${others.map((r) => r.what).join("; ")}.\nInstall with:\n  ${installHint(others)}`);
+  } else {
+    log(`Chromium: ${findChromium()}; numpy for ${NUMPY_PYTHON}; OpenBLAS headers: all present`);
+  }
+  return jupyter;
 }
 
 function kernelSpecIsCurrent() {
@@ -117,7 +137,7 @@ function ensureLibLink(log) {
 /** Prepare everything; returns the Jupyter found (see findJupyter). Throws SetupError. */
 export function setup({ quiet = false } = {}) {
   const log = quiet ? () => {} : (msg) => console.log(msg);
-  const jupyter = ensureJupyter(log);
+  const jupyter = ensureSystem(log);
   ensureKernel(jupyter.python, log);
   ensureLibLink(log);
   // The optional native OpenBLAS matMul for the wasm backend (see environment.md); never fails.
@@ -126,7 +146,7 @@ export function setup({ quiet = false } = {}) {
   return jupyter;
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1]).href) {
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   try {
     setup({ quiet: process.argv.includes("--quiet") });
   } catch (err) {

@@ -17,8 +17,9 @@
 //    through its REST API and a kernel's websocket channel (test/support/websocket.ts) we check that
 //    kernel "tslab" is offered, run one cell in a session for a chapter, and shut everything down.
 //
-// Needs Chromium (`chromium` on PATH or CHROMIUM=/path; without it the browser part is skipped,
-// except under CI where it fails) and `npm run setup` (npm test runs it first).
+// Needs Chromium (`chromium` on PATH or CHROMIUM=/path; `npm run setup` installs it as root on
+// Debian) and `npm run setup` (npm test runs it first). Without Chromium ONE test fails, saying
+// what to install, and the tests that drive the browser are skipped; the rest still run.
 
 import assert from "node:assert/strict";
 import { randomBytes, randomUUID } from "node:crypto";
@@ -37,7 +38,8 @@ import {
 import net from "node:net";
 import path from "node:path";
 import { after, describe, test } from "node:test";
-import { findJupyter, jupyterEnv, NOTEBOOKS_DIR, ROOT, which } from "../../scripts/jupyter-env.mjs";
+import { findJupyter, jupyterEnv, NOTEBOOKS_DIR, ROOT } from "../../scripts/jupyter-env.mjs";
+import { chromiumMissingMessage, findChromium } from "../../scripts/system-deps.mjs";
 import { type Box, Browser, type Page } from "../support/cdp";
 import { CHAPTER_FILES } from "../support/chapters";
 import { decodePng, type Rgba, toRgba } from "../support/png";
@@ -53,8 +55,12 @@ const SERVER_CHAPTER = "01";
 const MIN_CHARTS: Record<string, { charts: number; what: string }> = { "01": { charts: 3, what: "two heatmaps, one bar chart" } };
 /** Per-cell timeout (s) when a chapter has to be executed here: the notebook test's. */
 const CELL_TIMEOUT_S = 600;
-const CHROMIUM =
-  process.env.CHROMIUM || ["chromium", "chromium-browser", "google-chrome", "google-chrome-stable"].map(which).find(Boolean) || null;
+const CHROMIUM = findChromium();
+/** Options of a test that drives the browser: skipped without Chromium (the Chromium test has failed). */
+const inBrowser = (timeout: number): { timeout: number; skip: string | false } => ({
+  timeout,
+  skip: CHROMIUM ? false : "needs Chromium (see the failed test: Chromium is installed)",
+});
 
 interface Chapter {
   /** "01" for notebooks/01-energy-and-free-energy.ipynb (the whole name if it has no number or shares it). */
@@ -356,9 +362,7 @@ async function chartPixels(page: Page, img: Rgba, box: Box) {
 
 // ───────────────────────────── 1 + 2: every chapter in Chromium ─────────────────────────────
 
-describe("every chapter rendered in headless Chromium", {
-  skip: !CHROMIUM && !process.env.CI && "Chromium not found (set CHROMIUM=/path/to/chromium)",
-}, () => {
+describe("every chapter rendered in headless Chromium", () => {
   let browser: Browser | undefined;
   const running = new Set<Proc>();
 
@@ -369,7 +373,7 @@ describe("every chapter rendered in headless Chromium", {
 
   /** The shared browser; relaunched if it died (the chapter it died in has failed already). */
   async function getBrowser(): Promise<Browser> {
-    assert.ok(CHROMIUM, "Chromium not found: install it (Debian: apt-get install chromium) or set CHROMIUM=/path/to/chromium");
+    assert.ok(CHROMIUM, chromiumMissingMessage());
     if (browser && !browser.alive) {
       const dead = browser;
       browser = undefined;
@@ -378,6 +382,10 @@ describe("every chapter rendered in headless Chromium", {
     browser ??= await Browser.launch(CHROMIUM);
     return browser;
   }
+
+  test("Chromium is installed", () => {
+    assert.ok(CHROMIUM, chromiumMissingMessage());
+  });
 
   test("notebooks/ holds chapters", () => {
     assert.deepEqual(
@@ -390,7 +398,7 @@ describe("every chapter rendered in headless Chromium", {
   for (const chapter of CHAPTERS) {
     const { id, file, name } = chapter;
     const label = `chapter ${id} (${file})`;
-    const it = (title: string, options: { timeout: number }, body: (t: test.TestContext) => unknown) =>
+    const it = (title: string, options: { timeout: number; skip?: string | false }, body: (t: test.TestContext) => unknown) =>
       test(title, options, labelled(label, body));
 
     describe(label, () => {
@@ -499,7 +507,7 @@ describe("every chapter rendered in headless Chromium", {
         );
       });
 
-      it("plotly draws every chart (scripts on)", { timeout: 120_000 }, async (t) => {
+      it("plotly draws every chart (scripts on)", inBrowser(120_000), async (t) => {
         const file = need(html, "the HTML export");
         const exp = need(expected, "the HTML export");
         const page = await (await getBrowser()).newPage();
@@ -542,7 +550,7 @@ describe("every chapter rendered in headless Chromium", {
         );
       });
 
-      it("PNG pictures decode (image outputs, heatmap images)", { timeout: 30_000 }, () => {
+      it("PNG pictures decode (image outputs, heatmap images)", inBrowser(30_000), () => {
         const probe = need(scriptedProbe, "the scripted page");
         const exp = need(expected, "the HTML export");
         checkPngs(exp, probe, `DOM: ${describeProbe(probe)}`);
@@ -552,7 +560,7 @@ describe("every chapter rendered in headless Chromium", {
         );
       });
 
-      it(`screenshot is not blank (test-artifacts/browser/${id}.png)`, { timeout: 120_000 }, async (t) => {
+      it(`screenshot is not blank (test-artifacts/browser/${id}.png)`, inBrowser(120_000), async (t) => {
         const page = need(scriptedPage, "the scripted page");
         const probe = need(scriptedProbe, "the scripted page");
         const exp = need(expected, "the HTML export");
@@ -577,7 +585,7 @@ describe("every chapter rendered in headless Chromium", {
         }
       });
 
-      it("with every <script> removed, each chart still shows its SVG fallback", { timeout: 120_000 }, async (t) => {
+      it("with every <script> removed, each chart still shows its SVG fallback", inBrowser(120_000), async (t) => {
         const file = need(noScriptHtml, "the HTML export");
         const exp = need(expected, "the HTML export");
         const page = await (await getBrowser()).newPage();
