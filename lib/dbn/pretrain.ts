@@ -160,30 +160,7 @@ function describeOptions(o: TrainOptions): JsonObject {
  * @param data images in [0, 1] `[n, sizes[0]]` (and labels 0…K−1 when `labels` is set)
  */
 export async function pretrainDBN(sizes: number[], data: Dataset, opts: PretrainOptions = {}): Promise<PretrainResult> {
-  assertDataset(data, "pretrainDBN");
-  assertLayerSizes(sizes, "pretrainDBN");
-  const L = sizes.length - 1;
-  const nLabels = opts.labels === true ? 10 : opts.labels === false || opts.labels === undefined ? 0 : opts.labels;
-  assertLabelCount(nLabels, "pretrainDBN");
-  if (dim(data) !== sizes[0]) {
-    throw new Error(
-      `pretrainDBN: the data have ${dim(data)} values per row but sizes[0] = ${sizes[0]}; the first layer size must be the number of pixels.`,
-    );
-  }
-  if (nLabels > 0) checkLabels(data.labels, data.n, nLabels, `pretrainDBN: ${data.name}`);
-  visibleRows(data, sizes[0], `pretrainDBN: data ${data.name}`); // n × sizes[0] values, all in [0, 1]
-  const propagate = opts.propagate ?? "probs";
-  if (propagate !== "probs" && propagate !== "samples")
-    throw new Error(`pretrainDBN: propagate must be "probs" or "samples", got ${JSON.stringify(propagate)}.`);
-  const perLayer = Array.isArray(opts.perLayer) ? opts.perLayer : Array.from({ length: L }, () => (opts.perLayer ?? {}) as TrainOptions);
-  if (perLayer.length !== L)
-    throw new Error(
-      `pretrainDBN: perLayer has ${perLayer.length} option objects but [${sizes}] has ${L} layers; give one object, or one per layer.`,
-    );
-  perLayer.forEach((o) => resolveTrainOptions(o, data.n)); // validate every layer's options before any work
-  if (nLabels > 0 && perLayer[L - 1].sparsityTarget !== undefined) {
-    throw new Error("pretrainDBN: the label-joined top RBM does not support sparsityTarget; drop it from that layer's options.");
-  }
+  const { L, nLabels, propagate, perLayer } = checkPretrainOptions(sizes, data, opts);
   // Per-layer seeds drawn up front, so a resumed run trains layer l exactly as an uninterrupted one.
   const seedRng = toRng(opts.seed ?? 0, "pretrainDBN");
   const layerSeeds = Array.from({ length: L }, () => [seedRng.nextUint32(), seedRng.nextUint32(), seedRng.nextUint32()]);
@@ -225,43 +202,85 @@ export async function pretrainDBN(sizes: number[], data: Dataset, opts: Pretrain
         resumed.push(false);
         seconds.push((performance.now() - t0) / 1000);
         result.chains?.dispose();
-        if (file) {
-          try {
-            writeDBNFile(file, { sizes, nLabels, layers, hyperparameters, histories }, "sameFormat");
-          } catch (e) {
-            throw new CheckpointWriteError(
-              `pretrainDBN: layer ${l} is trained but could not be saved to the checkpoint: ${(e as Error).message} ` +
-                `The ${layers.length} trained layer(s) are not lost: they are kept in memory as this error's .layers (bottom first; ` +
-                `dispose them, or stackRBMs them). Fix the folder, or pass another checkpointDir, and rerun.`,
-              [...layers],
-              [...histories],
-              e,
-            );
-          }
-        }
+        if (file) saveLayers(file, { sizes, nLabels, layers, hyperparameters, histories });
         await opts.onLayer?.({ layer: l, rbm: result.rbm, history: result.history, resumed: false, seconds: seconds[l] });
       }
       if (!isTop) input = propagateData(layers[l], input, sizes[l + 1], propagate, layerSeeds[l][2]);
     }
   } catch (e) {
-    if (e instanceof TrainingInterruptedError) {
-      // Keep what was learned: the finished layers (also in the checkpoint) and the interrupted one as it was.
-      const where = file ? ` (the finished ones are also in ${file}, and a rerun resumes from them)` : "";
-      throw interrupted(
-        new TrainingInterruptedError<PretrainPartial>(
-          `pretrainDBN: interrupted (■) in layer ${layers.length}, epoch ${e.epoch}, batch ${e.batch}. The ${layers.length} finished ` +
-            `layers and the interrupted one are kept${where}: in the next cell, rbmlib.lastInterrupted().partial.`,
-          { layers, interruptedLayer: e.partial as RBM, histories },
-          e.epoch,
-          e.batch,
-          e.history,
-        ),
-      );
-    }
+    // Keep what was learned: the finished layers (also in the checkpoint) and the interrupted one as it was.
+    if (e instanceof TrainingInterruptedError) throw interrupted(keepInterrupted(e, layers, histories, file));
     if (!(e instanceof CheckpointWriteError)) layers.forEach(disposeRBM); // otherwise the error owns them
     throw e;
   }
   return { dbn: { sizes: [...sizes], nLabels, layers }, histories, resumed, seconds, checkpoint: file };
+}
+
+/** The options of {@link pretrainDBN} checked against the sizes and the data (one clear error each), with their defaults. */
+function checkPretrainOptions(
+  sizes: number[],
+  data: Dataset,
+  opts: PretrainOptions,
+): { L: number; nLabels: number; propagate: Propagation; perLayer: TrainOptions[] } {
+  assertDataset(data, "pretrainDBN");
+  assertLayerSizes(sizes, "pretrainDBN");
+  const L = sizes.length - 1;
+  const nLabels = opts.labels === true ? 10 : opts.labels === false || opts.labels === undefined ? 0 : opts.labels;
+  assertLabelCount(nLabels, "pretrainDBN");
+  if (dim(data) !== sizes[0]) {
+    throw new Error(
+      `pretrainDBN: the data have ${dim(data)} values per row but sizes[0] = ${sizes[0]}; the first layer size must be the number of pixels.`,
+    );
+  }
+  if (nLabels > 0) checkLabels(data.labels, data.n, nLabels, `pretrainDBN: ${data.name}`);
+  visibleRows(data, sizes[0], `pretrainDBN: data ${data.name}`); // n × sizes[0] values, all in [0, 1]
+  const propagate = opts.propagate ?? "probs";
+  if (propagate !== "probs" && propagate !== "samples")
+    throw new Error(`pretrainDBN: propagate must be "probs" or "samples", got ${JSON.stringify(propagate)}.`);
+  const perLayer = Array.isArray(opts.perLayer) ? opts.perLayer : Array.from({ length: L }, () => (opts.perLayer ?? {}) as TrainOptions);
+  if (perLayer.length !== L)
+    throw new Error(
+      `pretrainDBN: perLayer has ${perLayer.length} option objects but [${sizes}] has ${L} layers; give one object, or one per layer.`,
+    );
+  perLayer.forEach((o) => resolveTrainOptions(o, data.n)); // validate every layer's options before any work
+  if (nLabels > 0 && perLayer[L - 1].sparsityTarget !== undefined) {
+    throw new Error("pretrainDBN: the label-joined top RBM does not support sparsityTarget; drop it from that layer's options.");
+  }
+  return { L, nLabels, propagate, perLayer };
+}
+
+/** Writes the finished layers to the checkpoint; a failed write becomes a {@link CheckpointWriteError} that keeps them. */
+function saveLayers(file: string, c: Parameters<typeof writeDBNFile>[1] & { layers: RBM[]; histories: EpochRecord[][] }): void {
+  try {
+    writeDBNFile(file, c, "sameFormat");
+  } catch (e) {
+    throw new CheckpointWriteError(
+      `pretrainDBN: layer ${c.layers.length - 1} is trained but could not be saved to the checkpoint: ${(e as Error).message} ` +
+        `The ${c.layers.length} trained layer(s) are not lost: they are kept in memory as this error's .layers (bottom first; ` +
+        `dispose them, or stackRBMs them). Fix the folder, or pass another checkpointDir, and rerun.`,
+      [...c.layers],
+      [...c.histories],
+      e,
+    );
+  }
+}
+
+/** The error of a pretraining interrupted in a layer: it owns the finished layers and the interrupted one. */
+function keepInterrupted(
+  e: TrainingInterruptedError,
+  layers: RBM[],
+  histories: EpochRecord[][],
+  file: string | undefined,
+): TrainingInterruptedError<PretrainPartial> {
+  const where = file ? ` (the finished ones are also in ${file}, and a rerun resumes from them)` : "";
+  return new TrainingInterruptedError<PretrainPartial>(
+    `pretrainDBN: interrupted (■) in layer ${layers.length}, epoch ${e.epoch}, batch ${e.batch}. The ${layers.length} finished ` +
+      `layers and the interrupted one are kept${where}: in the next cell, rbmlib.lastInterrupted().partial.`,
+    { layers, interruptedLayer: e.partial as RBM, histories },
+    e.epoch,
+    e.batch,
+    e.history,
+  );
 }
 
 /**
