@@ -3,7 +3,7 @@
  * RBM, as in Hinton, Osindero & Teh 2006) on MNIST, then discriminative fine-tuning of the unrolled
  * 784-500-500-2000-10 MLP with early stopping, and the MNIST test error.
  *
- *   node --import tsx bench/dbn-full.ts                 # the full run (hours on 2 wasm cores)
+ *   node --import tsx bench/dbn-full.ts                 # the full run (about 45 min on 2 cores, see "Measured")
  *   node --import tsx bench/dbn-full.ts --estimate      # one epoch of each stage → projected duration
  *   node --import tsx bench/dbn-full.ts --epochs=2 --ft-epochs=3 --limit=5000   # a quick smoke run
  *
