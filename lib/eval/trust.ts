@@ -236,7 +236,7 @@ function diagnose(est: BaseEstimate[], best: BaseEstimate, hard: HardLogZBound, 
     out.push(
       `${name(low)} puts the test log-likelihood ${fmt(gap)} nats ABOVE ${name(best)} (log Z ${fmt(low.ais.logZ)} vs ` +
         `${fmt(best.ais.logZ)}, bands ±${fmt(3 * low.ais.logZStd)} and ±${fmt(3 * best.ais.logZStd)}): the ${low.base} path ` +
-        `missed probability mass (${cause}). AIS can only miss mass, never invent it, so trust the larger log Z: ` +
+        `missed probability mass (${cause}). AIS overestimates log Z by t nats with probability at most e^−t, while a missed mode lowers every run, so trust the larger log Z: ` +
         `${name(best)}, ${fmt(-meanF - best.ais.logZ)} nats rather than ${fmt(low.logLikelihood)}.`,
     );
   }
