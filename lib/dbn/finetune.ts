@@ -7,8 +7,8 @@
 import * as tf from "@tensorflow/tfjs";
 import { type Rng, type Seed, toRng } from "../core/random";
 import { assertDataset, type Batch, type Dataset, dim, visibleRows } from "../io/data";
-import { checkDivergenceLimits } from "../train/cd";
-import { type HistoryRecord, rateAt, runEpochs, type Stepper } from "../train/loop";
+
+import { divergenceLimits, type HistoryRecord, rateAt, runEpochs, type Stepper } from "../train/loop";
 import type { ProgressBar } from "../view/progress";
 import { assertMLP, cloneMLP, type DenseLayer, disposeMLP, dropoutMask, evaluateMLP, type MLP, mlpGradients } from "./mlp";
 import { checkLabels } from "./model";
@@ -97,7 +97,7 @@ export interface FineTuneResult {
  * stopping on `validation`. The input MLP is not modified.
  */
 export async function fineTuneMLP(mlp: MLP, train: Dataset, opts: FineTuneOptions = {}): Promise<FineTuneResult> {
-  const { epochs, B, kind, lr0, mu, wd, patience, freezeEpochs, pIn, pHid, nClasses, bad } = resolveFineTune(mlp, train, opts);
+  const { epochs, B, kind, lr0, mu, wd, patience, freezeEpochs, pIn, pHid, nClasses, limits, bad } = resolveFineTune(mlp, train, opts);
   const baseRate = rateAt(lr0, 0, "fineTuneMLP");
   const rng = toRng(opts.seed ?? 0, "fineTuneMLP");
   const vars = mlp.layers.map((l) => ({ W: tf.variable(l.W, true), b: tf.variable(l.b, true) })); // share the data until the first update
@@ -145,8 +145,7 @@ export async function fineTuneMLP(mlp: MLP, train: Dataset, opts: FineTuneOption
       batchSize: B,
       shuffle: rng,
       oneHot: nClasses,
-      checkEvery: opts.checkEvery ?? 50,
-      maxWeight: opts.maxWeight ?? 1e3,
+      ...limits,
       progress: opts.progress,
       label: "backprop",
       what: "fineTuneMLP",
@@ -235,13 +234,13 @@ function resolveFineTune(mlp: MLP, train: Dataset, opts: FineTuneOptions) {
   if (!Number.isInteger(freezeEpochs) || freezeEpochs < 0) bad(`freezeEpochs must be an integer ≥ 0, got ${freezeEpochs}.`);
   const d0 = mlp.layers[0].W.shape[0];
   const nClasses = mlp.layers[mlp.layers.length - 1].W.shape[1];
-  checkDivergenceLimits(opts, "fineTuneMLP");
+  const limits = divergenceLimits(opts, "fineTuneMLP");
   for (const [role, ds] of [["train", train], ...(opts.validation ? [["validation", opts.validation] as const] : [])] as const) {
     if (dim(ds) !== d0) bad(`${ds.name} has ${dim(ds)} values per row but the MLP takes ${d0}.`);
     visibleRows(ds, d0, `fineTuneMLP: ${role} data ${ds.name}`); // n × d0 values, all in [0, 1] (NaN named here, not as a divergence)
     checkLabels(ds.labels, ds.n, nClasses, `fineTuneMLP: ${role} data ${ds.name}`);
   }
-  return { epochs, B, kind, lr0, mu, wd, patience, freezeEpochs, pIn, pHid, nClasses, bad };
+  return { epochs, B, kind, lr0, mu, wd, patience, freezeEpochs, pIn, pHid, nClasses, limits, bad };
 }
 
 /** The per-epoch settings of one backprop step of {@link fineTuneMLP}. */

@@ -15,8 +15,8 @@ import { type Rng, type Seed, toRng } from "../core/random";
 import { cloneRBM, type RBM } from "../core/rbm";
 import { sampleBernoulli, sigmoidLayer } from "../core/units";
 import { assertDataset, type Batch, type Dataset, dim, visibleRows } from "../io/data";
-import { checkDivergenceLimits, type EpochRecord, trainRBM } from "../train/cd";
-import { type HistoryRecord, runEpochs, type Stepper } from "../train/loop";
+import { type EpochRecord, trainRBM } from "../train/cd";
+import { divergenceLimits, type HistoryRecord, runEpochs, type Stepper } from "../train/loop";
 import type { ProgressBar } from "../view/progress";
 import { jointNegativePhase, trainJointRBM } from "./joint";
 import { assertDBN, checkLabels, cloneDBN, type DBN, disposeDBN, untieDBN } from "./model";
@@ -137,7 +137,7 @@ export async function upDownFineTune(dbn: DBN, data: Dataset, opts: UpDownOption
   if (dim(data) !== d0)
     throw new Error(`upDownFineTune: the data have ${dim(data)} values per row but the DBN's first layer has ${d0} units.`);
   visibleRows(data, d0, `upDownFineTune: data ${data.name}`); // n × d0 values, all in [0, 1]
-  checkDivergenceLimits(opts, "upDownFineTune");
+  const limits = divergenceLimits(opts, "upDownFineTune");
   const K = dbn.nLabels;
   if (K > 0) checkLabels(data.labels, data.n, K, `upDownFineTune: data ${data.name}`);
   const rng = toRng(opts.seed ?? 0, "upDownFineTune");
@@ -173,8 +173,7 @@ export async function upDownFineTune(dbn: DBN, data: Dataset, opts: UpDownOption
     batchSize: B,
     shuffle: rng,
     oneHot: K > 0 ? K : undefined,
-    checkEvery: opts.checkEvery ?? 50,
-    maxWeight: opts.maxWeight ?? 1e3,
+    ...limits,
     progress: opts.progress,
     label: "up-down",
     what: "upDownFineTune",

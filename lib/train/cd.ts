@@ -19,7 +19,7 @@ import { assertFiniteRBM, cloneRBM, disposeRBM, type RBM, rbmSize } from "../cor
 import { sampleBernoulli, sigmoidLayer, UniformSource } from "../core/units";
 import { assertDataset, type Dataset, dim, visibleRows } from "../io/data";
 import type { ProgressBar } from "../view/progress";
-import { type HistoryRecord, type LoopOptions, rateAt, runEpochs, type Stepper } from "./loop";
+import { DIVERGENCE_DEFAULTS, divergenceLimits, type HistoryRecord, type LoopOptions, rateAt, runEpochs, type Stepper } from "./loop";
 /** Hyperparameters of {@link trainRBM}; defaults follow Hinton's practical guide and rbm.m. */
 export interface TrainOptions {
   /** Gibbs steps in the negative phase (CD-k / PCD-k). Default 1. */
@@ -116,8 +116,7 @@ export function resolveTrainOptions(opts: TrainOptions, nData: number): Resolved
     sampleVisible: opts.persistent === true,
     shuffle: true,
     seed: 0,
-    maxWeight: 1e3,
-    checkEvery: 50,
+    ...DIVERGENCE_DEFAULTS,
     ...withoutUndefined(opts),
   };
   const bad = (msg: string) => {
@@ -145,27 +144,9 @@ export function resolveTrainOptions(opts: TrainOptions, nData: number): Resolved
   }
   if (!(o.sparsityCost >= 0 && Number.isFinite(o.sparsityCost)))
     bad(`sparsityCost must be a number ≥ 0, got ${o.sparsityCost}; 0.1 is typical.`);
-  checkDivergenceLimits(o, "trainRBM");
+  divergenceLimits(o, "trainRBM");
   assertSeed(o.seed, "trainRBM");
   return o;
-}
-
-/**
- * Checks the divergence-check settings every trainer passes to the shared loop: `checkEvery` a
- * positive integer and `maxWeight` a positive number (NaN would switch the check off silently).
- * @param what names the trainer in the message
- */
-export function checkDivergenceLimits(o: { checkEvery?: number; maxWeight?: number }, what: string): void {
-  if (o.checkEvery !== undefined && !(Number.isInteger(o.checkEvery) && o.checkEvery >= 1)) {
-    throw new Error(
-      `${what}: checkEvery must be a positive integer (batches between divergence checks), got ${o.checkEvery}; 50 is the default.`,
-    );
-  }
-  if (o.maxWeight !== undefined && !(o.maxWeight > 0)) {
-    throw new Error(
-      `${what}: maxWeight must be a positive number (the |W| that counts as divergence), got ${o.maxWeight}; 1e3 is the default.`,
-    );
-  }
 }
 
 /** What every CD-type training loop carries: parameters, their momentum increments, the PCD chains and the epoch's error sum. */

@@ -193,6 +193,28 @@ export async function runEpochs<M, R extends HistoryRecord>(stepper: Stepper<M, 
   return history;
 }
 
+/** The divergence-check defaults of every trainer: a health check every 50 batches, |W| > 1e3 counts as divergence. */
+export const DIVERGENCE_DEFAULTS = { checkEvery: 50, maxWeight: 1e3 } as const;
+
+/**
+ * The divergence-check settings a trainer passes to {@link runEpochs}, with their defaults, checked:
+ * `checkEvery` a positive integer and `maxWeight` a positive number (NaN would switch the check off silently).
+ * @param what names the trainer in the message
+ */
+export function divergenceLimits(o: { checkEvery?: number; maxWeight?: number }, what: string): { checkEvery: number; maxWeight: number } {
+  if (o.checkEvery !== undefined && !(Number.isInteger(o.checkEvery) && o.checkEvery >= 1)) {
+    throw new Error(
+      `${what}: checkEvery must be a positive integer (batches between divergence checks), got ${o.checkEvery}; ${DIVERGENCE_DEFAULTS.checkEvery} is the default.`,
+    );
+  }
+  if (o.maxWeight !== undefined && !(o.maxWeight > 0)) {
+    throw new Error(
+      `${what}: maxWeight must be a positive number (the |W| that counts as divergence), got ${o.maxWeight}; 1e3 is the default.`,
+    );
+  }
+  return { checkEvery: o.checkEvery ?? DIVERGENCE_DEFAULTS.checkEvery, maxWeight: o.maxWeight ?? DIVERGENCE_DEFAULTS.maxWeight };
+}
+
 /** Learning rate of an epoch under a number-or-schedule option; throws if a schedule returns a non-positive rate. */
 export function rateAt(lr: number | ((epoch: number) => number), epoch: number, what: string): number {
   const r = typeof lr === "number" ? lr : lr(epoch);
