@@ -1,6 +1,6 @@
 /**
  * Where pictures, tables and progress bars go: a Jupyter output (inside a tslab kernel) or
- * nowhere/the terminal (plain Node), plus an atomic file writer.
+ * nowhere/the terminal (plain Node).
  *
  * Why not `tslab.display`: it sends ONE mime type per output, and we want multi-mime bundles
  * (plotly JSON + HTML + SVG + text in one output, so every frontend picks what it can render).

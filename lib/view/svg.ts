@@ -29,6 +29,11 @@ function fmt(v: number): string {
 }
 
 /** An axis mapping data → pixels, with ticks. Log axes map log10(v). */
+/** A pixel coordinate as SVG writes it (one decimal). */
+function px(v: number): string {
+  return v.toFixed(1);
+}
+
 /** A mapped axis: data value → pixel, and its ticks (see axis()). */
 type Scale = ReturnType<typeof axis>;
 
@@ -93,7 +98,6 @@ export function figureSvg(fig: Figure): string {
     `<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">`,
   );
   o.push(`<rect width="${W}" height="${H}" fill="white"/>`);
-  const px = (v: number) => v.toFixed(1);
   for (const t of X.ticks) {
     const x = px(X.map(t));
     o.push(
@@ -145,7 +149,6 @@ interface TraceFrame {
 /** The SVG elements of one trace: a heatmap (embedded PNG and colorbar), bars, or a line with markers. */
 function traceSvg(t: Trace, X: Scale, Y: Scale, f: TraceFrame): string[] {
   const o: string[] = [];
-  const px = (v: number) => v.toFixed(1);
   if (t.type === "heatmap") {
     const rows = t.z.length;
     const cols = t.z[0]?.length ?? 0;
