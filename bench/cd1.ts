@@ -27,7 +27,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { type BackendInfo, initBackend, summaryLine } from "../lib/compute/backend";
-import { loadNativeBlas, nativeBlasCounters } from "../lib/compute/blas";
+import { loadNativeBlas, nativeBlasCoreChoice, nativeBlasCounters } from "../lib/compute/blas";
 import { Rng } from "../lib/core/random";
 import { disposeRBM, initRBM } from "../lib/core/rbm";
 import { gibbsChain } from "../lib/core/sampling";
@@ -119,12 +119,16 @@ interface NumpyRun {
   note?: string;
 }
 
-/** numpy_rbm.py for one epoch; undefined seconds (and a note) when it cannot run. */
-function numpy(extra: string[]): NumpyRun {
+/**
+ * numpy_rbm.py for one epoch; undefined seconds (and a note) when it cannot run. `coreType` runs it
+ * with OPENBLAS_CORETYPE set (the kernel set our addon uses), else with the variable unset.
+ */
+function numpy(extra: string[], coreType?: string): NumpyRun {
   if (!fs.existsSync(NUMPY_SCRIPT)) return { seconds: NaN, recon: NaN, note: `numpy reference not found at ${NUMPY_SCRIPT}` };
   const env: NodeJS.ProcessEnv = { ...process.env, MNIST_DIR: mnistDir() };
   delete env.OPENBLAS_CORETYPE; // these slow current OpenBLAS (see ../shared/bench/README.md); numpy only
   delete env.OPENBLAS_L2_SIZE;
+  if (coreType !== undefined) env.OPENBLAS_CORETYPE = coreType;
   const args = [NUMPY_SCRIPT, "--hidden", "500", "--batch", "100", "--epochs", "1", "--dtype", "float32", ...extra];
   const r = spawnSync(PYTHON, args, { cwd: ROOT, env, encoding: "utf8", timeout: 600_000 });
   if (r.status !== 0)
@@ -141,7 +145,8 @@ function header(info: BackendInfo): void {
   console.log(`# ${summaryLine(info)}`);
   console.log(`# reason: ${info.reason}`);
   const blas = loadNativeBlas();
-  if (typeof blas !== "string") console.log(`# OpenBLAS (ours): ${blas.config()}`);
+  const choice = nativeBlasCoreChoice();
+  if (typeof blas !== "string") console.log(`# OpenBLAS (ours): ${blas.config()}; kernel set from ${choice?.source ?? "?"}`);
   const vars = ["OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OPENBLAS_NUM_THREADS", "RBM_NATIVE_BLAS", "RBM_WASM_THREADS", "RBM_BLAS_THREADS"]
     .filter((v) => process.env[v] !== undefined)
     .map((v) => `${v}=${process.env[v]}`);
@@ -176,6 +181,15 @@ async function sectionCd1(args: Args, mnist: Dataset): Promise<void> {
     console.log(
       `numpy  ${fmt(n.seconds).padStart(7)} s/epoch   recon_mse  ${fmt(n.recon, 3)}   ratio ours/numpy ${fmt(o.seconds / n.seconds)}×`,
     );
+    // The same numpy on the kernel set our addon picked (numpy's OpenBLAS alone may pick an older one).
+    const core = nativeBlasCoreChoice()?.coreType;
+    if (core !== undefined) {
+      const nc = numpy(["--k", "1"], core);
+      if (!nc.note)
+        console.log(
+          `numpy  ${fmt(nc.seconds).padStart(7)} s/epoch   with OPENBLAS_CORETYPE=${core}: ratio ${fmt(o.seconds / nc.seconds)}×`,
+        );
+    }
   }
   if (args.repeat > 1) {
     console.log(`ours ${range(mine)} s; numpy ${theirs.length ? range(theirs) : "-"} s; ratio ${ratios.length ? range(ratios) : "-"}×`);

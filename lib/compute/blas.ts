@@ -13,7 +13,8 @@
  * here is needed by notebooks directly. Environment: `RBM_NATIVE_BLAS=0` disables it,
  * `RBM_NATIVE_BLAS=1` makes a missing addon an error, `RBM_NATIVE_BLAS_PATH` loads the addon from
  * another file, `RBM_BLAS_THREADS=N` sets OpenBLAS's thread count (else OpenBLAS's own
- * `OPENBLAS_NUM_THREADS`, else all cores).
+ * `OPENBLAS_NUM_THREADS`, else all cores), `RBM_BLAS_CORETYPE` which kernel set OpenBLAS uses (see
+ * {@link blasCoreType}: by default one chosen from the CPU's feature flags).
  */
 
 import * as fs from "node:fs";
@@ -119,13 +120,97 @@ export function nativeBlasPath(): string {
   return candidates.find((p) => fs.existsSync(p)) ?? candidates[0] ?? ADDON_RELATIVE;
 }
 
+/**
+ * The OpenBLAS kernel set ("core type") for a CPU with these feature flags (the `flags` line of
+ * `/proc/cpuinfo`), or undefined when the CPU has no AVX and OpenBLAS's own choice is as good.
+ *
+ * Why: a DYNAMIC_ARCH OpenBLAS picks its kernels from the CPU's family and model number, and a CPU
+ * newer than the OpenBLAS build falls back to the oldest x86-64 set. Debian 12's OpenBLAS 0.3.21
+ * does not know Intel's Sapphire Rapids servers and runs its Prescott (SSE3) kernels there: a
+ * 100×784 · 784×500 SGEMM then reaches 12 GFLOP/s on one core instead of 45–115 with the AVX-512
+ * kernels it ships (measured side by side on this machine). Choosing by feature flags instead gives
+ * every CPU the widest kernels it can run: AVX-512 with BF16 → Cooperlake, AVX-512 → SkylakeX,
+ * AVX2 + FMA → Haswell (OpenBLAS's Zen kernels are these too), AVX → SandyBridge.
+ */
+export function coreTypeForFlags(flags: ReadonlySet<string>): string | undefined {
+  const avx512 = ["avx512f", "avx512cd", "avx512bw", "avx512dq", "avx512vl"].every((f) => flags.has(f));
+  if (avx512 && flags.has("avx512_bf16")) return "Cooperlake";
+  if (avx512) return "SkylakeX";
+  if (flags.has("avx2") && flags.has("fma")) return "Haswell";
+  if (flags.has("avx")) return "SandyBridge";
+  return undefined;
+}
+
+/** The feature flags of the first CPU in `/proc/cpuinfo` (Linux), or null where there is none. */
+function cpuFlags(): Set<string> | null {
+  try {
+    const line = /^flags\s*:(.*)$/m.exec(fs.readFileSync("/proc/cpuinfo", "utf8"))?.[1];
+    return line === undefined ? null : new Set(line.trim().split(/\s+/));
+  } catch {
+    return null;
+  }
+}
+
+/** Which OpenBLAS kernel set {@link loadNativeBlas} asks for, and where that choice came from. */
+export interface BlasCoreChoice {
+  /** The core type passed to OpenBLAS as `OPENBLAS_CORETYPE`, or undefined (OpenBLAS decides). */
+  coreType?: string;
+  /** Where it came from: `OPENBLAS_CORETYPE`, `RBM_BLAS_CORETYPE`, `cpu flags` or `openblas`. */
+  source: "OPENBLAS_CORETYPE" | "RBM_BLAS_CORETYPE" | "cpu flags" | "openblas";
+}
+
+/**
+ * The kernel set to ask OpenBLAS for. In order: a non-empty `OPENBLAS_CORETYPE` is the user's
+ * choice and is kept; `RBM_BLAS_CORETYPE=openblas` leaves the choice to OpenBLAS; any other value
+ * of `RBM_BLAS_CORETYPE` (e.g. `Haswell`) is used as given; unset or `auto`, the set follows the
+ * CPU's feature flags ({@link coreTypeForFlags}; `flags` null: none known, OpenBLAS decides).
+ */
+export function blasCoreType(
+  env: Readonly<Record<string, string | undefined>> = process.env,
+  flags: ReadonlySet<string> | null = cpuFlags(),
+): BlasCoreChoice {
+  const user = env.OPENBLAS_CORETYPE?.trim();
+  if (user) return { coreType: user, source: "OPENBLAS_CORETYPE" };
+  const ours = env.RBM_BLAS_CORETYPE?.trim() ?? "";
+  if (ours.toLowerCase() === "openblas") return { source: "openblas" };
+  if (ours !== "" && ours.toLowerCase() !== "auto") return { coreType: ours, source: "RBM_BLAS_CORETYPE" };
+  const fromFlags = flags === null ? undefined : coreTypeForFlags(flags);
+  return fromFlags === undefined ? { source: "openblas" } : { coreType: fromFlags, source: "cpu flags" };
+}
+
+let coreChoice: BlasCoreChoice | undefined;
+
+/** The kernel-set choice made when the addon was loaded (undefined before {@link loadNativeBlas} loads it). */
+export function nativeBlasCoreChoice(): BlasCoreChoice | undefined {
+  return coreChoice;
+}
+
+/**
+ * `require`s the addon with `OPENBLAS_CORETYPE` set to the chosen kernel set: OpenBLAS reads it
+ * once, when the library is loaded. The variable is restored afterwards, so child processes (a
+ * Python peer in a benchmark, say) see the environment the user gave.
+ */
+function requireWithCoreType(file: string): Partial<NativeBlasAddon> {
+  const choice = blasCoreType();
+  const before = process.env.OPENBLAS_CORETYPE;
+  if (choice.coreType !== undefined) process.env.OPENBLAS_CORETYPE = choice.coreType;
+  try {
+    const mod = require(file) as Partial<NativeBlasAddon>;
+    coreChoice = choice;
+    return mod;
+  } finally {
+    if (before === undefined) delete process.env.OPENBLAS_CORETYPE;
+    else process.env.OPENBLAS_CORETYPE = before;
+  }
+}
+
 /** Loads the addon once; returns it, or why it cannot be used. */
 export function loadNativeBlas(): NativeBlasAddon | string {
   if (addon !== undefined) return addon;
   const file = nativeBlasPath();
   if (!fs.existsSync(file)) return `native BLAS addon not built (${path.relative(process.cwd(), file) || file} missing; ${BUILD_HINT})`;
   try {
-    const mod = require(file) as Partial<NativeBlasAddon>;
+    const mod = requireWithCoreType(file);
     if (typeof mod.gemmBatched !== "function" || typeof mod.sgemm !== "function" || typeof mod.config !== "function") {
       return `native BLAS addon at ${file} is outdated (no gemmBatched); rebuild it with \`node scripts/build-native.mjs\``;
     }
@@ -189,7 +274,8 @@ export function enableNativeBlas(opts: EnableNativeBlasOptions = {}): NativeBlas
   }
   const threads = lib.getNumThreads();
   const core = /\(core (\w+)\)/.exec(lib.config())?.[1] ?? "?";
-  return { enabled: true, threads, note: `matMul on native OpenBLAS (${core}, ${threads} thread${threads === 1 ? "" : "s"})` };
+  const from = coreChoice === undefined || coreChoice.source === "openblas" ? "" : ` from ${coreChoice.source}`;
+  return { enabled: true, threads, note: `matMul on native OpenBLAS (${core}${from}, ${threads} thread${threads === 1 ? "" : "s"})` };
 }
 
 /** Puts the original wasm matMul kernels back (no-op when native BLAS is not enabled). */

@@ -8,11 +8,21 @@
 
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
 import * as path from "node:path";
 import { test } from "node:test";
 import * as tf from "@tensorflow/tfjs";
 import { type BackendInfo, initBackend } from "../../lib/compute/backend";
-import { disableNativeBlas, enableNativeBlas, loadNativeBlas, nativeBlasCounters, nativeBlasEnabled } from "../../lib/compute/blas";
+import {
+  blasCoreType,
+  coreTypeForFlags,
+  disableNativeBlas,
+  enableNativeBlas,
+  loadNativeBlas,
+  nativeBlasCoreChoice,
+  nativeBlasCounters,
+  nativeBlasEnabled,
+} from "../../lib/compute/blas";
 import { noLeak } from "../support/assert";
 
 const ROOT = path.resolve(__dirname, "..", "..");
@@ -351,4 +361,44 @@ test("with the addon, a child picks native BLAS and single-threaded wasm unless 
   assert.equal(both.info.blas, "openblas", both.info.reason);
   assert.equal(both.info.threads, 2, both.info.reason);
   assert.deepEqual(both.product, [4, 5, 10, 11]);
+});
+
+test("the OpenBLAS kernel set follows the CPU's feature flags", () => {
+  const flags = (line: string) => new Set(line.split(" "));
+  const avx512 = "sse3 avx avx2 fma avx512f avx512cd avx512bw avx512dq avx512vl";
+  assert.equal(coreTypeForFlags(flags(`${avx512} avx512_bf16`)), "Cooperlake");
+  assert.equal(coreTypeForFlags(flags(avx512)), "SkylakeX");
+  assert.equal(coreTypeForFlags(flags("sse3 avx avx512f avx2 fma")), "Haswell", "AVX-512 needs all five subsets for SkylakeX's kernels");
+  assert.equal(coreTypeForFlags(flags("sse3 avx avx2")), "SandyBridge", "AVX2 without FMA cannot run the Haswell kernels");
+  assert.equal(coreTypeForFlags(flags("sse2 sse3 ssse3")), undefined);
+});
+
+test("a user's OPENBLAS_CORETYPE wins, RBM_BLAS_CORETYPE=openblas leaves the choice to OpenBLAS, else the flags decide", () => {
+  const f = new Set(["avx", "avx2", "fma"]);
+  assert.deepEqual(blasCoreType({ OPENBLAS_CORETYPE: "Prescott", RBM_BLAS_CORETYPE: "Haswell" }, f), {
+    coreType: "Prescott",
+    source: "OPENBLAS_CORETYPE",
+  });
+  assert.deepEqual(blasCoreType({ RBM_BLAS_CORETYPE: "OpenBLAS" }, f), { source: "openblas" });
+  assert.deepEqual(blasCoreType({ RBM_BLAS_CORETYPE: "SkylakeX" }, f), { coreType: "SkylakeX", source: "RBM_BLAS_CORETYPE" });
+  assert.deepEqual(blasCoreType({ RBM_BLAS_CORETYPE: "auto", OPENBLAS_CORETYPE: " " }, f), { coreType: "Haswell", source: "cpu flags" });
+  assert.deepEqual(blasCoreType({}, new Set(["sse3"])), { source: "openblas" });
+  assert.deepEqual(blasCoreType({}, null), { source: "openblas" }, "no /proc/cpuinfo: OpenBLAS decides");
+});
+
+test("on an AVX2 CPU the addon runs OpenBLAS's AVX kernels, not the SSE3 fallback, and leaves the environment as it was", {
+  skip: SKIP,
+}, () => {
+  const cpuinfo = fs.existsSync("/proc/cpuinfo") ? fs.readFileSync("/proc/cpuinfo", "utf8") : "";
+  const flags = new Set((/^flags\s*:(.*)$/m.exec(cpuinfo)?.[1] ?? "").trim().split(/\s+/));
+  const expected = coreTypeForFlags(flags);
+  const choice = nativeBlasCoreChoice();
+  assert.ok(choice !== undefined, "loadNativeBlas records its choice");
+  if (process.env.OPENBLAS_CORETYPE || process.env.RBM_BLAS_CORETYPE) return; // the user chose; nothing to check here
+  assert.equal(process.env.OPENBLAS_CORETYPE, undefined, "the variable set for the addon's load is removed again");
+  if (expected === undefined) return;
+  assert.deepEqual(choice, { coreType: expected, source: "cpu flags" });
+  const lib = loadNativeBlas();
+  assert.ok(typeof lib !== "string");
+  assert.match(lib.config(), new RegExp(`\\(core ${expected}\\)`), "OpenBLAS took the kernel set it was given");
 });
