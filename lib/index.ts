@@ -29,7 +29,7 @@ export { type NativeBlasStatus, nativeBlasEnabled } from "./compute/blas";
 // core: numbers, units, the RBM, sampling, exact enumeration
 export { Rng, type Seed, toRng } from "./core/random";
 export { logSigmoid64, logSumExp, sigmoid64, softplus64 } from "./core/numerics";
-export { sampleBernoulli, sampleSoftmaxGroup, sigmoidLayer } from "./core/units";
+export { sampleBernoulli, sampleSoftmaxGroup, sigmoidLayer, sigmoidLayerAT } from "./core/units";
 export {
   type InitOptions,
   type RBM,

@@ -58,6 +58,12 @@ export interface NativeBlasAddon {
     bias: Float32Array | null,
     activation: number,
   ): void;
+  /**
+   * `OUT[i] = [u_i < P[i]]` (NaN where `P[i]` is NaN) for `i < OUT.length`, with `u_i` the next
+   * uniforms of the xoshiro128** stream whose four words are `state` (advanced in place): the
+   * stream of lib/core/random.ts's `Rng.fillUniform`. Absent in addons built before it existed.
+   */
+  bernoulli?(P: Float32Array, OUT: Float32Array, state: Uint32Array): void;
   /** Sets OpenBLAS's thread count. */
   setNumThreads(n: number): void;
   /** OpenBLAS's thread count. */
@@ -90,6 +96,8 @@ export interface NativeBlasCounters {
 }
 
 const KERNELS = [tf.BatchMatMul, tf._FusedMatMul] as const;
+/** The name of the native Bernoulli-sampling kernel registered for wasm (see {@link nativeBernoulli}). */
+const BERNOULLI = "RbmNativeBernoulli";
 const ADDON_RELATIVE = path.join("native", "blas", "build", "Release", "blas.node");
 const BUILD_HINT = "build it with `node scripts/build-native.mjs` (needs `apt-get install libopenblas-dev`, python3, make, g++)";
 
@@ -261,6 +269,9 @@ export function enableNativeBlas(opts: EnableNativeBlasOptions = {}): NativeBlas
       tf.unregisterKernel(name, "wasm");
       tf.registerKernel({ ...original, kernelFunc: name === tf.BatchMatMul ? batchMatMulKernel : fusedMatMulKernel });
     }
+    if (typeof lib.bernoulli === "function" && tf.getKernel(BERNOULLI, "wasm") === undefined) {
+      tf.registerKernel({ kernelName: BERNOULLI, backendName: "wasm", kernelFunc: bernoulliKernel });
+    }
     let mismatch: string | undefined;
     try {
       mismatch = selfCheck();
@@ -281,6 +292,7 @@ export function enableNativeBlas(opts: EnableNativeBlasOptions = {}): NativeBlas
 /** Puts the original wasm matMul kernels back (no-op when native BLAS is not enabled). */
 export function disableNativeBlas(): void {
   if (originals === undefined) return;
+  if (tf.getKernel(BERNOULLI, "wasm") !== undefined) tf.unregisterKernel(BERNOULLI, "wasm");
   for (const [name, original] of originals) {
     tf.unregisterKernel(name, "wasm");
     tf.registerKernel(original);
@@ -467,4 +479,42 @@ function selfCheck(): string | undefined {
     }
   }
   return worst < 1e-5 ? undefined : `off by ${worst}`;
+}
+
+// ---------------------------------------------------------------- Bernoulli samples
+
+/** The Bernoulli kernel: `inputs.p` float32, `attrs.state` the generator's four words (advanced in place). */
+function bernoulliKernel(args: KernelArgs): tf.TensorInfo {
+  const backend = args.backend as WasmBackendLike;
+  const p = args.inputs.p;
+  const state = (args.attrs as { state?: unknown } | undefined)?.state;
+  const lib = addon;
+  if (p === undefined || !(state instanceof Uint32Array) || lib?.bernoulli === undefined) {
+    throw new Error("rbm-notebooks: the native Bernoulli kernel needs inputs.p and attrs.state (a Uint32Array of 4 words)");
+  }
+  const n = size(p.shape);
+  const out = backend.makeOutput(p.shape, "float32"); // may grow the heap: take views afterwards
+  const buffer = heapBuffer(backend);
+  const P = view(backend, buffer, p, n);
+  const OUT = view(backend, buffer, out, n);
+  if (P === undefined || OUT === undefined) {
+    backend.disposeData(out.dataId);
+    throw new Error("rbm-notebooks: the native Bernoulli kernel could not see its tensors on the wasm heap");
+  }
+  lib.bernoulli(P, OUT, state);
+  counters.native++;
+  return out;
+}
+
+/**
+ * Bernoulli samples `[u < p]` drawn natively, or undefined when the native kernel is not in use
+ * (other backend, addon without it, native BLAS off, non-float32 input): the caller then draws them
+ * in JS. `state` holds the four words of the generator (advanced in place); the samples are those
+ * the JS path draws from the same state (lib/core/units.ts's sampleBernoulli).
+ * @param p probabilities, any shape @returns a new tensor of p's shape, 0/1 (NaN where p is NaN)
+ */
+export function nativeBernoulli<T extends tf.Tensor>(p: T, state: Uint32Array): T | undefined {
+  if (p.dtype !== "float32" || p.size === 0 || tf.getBackend() !== "wasm" || tf.getKernel(BERNOULLI, "wasm") === undefined)
+    return undefined;
+  return tf.engine().runKernel(BERNOULLI, { p }, { state } as unknown as tf.NamedAttrMap) as T;
 }

@@ -23,6 +23,8 @@ import {
   nativeBlasCounters,
   nativeBlasEnabled,
 } from "../../lib/compute/blas";
+import { Rng } from "../../lib/core/random";
+import { sampleBernoulli, UniformSource } from "../../lib/core/units";
 import { noLeak } from "../support/assert";
 
 const ROOT = path.resolve(__dirname, "..", "..");
@@ -401,4 +403,48 @@ test("on an AVX2 CPU the addon runs OpenBLAS's AVX kernels, not the SSE3 fallbac
   const lib = loadNativeBlas();
   assert.ok(typeof lib !== "string");
   assert.match(lib.config(), new RegExp(`\\(core ${expected}\\)`), "OpenBLAS took the kernel set it was given");
+});
+
+test("native Bernoulli samples are the JS path's samples from the same seed, NaN stays NaN, and the stream continues in step", {
+  skip: SKIP,
+}, async () => {
+  await initBackend({ quiet: true });
+  if (!nativeBlasEnabled()) return;
+  const n = 50_000;
+  const pValues = Float32Array.from({ length: n }, (_, i) => (i % 97 === 0 ? Number.NaN : 0.5 + 0.5 * Math.sin(i * 0.37)));
+  // p exactly at representable uniforms and at 0 / 1 probe the comparison's edges.
+  pValues[1] = 0;
+  pValues[2] = 1;
+  const draw = (): { samples: Float32Array; next: number; calls: number } => {
+    const rng = new Rng(41);
+    rng.uniform(); // a stream that has already moved on
+    const before = nativeBlasCounters().native;
+    const p = tf.tensor2d(pValues, [500, 100]);
+    const s = sampleBernoulli(p, new UniformSource(rng));
+    const samples = s.dataSync() as Float32Array;
+    tf.dispose([p, s]);
+    return { samples, next: rng.nextUint32(), calls: nativeBlasCounters().native - before };
+  };
+  let native: ReturnType<typeof draw> | undefined;
+  let js: ReturnType<typeof draw> | undefined;
+  noLeak("sampleBernoulli, native and JS", () => {
+    native = draw();
+    disableNativeBlas();
+    try {
+      js = draw();
+    } finally {
+      assert.ok(enableNativeBlas().enabled);
+    }
+  });
+  assert.ok(native !== undefined && js !== undefined);
+  assert.equal(native.calls, 1, "the native kernel drew the samples");
+  assert.equal(js.calls, 0, "with native BLAS off the JS path drew them");
+  let differ = 0;
+  for (let i = 0; i < n; i++) if (!Object.is(native.samples[i], js.samples[i])) differ++;
+  assert.equal(differ, 0, "every sample equal (NaN where p is NaN)");
+  assert.ok(Number.isNaN(native.samples[0]) && native.samples[1] === 0 && native.samples[2] === 1);
+  assert.equal(native.next, js.next, "both leave the generator at the same place");
+  const ones = native.samples.reduce((a, x) => a + (x === 1 ? 1 : 0), 0);
+  const expected = pValues.reduce((a, x) => a + (Number.isNaN(x) ? 0 : x), 0);
+  assert.ok(Math.abs(ones - expected) < 4 * Math.sqrt(n / 4), `${ones} ones, expected ${expected.toFixed(0)}`);
 });
