@@ -12,6 +12,10 @@
  * - `sampling`: 20 chains × 1,000 block-Gibbs steps on a 784-500 RBM (seed 002's figure), and AIS on a
  *   784-500 RBM with 100 runs over a short schedule, scaled to Salakhutdinov & Murray's 14,500
  *   temperatures; both run on the same matMul path as training.
+ * - `sklearn`: scikit-learn's BernoulliRBM (bench/peers/sklearn_rbm.py; Debian's python3-sklearn),
+ *   what a Python user would pick: one PCD-1 epoch (fit with n_iter=1), 784-500, batch 100, lr 0.1,
+ *   60,000 float32 images, beside ours on the same setting; with OPENBLAS_CORETYPE unset (what the
+ *   user gets) and set to the kernel set our addon picked.
  * - `profile`: where a CD-1 batch's time goes (every wasm kernel wrapped with a timer).
  * - `matrix` (only when asked, `--matrix`): the cd1 epoch in child processes for native BLAS on/off
  *   × wasm threads on/off (and OpenBLAS with 1 thread), each beside a numpy run.
@@ -37,6 +41,7 @@ import { type TrainOptions, trainRBM } from "../lib/train/cd";
 
 const ROOT = path.resolve(__dirname, "..");
 const NUMPY_SCRIPT = path.resolve(ROOT, "..", "shared", "bench", "peers", "numpy_rbm.py");
+const SKLEARN_SCRIPT = path.resolve(ROOT, "bench", "peers", "sklearn_rbm.py");
 const PYTHON = fs.existsSync("/usr/bin/python3") ? "/usr/bin/python3" : "python3";
 const FULL = 60000;
 
@@ -63,7 +68,13 @@ interface Args {
 }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { sections: new Set(["cd1", "extra", "sampling", "profile"]), repeat: 1, rows: 10000, numpy: true, child: false };
+  const a: Args = {
+    sections: new Set(["cd1", "extra", "sklearn", "sampling", "profile"]),
+    repeat: 1,
+    rows: 10000,
+    numpy: true,
+    child: false,
+  };
   for (const arg of argv) {
     const [key, value = ""] = arg.replace(/^--/, "").split("=");
     if (key === "sections") a.sections = new Set(value.split(",").filter(Boolean));
@@ -349,6 +360,48 @@ function sectionMatrix(args: Args): void {
   }
 }
 
+/** sklearn_rbm.py's JSON line, or a note saying why it did not run. */
+function sklearnEpoch(coreType?: string): { seconds: number; pl?: number; version?: string; note?: string } {
+  const env: NodeJS.ProcessEnv = { ...process.env, MNIST_DIR: mnistDir() };
+  delete env.OPENBLAS_CORETYPE;
+  delete env.OPENBLAS_L2_SIZE;
+  if (coreType !== undefined) env.OPENBLAS_CORETYPE = coreType;
+  const r = spawnSync(PYTHON, [SKLEARN_SCRIPT, "--hidden", "500", "--batch", "100", "--lr", "0.1"], {
+    cwd: ROOT,
+    env,
+    encoding: "utf8",
+    timeout: 1_200_000,
+  });
+  const line = r.stdout
+    ?.split("\n")
+    .filter((l) => l.startsWith("{"))
+    .pop();
+  const out = line ? (JSON.parse(line) as { seconds?: number; pl?: number; sklearn?: string; error?: string }) : {};
+  if (r.status !== 0 || out.seconds === undefined) {
+    return { seconds: NaN, note: out.error ?? (r.stderr || r.error?.message || "failed").trim().split("\n").pop() };
+  }
+  return { seconds: out.seconds, pl: out.pl, version: out.sklearn };
+}
+
+async function sectionSklearn(mnist: Dataset): Promise<void> {
+  console.log(`\n## PCD-1, 784-500, batch 100, lr 0.1, 60,000 MNIST images (one epoch): ours beside scikit-learn's BernoulliRBM`);
+  const o = await ours(mnist, 500, { persistent: true });
+  console.log(`ours     ${fmt(o.seconds).padStart(7)} s/epoch`);
+  const runs: [string, string | undefined][] = [["OPENBLAS_CORETYPE unset", undefined]];
+  const core = nativeBlasCoreChoice()?.coreType;
+  if (core !== undefined) runs.push([`OPENBLAS_CORETYPE=${core}`, core]);
+  for (const [label, coreType] of runs) {
+    const sk = sklearnEpoch(coreType);
+    if (sk.note) {
+      console.log(`sklearn  skipped: ${sk.note}`);
+      return;
+    }
+    console.log(
+      `sklearn  ${fmt(sk.seconds).padStart(7)} s/epoch   (${sk.version}, ${label}; pseudo-likelihood ${fmt(sk.pl ?? NaN, 1)})   ratio ours/sklearn ${fmt(o.seconds / sk.seconds)}×`,
+    );
+  }
+}
+
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
   if (args.sections.has("matrix")) {
@@ -360,6 +413,7 @@ async function main(): Promise<void> {
   const mnist = loadMnist();
   if (args.sections.has("cd1")) await sectionCd1(args, mnist);
   if (args.sections.has("extra")) await sectionExtra(args, mnist);
+  if (args.sections.has("sklearn")) await sectionSklearn(mnist);
   if (args.sections.has("sampling")) await sectionSampling(args, mnist);
   if (args.sections.has("profile")) await sectionProfile(args, mnist);
 }

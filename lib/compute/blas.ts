@@ -61,9 +61,9 @@ export interface NativeBlasAddon {
   /**
    * `OUT[i] = [u_i < P[i]]` (NaN where `P[i]` is NaN) for `i < OUT.length`, with `u_i` the next
    * uniforms of the xoshiro128** stream whose four words are `state` (advanced in place): the
-   * stream of lib/core/random.ts's `Rng.fillUniform`. Absent in addons built before it existed.
+   * stream of lib/core/random.ts's `Rng.fillUniform`.
    */
-  bernoulli?(P: Float32Array, OUT: Float32Array, state: Uint32Array): void;
+  bernoulli(P: Float32Array, OUT: Float32Array, state: Uint32Array): void;
   /** Sets OpenBLAS's thread count. */
   setNumThreads(n: number): void;
   /** OpenBLAS's thread count. */
@@ -219,8 +219,9 @@ export function loadNativeBlas(): NativeBlasAddon | string {
   if (!fs.existsSync(file)) return `native BLAS addon not built (${path.relative(process.cwd(), file) || file} missing; ${BUILD_HINT})`;
   try {
     const mod = requireWithCoreType(file);
-    if (typeof mod.gemmBatched !== "function" || typeof mod.sgemm !== "function" || typeof mod.config !== "function") {
-      return `native BLAS addon at ${file} is outdated (no gemmBatched); rebuild it with \`node scripts/build-native.mjs\``;
+    const missing = (["sgemm", "gemmBatched", "bernoulli", "config"] as const).filter((f) => typeof mod[f] !== "function");
+    if (missing.length > 0) {
+      return `native BLAS addon at ${file} is outdated (no ${missing.join(", ")}); rebuild it with \`node scripts/build-native.mjs --force\``;
     }
     addon = mod as NativeBlasAddon;
     return addon;
@@ -269,7 +270,7 @@ export function enableNativeBlas(opts: EnableNativeBlasOptions = {}): NativeBlas
       tf.unregisterKernel(name, "wasm");
       tf.registerKernel({ ...original, kernelFunc: name === tf.BatchMatMul ? batchMatMulKernel : fusedMatMulKernel });
     }
-    if (typeof lib.bernoulli === "function" && tf.getKernel(BERNOULLI, "wasm") === undefined) {
+    if (tf.getKernel(BERNOULLI, "wasm") === undefined) {
       tf.registerKernel({ kernelName: BERNOULLI, backendName: "wasm", kernelFunc: bernoulliKernel });
     }
     let mismatch: string | undefined;
@@ -489,7 +490,7 @@ function bernoulliKernel(args: KernelArgs): tf.TensorInfo {
   const p = args.inputs.p;
   const state = (args.attrs as { state?: unknown } | undefined)?.state;
   const lib = addon;
-  if (p === undefined || !(state instanceof Uint32Array) || lib?.bernoulli === undefined) {
+  if (p === undefined || !(state instanceof Uint32Array) || lib === undefined) {
     throw new Error("rbm-notebooks: the native Bernoulli kernel needs inputs.p and attrs.state (a Uint32Array of 4 words)");
   }
   const n = size(p.shape);
