@@ -64,6 +64,30 @@ export interface NativeBlasAddon {
    * stream of lib/core/random.ts's `Rng.fillUniform`.
    */
   bernoulli(P: Float32Array, OUT: Float32Array, state: Uint32Array): void;
+  /** lib/eval/anneal.ts's sampleVisible in C, with row r's coefficients at `coef[coefRow[r]·nV …]`. */
+  sampleVisible(
+    P: Float32Array,
+    rows: number,
+    nV: number,
+    v: Float32Array,
+    coef: Float64Array,
+    coefRow: Int32Array,
+    acc: Float64Array,
+    state: Uint32Array,
+  ): void;
+  /** lib/eval/anneal.ts's annealHidden in C (same arguments; the generator as its four state words). */
+  annealHidden(
+    X: Float32Array,
+    rows: number,
+    nH: number,
+    hCols: number,
+    betaHi: number,
+    betaLo: number,
+    at: number,
+    inc: Float64Array,
+    hAug: Float32Array,
+    state: Uint32Array,
+  ): void;
   /** Sets OpenBLAS's thread count. */
   setNumThreads(n: number): void;
   /** OpenBLAS's thread count. */
@@ -219,7 +243,9 @@ export function loadNativeBlas(): NativeBlasAddon | string {
   if (!fs.existsSync(file)) return `native BLAS addon not built (${path.relative(process.cwd(), file) || file} missing; ${BUILD_HINT})`;
   try {
     const mod = requireWithCoreType(file);
-    const missing = (["sgemm", "gemmBatched", "bernoulli", "config"] as const).filter((f) => typeof mod[f] !== "function");
+    const missing = (["sgemm", "gemmBatched", "bernoulli", "annealHidden", "sampleVisible", "config"] as const).filter(
+      (f) => typeof mod[f] !== "function",
+    );
     if (missing.length > 0) {
       return `native BLAS addon at ${file} is outdated (no ${missing.join(", ")}); rebuild it with \`node scripts/build-native.mjs --force\``;
     }
@@ -518,4 +544,57 @@ export function nativeBernoulli<T extends tf.Tensor>(p: T, state: Uint32Array): 
   if (p.dtype !== "float32" || p.size === 0 || tf.getBackend() !== "wasm" || tf.getKernel(BERNOULLI, "wasm") === undefined)
     return undefined;
   return tf.engine().runKernel(BERNOULLI, { p }, { state } as unknown as tf.NamedAttrMap) as T;
+}
+
+/**
+ * The native version of lib/eval/anneal.ts's annealHidden (the float64 hidden half of an AIS /
+ * RAISE step), or false when native BLAS is not in use and the caller must run the JS loop. Same
+ * arguments; `state` is the generator's four words, advanced in place.
+ */
+export function nativeAnnealHidden(
+  X: Float32Array,
+  rows: number,
+  nH: number,
+  hCols: number,
+  betaHi: number,
+  betaLo: number,
+  at: number,
+  inc: Float64Array,
+  hAug: Float32Array,
+  state: Uint32Array,
+): boolean {
+  if (addon === undefined || !nativeBlasEnabled()) return false;
+  addon.annealHidden(X, rows, nH, hCols, betaHi, betaLo, at, inc, hAug, state);
+  return true;
+}
+
+/**
+ * The native version of lib/eval/anneal.ts's sampleVisible, or false when native BLAS is not in
+ * use. Same arguments; the rows' coefficient arrays (usually one per base, shared by its rows) are
+ * packed once per call; `state` is the generator's four words, advanced in place.
+ */
+export function nativeSampleVisible(
+  P: Float32Array,
+  rows: number,
+  nV: number,
+  v: Float32Array,
+  coef: readonly Float64Array[],
+  acc: Float64Array,
+  state: Uint32Array,
+): boolean {
+  if (addon === undefined || !nativeBlasEnabled()) return false;
+  const index = new Map<Float64Array, number>();
+  const coefRow = new Int32Array(rows);
+  for (let r = 0; r < rows; r++) {
+    let k = index.get(coef[r]);
+    if (k === undefined) {
+      k = index.size;
+      index.set(coef[r], k);
+    }
+    coefRow[r] = k;
+  }
+  const packed = new Float64Array(index.size * nV);
+  for (const [w, k] of index) packed.set(w.subarray(0, nV), k * nV);
+  addon.sampleVisible(P, rows, nV, v, packed, coefRow, acc, state);
+  return true;
 }

@@ -25,6 +25,7 @@ import {
 } from "../../lib/compute/blas";
 import { Rng } from "../../lib/core/random";
 import { sampleBernoulli, UniformSource } from "../../lib/core/units";
+import { annealHidden, SAMPLE_HIGH, SAMPLE_LOW, SAMPLE_NONE, type SampleAt, sampleVisible } from "../../lib/eval/anneal";
 import { noLeak } from "../support/assert";
 
 const ROOT = path.resolve(__dirname, "..", "..");
@@ -447,4 +448,79 @@ test("native Bernoulli samples are the JS path's samples from the same seed, NaN
   const ones = native.samples.reduce((a, x) => a + (x === 1 ? 1 : 0), 0);
   const expected = pValues.reduce((a, x) => a + (Number.isNaN(x) ? 0 : x), 0);
   assert.ok(Math.abs(ones - expected) < 4 * Math.sqrt(n / 4), `${ones} ones, expected ${expected.toFixed(0)}`);
+});
+
+test("native annealHidden equals the JS loop: same samples, same log-weight increments to 1e-12, same generator position", {
+  skip: SKIP,
+}, async () => {
+  await initBackend({ quiet: true });
+  if (!nativeBlasEnabled()) return;
+  const [rows, nH, hCols] = [40, 500, 503];
+  // Hidden inputs from saturated to tiny, and steps on both sides of the series' switch (|Δβ x| 0.01, 1).
+  const X = Float32Array.from({ length: rows * nH }, (_, i) => 30 * Math.sin(i * 0.731) * Math.abs(Math.cos(i * 0.0113)));
+  const cases: [number, number, SampleAt][] = [
+    [0.5003, 0.5, SAMPLE_HIGH],
+    [0.9, 0.3, SAMPLE_LOW],
+    [1, 0, SAMPLE_HIGH],
+    [0.2, 0.1999, SAMPLE_NONE],
+  ];
+  for (const [betaHi, betaLo, at] of cases) {
+    const run = () => {
+      const rng = new Rng(5);
+      const inc = Float64Array.from({ length: rows }, (_, r) => r * 0.25);
+      const hAug = new Float32Array(rows * hCols).fill(-1);
+      annealHidden(X, rows, nH, hCols, betaHi, betaLo, at, inc, hAug, rng);
+      return { inc, hAug, next: rng.nextUint32() };
+    };
+    const before = nativeBlasCounters();
+    const native = run();
+    disableNativeBlas();
+    let js: ReturnType<typeof run>;
+    try {
+      js = run();
+    } finally {
+      assert.ok(enableNativeBlas().enabled);
+    }
+    assert.equal(nativeBlasCounters().fallback, before.fallback);
+    const what = `βHi ${betaHi}, βLo ${betaLo}, at ${at}`;
+    for (let r = 0; r < rows; r++) {
+      assert.ok(
+        Math.abs(native.inc[r] - js.inc[r]) <= 1e-12 * Math.max(1, Math.abs(js.inc[r])),
+        `${what}: inc[${r}] ${native.inc[r]} vs ${js.inc[r]}`,
+      );
+    }
+    assert.deepEqual(native.hAug, js.hAug, `${what}: hidden samples`);
+    assert.equal(native.next, js.next, `${what}: generator position`);
+    if (at !== SAMPLE_NONE) assert.ok(native.hAug.some((x) => x > 0) && native.hAug.some((x) => x === 0), `${what}: both states occur`);
+  }
+});
+
+test("native sampleVisible equals the JS loop: same visible samples, same linear terms, same generator position", {
+  skip: SKIP,
+}, async () => {
+  await initBackend({ quiet: true });
+  if (!nativeBlasEnabled()) return;
+  const [rows, nV] = [30, 784];
+  const P = Float32Array.from({ length: rows * nV }, (_, i) => 0.5 + 0.5 * Math.sin(i * 0.917));
+  const bases = [0, 1, 2].map((k) => Float64Array.from({ length: nV }, (_, i) => Math.cos(i * 0.3 + k)));
+  const coef = Array.from({ length: rows }, (_, r) => bases[r % 3]);
+  const run = () => {
+    const rng = new Rng(9);
+    const v = new Float32Array(rows * nV).fill(7);
+    const acc = new Float64Array(rows);
+    sampleVisible(P, rows, nV, v, coef, acc, rng);
+    return { v, acc, next: rng.nextUint32() };
+  };
+  const native = run();
+  disableNativeBlas();
+  let js: ReturnType<typeof run>;
+  try {
+    js = run();
+  } finally {
+    assert.ok(enableNativeBlas().enabled);
+  }
+  assert.deepEqual(native.v, js.v);
+  assert.deepEqual(native.acc, js.acc, "float64 sums in the same order");
+  assert.equal(native.next, js.next);
+  assert.ok(native.v.every((x) => x === 0 || x === 1));
 });
