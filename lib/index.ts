@@ -169,6 +169,22 @@ export {
 } from "./view/figure";
 export { type LiveChart, barChart, figureBundle, heatmap, histogram, lineChart, liveChart, showFigure } from "./view/charts";
 export { figureSvg } from "./view/svg";
+export {
+  type AISPathOptions,
+  type CdPcdOptions,
+  type DBNDiagramOptions,
+  type Diagram,
+  type GibbsChainOptions,
+  type ModelFamilyOptions,
+  type RBMDiagramOptions,
+  aisPathDiagram,
+  cdPcdDiagram,
+  dbnDiagram,
+  gibbsChainDiagram,
+  modelFamilyDiagram,
+  rbmDiagram,
+  showDiagram,
+} from "./view/diagrams";
 export { type Row, type Table, type TableOptions, historyTable, saveCsv, showTable, tableHtml, tableText, toCsv } from "./view/table";
 export { type ProgressBar, type ProgressInfo, type ProgressMode, type ProgressOptions, formatDuration, progressBar } from "./view/progress";
 export { InterruptedError, lastInterrupted, requestInterrupt } from "./view/interrupt";
