@@ -78,6 +78,7 @@ export {
   stepDistribution,
   tvDistance,
 } from "./core/mixing";
+export { type ParameterUpdate, compareUpdates, exactCDUpdates, updateNorm } from "./core/cd-exact";
 
 // io: data and files
 export {

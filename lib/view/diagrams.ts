@@ -444,8 +444,7 @@ export function dbnDiagram(opts: DBNDiagramOptions): Diagram {
   };
 }
 
-/** Show a diagram in the notebook as an `image/svg+xml` output (with its description as text). False outside a notebook. */
-export function showDiagram(d: Diagram): boolean {
-  if (!inNotebook()) return false;
-  return displayBundle({ "image/svg+xml": d.svg, "text/plain": d.description });
+/** Show a diagram in the notebook as an `image/svg+xml` output (with its description as text); nothing outside a notebook. */
+export function showDiagram(d: Diagram): void {
+  if (inNotebook()) displayBundle({ "image/svg+xml": d.svg, "text/plain": d.description });
 }
