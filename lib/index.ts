@@ -78,6 +78,7 @@ export {
   stepDistribution,
   tvDistance,
 } from "./core/mixing";
+export { type ParameterUpdate, compareUpdates, exactCDUpdates, updateNorm } from "./core/cd-exact";
 
 // io: data and files
 export {
@@ -169,6 +170,22 @@ export {
 } from "./view/figure";
 export { type LiveChart, barChart, figureBundle, heatmap, histogram, lineChart, liveChart, showFigure } from "./view/charts";
 export { figureSvg } from "./view/svg";
+export {
+  type AISPathOptions,
+  type CdPcdOptions,
+  type DBNDiagramOptions,
+  type Diagram,
+  type GibbsChainOptions,
+  type ModelFamilyOptions,
+  type RBMDiagramOptions,
+  aisPathDiagram,
+  cdPcdDiagram,
+  dbnDiagram,
+  gibbsChainDiagram,
+  modelFamilyDiagram,
+  rbmDiagram,
+  showDiagram,
+} from "./view/diagrams";
 export { type Row, type Table, type TableOptions, historyTable, saveCsv, showTable, tableHtml, tableText, toCsv } from "./view/table";
 export { type ProgressBar, type ProgressInfo, type ProgressMode, type ProgressOptions, formatDuration, progressBar } from "./view/progress";
 export { InterruptedError, lastInterrupted, requestInterrupt } from "./view/interrupt";
