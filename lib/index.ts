@@ -6,8 +6,9 @@
  *
  *   compute/  which TensorFlow.js backend runs, and the native OpenBLAS matMul behind wasm
  *   core/     seeded random numbers, float64 numerics, logistic units and their samples, the RBM
- *             (energy, free energy, conditionals), block Gibbs chains, exact enumeration of tiny
- *             models and the exact analysis of their chains (mixing)
+ *             (energy, free energy, conditionals), the Gaussian–Bernoulli RBM and its exact log Z,
+ *             block Gibbs chains, exact enumeration of tiny models and the exact analysis of their
+ *             chains (mixing)
  *   io/       data (MNIST, Fashion-MNIST, batches), the safetensors codec, model files, durable writes,
  *             the chapters' parameters (validated environment overrides)
  *   view/     inline pictures, charts, tables and progress bars
@@ -29,7 +30,7 @@ export { type NativeBlasStatus, nativeBlasEnabled } from "./compute/blas";
 // core: numbers, units, the RBM, sampling, exact enumeration
 export { Rng, type Seed, toRng } from "./core/random";
 export { logSigmoid64, logSumExp, sigmoid64, softplus64 } from "./core/numerics";
-export { sampleBernoulli, sampleSoftmaxGroup, sigmoidLayer } from "./core/units";
+export { sampleBernoulli, sampleGaussian, sampleSoftmaxGroup, sigmoidLayer } from "./core/units";
 export {
   type InitOptions,
   type RBM,
@@ -50,6 +51,34 @@ export {
   rbmSize,
   visibleProbs,
 } from "./core/rbm";
+export {
+  type GaussianInitOptions,
+  type GaussianRBM,
+  assertFiniteGaussianRBM,
+  assertGaussianShapes,
+  cloneGaussianRBM,
+  disposeGaussianRBM,
+  gaussianEnergy,
+  gaussianFreeEnergy,
+  gaussianHiddenFeatures,
+  gaussianHiddenFreeEnergy,
+  gaussianHiddenInput,
+  gaussianHiddenProbs,
+  gaussianSize,
+  gaussianVisibleMean,
+  initGaussianRBM,
+  makeGaussianRBM,
+  sampleGaussianVisible,
+  visibleSigma,
+} from "./core/gaussian";
+export {
+  type GaussianGradient,
+  MAX_GAUSSIAN_HIDDEN_BITS,
+  gaussianExactGradient,
+  gaussianExactLogLikelihood,
+  gaussianExactLogZ,
+  gaussianMeanFreeEnergy,
+} from "./core/gaussian-exact";
 export { type ChainOptions, type ChainResult, type GibbsStep, gibbsChain, gibbsHVH, gibbsVHV } from "./core/sampling";
 export {
   type ExactMarginal,
