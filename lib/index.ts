@@ -14,7 +14,7 @@
  *   view/     inline pictures, charts, tables and progress bars
  *   eval/     how good a model is: metrics and monitors, AIS, RAISE, guaranteed bounds, the trust
  *             bracket, a softmax probe of features
- *   train/    the one epoch loop, and CD-k / PCD-k as its stepper
+ *   train/    the one epoch loop, and CD-k / PCD-k as its steppers (binary and Gaussian–Bernoulli)
  *   dbn/      deep belief networks: the model, greedy pretraining with the label-joined top RBM,
  *             passes, the variational bound, classification, generation, up-down, the MLP and backprop
  *
@@ -229,6 +229,7 @@ export {
   runEpochs,
 } from "./train/loop";
 export { type EpochRecord, type TrainOptions, type TrainResult, trainRBM } from "./train/cd";
+export { type GaussianEpochRecord, type GaussianTrainOptions, type GaussianTrainResult, trainGaussianRBM } from "./train/gaussian";
 
 // dbn: deep belief networks
 export {
