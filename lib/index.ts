@@ -9,7 +9,7 @@
  *             (energy, free energy, conditionals), the Gaussian–Bernoulli RBM and its exact log Z,
  *             block Gibbs chains, exact enumeration of tiny models and the exact analysis of their
  *             chains (mixing)
- *   io/       data (MNIST, Fashion-MNIST, batches), the safetensors codec, model files, durable writes,
+ *   io/       data (MNIST, Fashion-MNIST, batches, standardisation), the safetensors codec, model files, durable writes,
  *             the chapters' parameters (validated environment overrides)
  *   view/     inline pictures, charts, tables and progress bars
  *   eval/     how good a model is: metrics and monitors, AIS, RAISE, guaranteed bounds, the trust
@@ -158,6 +158,22 @@ export {
   rbmToTensors,
   saveCheckpoint,
 } from "./io/checkpoint";
+export {
+  type StandardizeOptions,
+  type Standardizer,
+  applyStandardizer,
+  fitStandardizer,
+  logDensityInPixels,
+  standardize,
+  unstandardize,
+} from "./io/standardize";
+export {
+  GAUSSIAN_FORMAT,
+  type GaussianCheckpoint,
+  type GaussianCheckpointData,
+  loadGaussianCheckpoint,
+  saveGaussianCheckpoint,
+} from "./io/gaussian-checkpoint";
 export { type ListParamOptions, type NumberParamOptions, ParamError, type ParamSource, param } from "./io/params";
 
 // view: pictures, charts, tables, progress
@@ -211,6 +227,7 @@ export {
 export { type MonitorData, standardMonitors } from "./eval/monitors";
 export { type AISBase, type AISResult, type AnnealOptions, SM_N_BETAS, aisBetas, baseRateVisibleBias } from "./eval/anneal";
 export { type AISLogLikelihood, type AISOptions, aisLogLikelihood, annealedLogZ, annealedLogZBases } from "./eval/ais";
+export { type GaussianAISLogLikelihood, gaussianAisLogLikelihood, gaussianAnnealedLogZ } from "./eval/gaussian-ais";
 export { type RAISEOptions, type RAISEResult, raiseLogZ } from "./eval/raise";
 export { type ModelSamples, type ModelSamplesOptions, sampleModel } from "./eval/model-samples";
 export { type HardLogZBound, type MeanFieldBound, hardLogZLowerBound, meanFieldLogZLower } from "./eval/bounds";
