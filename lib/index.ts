@@ -52,6 +52,7 @@ export {
   visibleProbs,
 } from "./core/rbm";
 export {
+  type GaussianChainOptions,
   type GaussianInitOptions,
   type GaussianRBM,
   assertFiniteGaussianRBM,
@@ -60,6 +61,7 @@ export {
   disposeGaussianRBM,
   gaussianEnergy,
   gaussianFreeEnergy,
+  gaussianGibbsChain,
   gaussianHiddenFeatures,
   gaussianHiddenFreeEnergy,
   gaussianHiddenInput,

@@ -16,7 +16,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { type Seed, toRng } from "./random";
-import { sampleGaussian, type UniformSource } from "./units";
+import { sampleBernoulli, sampleGaussian, type UniformSource } from "./units";
 
 /**
  * Gaussian–Bernoulli RBM parameters: W `[nVisible, nHidden]`, visible means b `[nVisible]`, hidden
@@ -288,4 +288,42 @@ export function gaussianHiddenFeatures(x: Float32Array, m: GaussianRBM, batchSiz
     p.dispose();
   }
   return out;
+}
+
+/** Options of {@link gaussianGibbsChain}. */
+export interface GaussianChainOptions {
+  /** Block Gibbs steps v → h → v. Default 1000. */
+  steps?: number;
+  /** Seed of the draws. */
+  seed: Seed;
+}
+
+/**
+ * Runs block Gibbs chains h ~ p(h|v), v ~ N(b + Wh, σ²) from the rows of `v0` and returns the last
+ * visible sample and its noise-free mean b + Wh (the mean is what one shows as a picture: the sample
+ * adds independent pixel noise of spread σ on top).
+ * @param v0 `[chains, nVisible]` starting states (e.g. data rows) @returns both `[chains, nVisible]`, owned by the caller
+ */
+export function gaussianGibbsChain(
+  m: GaussianRBM,
+  v0: tf.Tensor2D,
+  opts: GaussianChainOptions,
+): { sample: tf.Tensor2D; mean: tf.Tensor2D } {
+  assertRows(m, v0, m.W.shape[0], "v0", "gaussianGibbsChain");
+  const steps = opts.steps ?? 1000;
+  if (!Number.isInteger(steps) || steps < 1) throw new Error(`gaussianGibbsChain: steps must be an integer ≥ 1, got ${steps}.`);
+  const rng = toRng(opts.seed, "gaussianGibbsChain");
+  let v = v0.clone();
+  let mean: tf.Tensor2D | undefined;
+  for (let t = 0; t < steps; t++) {
+    const next = tf.tidy(() => {
+      const h = sampleBernoulli(gaussianHiddenProbs(v, m), rng);
+      const mu = gaussianVisibleMean(h, m);
+      return { mu, v: sampleGaussian(mu, tf.exp(tf.mul(m.logVar, 0.5)), rng) };
+    });
+    tf.dispose([v, mean as tf.Tensor2D | undefined].filter((x): x is tf.Tensor2D => x !== undefined));
+    v = next.v;
+    mean = next.mu;
+  }
+  return { sample: v, mean: mean as tf.Tensor2D };
 }

@@ -13,6 +13,7 @@ import {
   disposeGaussianRBM,
   gaussianEnergy,
   gaussianFreeEnergy,
+  gaussianGibbsChain,
   gaussianHiddenFreeEnergy,
   gaussianHiddenProbs,
   gaussianVisibleMean,
@@ -253,4 +254,35 @@ test("initialisation, copies, σ and bad input", () => {
   const big = initGaussianRBM(2, 30);
   assert.throws(() => gaussianExactLogZ(big), /Use AIS/);
   disposeGaussianRBM(big);
+});
+
+test("block Gibbs chains reach the model's exact mean E[v] = Σ_h p(h) (b + Wh)", () => {
+  const t = tiny(3, 2, 6, 0.8);
+  const negG = [0, 1, 2, 3].map((s) => -tf.tidy(() => gaussianHiddenFreeEnergy(tf.tensor2d([bits(s, 2)]), t.m).dataSync()[0]));
+  const lz = logSumExp(negG);
+  const exact = [0, 1, 2].map((i) =>
+    [0, 1, 2, 3].reduce((a, s) => a + Math.exp(negG[s] - lz) * (t.b[i] + t.W[i][0] * bits(s, 2)[0] + t.W[i][1] * bits(s, 2)[1]), 0),
+  );
+  const n = 4000;
+  const run = (seed: number) =>
+    noLeak("gaussianGibbsChain", () => {
+      const v0 = tf.zeros([n, 3]) as tf.Tensor2D;
+      const { sample, mean } = gaussianGibbsChain(t.m, v0, { steps: 30, seed });
+      const out = { sample: sample.dataSync().slice() as Float32Array, mean: mean.dataSync().slice() as Float32Array };
+      tf.dispose([v0, sample, mean]);
+      return out;
+    });
+  const { sample, mean } = run(1);
+  for (let i = 0; i < 3; i++) {
+    let sm = 0;
+    let ss = 0;
+    for (let r = 0; r < n; r++) {
+      sm += mean[r * 3 + i] / n;
+      ss += sample[r * 3 + i] / n;
+    }
+    close(sm, exact[i], 0.06, `chains' mean of b + Wh, unit ${i}`);
+    close(ss, exact[i], (5 * 2) / Math.sqrt(n) + 0.06, `chains' sample mean, unit ${i}`);
+  }
+  assert.deepEqual(run(1).sample, sample, "same seed, same chains");
+  disposeGaussianRBM(t.m);
 });
