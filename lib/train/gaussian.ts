@@ -232,13 +232,8 @@ function startChains(m: GaussianRBM, data: Dataset, nChains: number, rng: Rng, n
   });
 }
 
-/**
- * Trains a Gaussian–Bernoulli RBM on real-valued `data` (e.g. standardised pixels) with CD-k or
- * PCD-k on the one epoch loop (see the file comment and {@link GaussianTrainOptions}). The input
- * model is left untouched; the result holds new tensors.
- * @param data rows `[n, nVisible]` of finite real values as a {@link Dataset}
- */
-export async function trainGaussianRBM(m: GaussianRBM, data: Dataset, opts: GaussianTrainOptions = {}): Promise<GaussianTrainResult> {
+/** Checks the model and that the data are finite rows of its width; returns nVisible. */
+function checkModelAndData(m: GaussianRBM, data: Dataset): number {
   assertFiniteGaussianRBM(m, WHAT);
   assertDataset(data, WHAT);
   const { nVisible } = gaussianSize(m);
@@ -247,10 +242,12 @@ export async function trainGaussianRBM(m: GaussianRBM, data: Dataset, opts: Gaus
   const badIndex = data.images.findIndex((x) => !Number.isFinite(x));
   if (badIndex >= 0)
     throw new Error(`${WHAT}: data ${data.name} holds ${data.images[badIndex]} at flat index ${badIndex}; every value must be finite.`);
-  const o = resolve(opts, data, m);
-  const rng = toRng(o.seed, WHAT);
-  const noise = new UniformSource(rng);
-  let s: GState = {
+  return nVisible;
+}
+
+/** Copies of the parameters, zero momentum increments, a zero error sum. */
+function startGState(m: GaussianRBM): GState {
+  return {
     ...cloneGaussianRBM(m),
     dW: tf.zerosLike(m.W),
     db: tf.zerosLike(m.b),
@@ -258,6 +255,20 @@ export async function trainGaussianRBM(m: GaussianRBM, data: Dataset, opts: Gaus
     dz: tf.zerosLike(m.logVar),
     errSum: tf.scalar(0),
   };
+}
+
+/**
+ * Trains a Gaussian–Bernoulli RBM on real-valued `data` (e.g. standardised pixels) with CD-k or
+ * PCD-k on the one epoch loop (see the file comment and {@link GaussianTrainOptions}). The input
+ * model is left untouched; the result holds new tensors.
+ * @param data rows `[n, nVisible]` of finite real values as a {@link Dataset}
+ */
+export async function trainGaussianRBM(m: GaussianRBM, data: Dataset, opts: GaussianTrainOptions = {}): Promise<GaussianTrainResult> {
+  const nVisible = checkModelAndData(m, data);
+  const o = resolve(opts, data, m);
+  const rng = toRng(o.seed, WHAT);
+  const noise = new UniformSource(rng);
+  let s: GState = startGState(m);
   if (o.persistent) s.chains = startChains(m, data, o.nChains ?? o.batchSize, rng, noise);
   const rates = cdSchedule(o, WHAT);
   const history: HistoryRecord[] = [];
