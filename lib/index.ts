@@ -176,7 +176,18 @@ export {
   loadGaussianCheckpoint,
   saveGaussianCheckpoint,
 } from "./io/gaussian-checkpoint";
-export { type ListParamOptions, type NumberParamOptions, ParamError, type ParamSource, param } from "./io/params";
+export {
+  activeProfile,
+  type ListParamOptions,
+  type NumberParamOptions,
+  PROFILE_VARIABLE,
+  PROFILES,
+  type Profile,
+  type ProfileValues,
+  ParamError,
+  type ParamSource,
+  param,
+} from "./io/params";
 
 // view: pictures, charts, tables, progress
 export {

@@ -1,7 +1,9 @@
 // Run one chapter headless with chosen parameters and keep the executed notebook + HTML.
 //
-//   npm run chapter -- 03 --set EPOCHS=15 --set N_TRAIN=60000 [--out out/] [--timeout 7200]
+//   npm run chapter -- 03 --set EPOCHS=15 --set N_TRAIN=60000 [--profile quick|full] [--out out/] [--timeout 7200]
 //
+// --profile selects every parameter's quick (seconds, what the tests run) or full (full-scale)
+// value at once by setting RBM_PROFILE (lib/io/params.ts); --set still wins for its variable.
 // "03" selects the notebook in notebooks/ whose file name starts with it. Each --set becomes an
 // environment variable of the kernel; notebooks read them in their first code cell. Writes
 // <out>/<name>.ipynb (executed) and <out>/<name>.html; the source notebook is never modified.
@@ -13,7 +15,8 @@ import { parseArgs } from "node:util";
 import { jupyterEnv, NOTEBOOKS_DIR, RUN_NOTEBOOK_PY } from "./jupyter-env.mjs";
 import { SetupError, setup } from "./setup.mjs";
 
-const USAGE = "usage: npm run chapter -- <prefix> [--set NAME=VALUE ...] [--out DIR] [--timeout SECONDS_PER_CELL]";
+const USAGE =
+  "usage: npm run chapter -- <prefix> [--set NAME=VALUE ...] [--profile default|quick|full] [--out DIR] [--timeout SECONDS_PER_CELL]";
 
 function fail(message) {
   console.error(`chapter: ${message}`);
@@ -63,6 +66,7 @@ const { values, positionals } = (() => {
       allowPositionals: true,
       options: {
         set: { type: "string", multiple: true, default: [] },
+        profile: { type: "string" },
         out: { type: "string", default: "out" },
         timeout: { type: "string", default: "7200" },
       },
@@ -73,6 +77,8 @@ const { values, positionals } = (() => {
 })();
 if (positionals.length !== 1) fail(USAGE);
 if (!/^\d+$/.test(values.timeout)) fail("--timeout expects whole seconds");
+const PROFILES = ["default", "quick", "full"];
+if (values.profile !== undefined && !PROFILES.includes(values.profile)) fail(`--profile expects one of ${PROFILES.join(", ")}`);
 
 let jupyter;
 try {
@@ -83,7 +89,7 @@ try {
 }
 
 const source = findNotebook(positionals[0]);
-const params = parseSets(values.set);
+const params = { ...(values.profile ? { RBM_PROFILE: values.profile } : {}), ...parseSets(values.set) };
 const outDir = path.resolve(values.out);
 const name = path.basename(source, ".ipynb");
 const executed = path.join(outDir, `${name}.ipynb`);

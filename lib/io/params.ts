@@ -7,6 +7,13 @@
  * variable left set in the shell silently wins over a default edited in the cell. {@link param}
  * validates the value (one error naming the variable, the bad value and what is allowed) and
  * prints one line for every value that is not the cell's default, saying where it came from.
+ *
+ * Profiles: a chapter's defaults are sized to show real results in a few minutes. A parameter may
+ * also name a smaller `quick` value (and a larger `full` one, the full-scale run the chapter quotes);
+ * the one environment variable {@link PROFILE_VARIABLE} (`RBM_PROFILE=quick` or `full`) selects them
+ * for every parameter at once. The notebook tests run every chapter with `RBM_PROFILE=quick`.
+ * Precedence: the parameter's own environment variable, then the selected profile's value, then
+ * the cell's default.
  */
 
 /** Constraints on a numeric parameter (or on each number of a list). */
@@ -23,6 +30,41 @@ export interface NumberParamOptions {
 export interface ListParamOptions extends NumberParamOptions {
   /** Least number of entries. */
   minLength?: number;
+}
+
+/** The environment variable that selects a profile for every parameter at once. */
+export const PROFILE_VARIABLE = "RBM_PROFILE";
+
+/** The profiles {@link PROFILE_VARIABLE} may select; `default` is the cells' own defaults. */
+export const PROFILES = ["default", "quick", "full"] as const;
+
+/** A parameter profile: `default` (the cell's value), `quick` (a smoke run) or `full` (full scale). */
+export type Profile = (typeof PROFILES)[number];
+
+/** A parameter's values in the non-default profiles; a missing one falls back to the default. */
+export interface ProfileValues<T> {
+  /** Used when `RBM_PROFILE=quick`: small enough to run the chapter in seconds (the tests' setting). */
+  quick?: T;
+  /** Used when `RBM_PROFILE=full`: the full-scale setting whose numbers the chapter quotes. */
+  full?: T;
+}
+
+/**
+ * The profile selected by {@link PROFILE_VARIABLE} in `env` (default `process.env`); `default`
+ * when it is unset or empty.
+ * @throws ParamError when the variable names no profile
+ */
+export function activeProfile(env: Readonly<Record<string, string | undefined>> = process.env): Profile {
+  const raw = env[PROFILE_VARIABLE]?.trim().toLowerCase();
+  if (raw === undefined || raw === "") return "default";
+  const found = PROFILES.find((p) => p === raw);
+  if (found === undefined) {
+    throw new ParamError(
+      `${PROFILE_VARIABLE}=${JSON.stringify(env[PROFILE_VARIABLE])} (from the environment) is not allowed: expected one of ` +
+        `${PROFILES.map((p) => JSON.stringify(p)).join(", ")}. Fix or unset ${PROFILE_VARIABLE} to use the cells' defaults.`,
+    );
+  }
+  return found;
 }
 
 /** Where {@link param} reads and reports; the defaults are `process.env` and `console.log`. */
@@ -75,25 +117,29 @@ function show(v: number | string | boolean | readonly number[]): string {
  * @example const EPOCHS = rbmlib.param("EPOCHS", 3, { integer: true, min: 1 });
  * @throws ParamError naming the variable, its value and what is allowed (also for a bad default)
  */
-export function param(name: string, fallback: number, opts?: NumberParamOptions & ParamSource): number;
+export function param(name: string, fallback: number, opts?: NumberParamOptions & ParamSource & ProfileValues<number>): number;
 /** A boolean parameter; the environment may say true/false, 1/0, yes/no or on/off. */
-export function param(name: string, fallback: boolean, opts?: ParamSource): boolean;
+export function param(name: string, fallback: boolean, opts?: ParamSource & ProfileValues<boolean>): boolean;
 /**
  * A parameter that is one of a list of strings; its type is the union of them.
  * @example const OPTIMIZER = rbmlib.param("OPTIMIZER", "adam", { oneOf: ["adam", "momentum"] });
  */
-export function param<T extends string>(name: string, fallback: T, opts: { oneOf: readonly T[] } & ParamSource): T;
+export function param<T extends string>(name: string, fallback: T, opts: { oneOf: readonly T[] } & ParamSource & ProfileValues<T>): T;
 /** A free-text parameter, e.g. a file name. */
-export function param(name: string, fallback: string, opts?: ParamSource): string;
+export function param(name: string, fallback: string, opts?: ParamSource & ProfileValues<string>): string;
 /**
  * A comma-separated list of numbers, each checked against the number options.
  * @example const SIZES = rbmlib.param("SIZES", [784, 500, 500], { integer: true, min: 1, minLength: 2 });
  */
-export function param(name: string, fallback: readonly number[], opts?: ListParamOptions & ParamSource): number[];
+export function param(
+  name: string,
+  fallback: readonly number[],
+  opts?: ListParamOptions & ParamSource & ProfileValues<readonly number[]>,
+): number[];
 export function param(
   name: string,
   fallback: number | boolean | string | readonly number[],
-  opts: ListParamOptions & ParamSource & { oneOf?: readonly string[] } = {},
+  opts: ListParamOptions & ParamSource & ProfileValues<number | boolean | string | readonly number[]> & { oneOf?: readonly string[] } = {},
 ): number | boolean | string | number[] {
   const env = opts.env ?? process.env;
   const log = opts.log ?? ((line: string) => console.log(line));
@@ -134,7 +180,19 @@ export function param(
   }
 
   if (!valid(fallback)) throw new ParamError(`${name}: the default ${show(fallback)} is not allowed: expected ${allowed}`);
-  if (raw === undefined) return typeof fallback === "object" ? [...fallback] : fallback;
+  for (const p of ["quick", "full"] as const) {
+    const v = opts[p];
+    if (v !== undefined && (typeof v !== typeof fallback || !valid(v))) {
+      throw new ParamError(`${name}: the ${p} profile's value ${show(v)} is not allowed: expected ${allowed}`);
+    }
+  }
+  if (raw === undefined) {
+    const profile = activeProfile(env);
+    const chosen = profile === "default" ? undefined : opts[profile];
+    if (chosen === undefined || show(chosen) === show(fallback)) return typeof fallback === "object" ? [...fallback] : fallback;
+    log(`${name} = ${show(chosen)} (${profile} profile, ${PROFILE_VARIABLE}=${profile}; default ${show(fallback)})`);
+    return typeof chosen === "object" ? [...chosen] : chosen;
+  }
 
   const value = parse(raw);
   if (value === undefined) {

@@ -5,7 +5,7 @@
 //    so no chapter is executed twice. npm test runs that file first, in a `node --test` of its
 //    own: node --test sorts the files it is given by path, so listing both on one command line
 //    would run this file first. When a copy is missing or older than its source notebook, the
-//    chapter is executed here with scripts/chapter.mjs (CI=true), which leaves the copy there
+//    chapter is executed here with scripts/chapter.mjs (RBM_PROFILE=quick), which leaves the copy there
 //    too, so this file also works on its own. Each page is opened in headless Chromium driven
 //    over the DevTools protocol (test/support/cdp.ts, no dependency): every chart must be
 //    drawn by plotly, every PNG must decode, and the screenshot (kept as
@@ -449,7 +449,7 @@ describe("every chapter rendered in headless Chromium", () => {
             `jupyter nbconvert --to html ${path.relative(ROOT, ipynb)} exited with ${conv.code ?? conv.signal}:\n${tail(conv.output, 40)}`,
           );
         } else {
-          // No usable copy: execute the chapter as the notebook test does (CI=true, same per-cell
+          // No usable copy: execute the chapter as the notebook test does (quick profile, same per-cell
           // timeout) and leave the copy where that test keeps it, for the next run.
           origin = `executed here (${existsSync(copy) ? `${path.relative(ROOT, copy)} is older than notebooks/${file}` : `no ${path.relative(ROOT, copy)}`})`;
           t.diagnostic(`${label}: ${origin}`);
@@ -458,7 +458,7 @@ describe("every chapter rendered in headless Chromium", () => {
             "chapter",
             process.execPath,
             [path.join(ROOT, "scripts", "chapter.mjs"), file, "--out", EXECUTED_DIR, "--timeout", String(CELL_TIMEOUT_S)],
-            { ...process.env, CI: "true" },
+            { ...process.env, CI: "true", RBM_PROFILE: "quick" },
           );
           assert.equal(
             run.code,

@@ -1,7 +1,7 @@
 // The course notebooks: committed clean, and every one runs top to bottom in a real tslab kernel.
 //
-// Execution goes through scripts/run_notebook.py with CI=true, using each chapter's small default
-// parameters. A failure message carries the failing cell's source, the error, the cell's
+// Execution goes through scripts/run_notebook.py with CI=true and RBM_PROFILE=quick, which selects
+// each parameter's quick value (lib/io/params.ts) in place of the chapter's default. A failure message carries the failing cell's source, the error, the cell's
 // stderr and the kernel's own output. Executed copies land in test-artifacts/notebooks/, where
 // test/e2e/browser.test.ts (run after this file by npm test) takes them to render every chapter.
 // Needs `npm run setup` (npm test runs it first).
@@ -82,7 +82,7 @@ describe("committed notebooks are clean", () => {
   }
 });
 
-describe("notebooks execute top to bottom (CI=true)", { concurrency: CONCURRENCY }, () => {
+describe("notebooks execute top to bottom (RBM_PROFILE=quick)", { concurrency: CONCURRENCY }, () => {
   const jupyter = findJupyter();
   for (const file of notebooks) {
     test(file, { timeout: NOTEBOOK_TIMEOUT_MS }, async (t) => {
@@ -90,7 +90,7 @@ describe("notebooks execute top to bottom (CI=true)", { concurrency: CONCURRENCY
       const { code, output } = await run(
         jupyter.python,
         [RUN_NOTEBOOK_PY, path.join(NOTEBOOKS_DIR, file), "--timeout", String(CELL_TIMEOUT_S), "--output", path.join(ARTIFACTS_DIR, file)],
-        jupyterEnv({ ...process.env, CI: "true" }),
+        jupyterEnv({ ...process.env, CI: "true", RBM_PROFILE: "quick" }),
         t.signal,
       );
       assert.equal(code, 0, `${file} failed (run_notebook.py exit ${code}):\n${output}`);

@@ -2,7 +2,7 @@
 
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { ParamError, type ParamSource, param } from "../../lib/io/params";
+import { activeProfile, ParamError, type ParamSource, param } from "../../lib/io/params";
 
 /** A source with the given environment, collecting the printed lines. */
 function source(env: Record<string, string>): ParamSource & { lines: string[] } {
@@ -81,4 +81,44 @@ test("the default list is copied, so editing the result leaves the default alone
   const sizes = param("SIZES", def, { env: {} });
   sizes.push(10);
   assert.deepEqual(def, [784, 500]);
+});
+
+test("RBM_PROFILE selects each parameter's quick or full value, and says so", () => {
+  const quick = source({ RBM_PROFILE: "quick" });
+  assert.equal(param("EPOCHS", 10, { integer: true, min: 1, quick: 1, full: 40, ...quick }), 1);
+  assert.deepEqual(param("SIZES", [784, 500, 500], { quick: [784, 50, 50], ...quick }), [784, 50, 50]);
+  assert.equal(param("LR", 0.1, quick), 0.1, "a parameter without a quick value keeps its default");
+  assert.deepEqual(quick.lines, [
+    "EPOCHS = 1 (quick profile, RBM_PROFILE=quick; default 10)",
+    "SIZES = 784,50,50 (quick profile, RBM_PROFILE=quick; default 784,500,500)",
+  ]);
+  const full = source({ RBM_PROFILE: " Full " });
+  assert.equal(param("EPOCHS", 10, { quick: 1, full: 40, ...full }), 40);
+  assert.equal(param("N_TRAIN", 5000, { quick: 500, ...full }), 5000, "no full value: the default");
+  const none = source({});
+  assert.equal(param("EPOCHS", 10, { quick: 1, full: 40, ...none }), 10);
+  assert.deepEqual(none.lines, []);
+});
+
+test("a parameter's own environment variable wins over the profile", () => {
+  const s = source({ RBM_PROFILE: "quick", EPOCHS: "7" });
+  assert.equal(param("EPOCHS", 10, { quick: 1, ...s }), 7);
+  assert.deepEqual(s.lines, ["EPOCHS = 7 (from the environment; default 10)"]);
+});
+
+test("an unknown profile, or a profile value that breaks the rules, is one clear error", () => {
+  assert.equal(activeProfile({}), "default");
+  assert.equal(activeProfile({ RBM_PROFILE: "" }), "default");
+  assert.throws(
+    () => param("EPOCHS", 10, { quick: 1, env: { RBM_PROFILE: "fast" } }),
+    (e: unknown) =>
+      e instanceof ParamError && /^RBM_PROFILE="fast" .*one of "default", "quick", "full"\. Fix or unset RBM_PROFILE/.test(e.message),
+  );
+  assert.throws(
+    () => param("EPOCHS", 10, { min: 1, quick: 0, env: {} }),
+    /EPOCHS: the quick profile's value 0 is not allowed: expected a number ≥ 1/,
+  );
+  const sizes = param("SIZES", [784, 500], { quick: [784, 20], env: { RBM_PROFILE: "quick" }, log: () => {} });
+  sizes.push(1);
+  assert.deepEqual(param("SIZES", [784, 500], { quick: [784, 20], env: { RBM_PROFILE: "quick" }, log: () => {} }), [784, 20]);
 });
