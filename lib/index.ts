@@ -30,7 +30,7 @@ export { type NativeBlasStatus, nativeBlasEnabled } from "./compute/blas";
 // core: numbers, units, the RBM, sampling, exact enumeration
 export { Rng, type Seed, toRng } from "./core/random";
 export { logSigmoid64, logSumExp, sigmoid64, softplus64 } from "./core/numerics";
-export { sampleBernoulli, sampleGaussian, sampleSoftmaxGroup, sigmoidLayer } from "./core/units";
+export { sampleBernoulli, sampleGaussian, sampleSoftmaxGroup, sigmoidLayer, sigmoidLayerAT } from "./core/units";
 export {
   type InitOptions,
   type RBM,

@@ -12,6 +12,11 @@
  *       for i < batch: C_i = act(op(A_i)·op(B_i) + bias), X_i = X + i·strideX (stride 0 broadcasts
  *       one matrix to every batch), bias a Float32Array of length N or null, activation one of
  *       ACT_LINEAR, ACT_RELU, ACT_RELU6, ACT_SIGMOID, ACT_ELU. C's batches are contiguous.
+ *   bernoulli(P, OUT, state)
+ *       OUT[i] = [u_i < P[i]] (1 or 0; NaN where P[i] is NaN) for i < OUT.length, u_i the next
+ *       uniform of the xoshiro128** stream whose four state words are the Uint32Array `state`
+ *       (advanced in place): the stream and float32 rounding of lib/core/random.ts's
+ *       Rng.fillUniform, so a seed gives the same samples here as in JS.
  *   setNumThreads(n), getNumThreads(), config() -> "OpenBLAS 0.3.21 … (core name)"
  *   ACT_LINEAR … ACT_ELU: the activation codes.
  * Errors (wrong types, arrays too short) throw a JS TypeError / RangeError; nothing is written then.
@@ -143,6 +148,20 @@ static bool get_f32(napi_env env, napi_value v, float **data, size_t *length, bo
   return true;
 }
 
+/* A Uint32Array's data pointer and length. */
+static bool get_u32(napi_env env, napi_value v, uint32_t **data, size_t *length) {
+  bool is_ta = false;
+  if (napi_is_typedarray(env, v, &is_ta) != napi_ok || !is_ta) return false;
+  napi_typedarray_type type;
+  void *ptr = NULL;
+  napi_value buffer;
+  size_t offset;
+  if (napi_get_typedarray_info(env, v, &type, length, &ptr, &buffer, &offset) != napi_ok) return false;
+  if (type != napi_uint32_array || (ptr == NULL && *length > 0)) return false;
+  *data = (uint32_t *)ptr;
+  return true;
+}
+
 static napi_value fail(napi_env env, bool range, const char *msg) {
   if (range) napi_throw_range_error(env, NULL, msg);
   else napi_throw_type_error(env, NULL, msg);
@@ -221,6 +240,55 @@ static napi_value js_gemm_batched(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* ------------------------------------------------------------------ Bernoulli samples */
+
+static inline uint32_t rotl32(uint32_t x, int k) { return (x << k) | (x >> (32 - k)); }
+
+/*
+ * out[i] = [u_i < p[i]] with u_i = float(r_i · 2^-32), r_i the xoshiro128** outputs (Blackman &
+ * Vigna) from state s[0..3]. The comparison is step(p − u) as the JS path computes it: p − u in
+ * float32 is > 0 exactly when p > u (subnormals keep distinct floats apart), and NaN stays NaN.
+ */
+static void bernoulli_rows(const float *restrict p, float *restrict out, size_t n, uint32_t *restrict s) {
+  uint32_t s0 = s[0], s1 = s[1], s2 = s[2], s3 = s[3];
+  for (size_t i = 0; i < n; i++) {
+    const uint32_t r = rotl32(s1 * 5u, 7) * 9u;
+    const uint32_t t = s1 << 9;
+    s2 ^= s0;
+    s3 ^= s1;
+    s1 ^= s2;
+    s0 ^= s3;
+    s2 ^= t;
+    s3 = rotl32(s3, 11);
+    const float u = (float)((double)r * 2.3283064365386963e-10);
+    const float d = p[i] - u;
+    out[i] = d > 0.0f ? 1.0f : (d != d ? d : 0.0f);
+  }
+  s[0] = s0;
+  s[1] = s1;
+  s[2] = s2;
+  s[3] = s3;
+}
+
+/* bernoulli(P, OUT, state) */
+static napi_value js_bernoulli(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc != 3) return fail(env, false, "bernoulli: expected 3 arguments (P, OUT, state)");
+  float *p, *out;
+  uint32_t *s;
+  size_t lp, lo, ls;
+  if (!get_f32(env, argv[0], &p, &lp, false) || !get_f32(env, argv[1], &out, &lo, false)) {
+    return fail(env, false, "bernoulli: P and OUT must be Float32Arrays");
+  }
+  if (!get_u32(env, argv[2], &s, &ls)) return fail(env, false, "bernoulli: state must be a Uint32Array");
+  if (ls != 4) return fail(env, true, "bernoulli: state must hold the generator's 4 words");
+  if (lp < lo) return fail(env, true, "bernoulli: P is shorter than OUT");
+  bernoulli_rows(p, out, lo, s);
+  return NULL;
+}
+
 static napi_value js_set_num_threads(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
@@ -257,6 +325,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"setNumThreads", js_set_num_threads},
       {"getNumThreads", js_get_num_threads},
       {"config", js_config},
+      {"bernoulli", js_bernoulli},
   };
   for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {
     napi_value f;
