@@ -90,3 +90,15 @@ export function sampleSoftmaxGroup(p: tf.Tensor2D, seed: Seed | UniformSource): 
     return tf.cast(tf.oneHot(k as tf.Tensor1D, K), "float32") as tf.Tensor2D;
   });
 }
+
+/**
+ * Gaussian draws mean + std · ε, ε ~ N(0, 1) from the seeded JS generator (Box–Muller), so that the
+ * same seed gives the same numbers on every backend.
+ * @param mean any shape @param std broadcastable to `mean` (e.g. `[nVisible]` for rows `[batch, nVisible]`)
+ * @returns same shape as `mean`
+ */
+export function sampleGaussian<T extends tf.Tensor>(mean: T, std: tf.Tensor, seed: Seed | UniformSource): T {
+  const rng = seed instanceof UniformSource ? seed.rng : toRng(seed, "sampleGaussian");
+  const eps = rng.fillNormal(new Float32Array(mean.size));
+  return tf.tidy(() => tf.add(mean, tf.mul(tf.tensor(eps, mean.shape), std))) as T;
+}

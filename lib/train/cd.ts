@@ -101,8 +101,11 @@ export type ResolvedTrainOptions = Required<
 > &
   Pick<TrainOptions, "sparsityTarget" | "onBatch" | "monitor" | "onEpoch" | "progress" | "nChains"> & { seed: Seed };
 
-/** Fills in defaults and validates hyperparameters against the data; throws one clear error per problem. */
-export function resolveTrainOptions(opts: TrainOptions, nData: number): ResolvedTrainOptions {
+/**
+ * Fills in defaults and validates hyperparameters against the data; throws one clear error per problem.
+ * @param what names the trainer in the messages (CD-type trainers share these options)
+ */
+export function resolveTrainOptions(opts: TrainOptions, nData: number, what = "trainRBM"): ResolvedTrainOptions {
   const o: ResolvedTrainOptions = {
     k: 1,
     persistent: false,
@@ -121,7 +124,7 @@ export function resolveTrainOptions(opts: TrainOptions, nData: number): Resolved
     ...withoutUndefined(opts),
   };
   const bad = (msg: string) => {
-    throw new Error(`trainRBM: ${msg}`);
+    throw new Error(`${what}: ${msg}`);
   };
   if (!Number.isInteger(o.k) || o.k < 1) bad(`k must be an integer ≥ 1 (Gibbs steps), got ${o.k}.`);
   if (!Number.isInteger(o.epochs) || o.epochs < 1) bad(`epochs must be an integer ≥ 1, got ${o.epochs}.`);
@@ -145,8 +148,8 @@ export function resolveTrainOptions(opts: TrainOptions, nData: number): Resolved
   }
   if (!(o.sparsityCost >= 0 && Number.isFinite(o.sparsityCost)))
     bad(`sparsityCost must be a number ≥ 0, got ${o.sparsityCost}; 0.1 is typical.`);
-  divergenceLimits(o, "trainRBM");
-  assertSeed(o.seed, "trainRBM");
+  divergenceLimits(o, what);
+  assertSeed(o.seed, what);
   return o;
 }
 
@@ -328,12 +331,15 @@ export function cdLoop<R extends EpochRecord>(
  * The per-epoch schedule of a CD-type trainer — the learning rate and the momentum switch of rbm.m —
  * as the stepper's `startEpoch` and the current values it sets (read them in `update`).
  */
-export function cdSchedule(o: ResolvedTrainOptions): { lr: number; momentum: number; startEpoch: (epoch: number) => Partial<EpochRecord> } {
+export function cdSchedule(
+  o: ResolvedTrainOptions,
+  what = "trainRBM",
+): { lr: number; momentum: number; startEpoch: (epoch: number) => Partial<EpochRecord> } {
   const rates = {
     lr: 0,
     momentum: 0,
     startEpoch: (epoch: number) => {
-      rates.lr = rateAt(o.learningRate, epoch, "trainRBM");
+      rates.lr = rateAt(o.learningRate, epoch, what);
       rates.momentum = epoch < o.momentumSwitchEpoch ? o.initialMomentum : o.finalMomentum;
       return { learningRate: rates.lr, momentum: rates.momentum };
     },
