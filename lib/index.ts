@@ -52,6 +52,30 @@ export {
 } from "./core/rbm";
 export { type ChainOptions, type ChainResult, type GibbsStep, gibbsChain, gibbsHVH, gibbsVHV } from "./core/sampling";
 export {
+  type CenteredRBM,
+  type Phase,
+  centeredEnergy,
+  centeredGradient,
+  centeredToPlain,
+  disposeCentered,
+  plainToCentered,
+  shiftOffsets,
+} from "./core/centered";
+export {
+  type ColdChains,
+  type ParallelTemperingOptions,
+  type ParallelTemperingResult,
+  type TemperingOptions,
+  type TemperingState,
+  disposeTempering,
+  parallelTempering,
+  startTempering,
+  swapOrder,
+  swapRates,
+  temperatureLadder,
+  temperingStep,
+} from "./core/tempering";
+export {
   type ExactMarginal,
   MAX_ENUMERATION_BITS,
   allBinaryStates,
@@ -190,7 +214,7 @@ export { type BaseEstimate, type BaseName, type TrustOptions, type TrustworthyLo
 export { type PlantModeOptions, plantMode } from "./eval/plant-mode";
 export { type Softmax, type SoftmaxOptions, accuracy, predictSoftmax, trainSoftmax } from "./eval/softmax";
 
-// train: the loop and CD-k / PCD-k
+// train: the loop, CD-k / PCD-k, centered PCD and parallel tempering
 export {
   type HistoryRecord,
   type LoopOptions,
@@ -200,6 +224,7 @@ export {
   runEpochs,
 } from "./train/loop";
 export { type EpochRecord, type TrainOptions, type TrainResult, trainRBM } from "./train/cd";
+export { type CenteredTrainOptions, type CenteredTrainResult, trainCenteredRBM } from "./train/centered";
 
 // dbn: deep belief networks
 export {
