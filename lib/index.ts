@@ -6,14 +6,15 @@
  *
  *   compute/  which TensorFlow.js backend runs, and the native OpenBLAS matMul behind wasm
  *   core/     seeded random numbers, float64 numerics, logistic units and their samples, the RBM
- *             (energy, free energy, conditionals), block Gibbs chains, exact enumeration of tiny
- *             models and the exact analysis of their chains (mixing)
+ *             (energy, free energy, conditionals), block Gibbs chains, the centered parametrisation,
+ *             parallel tempering, exact enumeration of tiny models and the exact analysis of their
+ *             chains (mixing)
  *   io/       data (MNIST, Fashion-MNIST, batches), the safetensors codec, model files, durable writes,
  *             the chapters' parameters (validated environment overrides)
  *   view/     inline pictures, charts, tables and progress bars
  *   eval/     how good a model is: metrics and monitors, AIS, RAISE, guaranteed bounds, the trust
  *             bracket, a softmax probe of features
- *   train/    the one epoch loop, and CD-k / PCD-k as its stepper
+ *   train/    the one epoch loop, and CD-k / PCD-k and centered PCD / parallel tempering as its steppers
  *   dbn/      deep belief networks: the model, greedy pretraining with the label-joined top RBM,
  *             passes, the variational bound, classification, generation, up-down, the MLP and backprop
  *
