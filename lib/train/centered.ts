@@ -154,7 +154,12 @@ export async function trainCenteredRBM(rbm: RBM, data: Dataset, opts: CenteredTr
   const what = "trainCenteredRBM";
   assertFiniteRBM(rbm, what);
   assertDataset(data, what);
-  const o = resolveTrainOptions({ ...opts, persistent: true, nChains: opts.tempering ? undefined : opts.nChains }, data.n);
+  let o: ReturnType<typeof resolveTrainOptions>;
+  try {
+    o = resolveTrainOptions({ ...opts, persistent: true, nChains: opts.tempering ? undefined : opts.nChains }, data.n);
+  } catch (e) {
+    throw new Error((e as Error).message.replace(/^trainRBM:/, `${what}:`));
+  }
   const nu = opts.centering === false ? 0 : (opts.centering?.slidingFactor ?? 0.01);
   if (!(nu >= 0 && nu <= 1)) throw new Error(`${what}: centering.slidingFactor must be in [0, 1], got ${nu}; 0.01 is Melchior et al.'s.`);
   const { nVisible, nHidden } = rbmSize(rbm);

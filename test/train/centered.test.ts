@@ -107,7 +107,7 @@ test("trainCenteredRBM is deterministic under a seed and refuses a bad sliding f
   assert.notDeepEqual(await run(1), await run(2));
   await assert.rejects(trainCenteredRBM(rbm0, data, { centering: { slidingFactor: 2 } }), /slidingFactor must be in \[0, 1\]/);
   const before = tf.memory().numTensors;
-  await assert.rejects(trainCenteredRBM(rbm0, data, { epochs: 0 }), /epochs must be an integer ≥ 1/);
+  await assert.rejects(trainCenteredRBM(rbm0, data, { epochs: 0 }), /^Error: trainCenteredRBM: epochs must be an integer ≥ 1/);
   assert.equal(tf.memory().numTensors, before);
   disposeRBM(rbm0);
 });
