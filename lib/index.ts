@@ -7,14 +7,14 @@
  *   compute/  which TensorFlow.js backend runs, and the native OpenBLAS matMul behind wasm
  *   core/     seeded random numbers, float64 numerics, logistic units and their samples, the RBM
  *             (energy, free energy, conditionals), the Gaussian–Bernoulli RBM and its exact log Z,
- *             block Gibbs chains, exact enumeration of tiny models and the exact analysis of their
- *             chains (mixing)
+ *             block Gibbs chains, the centered parametrisation, parallel tempering, exact enumeration
+ *             of tiny models and the exact analysis of their chains (mixing)
  *   io/       data (MNIST, Fashion-MNIST, batches, standardisation), the safetensors codec, model files, durable writes,
  *             the chapters' parameters (validated environment overrides)
  *   view/     inline pictures, charts, tables and progress bars
  *   eval/     how good a model is: metrics and monitors, AIS, RAISE, guaranteed bounds, the trust
  *             bracket, a softmax probe of features
- *   train/    the one epoch loop, and CD-k / PCD-k as its steppers (binary and Gaussian–Bernoulli)
+ *   train/    the one epoch loop, and CD-k / PCD-k (binary and Gaussian–Bernoulli) and centered PCD / parallel tempering as its steppers
  *   dbn/      deep belief networks: the model, greedy pretraining with the label-joined top RBM,
  *             passes, the variational bound, classification, generation, up-down, the MLP and backprop
  *
@@ -82,6 +82,30 @@ export {
   gaussianMeanFreeEnergy,
 } from "./core/gaussian-exact";
 export { type ChainOptions, type ChainResult, type GibbsStep, gibbsChain, gibbsHVH, gibbsVHV } from "./core/sampling";
+export {
+  type CenteredRBM,
+  type Phase,
+  centeredEnergy,
+  centeredGradient,
+  centeredToPlain,
+  disposeCentered,
+  plainToCentered,
+  shiftOffsets,
+} from "./core/centered";
+export {
+  type ColdChains,
+  type ParallelTemperingOptions,
+  type ParallelTemperingResult,
+  type TemperingOptions,
+  type TemperingState,
+  disposeTempering,
+  parallelTempering,
+  startTempering,
+  swapOrder,
+  swapRates,
+  temperatureLadder,
+  temperingStep,
+} from "./core/tempering";
 export {
   type ExactMarginal,
   MAX_ENUMERATION_BITS,
@@ -266,7 +290,7 @@ export { type BaseEstimate, type BaseName, type TrustOptions, type TrustworthyLo
 export { type PlantModeOptions, plantMode } from "./eval/plant-mode";
 export { type Softmax, type SoftmaxOptions, accuracy, predictSoftmax, trainSoftmax } from "./eval/softmax";
 
-// train: the loop and CD-k / PCD-k
+// train: the loop, CD-k / PCD-k, centered PCD and parallel tempering
 export {
   type HistoryRecord,
   type LoopOptions,
@@ -277,6 +301,7 @@ export {
 } from "./train/loop";
 export { type EpochRecord, type TrainOptions, type TrainResult, trainRBM } from "./train/cd";
 export { type GaussianEpochRecord, type GaussianTrainOptions, type GaussianTrainResult, trainGaussianRBM } from "./train/gaussian";
+export { type CenteredTrainOptions, type CenteredTrainResult, trainCenteredRBM } from "./train/centered";
 
 // dbn: deep belief networks
 export {

@@ -30,6 +30,11 @@ function dataset(n: number): lib.Dataset {
 /** The entry points taking an RBM and visible data, each as a call of (rbm, data). */
 const RBM_ENTRY_POINTS: [string, (rbm: lib.RBM, data: lib.Dataset | Float32Array) => unknown][] = [
   ["trainRBM", (rbm, data) => lib.trainRBM(rbm, data as lib.Dataset, { ...quiet, batchSize: 2 })],
+  [
+    "trainCenteredRBM",
+    (rbm, data) =>
+      lib.trainCenteredRBM(rbm, data as lib.Dataset, { ...quiet, batchSize: 2, tempering: { betas: 2, chainsPerTemperature: 2 } }),
+  ],
   ["reconstructionError", (rbm, data) => lib.reconstructionError(rbm, data, { seed: 0 })],
   ["pseudoLikelihood", (rbm, data) => lib.pseudoLikelihood(rbm, data, { seed: 0 })],
   ["exactPseudoLikelihood", (rbm, data) => lib.exactPseudoLikelihood(rbm, data)],
@@ -57,6 +62,7 @@ const MODEL_ENTRY_POINTS: [string, (rbm: lib.RBM) => unknown][] = [
   ["sampleModel", (rbm) => lib.sampleModel(rbm, { ...quiet, seed: 0 })],
   ["meanFieldLogZLower", (rbm) => lib.meanFieldLogZLower(rbm, rows(2))],
   ["plantMode", (rbm) => lib.plantMode(rbm, { pixels: [0, 1] })],
+  ["parallelTempering", (rbm) => lib.parallelTempering(rbm, { seed: 0, steps: 2, betas: 2, chainsPerTemperature: 2 })],
 ];
 
 /** Asserts an Error (not a TypeError) naming `name` and matching `p`, with no tensor left behind. */
@@ -120,7 +126,7 @@ test("entry points taking data refuse NaN, negative, wrong-width and wrong-type 
   ];
   for (const [label, data, p] of cases) {
     for (const [name, call] of RBM_ENTRY_POINTS) {
-      if (name === "trainRBM" && label === "wrong width") continue; // a Float32Array is not a Dataset for trainRBM
+      if ((name === "trainRBM" || name === "trainCenteredRBM") && label === "wrong width") continue; // a Float32Array is not a Dataset for the trainers
       await refuses(name, label, () => call(rbm, data as lib.Dataset), p);
     }
   }
