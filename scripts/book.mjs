@@ -82,7 +82,7 @@ export function describeNotebook(nb, fallbackTitle) {
   const learn = /\*\*What you will learn\.\*\*\s*([\s\S]*?(?:\.(?=\s)|$))/.exec(text)?.[1] ?? "";
   const summary = learn
     .replace(/\s+/g, " ")
-    .replace(/\*\*?|`/g, "")
+    .replace(/\*\*?|`|\$/g, "")
     .trim();
   return { title, summary };
 }
