@@ -10,12 +10,12 @@
  *             models and the exact analysis of their chains (mixing)
  *   io/       data (MNIST, Fashion-MNIST, batches), the safetensors codec, model files, durable writes,
  *             the chapters' parameters (validated environment overrides)
- *   view/     inline pictures, charts, tables and progress bars
+ *   view/     inline pictures, charts, tables and progress bars, the interactive model widget
  *   eval/     how good a model is: metrics and monitors, AIS, RAISE, guaranteed bounds, the trust
- *             bracket, a softmax probe of features
+ *             bracket, a softmax probe of features, inpainting and denoising measures
  *   train/    the one epoch loop, and CD-k / PCD-k as its stepper
  *   dbn/      deep belief networks: the model, greedy pretraining with the label-joined top RBM,
- *             passes, the variational bound, classification, generation, up-down, the MLP and backprop
+ *             passes, the variational bound, classification, generation, inpainting, up-down, the MLP and backprop
  *
  * What is not exported here (the annealing engine's internals, option resolution, file-format
  * plumbing, …) is internal: import it from its file only inside lib/ and the tests.
@@ -50,7 +50,21 @@ export {
   rbmSize,
   visibleProbs,
 } from "./core/rbm";
-export { type ChainOptions, type ChainResult, type GibbsStep, gibbsChain, gibbsHVH, gibbsVHV } from "./core/sampling";
+export {
+  type ChainOptions,
+  type ChainResult,
+  type Clamp,
+  type ClampedChainOptions,
+  type ClampedChainResult,
+  type ClampedStepOptions,
+  type GibbsStep,
+  applyClamp,
+  clampedGibbsChain,
+  clampedGibbsStep,
+  gibbsChain,
+  gibbsHVH,
+  gibbsVHV,
+} from "./core/sampling";
 export {
   type ExactMarginal,
   MAX_ENUMERATION_BITS,
@@ -172,6 +186,7 @@ export { figureSvg } from "./view/svg";
 export { type Row, type Table, type TableOptions, historyTable, saveCsv, showTable, tableHtml, tableText, toCsv } from "./view/table";
 export { type ProgressBar, type ProgressInfo, type ProgressMode, type ProgressOptions, formatDuration, progressBar } from "./view/progress";
 export { InterruptedError, lastInterrupted, requestInterrupt } from "./view/interrupt";
+export { type WidgetModel, type WidgetOptions, showModelWidget, widgetBundle, widgetHtml } from "./view/widget";
 
 // eval: how good is the model?
 export {
@@ -200,6 +215,24 @@ export { VisitedStates, negFreeEnergies, negHiddenFreeEnergies } from "./eval/st
 export { type BaseEstimate, type BaseName, type TrustOptions, type TrustworthyLogLikelihood, trustworthyLogLikelihood } from "./eval/trust";
 export { type PlantModeOptions, plantMode } from "./eval/plant-mode";
 export { type Softmax, type SoftmaxOptions, accuracy, predictSoftmax, trainSoftmax } from "./eval/softmax";
+export {
+  type InpaintOptions,
+  type InpaintPredictor,
+  type InpaintResult,
+  type InpaintRow,
+  MASK_NAMES,
+  type MaskName,
+  type MaskOptions,
+  type MissingScore,
+  compareInpainting,
+  denoiseRBM,
+  flipPixels,
+  inpaintMask,
+  inpaintRBM,
+  meanImageProbs,
+  nearestDigitProbs,
+  scoreMissing,
+} from "./eval/inpaint";
 
 // train: the loop and CD-k / PCD-k
 export {
@@ -238,6 +271,7 @@ export { type UpPassOptions, dbnDownPass, dbnUpPass, upPass } from "./dbn/passes
 export { type DBNBound, exactDBNBound } from "./dbn/bound";
 export { type DBNClassification, classifyDBN, labelLogProbs } from "./dbn/classify";
 export { type GenerateOptions, type GenerateResult, generateDBN } from "./dbn/generate";
+export { type InpaintDBNOptions, type InpaintDBNResult, inpaintDBN } from "./dbn/inpaint";
 export { type TopPCDOptions, type UpDownOptions, type UpDownRecord, tuneTopPCD, upDownFineTune } from "./dbn/updown";
 export {
   type DenseLayer,
