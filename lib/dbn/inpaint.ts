@@ -68,21 +68,26 @@ function negFreeEnergy(v: tf.Tensor2D, top: RBM): tf.Tensor1D {
   return tf.add(tf.sum(tf.mul(v, top.b), 1), tf.sum(tf.softplus(tf.add(tf.matMul(v, top.W), top.c)), 1)) as tf.Tensor1D;
 }
 
-/** log p_top(x) + const: −F_top([x, y]) with clamped y, log Σ_y exp(−F_top([x, e_y])) with free labels. */
+/**
+ * log p_top(x) + const: −F_top([x, y]) with clamped y, log Σ_y exp(−F_top([x, e_y])) with free labels.
+ * With free labels x W_x is computed once and each class only adds its row of W_y.
+ */
 function topLogPrior(dbn: DBN, x: tf.Tensor2D, y: tf.Tensor2D | undefined): tf.Tensor1D {
   const top = dbn.layers[dbn.layers.length - 1];
   const K = dbn.nLabels;
   if (K === 0) return negFreeEnergy(x, top);
   if (y) return negFreeEnergy(tf.concat([x, y], 1) as tf.Tensor2D, top);
-  const B = x.shape[0];
-  const perClass = Array.from({ length: K }, (_, k) => {
-    const e = tf.tensor2d(
-      Float32Array.from({ length: B * K }, (_, i) => (i % K === k ? 1 : 0)),
-      [B, K],
-    );
-    return negFreeEnergy(tf.concat([x, e], 1) as tf.Tensor2D, top);
-  });
-  return tf.logSumExp(tf.stack(perClass, 1), 1) as tf.Tensor1D;
+  const nX = x.shape[1];
+  const nH = top.W.shape[1];
+  const bx = tf.slice(top.b, [0], [nX]);
+  const by = tf.slice(top.b, [nX], [K]);
+  const xPart = tf.sum(tf.mul(x, bx), 1);
+  const act = tf.add(tf.matMul(x, tf.slice(top.W, [0, 0], [nX, nH])), top.c);
+  const Wy = tf.slice(top.W, [nX, 0], [K, nH]);
+  const perClass = Array.from({ length: K }, (_, k) =>
+    tf.add(tf.sum(tf.softplus(tf.add(act, tf.slice(Wy, [k, 0], [1, nH]))), 1), tf.slice(by, [k], [1])),
+  );
+  return tf.add(xPart, tf.logSumExp(tf.stack(perClass, 1), 1)) as tf.Tensor1D;
 }
 
 /**

@@ -166,7 +166,7 @@ describe("the model widget in headless Chromium", () => {
         s.pv.every((x) => x >= 0 && x <= 1),
         "the picture is a down pass of probabilities",
       );
-      const rate = await p.evaluate<number>(`${W}.rbmWidget.bench(100)`);
+      const rate = await p.evaluate<number>(`${W}.rbmWidget.bench(500)`);
       t.diagnostic(`DBN dream (top RBM 510-2000 + down pass) in Chromium: ${rate.toFixed(0)} steps per second`);
       console.log(`widget: DBN 784-500-500-2000 dream, ${rate.toFixed(0)} steps/s in headless Chromium`);
       assert.equal(p.exceptions.length, 0, p.problems());

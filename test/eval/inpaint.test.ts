@@ -112,7 +112,8 @@ test("an RBM trained for a few seconds inpaints random missing pixels better tha
   const train = binarize(firstN(loadMnist({ split: "train" }), 3000));
   const test = binarize(firstN(loadMnist({ split: "test" }), 100)).images;
   const rbm0 = initRBM(784, 200, { seed: 1 });
-  const { rbm } = await trainRBM(rbm0, train, { epochs: 5, learningRate: 0.05, persistent: true, progress: false, seed: 1 });
+  const { rbm, chains } = await trainRBM(rbm0, train, { epochs: 5, learningRate: 0.05, persistent: true, progress: false, seed: 1 });
+  chains?.dispose();
   disposeRBM(rbm0);
   const rows = await noLeakAsync("compareInpainting", async () =>
     compareInpainting(test, train.images, {
