@@ -1,6 +1,8 @@
 /**
  * Dreams: alternating Gibbs sampling in the top RBM (labels clamped or free), turned into pictures by a
- * down pass through the generative weights.
+ * down pass through the generative weights. A clamped label is a clamp of the top RBM's softmax group,
+ * so a class-conditional dream runs on the same clamped block-Gibbs step as inpainting
+ * (core/sampling: clampedGibbsStep).
  */
 import * as tf from "@tensorflow/tfjs";
 import { type Rng, type Seed, toRng } from "../core/random";
