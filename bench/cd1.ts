@@ -12,6 +12,10 @@
  * - `sampling`: 20 chains × 1,000 block-Gibbs steps on a 784-500 RBM (seed 002's figure), and AIS on a
  *   784-500 RBM with 100 runs over a short schedule, scaled to Salakhutdinov & Murray's 14,500
  *   temperatures; both run on the same matMul path as training.
+ * - `sklearn`: scikit-learn's BernoulliRBM (bench/peers/sklearn_rbm.py; Debian's python3-sklearn),
+ *   what a Python user would pick: one PCD-1 epoch (fit with n_iter=1), 784-500, batch 100, lr 0.1,
+ *   60,000 float32 images, beside ours on the same setting; with OPENBLAS_CORETYPE unset (what the
+ *   user gets) and set to the kernel set our addon picked.
  * - `profile`: where a CD-1 batch's time goes (every wasm kernel wrapped with a timer).
  * - `matrix` (only when asked, `--matrix`): the cd1 epoch in child processes for native BLAS on/off
  *   × wasm threads on/off (and OpenBLAS with 1 thread), each beside a numpy run.
@@ -27,7 +31,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { type BackendInfo, initBackend, summaryLine } from "../lib/compute/backend";
-import { loadNativeBlas, nativeBlasCounters } from "../lib/compute/blas";
+import { loadNativeBlas, nativeBlasCoreChoice, nativeBlasCounters } from "../lib/compute/blas";
 import { Rng } from "../lib/core/random";
 import { disposeRBM, initRBM } from "../lib/core/rbm";
 import { gibbsChain } from "../lib/core/sampling";
@@ -37,6 +41,7 @@ import { type TrainOptions, trainRBM } from "../lib/train/cd";
 
 const ROOT = path.resolve(__dirname, "..");
 const NUMPY_SCRIPT = path.resolve(ROOT, "..", "shared", "bench", "peers", "numpy_rbm.py");
+const SKLEARN_SCRIPT = path.resolve(ROOT, "bench", "peers", "sklearn_rbm.py");
 const PYTHON = fs.existsSync("/usr/bin/python3") ? "/usr/bin/python3" : "python3";
 const FULL = 60000;
 
@@ -63,7 +68,13 @@ interface Args {
 }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { sections: new Set(["cd1", "extra", "sampling", "profile"]), repeat: 1, rows: 10000, numpy: true, child: false };
+  const a: Args = {
+    sections: new Set(["cd1", "extra", "sklearn", "sampling", "profile"]),
+    repeat: 1,
+    rows: 10000,
+    numpy: true,
+    child: false,
+  };
   for (const arg of argv) {
     const [key, value = ""] = arg.replace(/^--/, "").split("=");
     if (key === "sections") a.sections = new Set(value.split(",").filter(Boolean));
@@ -119,12 +130,16 @@ interface NumpyRun {
   note?: string;
 }
 
-/** numpy_rbm.py for one epoch; undefined seconds (and a note) when it cannot run. */
-function numpy(extra: string[]): NumpyRun {
+/**
+ * numpy_rbm.py for one epoch; undefined seconds (and a note) when it cannot run. `coreType` runs it
+ * with OPENBLAS_CORETYPE set (the kernel set our addon uses), else with the variable unset.
+ */
+function numpy(extra: string[], coreType?: string): NumpyRun {
   if (!fs.existsSync(NUMPY_SCRIPT)) return { seconds: NaN, recon: NaN, note: `numpy reference not found at ${NUMPY_SCRIPT}` };
   const env: NodeJS.ProcessEnv = { ...process.env, MNIST_DIR: mnistDir() };
   delete env.OPENBLAS_CORETYPE; // these slow current OpenBLAS (see ../shared/bench/README.md); numpy only
   delete env.OPENBLAS_L2_SIZE;
+  if (coreType !== undefined) env.OPENBLAS_CORETYPE = coreType;
   const args = [NUMPY_SCRIPT, "--hidden", "500", "--batch", "100", "--epochs", "1", "--dtype", "float32", ...extra];
   const r = spawnSync(PYTHON, args, { cwd: ROOT, env, encoding: "utf8", timeout: 600_000 });
   if (r.status !== 0)
@@ -141,7 +156,8 @@ function header(info: BackendInfo): void {
   console.log(`# ${summaryLine(info)}`);
   console.log(`# reason: ${info.reason}`);
   const blas = loadNativeBlas();
-  if (typeof blas !== "string") console.log(`# OpenBLAS (ours): ${blas.config()}`);
+  const choice = nativeBlasCoreChoice();
+  if (typeof blas !== "string") console.log(`# OpenBLAS (ours): ${blas.config()}; kernel set from ${choice?.source ?? "?"}`);
   const vars = ["OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OPENBLAS_NUM_THREADS", "RBM_NATIVE_BLAS", "RBM_WASM_THREADS", "RBM_BLAS_THREADS"]
     .filter((v) => process.env[v] !== undefined)
     .map((v) => `${v}=${process.env[v]}`);
@@ -176,6 +192,15 @@ async function sectionCd1(args: Args, mnist: Dataset): Promise<void> {
     console.log(
       `numpy  ${fmt(n.seconds).padStart(7)} s/epoch   recon_mse  ${fmt(n.recon, 3)}   ratio ours/numpy ${fmt(o.seconds / n.seconds)}×`,
     );
+    // The same numpy on the kernel set our addon picked (numpy's OpenBLAS alone may pick an older one).
+    const core = nativeBlasCoreChoice()?.coreType;
+    if (core !== undefined) {
+      const nc = numpy(["--k", "1"], core);
+      if (!nc.note)
+        console.log(
+          `numpy  ${fmt(nc.seconds).padStart(7)} s/epoch   with OPENBLAS_CORETYPE=${core}: ratio ${fmt(o.seconds / nc.seconds)}×`,
+        );
+    }
   }
   if (args.repeat > 1) {
     console.log(`ours ${range(mine)} s; numpy ${theirs.length ? range(theirs) : "-"} s; ratio ${ratios.length ? range(ratios) : "-"}×`);
@@ -335,6 +360,48 @@ function sectionMatrix(args: Args): void {
   }
 }
 
+/** sklearn_rbm.py's JSON line, or a note saying why it did not run. */
+function sklearnEpoch(coreType?: string): { seconds: number; pl?: number; version?: string; note?: string } {
+  const env: NodeJS.ProcessEnv = { ...process.env, MNIST_DIR: mnistDir() };
+  delete env.OPENBLAS_CORETYPE;
+  delete env.OPENBLAS_L2_SIZE;
+  if (coreType !== undefined) env.OPENBLAS_CORETYPE = coreType;
+  const r = spawnSync(PYTHON, [SKLEARN_SCRIPT, "--hidden", "500", "--batch", "100", "--lr", "0.1"], {
+    cwd: ROOT,
+    env,
+    encoding: "utf8",
+    timeout: 1_200_000,
+  });
+  const line = r.stdout
+    ?.split("\n")
+    .filter((l) => l.startsWith("{"))
+    .pop();
+  const out = line ? (JSON.parse(line) as { seconds?: number; pl?: number; sklearn?: string; error?: string }) : {};
+  if (r.status !== 0 || out.seconds === undefined) {
+    return { seconds: NaN, note: out.error ?? (r.stderr || r.error?.message || "failed").trim().split("\n").pop() };
+  }
+  return { seconds: out.seconds, pl: out.pl, version: out.sklearn };
+}
+
+async function sectionSklearn(mnist: Dataset): Promise<void> {
+  console.log(`\n## PCD-1, 784-500, batch 100, lr 0.1, 60,000 MNIST images (one epoch): ours beside scikit-learn's BernoulliRBM`);
+  const o = await ours(mnist, 500, { persistent: true });
+  console.log(`ours     ${fmt(o.seconds).padStart(7)} s/epoch`);
+  const runs: [string, string | undefined][] = [["OPENBLAS_CORETYPE unset", undefined]];
+  const core = nativeBlasCoreChoice()?.coreType;
+  if (core !== undefined) runs.push([`OPENBLAS_CORETYPE=${core}`, core]);
+  for (const [label, coreType] of runs) {
+    const sk = sklearnEpoch(coreType);
+    if (sk.note) {
+      console.log(`sklearn  skipped: ${sk.note}`);
+      return;
+    }
+    console.log(
+      `sklearn  ${fmt(sk.seconds).padStart(7)} s/epoch   (${sk.version}, ${label}; pseudo-likelihood ${fmt(sk.pl ?? NaN, 1)})   ratio ours/sklearn ${fmt(o.seconds / sk.seconds)}×`,
+    );
+  }
+}
+
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
   if (args.sections.has("matrix")) {
@@ -346,6 +413,7 @@ async function main(): Promise<void> {
   const mnist = loadMnist();
   if (args.sections.has("cd1")) await sectionCd1(args, mnist);
   if (args.sections.has("extra")) await sectionExtra(args, mnist);
+  if (args.sections.has("sklearn")) await sectionSklearn(mnist);
   if (args.sections.has("sampling")) await sectionSampling(args, mnist);
   if (args.sections.has("profile")) await sectionProfile(args, mnist);
 }

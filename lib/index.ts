@@ -6,14 +6,15 @@
  *
  *   compute/  which TensorFlow.js backend runs, and the native OpenBLAS matMul behind wasm
  *   core/     seeded random numbers, float64 numerics, logistic units and their samples, the RBM
- *             (energy, free energy, conditionals), block Gibbs chains, exact enumeration of tiny
- *             models and the exact analysis of their chains (mixing)
- *   io/       data (MNIST, Fashion-MNIST, batches), the safetensors codec, model files, durable writes,
+ *             (energy, free energy, conditionals), the Gaussian–Bernoulli RBM and its exact log Z,
+ *             block Gibbs chains, exact enumeration of tiny models and the exact analysis of their
+ *             chains (mixing)
+ *   io/       data (MNIST, Fashion-MNIST, batches, standardisation), the safetensors codec, model files, durable writes,
  *             the chapters' parameters (validated environment overrides)
  *   view/     inline pictures, charts, tables and progress bars, the interactive model widget
  *   eval/     how good a model is: metrics and monitors, AIS, RAISE, guaranteed bounds, the trust
  *             bracket, a softmax probe of features, inpainting and denoising measures
- *   train/    the one epoch loop, and CD-k / PCD-k as its stepper
+ *   train/    the one epoch loop, and CD-k / PCD-k as its steppers (binary and Gaussian–Bernoulli)
  *   dbn/      deep belief networks: the model, greedy pretraining with the label-joined top RBM,
  *             passes, the variational bound, classification, generation, inpainting, up-down, the MLP and backprop
  *
@@ -29,7 +30,7 @@ export { type NativeBlasStatus, nativeBlasEnabled } from "./compute/blas";
 // core: numbers, units, the RBM, sampling, exact enumeration
 export { Rng, type Seed, toRng } from "./core/random";
 export { logSigmoid64, logSumExp, sigmoid64, softplus64 } from "./core/numerics";
-export { sampleBernoulli, sampleSoftmaxGroup, sigmoidLayer } from "./core/units";
+export { sampleBernoulli, sampleGaussian, sampleSoftmaxGroup, sigmoidLayer, sigmoidLayerAT } from "./core/units";
 export {
   type InitOptions,
   type RBM,
@@ -50,6 +51,36 @@ export {
   rbmSize,
   visibleProbs,
 } from "./core/rbm";
+export {
+  type GaussianChainOptions,
+  type GaussianInitOptions,
+  type GaussianRBM,
+  assertFiniteGaussianRBM,
+  assertGaussianShapes,
+  cloneGaussianRBM,
+  disposeGaussianRBM,
+  gaussianEnergy,
+  gaussianFreeEnergy,
+  gaussianGibbsChain,
+  gaussianHiddenFeatures,
+  gaussianHiddenFreeEnergy,
+  gaussianHiddenInput,
+  gaussianHiddenProbs,
+  gaussianSize,
+  gaussianVisibleMean,
+  initGaussianRBM,
+  makeGaussianRBM,
+  sampleGaussianVisible,
+  visibleSigma,
+} from "./core/gaussian";
+export {
+  type GaussianGradient,
+  MAX_GAUSSIAN_HIDDEN_BITS,
+  gaussianExactGradient,
+  gaussianExactLogLikelihood,
+  gaussianExactLogZ,
+  gaussianMeanFreeEnergy,
+} from "./core/gaussian-exact";
 export {
   type ChainOptions,
   type ChainResult,
@@ -92,6 +123,7 @@ export {
   stepDistribution,
   tvDistance,
 } from "./core/mixing";
+export { type ParameterUpdate, compareUpdates, exactCDUpdates, updateNorm } from "./core/cd-exact";
 
 // io: data and files
 export {
@@ -144,6 +176,22 @@ export {
   saveCheckpoint,
 } from "./io/checkpoint";
 export {
+  type StandardizeOptions,
+  type Standardizer,
+  applyStandardizer,
+  fitStandardizer,
+  logDensityInPixels,
+  standardize,
+  unstandardize,
+} from "./io/standardize";
+export {
+  GAUSSIAN_FORMAT,
+  type GaussianCheckpoint,
+  type GaussianCheckpointData,
+  loadGaussianCheckpoint,
+  saveGaussianCheckpoint,
+} from "./io/gaussian-checkpoint";
+export {
   activeProfile,
   type ListParamOptions,
   type NumberParamOptions,
@@ -183,6 +231,22 @@ export {
 } from "./view/figure";
 export { type LiveChart, barChart, figureBundle, heatmap, histogram, lineChart, liveChart, showFigure } from "./view/charts";
 export { figureSvg } from "./view/svg";
+export {
+  type AISPathOptions,
+  type CdPcdOptions,
+  type DBNDiagramOptions,
+  type Diagram,
+  type GibbsChainOptions,
+  type ModelFamilyOptions,
+  type RBMDiagramOptions,
+  aisPathDiagram,
+  cdPcdDiagram,
+  dbnDiagram,
+  gibbsChainDiagram,
+  modelFamilyDiagram,
+  rbmDiagram,
+  showDiagram,
+} from "./view/diagrams";
 export { type Row, type Table, type TableOptions, historyTable, saveCsv, showTable, tableHtml, tableText, toCsv } from "./view/table";
 export { type ProgressBar, type ProgressInfo, type ProgressMode, type ProgressOptions, formatDuration, progressBar } from "./view/progress";
 export { InterruptedError, lastInterrupted, requestInterrupt } from "./view/interrupt";
@@ -208,6 +272,7 @@ export {
 export { type MonitorData, standardMonitors } from "./eval/monitors";
 export { type AISBase, type AISResult, type AnnealOptions, SM_N_BETAS, aisBetas, baseRateVisibleBias } from "./eval/anneal";
 export { type AISLogLikelihood, type AISOptions, aisLogLikelihood, annealedLogZ, annealedLogZBases } from "./eval/ais";
+export { type GaussianAISLogLikelihood, gaussianAisLogLikelihood, gaussianAnnealedLogZ } from "./eval/gaussian-ais";
 export { type RAISEOptions, type RAISEResult, raiseLogZ } from "./eval/raise";
 export { type ModelSamples, type ModelSamplesOptions, sampleModel } from "./eval/model-samples";
 export { type HardLogZBound, type MeanFieldBound, hardLogZLowerBound, meanFieldLogZLower } from "./eval/bounds";
@@ -244,6 +309,7 @@ export {
   runEpochs,
 } from "./train/loop";
 export { type EpochRecord, type TrainOptions, type TrainResult, trainRBM } from "./train/cd";
+export { type GaussianEpochRecord, type GaussianTrainOptions, type GaussianTrainResult, trainGaussianRBM } from "./train/gaussian";
 
 // dbn: deep belief networks
 export {

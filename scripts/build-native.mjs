@@ -76,10 +76,14 @@ function findNodeDir() {
   return candidates.find((d) => d && existsSync(path.join(d, "include", "node", "node_api.h"))) ?? null;
 }
 
-/** Loads the addon in a child (a broken build must not crash this process); its config() or null. */
+/**
+ * Loads the addon in a child (a broken build must not crash this process); its config() or null.
+ * The "(core …)" part is dropped: the library picks OpenBLAS's kernel set when it loads the addon
+ * (lib/compute/blas.ts), so the one this bare load reports is not the one used.
+ */
 function probe() {
   const r = spawnSync(process.execPath, ["-e", `console.log(require(${JSON.stringify(ADDON)}).config())`], { encoding: "utf8" });
-  return r.status === 0 ? r.stdout.trim() : null;
+  return r.status === 0 ? r.stdout.trim().replace(/ \(core \w+\)$/, "") : null;
 }
 
 function upToDate() {

@@ -1,6 +1,6 @@
 // One-time (and idempotent) preparation before `npm start`, `npm test` and chapter runs:
 //   1. find what the system must provide (scripts/system-deps.mjs: Jupyter, Chromium, numpy, the
-//      OpenBLAS headers); as root on Debian install what is missing with apt, elsewhere print
+//      OpenBLAS headers, Fashion-MNIST); as root on Debian install what is missing with apt, elsewhere print
 //      the one command that installs it (stop only if Jupyter is missing);
 //   2. register the tslab kernel inside the project (.jupyter/), never in the user's Jupyter;
 //   3. make sure notebooks/lib links to ../lib (notebooks import "./lib/index", see tslab #63);
@@ -39,7 +39,7 @@ function jupyterInstructions(found) {
 }
 
 /**
- * Everything in REQUIREMENTS (Jupyter, Chromium, numpy, OpenBLAS headers). What is missing is
+ * Everything in REQUIREMENTS (Jupyter, Chromium, numpy, OpenBLAS headers, Fashion-MNIST). What is missing is
  * installed as root on Debian with ONE `apt-get update` and ONE `apt-get install` of just the
  * packages dpkg lacks; elsewhere setup prints the one command that installs it. Only Jupyter is
  * indispensable: without it setup stops; without the others it goes on (`npm start` needs none
@@ -69,7 +69,7 @@ function ensureSystem(log) {
   if (others.length) {
     console.warn(`setup: missing ${others.map((r) => r.what).join("; ")}.\nInstall with:\n  ${installHint(others)}`);
   } else {
-    log(`Chromium: ${findChromium()}; numpy for ${NUMPY_PYTHON}; OpenBLAS headers: all present`);
+    log(`Chromium: ${findChromium()}; numpy for ${NUMPY_PYTHON}; OpenBLAS headers; Fashion-MNIST: all present`);
   }
   return jupyter;
 }

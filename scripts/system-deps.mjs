@@ -9,6 +9,8 @@ import path from "node:path";
 import { findCblasHeader, findOpenblasLib } from "./build-native.mjs";
 import { which } from "./jupyter-env.mjs";
 
+/** Where Debian's dataset-fashion-mnist puts the files (lib/io/data.ts reads them there). */
+const FASHION_MNIST_DIR = "/usr/share/datasets/fashion-mnist";
 const CHROMIUM_NAMES = ["chromium", "chromium-browser", "google-chrome", "google-chrome-stable"];
 /** The Python test/io/checkpoint.test.ts runs to check that numpy reads our files. */
 export const NUMPY_PYTHON = "/usr/bin/python3";
@@ -68,6 +70,12 @@ export const REQUIREMENTS = {
     apt: ["python3-numpy"],
     present: hasNumpy,
     pip: "numpy",
+  },
+  fashionMnist: {
+    what: "Fashion-MNIST (chapter 10: real-valued data)",
+    apt: ["dataset-fashion-mnist"],
+    present: () => existsSync(path.join(FASHION_MNIST_DIR, "train-images-idx3-ubyte.gz")),
+    elsewhere: `put Fashion-MNIST's four gzipped IDX files in ${FASHION_MNIST_DIR} (github.com/zalandoresearch/fashion-mnist)`,
   },
   openblas: {
     what: "OpenBLAS headers and library (the native matMul addon)",

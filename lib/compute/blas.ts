@@ -13,7 +13,8 @@
  * here is needed by notebooks directly. Environment: `RBM_NATIVE_BLAS=0` disables it,
  * `RBM_NATIVE_BLAS=1` makes a missing addon an error, `RBM_NATIVE_BLAS_PATH` loads the addon from
  * another file, `RBM_BLAS_THREADS=N` sets OpenBLAS's thread count (else OpenBLAS's own
- * `OPENBLAS_NUM_THREADS`, else all cores).
+ * `OPENBLAS_NUM_THREADS`, else all cores), `RBM_BLAS_CORETYPE` which kernel set OpenBLAS uses (see
+ * {@link blasCoreType}: by default one chosen from the CPU's feature flags).
  */
 
 import * as fs from "node:fs";
@@ -57,6 +58,36 @@ export interface NativeBlasAddon {
     bias: Float32Array | null,
     activation: number,
   ): void;
+  /**
+   * `OUT[i] = [u_i < P[i]]` (NaN where `P[i]` is NaN) for `i < OUT.length`, with `u_i` the next
+   * uniforms of the xoshiro128** stream whose four words are `state` (advanced in place): the
+   * stream of lib/core/random.ts's `Rng.fillUniform`.
+   */
+  bernoulli(P: Float32Array, OUT: Float32Array, state: Uint32Array): void;
+  /** lib/eval/anneal.ts's sampleVisible in C, with row r's coefficients at `coef[coefRow[r]·nV …]`. */
+  sampleVisible(
+    P: Float32Array,
+    rows: number,
+    nV: number,
+    v: Float32Array,
+    coef: Float64Array,
+    coefRow: Int32Array,
+    acc: Float64Array,
+    state: Uint32Array,
+  ): void;
+  /** lib/eval/anneal.ts's annealHidden in C (same arguments; the generator as its four state words). */
+  annealHidden(
+    X: Float32Array,
+    rows: number,
+    nH: number,
+    hCols: number,
+    betaHi: number,
+    betaLo: number,
+    at: number,
+    inc: Float64Array,
+    hAug: Float32Array,
+    state: Uint32Array,
+  ): void;
   /** Sets OpenBLAS's thread count. */
   setNumThreads(n: number): void;
   /** OpenBLAS's thread count. */
@@ -89,6 +120,8 @@ export interface NativeBlasCounters {
 }
 
 const KERNELS = [tf.BatchMatMul, tf._FusedMatMul] as const;
+/** The name of the native Bernoulli-sampling kernel registered for wasm (see {@link nativeBernoulli}). */
+const BERNOULLI = "RbmNativeBernoulli";
 const ADDON_RELATIVE = path.join("native", "blas", "build", "Release", "blas.node");
 const BUILD_HINT = "build it with `node scripts/build-native.mjs` (needs `apt-get install libopenblas-dev`, python3, make, g++)";
 
@@ -119,15 +152,102 @@ export function nativeBlasPath(): string {
   return candidates.find((p) => fs.existsSync(p)) ?? candidates[0] ?? ADDON_RELATIVE;
 }
 
+/**
+ * The OpenBLAS kernel set ("core type") for a CPU with these feature flags (the `flags` line of
+ * `/proc/cpuinfo`), or undefined when the CPU has no AVX and OpenBLAS's own choice is as good.
+ *
+ * Why: a DYNAMIC_ARCH OpenBLAS picks its kernels from the CPU's family and model number, and a CPU
+ * newer than the OpenBLAS build falls back to the oldest x86-64 set. Debian 12's OpenBLAS 0.3.21
+ * does not know Intel's Sapphire Rapids servers and runs its Prescott (SSE3) kernels there: a
+ * 100×784 · 784×500 SGEMM then reaches 12 GFLOP/s on one core instead of 45–115 with the AVX-512
+ * kernels it ships (measured side by side on this machine). Choosing by feature flags instead gives
+ * every CPU the widest kernels it can run: AVX-512 with BF16 → Cooperlake, AVX-512 → SkylakeX,
+ * AVX2 + FMA → Haswell (OpenBLAS's Zen kernels are these too), AVX → SandyBridge.
+ */
+export function coreTypeForFlags(flags: ReadonlySet<string>): string | undefined {
+  const avx512 = ["avx512f", "avx512cd", "avx512bw", "avx512dq", "avx512vl"].every((f) => flags.has(f));
+  if (avx512 && flags.has("avx512_bf16")) return "Cooperlake";
+  if (avx512) return "SkylakeX";
+  if (flags.has("avx2") && flags.has("fma")) return "Haswell";
+  if (flags.has("avx")) return "SandyBridge";
+  return undefined;
+}
+
+/** The feature flags of the first CPU in `/proc/cpuinfo` (Linux), or null where there is none. */
+function cpuFlags(): Set<string> | null {
+  try {
+    const line = /^flags\s*:(.*)$/m.exec(fs.readFileSync("/proc/cpuinfo", "utf8"))?.[1];
+    return line === undefined ? null : new Set(line.trim().split(/\s+/));
+  } catch {
+    return null;
+  }
+}
+
+/** Which OpenBLAS kernel set {@link loadNativeBlas} asks for, and where that choice came from. */
+export interface BlasCoreChoice {
+  /** The core type passed to OpenBLAS as `OPENBLAS_CORETYPE`, or undefined (OpenBLAS decides). */
+  coreType?: string;
+  /** Where it came from: `OPENBLAS_CORETYPE`, `RBM_BLAS_CORETYPE`, `cpu flags` or `openblas`. */
+  source: "OPENBLAS_CORETYPE" | "RBM_BLAS_CORETYPE" | "cpu flags" | "openblas";
+}
+
+/**
+ * The kernel set to ask OpenBLAS for. In order: a non-empty `OPENBLAS_CORETYPE` is the user's
+ * choice and is kept; `RBM_BLAS_CORETYPE=openblas` leaves the choice to OpenBLAS; any other value
+ * of `RBM_BLAS_CORETYPE` (e.g. `Haswell`) is used as given; unset or `auto`, the set follows the
+ * CPU's feature flags ({@link coreTypeForFlags}; `flags` null: none known, OpenBLAS decides).
+ */
+export function blasCoreType(
+  env: Readonly<Record<string, string | undefined>> = process.env,
+  flags: ReadonlySet<string> | null = cpuFlags(),
+): BlasCoreChoice {
+  const user = env.OPENBLAS_CORETYPE?.trim();
+  if (user) return { coreType: user, source: "OPENBLAS_CORETYPE" };
+  const ours = env.RBM_BLAS_CORETYPE?.trim() ?? "";
+  if (ours.toLowerCase() === "openblas") return { source: "openblas" };
+  if (ours !== "" && ours.toLowerCase() !== "auto") return { coreType: ours, source: "RBM_BLAS_CORETYPE" };
+  const fromFlags = flags === null ? undefined : coreTypeForFlags(flags);
+  return fromFlags === undefined ? { source: "openblas" } : { coreType: fromFlags, source: "cpu flags" };
+}
+
+let coreChoice: BlasCoreChoice | undefined;
+
+/** The kernel-set choice made when the addon was loaded (undefined before {@link loadNativeBlas} loads it). */
+export function nativeBlasCoreChoice(): BlasCoreChoice | undefined {
+  return coreChoice;
+}
+
+/**
+ * `require`s the addon with `OPENBLAS_CORETYPE` set to the chosen kernel set: OpenBLAS reads it
+ * once, when the library is loaded. The variable is restored afterwards, so child processes (a
+ * Python peer in a benchmark, say) see the environment the user gave.
+ */
+function requireWithCoreType(file: string): Partial<NativeBlasAddon> {
+  const choice = blasCoreType();
+  const before = process.env.OPENBLAS_CORETYPE;
+  if (choice.coreType !== undefined) process.env.OPENBLAS_CORETYPE = choice.coreType;
+  try {
+    const mod = require(file) as Partial<NativeBlasAddon>;
+    coreChoice = choice;
+    return mod;
+  } finally {
+    if (before === undefined) delete process.env.OPENBLAS_CORETYPE;
+    else process.env.OPENBLAS_CORETYPE = before;
+  }
+}
+
 /** Loads the addon once; returns it, or why it cannot be used. */
 export function loadNativeBlas(): NativeBlasAddon | string {
   if (addon !== undefined) return addon;
   const file = nativeBlasPath();
   if (!fs.existsSync(file)) return `native BLAS addon not built (${path.relative(process.cwd(), file) || file} missing; ${BUILD_HINT})`;
   try {
-    const mod = require(file) as Partial<NativeBlasAddon>;
-    if (typeof mod.gemmBatched !== "function" || typeof mod.sgemm !== "function" || typeof mod.config !== "function") {
-      return `native BLAS addon at ${file} is outdated (no gemmBatched); rebuild it with \`node scripts/build-native.mjs\``;
+    const mod = requireWithCoreType(file);
+    const missing = (["sgemm", "gemmBatched", "bernoulli", "annealHidden", "sampleVisible", "config"] as const).filter(
+      (f) => typeof mod[f] !== "function",
+    );
+    if (missing.length > 0) {
+      return `native BLAS addon at ${file} is outdated (no ${missing.join(", ")}); rebuild it with \`node scripts/build-native.mjs --force\``;
     }
     addon = mod as NativeBlasAddon;
     return addon;
@@ -176,6 +296,9 @@ export function enableNativeBlas(opts: EnableNativeBlasOptions = {}): NativeBlas
       tf.unregisterKernel(name, "wasm");
       tf.registerKernel({ ...original, kernelFunc: name === tf.BatchMatMul ? batchMatMulKernel : fusedMatMulKernel });
     }
+    if (tf.getKernel(BERNOULLI, "wasm") === undefined) {
+      tf.registerKernel({ kernelName: BERNOULLI, backendName: "wasm", kernelFunc: bernoulliKernel });
+    }
     let mismatch: string | undefined;
     try {
       mismatch = selfCheck();
@@ -189,12 +312,14 @@ export function enableNativeBlas(opts: EnableNativeBlasOptions = {}): NativeBlas
   }
   const threads = lib.getNumThreads();
   const core = /\(core (\w+)\)/.exec(lib.config())?.[1] ?? "?";
-  return { enabled: true, threads, note: `matMul on native OpenBLAS (${core}, ${threads} thread${threads === 1 ? "" : "s"})` };
+  const from = coreChoice === undefined || coreChoice.source === "openblas" ? "" : ` from ${coreChoice.source}`;
+  return { enabled: true, threads, note: `matMul on native OpenBLAS (${core}${from}, ${threads} thread${threads === 1 ? "" : "s"})` };
 }
 
 /** Puts the original wasm matMul kernels back (no-op when native BLAS is not enabled). */
 export function disableNativeBlas(): void {
   if (originals === undefined) return;
+  if (tf.getKernel(BERNOULLI, "wasm") !== undefined) tf.unregisterKernel(BERNOULLI, "wasm");
   for (const [name, original] of originals) {
     tf.unregisterKernel(name, "wasm");
     tf.registerKernel(original);
@@ -381,4 +506,95 @@ function selfCheck(): string | undefined {
     }
   }
   return worst < 1e-5 ? undefined : `off by ${worst}`;
+}
+
+// ---------------------------------------------------------------- Bernoulli samples
+
+/** The Bernoulli kernel: `inputs.p` float32, `attrs.state` the generator's four words (advanced in place). */
+function bernoulliKernel(args: KernelArgs): tf.TensorInfo {
+  const backend = args.backend as WasmBackendLike;
+  const p = args.inputs.p;
+  const state = (args.attrs as { state?: unknown } | undefined)?.state;
+  const lib = addon;
+  if (p === undefined || !(state instanceof Uint32Array) || lib === undefined) {
+    throw new Error("rbm-notebooks: the native Bernoulli kernel needs inputs.p and attrs.state (a Uint32Array of 4 words)");
+  }
+  const n = size(p.shape);
+  const out = backend.makeOutput(p.shape, "float32"); // may grow the heap: take views afterwards
+  const buffer = heapBuffer(backend);
+  const P = view(backend, buffer, p, n);
+  const OUT = view(backend, buffer, out, n);
+  if (P === undefined || OUT === undefined) {
+    backend.disposeData(out.dataId);
+    throw new Error("rbm-notebooks: the native Bernoulli kernel could not see its tensors on the wasm heap");
+  }
+  lib.bernoulli(P, OUT, state);
+  counters.native++;
+  return out;
+}
+
+/**
+ * Bernoulli samples `[u < p]` drawn natively, or undefined when the native kernel is not in use
+ * (other backend, addon without it, native BLAS off, non-float32 input): the caller then draws them
+ * in JS. `state` holds the four words of the generator (advanced in place); the samples are those
+ * the JS path draws from the same state (lib/core/units.ts's sampleBernoulli).
+ * @param p probabilities, any shape @returns a new tensor of p's shape, 0/1 (NaN where p is NaN)
+ */
+export function nativeBernoulli<T extends tf.Tensor>(p: T, state: Uint32Array): T | undefined {
+  if (p.dtype !== "float32" || p.size === 0 || tf.getBackend() !== "wasm" || tf.getKernel(BERNOULLI, "wasm") === undefined)
+    return undefined;
+  return tf.engine().runKernel(BERNOULLI, { p }, { state } as unknown as tf.NamedAttrMap) as T;
+}
+
+/**
+ * The native version of lib/eval/anneal.ts's annealHidden (the float64 hidden half of an AIS /
+ * RAISE step), or false when native BLAS is not in use and the caller must run the JS loop. Same
+ * arguments; `state` is the generator's four words, advanced in place.
+ */
+export function nativeAnnealHidden(
+  X: Float32Array,
+  rows: number,
+  nH: number,
+  hCols: number,
+  betaHi: number,
+  betaLo: number,
+  at: number,
+  inc: Float64Array,
+  hAug: Float32Array,
+  state: Uint32Array,
+): boolean {
+  if (addon === undefined || !nativeBlasEnabled()) return false;
+  addon.annealHidden(X, rows, nH, hCols, betaHi, betaLo, at, inc, hAug, state);
+  return true;
+}
+
+/**
+ * The native version of lib/eval/anneal.ts's sampleVisible, or false when native BLAS is not in
+ * use. Same arguments; the rows' coefficient arrays (usually one per base, shared by its rows) are
+ * packed once per call; `state` is the generator's four words, advanced in place.
+ */
+export function nativeSampleVisible(
+  P: Float32Array,
+  rows: number,
+  nV: number,
+  v: Float32Array,
+  coef: readonly Float64Array[],
+  acc: Float64Array,
+  state: Uint32Array,
+): boolean {
+  if (addon === undefined || !nativeBlasEnabled()) return false;
+  const index = new Map<Float64Array, number>();
+  const coefRow = new Int32Array(rows);
+  for (let r = 0; r < rows; r++) {
+    let k = index.get(coef[r]);
+    if (k === undefined) {
+      k = index.size;
+      index.set(coef[r], k);
+    }
+    coefRow[r] = k;
+  }
+  const packed = new Float64Array(index.size * nV);
+  for (const [w, k] of index) packed.set(w.subarray(0, nV), k * nV);
+  addon.sampleVisible(P, rows, nV, v, packed, coefRow, acc, state);
+  return true;
 }

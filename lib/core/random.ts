@@ -101,6 +101,20 @@ export class Rng {
     return out;
   }
 
+  /**
+   * Lets native code continue this exact stream: `advance` gets the four state words (a copy) and
+   * advances them in place, and the generator takes them back. compute/blas.ts's Bernoulli kernel
+   * draws the same uniforms as {@link Rng.fillUniform} this way.
+   */
+  advanceWith(advance: (state: Uint32Array) => void): void {
+    const state = Uint32Array.of(this.s0, this.s1, this.s2, this.s3);
+    advance(state);
+    this.s0 = state[0];
+    this.s1 = state[1];
+    this.s2 = state[2];
+    this.s3 = state[3];
+  }
+
   /** Fills `out` with N(mean, std²) draws and returns it. */
   fillNormal(out: Float32Array, mean = 0, std = 1): Float32Array {
     for (let i = 0; i < out.length; i++) out[i] = mean + std * this.normal();

@@ -11,6 +11,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { type Seed, toRng } from "./random";
+import { sigmoidLayer, sigmoidLayerAT } from "./units";
 /** RBM parameters: W `[nVisible, nHidden]`, visible bias b `[nVisible]`, hidden bias c `[nHidden]`. */
 export interface RBM {
   W: tf.Tensor2D;
@@ -256,15 +257,16 @@ export function hiddenFreeEnergy(h: tf.Tensor2D, rbm: RBM): tf.Tensor1D {
 /** p(h = 1 | v) = σ(vW + c). @param v `[batch, nVisible]` @returns `[batch, nHidden]` */
 export function hiddenProbs(v: tf.Tensor2D, rbm: RBM): tf.Tensor2D {
   assertVisible(v, rbm);
-  return tf.tidy(() => tf.sigmoid(tf.add(tf.matMul(v, rbm.W), rbm.c)) as tf.Tensor2D);
+  return sigmoidLayer(v, rbm.W, rbm.c);
 }
 
-/** p(v = 1 | h) = σ(hWᵀ + b). @param h `[batch, nHidden]` @returns `[batch, nVisible]` */
+/**
+ * p(v = 1 | h) = σ(hWᵀ + b), through Wᵀ as a transpose flag where matMul reads one for free (see
+ * core/units.ts's sigmoidLayerAT). @param h `[batch, nHidden]` @returns `[batch, nVisible]`
+ */
 export function visibleProbs(h: tf.Tensor2D, rbm: RBM): tf.Tensor2D {
   assertHidden(h, rbm);
-  // An explicit transpose then a plain matMul: on wasm a transposed-operand matMul leaves XNNPACK
-  // and runs ~10× slower than transposing W (a cheap copy) first.
-  return tf.tidy(() => tf.sigmoid(tf.add(tf.matMul(h, tf.transpose(rbm.W)), rbm.b)) as tf.Tensor2D);
+  return sigmoidLayerAT(h, rbm.W, rbm.b);
 }
 
 /**

@@ -10,6 +10,8 @@
  * on wasm (no bool tensor, no cast).
  */
 import * as tf from "@tensorflow/tfjs";
+import { nativeBernoulli } from "../compute/blas";
+import { transposeIsFree } from "../compute/ops";
 import { type Rng, type Seed, toRng } from "./random";
 /**
  * σ(x A + bias): the probabilities of a layer of logistic units given the layer below, the bias and
@@ -18,6 +20,19 @@ import { type Rng, type Seed, toRng } from "./random";
  */
 export function sigmoidLayer(x: tf.Tensor2D, A: tf.Tensor2D, bias: tf.Tensor1D): tf.Tensor2D {
   return tf.fused.matMul({ a: x, b: A, bias, activation: "sigmoid" }) as tf.Tensor2D;
+}
+
+/**
+ * σ(x · Aᵀ + bias): a logistic layer driven through the transpose of `A` (the visible layer of an
+ * RBM whose `W` is `[nVisible, nHidden]`), bias and sigmoid fused into the matMul.
+ * @param x `[batch, k]` @param A `[nOut, k]` @param bias `[nOut]` @returns `[batch, nOut]`
+ */
+export function sigmoidLayerAT(x: tf.Tensor2D, A: tf.Tensor2D, bias: tf.Tensor1D): tf.Tensor2D {
+  return tf.tidy(() =>
+    transposeIsFree()
+      ? (tf.fused.matMul({ a: x, b: A, transposeB: true, bias, activation: "sigmoid" }) as tf.Tensor2D)
+      : (tf.fused.matMul({ a: x, b: tf.transpose(A), bias, activation: "sigmoid" }) as tf.Tensor2D),
+  );
 }
 
 /**
@@ -47,11 +62,19 @@ export function uniformTensor(shape: number[], seed: Seed | UniformSource): tf.T
 }
 
 /**
- * Independent Bernoulli draws: 1 where u < p, u ~ U[0, 1) from the seeded JS generator.
+ * Independent Bernoulli draws: 1 where u < p, u ~ U[0, 1) from the seeded generator. Where the
+ * native kernel is in use (wasm with the OpenBLAS addon, compute/blas.ts) the uniforms are drawn
+ * and compared in C from the same generator state — the same stream, so the same samples — without
+ * a uniform tensor or the sub/step kernels; elsewhere in JS as step(p − u).
  * @param p probabilities, any shape @returns same shape, float32 0/1
  */
 export function sampleBernoulli<T extends tf.Tensor>(p: T, seed: Seed | UniformSource): T {
-  return tf.tidy(() => tf.step(tf.sub(p, uniformTensor(p.shape, seed)))) as T;
+  const source = seed instanceof UniformSource ? seed : new UniformSource(toRng(seed, "sampleBernoulli"));
+  let native: T | undefined;
+  source.rng.advanceWith((state) => {
+    native = nativeBernoulli(p, state);
+  });
+  return native ?? (tf.tidy(() => tf.step(tf.sub(p, source.tensor(p.shape)))) as T);
 }
 
 /**
@@ -66,4 +89,16 @@ export function sampleSoftmaxGroup(p: tf.Tensor2D, seed: Seed | UniformSource): 
     const k = tf.minimum(tf.sum(tf.cast(tf.lessEqual(tf.cumsum(p, 1), u), "int32"), 1), tf.scalar(K - 1, "int32"));
     return tf.cast(tf.oneHot(k as tf.Tensor1D, K), "float32") as tf.Tensor2D;
   });
+}
+
+/**
+ * Gaussian draws mean + std · ε, ε ~ N(0, 1) from the seeded JS generator (Box–Muller), so that the
+ * same seed gives the same numbers on every backend.
+ * @param mean any shape @param std broadcastable to `mean` (e.g. `[nVisible]` for rows `[batch, nVisible]`)
+ * @returns same shape as `mean`
+ */
+export function sampleGaussian<T extends tf.Tensor>(mean: T, std: tf.Tensor, seed: Seed | UniformSource): T {
+  const rng = seed instanceof UniformSource ? seed.rng : toRng(seed, "sampleGaussian");
+  const eps = rng.fillNormal(new Float32Array(mean.size));
+  return tf.tidy(() => tf.add(mean, tf.mul(tf.tensor(eps, mean.shape), std))) as T;
 }

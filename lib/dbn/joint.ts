@@ -3,6 +3,7 @@
  * CD-k / PCD-k trainer, a stepper of the one training loop (train/loop.ts).
  */
 import * as tf from "@tensorflow/tfjs";
+import { blockWeights, columnSums, matMulAT } from "../compute/ops";
 import { type Rng, toRng } from "../core/random";
 import { assertFiniteRBM, type RBM } from "../core/rbm";
 import { sampleBernoulli, sampleSoftmaxGroup, sigmoidLayer } from "../core/units";
@@ -166,12 +167,12 @@ function jointCdUpdate(
     const { negVis, negHidProbs } = jointNegativePhase(start, top, tf.transpose(s.W) as tf.Tensor2D, K, o.k, o.sampleVisible, rng);
     const nNeg = start.shape[0];
     // ε(⟨v hᵀ⟩_data − ⟨v hᵀ⟩_model) as one matMul of the stacked phases (as in train/cd.ts).
-    const stackedV = tf.transpose(tf.concat([v, negVis], 0)) as tf.Tensor2D;
+    const stackedV = tf.concat([v, negVis], 0) as tf.Tensor2D;
     const stackedH = tf.concat([tf.mul(posHidProbs, lr / B), tf.mul(negHidProbs, -lr / nNeg)], 0) as tf.Tensor2D;
-    let stepW: tf.Tensor = tf.matMul(stackedV, stackedH);
+    let stepW: tf.Tensor = matMulAT(stackedV, stackedH);
     if (weightDecay > 0) stepW = tf.sub(stepW, tf.mul(s.W, lr * weightDecay));
-    let stepB: tf.Tensor = tf.sub(tf.mul(tf.sum(v, 0), lr / B), tf.mul(tf.sum(negVis, 0), lr / nNeg));
-    let stepC: tf.Tensor = tf.sub(tf.mul(tf.sum(posHidProbs, 0), lr / B), tf.mul(tf.sum(negHidProbs, 0), lr / nNeg));
+    let stepB: tf.Tensor = columnSums(stackedV, blockWeights([B, nNeg], [lr / B, -lr / nNeg]));
+    let stepC: tf.Tensor = columnSums(stackedH);
     if (momentum > 0) {
       stepW = tf.add(tf.mul(s.dW, momentum), stepW);
       stepB = tf.add(tf.mul(s.db, momentum), stepB);

@@ -14,6 +14,7 @@
  * reads them from one place.
  */
 import * as tf from "@tensorflow/tfjs";
+import { nativeAnnealHidden, nativeSampleVisible } from "../compute/blas";
 import { sigmoid64, softplus64 } from "../core/numerics";
 import type { Rng, Seed } from "../core/random";
 import { type RBM, rbmSize } from "../core/rbm";
@@ -109,6 +110,8 @@ export const SAMPLE_LOW: SampleAt = 2;
  *   inc[r] += Σ_j softplus(βHi x_j) − softplus(βLo x_j)   (= log f_hi(v) − log f_lo(v) minus its linear part)
  * computed as log1p(σ(βLo x)·expm1(Δβ x)), which keeps its digits for small steps, and, unless
  * `at` is None, h_j ~ Bernoulli(σ(β x_j)) at β = βHi or βLo, stored as β h_j in hAug.
+ * With the native addon in use the same loop runs in C (compute/blas.ts) on the same generator
+ * stream: the same uniforms, and the same float64 arithmetic up to the last bit of exp/log1p.
  */
 export function annealHidden(
   X: Float32Array,
@@ -122,6 +125,11 @@ export function annealHidden(
   hAug: Float32Array,
   rng: Rng,
 ): void {
+  let ran = false;
+  rng.advanceWith((state) => {
+    ran = nativeAnnealHidden(X, rows, nH, hCols, betaHi, betaLo, at, inc, hAug, state);
+  });
+  if (ran) return;
   const dBeta = betaHi - betaLo;
   const betaS = at === SAMPLE_HIGH ? betaHi : betaLo;
   for (let r = 0; r < rows; r++) {
@@ -168,6 +176,11 @@ export function sampleVisible(
   acc: Float64Array,
   rng: Rng,
 ): void {
+  let ran = false;
+  rng.advanceWith((state) => {
+    ran = nativeSampleVisible(P, rows, nV, v, coef, acc, state);
+  });
+  if (ran) return;
   for (let r = 0; r < rows; r++) {
     const o = r * nV;
     const w = coef[r];

@@ -13,10 +13,11 @@
  * the sigmoid and bias are fused into the matMul, and ∂W is one matMul of the stacked phases.
  */
 import * as tf from "@tensorflow/tfjs";
+import { blockWeights, columnSums, matMulAT } from "../compute/ops";
 import { withoutUndefined } from "../core/numerics";
 import { assertSeed, type Rng, type Seed, toRng } from "../core/random";
 import { assertFiniteRBM, cloneRBM, disposeRBM, type RBM, rbmSize } from "../core/rbm";
-import { sampleBernoulli, sigmoidLayer, UniformSource } from "../core/units";
+import { sampleBernoulli, sigmoidLayer, sigmoidLayerAT, UniformSource } from "../core/units";
 import { assertDataset, type Dataset, dim, visibleRows } from "../io/data";
 import type { ProgressBar } from "../view/progress";
 import { DIVERGENCE_DEFAULTS, divergenceLimits, type HistoryRecord, type LoopOptions, rateAt, runEpochs, type Stepper } from "./loop";
@@ -100,8 +101,11 @@ export type ResolvedTrainOptions = Required<
 > &
   Pick<TrainOptions, "sparsityTarget" | "onBatch" | "monitor" | "onEpoch" | "progress" | "nChains"> & { seed: Seed };
 
-/** Fills in defaults and validates hyperparameters against the data; throws one clear error per problem. */
-export function resolveTrainOptions(opts: TrainOptions, nData: number): ResolvedTrainOptions {
+/**
+ * Fills in defaults and validates hyperparameters against the data; throws one clear error per problem.
+ * @param what names the trainer in the messages (CD-type trainers share these options)
+ */
+export function resolveTrainOptions(opts: TrainOptions, nData: number, what = "trainRBM"): ResolvedTrainOptions {
   const o: ResolvedTrainOptions = {
     k: 1,
     persistent: false,
@@ -120,7 +124,7 @@ export function resolveTrainOptions(opts: TrainOptions, nData: number): Resolved
     ...withoutUndefined(opts),
   };
   const bad = (msg: string) => {
-    throw new Error(`trainRBM: ${msg}`);
+    throw new Error(`${what}: ${msg}`);
   };
   if (!Number.isInteger(o.k) || o.k < 1) bad(`k must be an integer ≥ 1 (Gibbs steps), got ${o.k}.`);
   if (!Number.isInteger(o.epochs) || o.epochs < 1) bad(`epochs must be an integer ≥ 1, got ${o.epochs}.`);
@@ -144,8 +148,8 @@ export function resolveTrainOptions(opts: TrainOptions, nData: number): Resolved
   }
   if (!(o.sparsityCost >= 0 && Number.isFinite(o.sparsityCost)))
     bad(`sparsityCost must be a number ≥ 0, got ${o.sparsityCost}; 0.1 is typical.`);
-  divergenceLimits(o, "trainRBM");
-  assertSeed(o.seed, "trainRBM");
+  divergenceLimits(o, what);
+  assertSeed(o.seed, what);
   return o;
 }
 
@@ -186,7 +190,6 @@ interface State extends CDState {
 function cdUpdate(s: State, v: tf.Tensor2D, o: ResolvedTrainOptions, noise: UniformSource, lr: number, momentum: number): State {
   const B = v.shape[0];
   const next = tf.tidy(() => {
-    const WT = tf.transpose(s.W) as tf.Tensor2D;
     // Positive phase: hidden probabilities driven by the data.
     const posHidProbs = sigmoidLayer(v, s.W, s.c);
     // Negative phase: k Gibbs steps from a sample of p(h|v) (CD) or from the persistent chains (PCD).
@@ -195,27 +198,26 @@ function cdUpdate(s: State, v: tf.Tensor2D, o: ResolvedTrainOptions, noise: Unif
     let negHidProbs: tf.Tensor2D = posHidProbs;
     const nNeg = negHidStates.shape[0];
     for (let step = 0; step < o.k; step++) {
-      const negVisProbs = sigmoidLayer(negHidStates, WT, s.b);
+      const negVisProbs = sigmoidLayerAT(negHidStates, s.W, s.b);
       negVis = o.sampleVisible ? sampleBernoulli(negVisProbs, noise) : negVisProbs;
       negHidProbs = sigmoidLayer(negVis, s.W, s.c);
       if (o.persistent || step < o.k - 1) negHidStates = sampleBernoulli(negHidProbs, noise);
     }
     // ε(⟨vhᵀ⟩_data − ⟨vhᵀ⟩_model) as ONE matMul: [v; ṽ]ᵀ · [ε p(h|v)/B; −ε p(h|ṽ)/nNeg].
     // Folding ε into the small [2B, nH] factor saves a pass over the [nV, nH] matrix.
-    const stackedV = tf.transpose(tf.concat([v, negVis], 0)) as tf.Tensor2D;
+    const stackedV = tf.concat([v, negVis], 0) as tf.Tensor2D;
     const stackedH = tf.concat([tf.mul(posHidProbs, lr / B), tf.mul(negHidProbs, -lr / nNeg)], 0) as tf.Tensor2D;
-    let stepW: tf.Tensor = tf.matMul(stackedV, stackedH);
+    let stepW: tf.Tensor = matMulAT(stackedV, stackedH);
     if (o.weightDecay > 0) stepW = tf.sub(stepW, tf.mul(s.W, lr * o.weightDecay));
-    // Column sums scaled by 1/B and 1/nNeg (a sum is cheaper than a mean on wasm).
-    let stepB: tf.Tensor = tf.sub(tf.mul(tf.sum(v, 0), lr / B), tf.mul(tf.sum(negVis, 0), lr / nNeg));
-    let stepC: tf.Tensor = tf.sub(tf.mul(tf.sum(posHidProbs, 0), 1 / B), tf.mul(tf.sum(negHidProbs, 0), 1 / nNeg));
+    // ε(Σv/B − Σṽ/nNeg) and ε(Σp(h|v)/B − Σp(h|ṽ)/nNeg): column sums of the same two stacks.
+    let stepB: tf.Tensor = columnSums(stackedV, blockWeights([B, nNeg], [lr / B, -lr / nNeg]));
+    let stepC: tf.Tensor = columnSums(stackedH);
     let q = s.q;
     if (o.sparsityTarget !== undefined) {
       // Guide §11: q is a running mean of the hidden activations; push it towards the target.
       q = tf.add(tf.mul(s.q, 0.9), tf.mul(tf.mean(posHidProbs, 0), 0.1));
-      stepC = tf.add(stepC, tf.mul(tf.sub(o.sparsityTarget, q), o.sparsityCost));
+      stepC = tf.add(stepC, tf.mul(tf.sub(o.sparsityTarget, q), lr * o.sparsityCost));
     }
-    stepC = tf.mul(stepC, lr);
     if (momentum > 0) {
       stepW = tf.add(tf.mul(s.dW, momentum), stepW);
       stepB = tf.add(tf.mul(s.db, momentum), stepB);
@@ -329,12 +331,15 @@ export function cdLoop<R extends EpochRecord>(
  * The per-epoch schedule of a CD-type trainer — the learning rate and the momentum switch of rbm.m —
  * as the stepper's `startEpoch` and the current values it sets (read them in `update`).
  */
-export function cdSchedule(o: ResolvedTrainOptions): { lr: number; momentum: number; startEpoch: (epoch: number) => Partial<EpochRecord> } {
+export function cdSchedule(
+  o: ResolvedTrainOptions,
+  what = "trainRBM",
+): { lr: number; momentum: number; startEpoch: (epoch: number) => Partial<EpochRecord> } {
   const rates = {
     lr: 0,
     momentum: 0,
     startEpoch: (epoch: number) => {
-      rates.lr = rateAt(o.learningRate, epoch, "trainRBM");
+      rates.lr = rateAt(o.learningRate, epoch, what);
       rates.momentum = epoch < o.momentumSwitchEpoch ? o.initialMomentum : o.finalMomentum;
       return { learningRate: rates.lr, momentum: rates.momentum };
     },

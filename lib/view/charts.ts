@@ -9,7 +9,7 @@
 import * as fs from "node:fs";
 import { extent } from "../core/numerics";
 import { writePictureFile } from "../io/durable";
-import { displayBundle, inNotebook, type MimeBundle, newDisplay } from "./display";
+import { displayBundle, escapeXml, inNotebook, type MimeBundle, newDisplay } from "./display";
 import {
   type Axis,
   type BarTrace,
@@ -180,6 +180,19 @@ export function embedPlotly(force = false): boolean {
 
 let plotCounter = 0;
 
+/**
+ * The static picture an interactive chart's div starts with, so that it stays visible where scripts
+ * are stripped or plotly.js is missing (untrusted notebooks, nbconvert without JS); the chart's script
+ * swaps in plotly. The SVG goes in as an `<img>` data URI, not inline: JupyterLab's sanitizer (untrusted
+ * outputs) removes `<svg>` elements and keeps their text, so an inline SVG became loose tick labels,
+ * while `<img>` with a data URI passes it unchanged.
+ */
+function staticPicture(fig: Figure, svg: string): string {
+  const { width, height, title } = fig.layout;
+  const alt = escapeXml(title?.text ?? "chart");
+  return `<img alt="${alt}" width="${width}" height="${height}" src="data:image/svg+xml;base64,${Buffer.from(svg, "utf8").toString("base64")}">`;
+}
+
 /** One output bundle for a figure: plotly JSON, SVG, text, and (if `interactive`) HTML. */
 export function figureBundle(fig: Figure, interactive = true): MimeBundle {
   const svg = figureSvg(fig);
@@ -189,12 +202,10 @@ export function figureBundle(fig: Figure, interactive = true): MimeBundle {
     "text/plain": `<Figure${fig.layout.title ? ` "${fig.layout.title.text}"` : ""}: ${fig.data.length} trace(s)>`,
   };
   if (interactive) {
-    // The div starts with the SVG, so it stays visible where scripts are stripped or plotly.js
-    // is missing (untrusted notebooks, nbconvert without JS); the script swaps in plotly.
     const id = `rbm-plot-${process.pid}-${++plotCounter}`;
     const json = JSON.stringify({ data: fig.data, layout: fig.layout }).replace(/</g, "\\u003c");
     bundle["text/html"] =
-      `<div id="${id}" style="width:${fig.layout.width}px;height:${fig.layout.height}px">${svg}</div>\n` +
+      `<div id="${id}" style="width:${fig.layout.width}px;height:${fig.layout.height}px">${staticPicture(fig, svg)}</div>\n` +
       `<script>(function(){var el=document.getElementById("${id}"),f=${json};` +
       `if(window.Plotly&&el){el.innerHTML="";window.Plotly.newPlot(el,f.data,f.layout,{displaylogo:false});}})();</script>`;
   }

@@ -8,11 +8,24 @@
 
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
 import * as path from "node:path";
 import { test } from "node:test";
 import * as tf from "@tensorflow/tfjs";
 import { type BackendInfo, initBackend } from "../../lib/compute/backend";
-import { disableNativeBlas, enableNativeBlas, loadNativeBlas, nativeBlasCounters, nativeBlasEnabled } from "../../lib/compute/blas";
+import {
+  blasCoreType,
+  coreTypeForFlags,
+  disableNativeBlas,
+  enableNativeBlas,
+  loadNativeBlas,
+  nativeBlasCoreChoice,
+  nativeBlasCounters,
+  nativeBlasEnabled,
+} from "../../lib/compute/blas";
+import { Rng } from "../../lib/core/random";
+import { sampleBernoulli, UniformSource } from "../../lib/core/units";
+import { annealHidden, SAMPLE_HIGH, SAMPLE_LOW, SAMPLE_NONE, type SampleAt, sampleVisible } from "../../lib/eval/anneal";
 import { noLeak } from "../support/assert";
 
 const ROOT = path.resolve(__dirname, "..", "..");
@@ -351,4 +364,163 @@ test("with the addon, a child picks native BLAS and single-threaded wasm unless 
   assert.equal(both.info.blas, "openblas", both.info.reason);
   assert.equal(both.info.threads, 2, both.info.reason);
   assert.deepEqual(both.product, [4, 5, 10, 11]);
+});
+
+test("the OpenBLAS kernel set follows the CPU's feature flags", () => {
+  const flags = (line: string) => new Set(line.split(" "));
+  const avx512 = "sse3 avx avx2 fma avx512f avx512cd avx512bw avx512dq avx512vl";
+  assert.equal(coreTypeForFlags(flags(`${avx512} avx512_bf16`)), "Cooperlake");
+  assert.equal(coreTypeForFlags(flags(avx512)), "SkylakeX");
+  assert.equal(coreTypeForFlags(flags("sse3 avx avx512f avx2 fma")), "Haswell", "AVX-512 needs all five subsets for SkylakeX's kernels");
+  assert.equal(coreTypeForFlags(flags("sse3 avx avx2")), "SandyBridge", "AVX2 without FMA cannot run the Haswell kernels");
+  assert.equal(coreTypeForFlags(flags("sse2 sse3 ssse3")), undefined);
+});
+
+test("a user's OPENBLAS_CORETYPE wins, RBM_BLAS_CORETYPE=openblas leaves the choice to OpenBLAS, else the flags decide", () => {
+  const f = new Set(["avx", "avx2", "fma"]);
+  assert.deepEqual(blasCoreType({ OPENBLAS_CORETYPE: "Prescott", RBM_BLAS_CORETYPE: "Haswell" }, f), {
+    coreType: "Prescott",
+    source: "OPENBLAS_CORETYPE",
+  });
+  assert.deepEqual(blasCoreType({ RBM_BLAS_CORETYPE: "OpenBLAS" }, f), { source: "openblas" });
+  assert.deepEqual(blasCoreType({ RBM_BLAS_CORETYPE: "SkylakeX" }, f), { coreType: "SkylakeX", source: "RBM_BLAS_CORETYPE" });
+  assert.deepEqual(blasCoreType({ RBM_BLAS_CORETYPE: "auto", OPENBLAS_CORETYPE: " " }, f), { coreType: "Haswell", source: "cpu flags" });
+  assert.deepEqual(blasCoreType({}, new Set(["sse3"])), { source: "openblas" });
+  assert.deepEqual(blasCoreType({}, null), { source: "openblas" }, "no /proc/cpuinfo: OpenBLAS decides");
+});
+
+test("on an AVX2 CPU the addon runs OpenBLAS's AVX kernels, not the SSE3 fallback, and leaves the environment as it was", {
+  skip: SKIP,
+}, () => {
+  const cpuinfo = fs.existsSync("/proc/cpuinfo") ? fs.readFileSync("/proc/cpuinfo", "utf8") : "";
+  const flags = new Set((/^flags\s*:(.*)$/m.exec(cpuinfo)?.[1] ?? "").trim().split(/\s+/));
+  const expected = coreTypeForFlags(flags);
+  const choice = nativeBlasCoreChoice();
+  assert.ok(choice !== undefined, "loadNativeBlas records its choice");
+  if (process.env.OPENBLAS_CORETYPE || process.env.RBM_BLAS_CORETYPE) return; // the user chose; nothing to check here
+  assert.equal(process.env.OPENBLAS_CORETYPE, undefined, "the variable set for the addon's load is removed again");
+  if (expected === undefined) return;
+  assert.deepEqual(choice, { coreType: expected, source: "cpu flags" });
+  const lib = loadNativeBlas();
+  assert.ok(typeof lib !== "string");
+  assert.match(lib.config(), new RegExp(`\\(core ${expected}\\)`), "OpenBLAS took the kernel set it was given");
+});
+
+test("native Bernoulli samples are the JS path's samples from the same seed, NaN stays NaN, and the stream continues in step", {
+  skip: SKIP,
+}, async () => {
+  await initBackend({ quiet: true });
+  if (!nativeBlasEnabled()) return;
+  const n = 50_000;
+  const pValues = Float32Array.from({ length: n }, (_, i) => (i % 97 === 0 ? Number.NaN : 0.5 + 0.5 * Math.sin(i * 0.37)));
+  // p exactly at representable uniforms and at 0 / 1 probe the comparison's edges.
+  pValues[1] = 0;
+  pValues[2] = 1;
+  const draw = (): { samples: Float32Array; next: number; calls: number } => {
+    const rng = new Rng(41);
+    rng.uniform(); // a stream that has already moved on
+    const before = nativeBlasCounters().native;
+    const p = tf.tensor2d(pValues, [500, 100]);
+    const s = sampleBernoulli(p, new UniformSource(rng));
+    const samples = s.dataSync() as Float32Array;
+    tf.dispose([p, s]);
+    return { samples, next: rng.nextUint32(), calls: nativeBlasCounters().native - before };
+  };
+  let native: ReturnType<typeof draw> | undefined;
+  let js: ReturnType<typeof draw> | undefined;
+  noLeak("sampleBernoulli, native and JS", () => {
+    native = draw();
+    disableNativeBlas();
+    try {
+      js = draw();
+    } finally {
+      assert.ok(enableNativeBlas().enabled);
+    }
+  });
+  assert.ok(native !== undefined && js !== undefined);
+  assert.equal(native.calls, 1, "the native kernel drew the samples");
+  assert.equal(js.calls, 0, "with native BLAS off the JS path drew them");
+  let differ = 0;
+  for (let i = 0; i < n; i++) if (!Object.is(native.samples[i], js.samples[i])) differ++;
+  assert.equal(differ, 0, "every sample equal (NaN where p is NaN)");
+  assert.ok(Number.isNaN(native.samples[0]) && native.samples[1] === 0 && native.samples[2] === 1);
+  assert.equal(native.next, js.next, "both leave the generator at the same place");
+  const ones = native.samples.reduce((a, x) => a + (x === 1 ? 1 : 0), 0);
+  const expected = pValues.reduce((a, x) => a + (Number.isNaN(x) ? 0 : x), 0);
+  assert.ok(Math.abs(ones - expected) < 4 * Math.sqrt(n / 4), `${ones} ones, expected ${expected.toFixed(0)}`);
+});
+
+test("native annealHidden equals the JS loop: same samples, same log-weight increments to 1e-12, same generator position", {
+  skip: SKIP,
+}, async () => {
+  await initBackend({ quiet: true });
+  if (!nativeBlasEnabled()) return;
+  const [rows, nH, hCols] = [40, 500, 503];
+  // Hidden inputs from saturated to tiny, and steps on both sides of the series' switch (|Δβ x| 0.01, 1).
+  const X = Float32Array.from({ length: rows * nH }, (_, i) => 30 * Math.sin(i * 0.731) * Math.abs(Math.cos(i * 0.0113)));
+  const cases: [number, number, SampleAt][] = [
+    [0.5003, 0.5, SAMPLE_HIGH],
+    [0.9, 0.3, SAMPLE_LOW],
+    [1, 0, SAMPLE_HIGH],
+    [0.2, 0.1999, SAMPLE_NONE],
+  ];
+  for (const [betaHi, betaLo, at] of cases) {
+    const run = () => {
+      const rng = new Rng(5);
+      const inc = Float64Array.from({ length: rows }, (_, r) => r * 0.25);
+      const hAug = new Float32Array(rows * hCols).fill(-1);
+      annealHidden(X, rows, nH, hCols, betaHi, betaLo, at, inc, hAug, rng);
+      return { inc, hAug, next: rng.nextUint32() };
+    };
+    const before = nativeBlasCounters();
+    const native = run();
+    disableNativeBlas();
+    let js: ReturnType<typeof run>;
+    try {
+      js = run();
+    } finally {
+      assert.ok(enableNativeBlas().enabled);
+    }
+    assert.equal(nativeBlasCounters().fallback, before.fallback);
+    const what = `βHi ${betaHi}, βLo ${betaLo}, at ${at}`;
+    for (let r = 0; r < rows; r++) {
+      assert.ok(
+        Math.abs(native.inc[r] - js.inc[r]) <= 1e-12 * Math.max(1, Math.abs(js.inc[r])),
+        `${what}: inc[${r}] ${native.inc[r]} vs ${js.inc[r]}`,
+      );
+    }
+    assert.deepEqual(native.hAug, js.hAug, `${what}: hidden samples`);
+    assert.equal(native.next, js.next, `${what}: generator position`);
+    if (at !== SAMPLE_NONE) assert.ok(native.hAug.some((x) => x > 0) && native.hAug.some((x) => x === 0), `${what}: both states occur`);
+  }
+});
+
+test("native sampleVisible equals the JS loop: same visible samples, same linear terms, same generator position", {
+  skip: SKIP,
+}, async () => {
+  await initBackend({ quiet: true });
+  if (!nativeBlasEnabled()) return;
+  const [rows, nV] = [30, 784];
+  const P = Float32Array.from({ length: rows * nV }, (_, i) => 0.5 + 0.5 * Math.sin(i * 0.917));
+  const bases = [0, 1, 2].map((k) => Float64Array.from({ length: nV }, (_, i) => Math.cos(i * 0.3 + k)));
+  const coef = Array.from({ length: rows }, (_, r) => bases[r % 3]);
+  const run = () => {
+    const rng = new Rng(9);
+    const v = new Float32Array(rows * nV).fill(7);
+    const acc = new Float64Array(rows);
+    sampleVisible(P, rows, nV, v, coef, acc, rng);
+    return { v, acc, next: rng.nextUint32() };
+  };
+  const native = run();
+  disableNativeBlas();
+  let js: ReturnType<typeof run>;
+  try {
+    js = run();
+  } finally {
+    assert.ok(enableNativeBlas().enabled);
+  }
+  assert.deepEqual(native.v, js.v);
+  assert.deepEqual(native.acc, js.acc, "float64 sums in the same order");
+  assert.equal(native.next, js.next);
+  assert.ok(native.v.every((x) => x === 0 || x === 1));
 });

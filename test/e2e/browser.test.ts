@@ -11,8 +11,9 @@
 //    drawn by plotly, every PNG must decode, and the screenshot (kept as
 //    test-artifacts/browser/NN.png) must not be blank. How many charts, images and tables to
 //    expect is read from the chapter's executed outputs.
-// 2. The same HTML with every <script> removed (what JupyterLab does to untrusted outputs) must
-//    still show each chart as our static SVG (test-artifacts/browser/NN-noscript.png).
+// 2. The same HTML with every <script> removed must still show each chart as our static SVG
+//    (test-artifacts/browser/NN-noscript.png). What JupyterLab itself shows, trusted and untrusted,
+//    is test/e2e/jupyterlab.test.ts.
 // 3. `node scripts/start.mjs --no-browser` is started on a free loopback port with a random token;
 //    through its REST API and a kernel's websocket channel (test/support/websocket.ts) we check that
 //    kernel "tslab" is offered, run one cell in a session for a chapter, and shut everything down.
@@ -42,7 +43,8 @@ import { findJupyter, jupyterEnv, NOTEBOOKS_DIR, ROOT } from "../../scripts/jupy
 import { chromiumMissingMessage, findChromium } from "../../scripts/system-deps.mjs";
 import { type Box, Browser, type Page } from "../support/cdp";
 import { CHAPTER_FILES } from "../support/chapters";
-import { decodePng, type Rgba, toRgba } from "../support/png";
+import { pixelStats, screenshotPixels } from "../support/pixels";
+import type { Rgba } from "../support/png";
 import { type Proc, pidAlive, runToEnd, startProcess, stopProcess, tail, waitUntil } from "../support/processes";
 import { WebSocketClient } from "../support/websocket";
 
@@ -85,46 +87,6 @@ function listChapters(): Chapter[] {
   });
 }
 const CHAPTERS = listChapters();
-
-// ───────────────────────────── screenshots ─────────────────────────────
-
-/** A screenshot (PNG) as RGBA. */
-const screenshotPixels = (png: Buffer): Rgba => toRgba(decodePng(png));
-
-/** What a picture (or a box of it) contains: distinct colours, non-white and colourful shares. */
-function pixelStats(img: Rgba, box: Box = { x: 0, y: 0, width: img.width, height: img.height }) {
-  const x0 = Math.max(0, Math.floor(box.x));
-  const y0 = Math.max(0, Math.floor(box.y));
-  const x1 = Math.min(img.width, Math.ceil(box.x + box.width));
-  const y1 = Math.min(img.height, Math.ceil(box.y + box.height));
-  const colours = new Set<number>();
-  let pixels = 0;
-  let nonWhite = 0;
-  let colourful = 0;
-  for (let y = y0; y < y1; y++) {
-    for (let x = x0; x < x1; x++) {
-      const i = (y * img.width + x) * 4;
-      const [r, g, b] = [img.data[i], img.data[i + 1], img.data[i + 2]];
-      pixels++;
-      colours.add((r << 16) | (g << 8) | b);
-      if (r < 245 || g < 245 || b < 245) nonWhite++;
-      if (Math.max(r, g, b) - Math.min(r, g, b) >= 60) colourful++; // clearly not gray
-    }
-  }
-  const share = (n: number) => (pixels ? n / pixels : 0);
-  return {
-    pixels,
-    distinctColours: colours.size,
-    nonWhite: share(nonWhite),
-    colourful: share(colourful),
-    toString() {
-      return (
-        `${x1 - x0}x${y1 - y0} px, ${colours.size} distinct colours, ${(100 * share(nonWhite)).toFixed(1)}% non-white, ` +
-        `${(100 * share(colourful)).toFixed(2)}% colourful`
-      );
-    },
-  };
-}
 
 // ───────────────────────────── the executed chapter ─────────────────────────────
 
@@ -256,9 +218,14 @@ const PROBE_CHARTS = (want: number, timeoutMs: number) => `(async () => {
   const charts = [];
   for (const div of document.querySelectorAll('div[id^="rbm-plot-"]')) {
     const r = div.getBoundingClientRect();
-    const fallback = div.querySelector(":scope > svg");
-    const fr = fallback ? fallback.getBoundingClientRect() : null;
-    const images = [...div.querySelectorAll("image")].map(href).filter((h) => h.startsWith("data:image/png"));
+    // The static picture: the chart's SVG as an <img> data URI (read back here to look inside), or inline.
+    const img = div.querySelector(':scope > img[src^="data:image/svg+xml;base64,"]');
+    const svgText = img ? new TextDecoder().decode(Uint8Array.from(atob(img.getAttribute("src").split(",")[1]), (c) => c.charCodeAt(0))) : "";
+    const parsed = img ? new DOMParser().parseFromString(svgText, "image/svg+xml").documentElement : null;
+    const fallback = parsed || div.querySelector(":scope > svg");
+    const fr = (img || fallback) ? (img || fallback).getBoundingClientRect() : null;
+    const images = [...div.querySelectorAll("image"), ...(parsed ? parsed.querySelectorAll("image") : [])]
+      .map(href).filter((h) => h.startsWith("data:image/png"));
     charts.push({
       id: div.id,
       box: { x: r.left + scrollX, y: r.top + scrollY, width: r.width, height: r.height },
@@ -267,7 +234,8 @@ const PROBE_CHARTS = (want: number, timeoutMs: number) => `(async () => {
       plotlyHeatmapImages: div.querySelectorAll("g.hm image").length,
       plotlyBarPaths: div.querySelectorAll("g.trace.bars path").length,
       fallbackSvg: fallback ? { width: fr.width, height: fr.height, bars: fallback.querySelectorAll("rect.bar").length,
-        texts: [...fallback.querySelectorAll("text")].map((t) => t.textContent) } : null,
+        texts: [...fallback.querySelectorAll("text")].map((t) => t.textContent),
+        decodedWidth: img ? await decodes(img.src) : fr.width } : null,
       pngImages: images.length,
       pngImageWidths: await Promise.all(images.map(decodes)),
     });
@@ -297,7 +265,8 @@ interface ChartProbe {
   mainSvgs: number;
   plotlyHeatmapImages: number;
   plotlyBarPaths: number;
-  fallbackSvg: { width: number; height: number; bars: number; texts: string[] } | null;
+  /** The static SVG picture (`decodedWidth`: its natural width once decoded as an image, 0 if it did not decode). */
+  fallbackSvg: { width: number; height: number; bars: number; texts: string[]; decodedWidth: number } | null;
   pngImages: number;
   pngImageWidths: number[];
 }
@@ -609,6 +578,7 @@ describe("every chapter rendered in headless Chromium", () => {
             const what = describeChart(want, i);
             const svg = chart.fallbackSvg;
             assert.ok(svg && svg.width > 100 && svg.height > 100, `${what}: no visible SVG fallback: ${JSON.stringify(chart)}\n${seen}`);
+            assert.ok(svg.decodedWidth > 0, `${what}: the SVG picture does not decode: ${JSON.stringify(chart)}`);
             if (want.title) {
               assert.ok(svg.texts.includes(want.title), `${what}: the SVG does not show its title; texts: ${JSON.stringify(svg.texts)}`);
             }

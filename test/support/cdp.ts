@@ -197,9 +197,11 @@ export class Page {
     await this.send("Emulation.setDeviceMetricsOverride", { ...VIEWPORT, deviceScaleFactor: 1, mobile: false });
   }
 
+  /** Navigates to a file path or an http(s) URL and waits for the load event. */
   async open(file: string, timeoutMs = 60_000) {
     this.loaded = false;
-    const nav = await this.send("Page.navigate", { url: pathToFileURL(file).href });
+    const url = /^https?:\/\//.test(file) ? file : pathToFileURL(file).href;
+    const nav = await this.send("Page.navigate", { url });
     if (nav.errorText) throw new Error(`could not open ${file}: ${nav.errorText}`);
     if (!(await waitUntil(() => this.loaded, timeoutMs, 50))) throw new Error(`${file}: no load event within ${timeoutMs} ms`);
   }
@@ -215,8 +217,10 @@ export class Page {
   /**
    * PNG of the page, at CSS-pixel scale: the whole page (its first 16,000 px, about the largest
    * picture Chromium captures in one go; page coordinates = image coordinates), or just `box`.
+   * `viewportOnly`: what the window shows as it is scrolled (a page that scrolls inside an element of its
+   * own, such as JupyterLab's notebook, paints nothing when resized to capture beyond the viewport).
    */
-  async screenshot(box?: Box): Promise<Buffer> {
+  async screenshot(box?: Box, viewportOnly = false): Promise<Buffer> {
     let clip: Box & { scale: number };
     if (box) {
       clip = { x: Math.floor(box.x), y: Math.floor(box.y), width: Math.ceil(box.width), height: Math.ceil(box.height), scale: 1 };
@@ -225,7 +229,7 @@ export class Page {
       const size = (metrics.cssContentSize ?? metrics.contentSize) as { width: number; height: number };
       clip = { x: 0, y: 0, width: Math.ceil(size.width), height: Math.min(Math.ceil(size.height), SCREENSHOT_MAX_HEIGHT), scale: 1 };
     }
-    const r = await this.send("Page.captureScreenshot", { format: "png", captureBeyondViewport: true, clip }, 60_000);
+    const r = await this.send("Page.captureScreenshot", { format: "png", captureBeyondViewport: !viewportOnly, clip }, 60_000);
     return Buffer.from(r.data as string, "base64");
   }
 

@@ -11,5 +11,6 @@ export const CHAPTER_FILES: readonly string[] = [
   "06-stacking-rbms.ipynb",
   "07-dreaming-digits.ipynb",
   "08-fine-tuning.ipynb",
+  "10-real-valued-data.ipynb",
   "11-playing-with-the-model.ipynb",
 ];

@@ -256,7 +256,12 @@ test("showFigure sends one multi-mime bundle and embeds plotly.js once per sessi
     for (const o of figs) {
       assert.deepEqual(Object.keys(o.bundle).sort(), ["application/vnd.plotly.v1+json", "image/svg+xml", "text/html", "text/plain"]);
       const h = String(o.bundle["text/html"]);
-      assert.ok(h.includes("Plotly.newPlot") && h.includes("<svg"), "interactive with inline SVG fallback");
+      assert.ok(h.includes("Plotly.newPlot"), "interactive");
+      // The static fallback is the bundle's own SVG as an <img> data URI (JupyterLab's sanitizer strips inline <svg>).
+      const src = /<img [^>]*src="data:image\/svg\+xml;base64,([^"]+)"/.exec(h)?.[1];
+      assert.ok(src, "the div starts with the SVG as an <img>");
+      assert.equal(Buffer.from(src, "base64").toString("utf8"), o.bundle["image/svg+xml"]);
+      assert.ok(!h.includes("<svg"), "no inline <svg>");
       assert.equal(count(h, "<script"), 1);
     }
     assert.deepEqual(figs[0].bundle["application/vnd.plotly.v1+json"], { data: fig.data, layout: fig.layout });
