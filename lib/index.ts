@@ -11,12 +11,12 @@
  *             of tiny models and the exact analysis of their chains (mixing)
  *   io/       data (MNIST, Fashion-MNIST, batches, standardisation), the safetensors codec, model files, durable writes,
  *             the chapters' parameters (validated environment overrides)
- *   view/     inline pictures, charts, tables and progress bars
+ *   view/     inline pictures, charts, tables and progress bars, the interactive model widget
  *   eval/     how good a model is: metrics and monitors, AIS, RAISE, guaranteed bounds, the trust
- *             bracket, a softmax probe of features
+ *             bracket, a softmax probe of features, inpainting and denoising measures
  *   train/    the one epoch loop, and CD-k / PCD-k (binary and Gaussian–Bernoulli) and centered PCD / parallel tempering as its steppers
  *   dbn/      deep belief networks: the model, greedy pretraining with the label-joined top RBM,
- *             passes, the variational bound, classification, generation, up-down, the MLP and backprop
+ *             passes, the variational bound, classification, generation, inpainting, up-down, the MLP and backprop
  *
  * What is not exported here (the annealing engine's internals, option resolution, file-format
  * plumbing, …) is internal: import it from its file only inside lib/ and the tests.
@@ -81,7 +81,21 @@ export {
   gaussianExactLogZ,
   gaussianMeanFreeEnergy,
 } from "./core/gaussian-exact";
-export { type ChainOptions, type ChainResult, type GibbsStep, gibbsChain, gibbsHVH, gibbsVHV } from "./core/sampling";
+export {
+  type ChainOptions,
+  type ChainResult,
+  type Clamp,
+  type ClampedChainOptions,
+  type ClampedChainResult,
+  type ClampedStepOptions,
+  type GibbsStep,
+  applyClamp,
+  clampedGibbsChain,
+  clampedGibbsStep,
+  gibbsChain,
+  gibbsHVH,
+  gibbsVHV,
+} from "./core/sampling";
 export {
   type CenteredRBM,
   type Phase,
@@ -260,6 +274,7 @@ export {
 export { type Row, type Table, type TableOptions, historyTable, saveCsv, showTable, tableHtml, tableText, toCsv } from "./view/table";
 export { type ProgressBar, type ProgressInfo, type ProgressMode, type ProgressOptions, formatDuration, progressBar } from "./view/progress";
 export { InterruptedError, lastInterrupted, requestInterrupt } from "./view/interrupt";
+export { type WidgetModel, type WidgetOptions, showModelWidget, widgetBundle, widgetHtml } from "./view/widget";
 
 // eval: how good is the model?
 export {
@@ -289,6 +304,24 @@ export { VisitedStates, negFreeEnergies, negHiddenFreeEnergies } from "./eval/st
 export { type BaseEstimate, type BaseName, type TrustOptions, type TrustworthyLogLikelihood, trustworthyLogLikelihood } from "./eval/trust";
 export { type PlantModeOptions, plantMode } from "./eval/plant-mode";
 export { type Softmax, type SoftmaxOptions, accuracy, predictSoftmax, trainSoftmax } from "./eval/softmax";
+export {
+  type InpaintOptions,
+  type InpaintPredictor,
+  type InpaintResult,
+  type InpaintRow,
+  MASK_NAMES,
+  type MaskName,
+  type MaskOptions,
+  type MissingScore,
+  compareInpainting,
+  denoiseRBM,
+  flipPixels,
+  inpaintMask,
+  inpaintRBM,
+  meanImageProbs,
+  nearestDigitProbs,
+  scoreMissing,
+} from "./eval/inpaint";
 
 // train: the loop, CD-k / PCD-k, centered PCD and parallel tempering
 export {
@@ -329,6 +362,7 @@ export { type UpPassOptions, dbnDownPass, dbnUpPass, upPass } from "./dbn/passes
 export { type DBNBound, exactDBNBound } from "./dbn/bound";
 export { type DBNClassification, classifyDBN, labelLogProbs } from "./dbn/classify";
 export { type GenerateOptions, type GenerateResult, generateDBN } from "./dbn/generate";
+export { type InpaintDBNOptions, type InpaintDBNResult, inpaintDBN } from "./dbn/inpaint";
 export { type TopPCDOptions, type UpDownOptions, type UpDownRecord, tuneTopPCD, upDownFineTune } from "./dbn/updown";
 export {
   type DenseLayer,

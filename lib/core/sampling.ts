@@ -5,7 +5,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { type Seed, toRng } from "./random";
 import { assertHidden, assertVisible, hiddenProbs, type RBM, visibleProbs } from "./rbm";
-import { sampleBernoulli } from "./units";
+import { sampleBernoulli, sampleSoftmaxGroup, sigmoidLayer } from "./units";
 /** One block-Gibbs step v → h → v: the probabilities and the samples of both layers. */
 export interface GibbsStep {
   /** p(h = 1 | v) `[batch, nHidden]` */
@@ -97,4 +97,184 @@ export function gibbsChain(v0: tf.Tensor2D, rbm: RBM, opts: ChainOptions): Chain
     opts.onStep?.(step);
   }
   return { v, vProbs, records };
+}
+
+// ───────────────────────────── clamped (conditional) chains ─────────────────────────────
+
+/**
+ * What a clamped chain holds fixed. Known visible units keep their value at every step; the others
+ * are resampled from p(v_i | h). Because the units of a layer are independent given the other layer,
+ * block Gibbs with the known units clamped is a Markov chain whose stationary distribution is
+ * p(v_unknown, h | v_known): inpainting, and (clamping a DBN's label units) class-conditional dreams.
+ */
+export interface Clamp {
+  /** The known values `[batch, nVisible]` (entries where `known` is 0 are ignored). */
+  values: tf.Tensor2D;
+  /** 1 where a Bernoulli unit is known, 0 where it is sampled: `[batch, nVisible]`, or `[1, nVisible]` for every row. Undefined: no Bernoulli unit is clamped. */
+  known?: tf.Tensor2D;
+  /** The softmax group (see {@link ClampedStepOptions.softmaxGroup}) is clamped to its one-hot rows in `values`. Default false. */
+  groupKnown?: boolean;
+}
+
+/** Options of {@link clampedGibbsStep}. */
+export interface ClampedStepOptions {
+  /**
+   * Inverse temperature β: the chain samples p(v, h)^β / Z(β), i.e. σ(β(vW + c)) and σ(β(hWᵀ + b)).
+   * Default 1 (the model itself); β < 1 flattens the distribution (more mixing), β > 1 sharpens it.
+   */
+  beta?: number;
+  /** The last K visible units form one softmax group (a DBN's label units), sampled one-of-K when free. Default 0. */
+  softmaxGroup?: number;
+  /**
+   * Log-odds added to the visible inputs `[batch, nVisible]` (evidence from a noisy observation:
+   * p(v | h, y) ∝ p(v | h) p(y | v) for independent pixel noise; see eval/inpaint's denoising).
+   */
+  evidence?: tf.Tensor2D;
+  /** Wᵀ `[nHidden, nVisible]`, when the caller keeps it (saves one transpose per step). */
+  WT?: tf.Tensor2D;
+}
+
+/** Checks a clamp against the RBM and the batch; throws naming the tensor and the shape wanted. */
+export function assertClamp(clamp: Clamp, rbm: RBM, batch: number, what: string): void {
+  const nV = rbm.W.shape[0];
+  const ok = (t: tf.Tensor, rows: number[]) => t.rank === 2 && rows.includes(t.shape[0]) && t.shape[1] === nV && !t.isDisposed;
+  if (!(clamp.values instanceof tf.Tensor) || !ok(clamp.values, [batch])) {
+    throw new Error(`${what}: clamp.values must be a live tensor [${batch}, ${nV}] (the known images), got [${clamp.values?.shape}].`);
+  }
+  if (clamp.known && !ok(clamp.known, [batch, 1])) {
+    throw new Error(
+      `${what}: clamp.known must be a 0/1 mask [${batch}, ${nV}] or [1, ${nV}] (1 = known pixel), got [${clamp.known.shape}].`,
+    );
+  }
+}
+
+/**
+ * One clamped block-Gibbs step v → h → v at inverse temperature β: h ~ p(h | v), then the free
+ * visible units from p(v | h) while the known ones keep their values (their `vProbs` entries are
+ * the known values too). The random numbers are drawn in the order h, softmax group, Bernoulli
+ * units. The caller owns the four returned tensors.
+ * @param v `[batch, nVisible]` the current state (its known entries should already hold the values)
+ */
+export function clampedGibbsStep(v: tf.Tensor2D, rbm: RBM, clamp: Clamp | undefined, seed: Seed, opts: ClampedStepOptions = {}): GibbsStep {
+  const rng = toRng(seed, "clampedGibbsStep");
+  const beta = opts.beta ?? 1;
+  const K = opts.softmaxGroup ?? 0;
+  const [B, nV] = v.shape;
+  const nX = nV - K;
+  return tf.tidy(() => {
+    const hProbs = beta === 1 ? sigmoidLayer(v, rbm.W, rbm.c) : tf.sigmoid(tf.mul(tf.add(tf.matMul(v, rbm.W), rbm.c), beta));
+    const h = sampleBernoulli(hProbs as tf.Tensor2D, rng);
+    const WT = opts.WT ?? (tf.transpose(rbm.W) as tf.Tensor2D);
+    let act = tf.fused.matMul({ a: h, b: WT, bias: rbm.b }) as tf.Tensor2D;
+    if (beta !== 1) act = tf.mul(act, beta);
+    if (opts.evidence) act = tf.add(act, opts.evidence);
+    const x = K > 0 ? tf.slice(act, [0, 0], [B, nX]) : act;
+    let yProbs: tf.Tensor2D | undefined;
+    let y: tf.Tensor2D | undefined;
+    if (K > 0) {
+      if (clamp?.groupKnown) {
+        yProbs = tf.slice(clamp.values, [0, nX], [B, K]);
+        y = yProbs;
+      } else {
+        yProbs = tf.softmax(tf.slice(act, [0, nX], [B, K])) as tf.Tensor2D;
+        y = sampleSoftmaxGroup(yProbs, rng);
+      }
+    }
+    let xProbs = tf.sigmoid(x) as tf.Tensor2D;
+    let xs = sampleBernoulli(xProbs, rng);
+    const known = clamp?.known;
+    if (clamp && known) {
+      const kx = K > 0 ? tf.slice(known, [0, 0], [known.shape[0], nX]) : known;
+      const vx = K > 0 ? tf.slice(clamp.values, [0, 0], [B, nX]) : clamp.values;
+      const mix = (t: tf.Tensor2D) => tf.add(t, tf.mul(kx, tf.sub(vx, t))) as tf.Tensor2D; // t + known·(value − t)
+      xProbs = mix(xProbs);
+      xs = mix(xs);
+    }
+    const join = (a: tf.Tensor2D, b?: tf.Tensor2D) => (b ? (tf.concat([a, b], 1) as tf.Tensor2D) : a);
+    return { hProbs: hProbs as tf.Tensor2D, h, vProbs: join(xProbs, yProbs), v: join(xs, y) };
+  });
+}
+
+/** Options of {@link clampedGibbsChain}. */
+export interface ClampedChainOptions extends Omit<ClampedStepOptions, "WT"> {
+  /** Number of v → h → v steps. */
+  steps: number;
+  /** Seed of the chain. */
+  seed: Seed;
+  /** Steps left out of {@link ClampedChainResult.meanProbs} (the chain forgetting its start). Default ⌊steps / 2⌋. */
+  burnIn?: number;
+  /** Record the visible state every this many steps (0 = none). Default 0. */
+  every?: number;
+  /** Record p(v|h) instead of binary samples. Default false. */
+  recordProbs?: boolean;
+}
+
+/** Result of {@link clampedGibbsChain}; the tensors are the caller's. */
+export interface ClampedChainResult extends ChainResult {
+  /**
+   * The average of p(v | h) over the steps after burn-in `[batch, nVisible]`: for a free unit the
+   * Rao-Blackwellised estimate of its conditional marginal p(v_i = 1 | v_known), for a known unit its value.
+   */
+  meanProbs: tf.Tensor2D;
+}
+
+/**
+ * Runs `batch` clamped block-Gibbs chains (see {@link Clamp}) for `steps` steps from `v0` (not
+ * disposed; its known entries are replaced by the clamped values first). With a clamp the chain
+ * samples p(v_free | v_known); without one it is {@link gibbsChain} at inverse temperature β.
+ * @param v0 `[batch, nVisible]`: the start of the free units (e.g. noise, or a test digit)
+ */
+export function clampedGibbsChain(v0: tf.Tensor2D, rbm: RBM, clamp: Clamp | undefined, opts: ClampedChainOptions): ClampedChainResult {
+  assertVisible(v0, rbm, "v0");
+  if (clamp) assertClamp(clamp, rbm, v0.shape[0], "clampedGibbsChain");
+  if (!Number.isInteger(opts.steps) || opts.steps < 1) {
+    throw new Error(`clampedGibbsChain: steps must be an integer ≥ 1, got ${opts.steps}.`);
+  }
+  const burnIn = opts.burnIn ?? Math.floor(opts.steps / 2);
+  if (!Number.isInteger(burnIn) || burnIn < 0 || burnIn >= opts.steps) {
+    throw new Error(`clampedGibbsChain: burnIn must be an integer in [0, steps − 1] = [0, ${opts.steps - 1}], got ${burnIn}.`);
+  }
+  if (opts.beta !== undefined && !(Number.isFinite(opts.beta) && opts.beta >= 0)) {
+    throw new Error(`clampedGibbsChain: beta (inverse temperature) must be a finite number ≥ 0, got ${opts.beta}.`);
+  }
+  const rng = toRng(opts.seed, "clampedGibbsChain");
+  const every = opts.every ?? 0;
+  const records: ChainResult["records"] = [];
+  const WT = tf.transpose(rbm.W) as tf.Tensor2D;
+  let v = applyClamp(v0, clamp, opts.softmaxGroup ?? 0);
+  let vProbs = v.clone();
+  let sum = tf.zerosLike(v0) as tf.Tensor2D;
+  try {
+    for (let step = 1; step <= opts.steps; step++) {
+      const s = clampedGibbsStep(v, rbm, clamp, rng, { ...opts, WT });
+      tf.dispose([v, vProbs, s.hProbs, s.h]);
+      v = s.v;
+      vProbs = s.vProbs;
+      if (step > burnIn) {
+        const next = tf.add(sum, vProbs) as tf.Tensor2D;
+        sum.dispose();
+        sum = next;
+      }
+      if (every > 0 && step % every === 0) {
+        records.push({ step, values: (opts.recordProbs ? vProbs : v).dataSync().slice() as Float32Array });
+      }
+    }
+    const meanProbs = tf.tidy(() => tf.div(sum, opts.steps - burnIn)) as tf.Tensor2D;
+    return { v, vProbs, meanProbs, records };
+  } finally {
+    tf.dispose([WT, sum]);
+  }
+}
+
+/** `v` with the known entries of `clamp` put in (a new tensor): known·value + (1 − known)·v, and the clamped softmax group. */
+export function applyClamp(v: tf.Tensor2D, clamp: Clamp | undefined, softmaxGroup = 0): tf.Tensor2D {
+  return tf.tidy(() => {
+    let out: tf.Tensor2D = clamp?.known ? tf.add(v, tf.mul(clamp.known, tf.sub(clamp.values, v))) : v.clone();
+    if (clamp?.groupKnown && softmaxGroup > 0) {
+      const [B, nV] = v.shape;
+      const nX = nV - softmaxGroup;
+      out = tf.concat([tf.slice(out, [0, 0], [B, nX]), tf.slice(clamp.values, [0, nX], [B, softmaxGroup])], 1);
+    }
+    return out;
+  });
 }

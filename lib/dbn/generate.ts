@@ -1,10 +1,13 @@
 /**
  * Dreams: alternating Gibbs sampling in the top RBM (labels clamped or free), turned into pictures by a
- * down pass through the generative weights.
+ * down pass through the generative weights. A clamped label is a clamp of the top RBM's softmax group,
+ * so a class-conditional dream runs on the same clamped block-Gibbs step as inpainting
+ * (core/sampling: clampedGibbsStep).
  */
 import * as tf from "@tensorflow/tfjs";
 import { type Rng, type Seed, toRng } from "../core/random";
-import { sampleBernoulli, sampleSoftmaxGroup, sigmoidLayer } from "../core/units";
+import { type Clamp, clampedGibbsStep } from "../core/sampling";
+import { sampleBernoulli, sampleSoftmaxGroup } from "../core/units";
 import { assertDBN, checkLabels, type DBN, oneHotTensor } from "./model";
 import { dbnDownPass, dbnUpPass } from "./passes";
 /** Options of {@link generateDBN}. */
@@ -52,14 +55,19 @@ export function generateDBN(dbn: DBN, opts: GenerateOptions = {}): GenerateResul
   const rng = toRng(opts.seed ?? 0, "generateDBN");
   const nX = dbn.sizes[dbn.sizes.length - 2];
   const top = dbn.layers[dbn.layers.length - 1];
-  let x = startStates(dbn, opts.init, nChains, rng);
-  let y: tf.Tensor2D | undefined =
+  const x0 = startStates(dbn, opts.init, nChains, rng);
+  // The top RBM's visible layer is [x_{L−1}, y]: clamped labels are a clamp of its softmax group, so
+  // a class-conditional dream is the same clamped block-Gibbs chain as inpainting (core/sampling).
+  const y0 =
     K === 0
       ? undefined
       : perChain
         ? oneHotTensor(perChain, 0, nChains, K)
         : tf.tidy(() => sampleSoftmaxGroup(tf.fill([nChains, K], 1 / K) as tf.Tensor2D, rng));
-  let xProbs: tf.Tensor2D = x.clone();
+  let v: tf.Tensor2D = y0 ? (tf.concat([x0, y0], 1) as tf.Tensor2D) : x0.clone();
+  const clamp: Clamp | undefined = perChain ? { values: v.clone(), groupKnown: true } : undefined;
+  tf.dispose([x0, ...(y0 ? [y0] : [])]);
+  let xProbs: tf.Tensor2D = tf.slice(v, [0, 0], [nChains, nX]);
   const WT = tf.transpose(top.W) as tf.Tensor2D;
   const frames: Float32Array[] = [];
   const frameSteps: number[] = [];
@@ -71,19 +79,11 @@ export function generateDBN(dbn: DBN, opts: GenerateOptions = {}): GenerateResul
   };
   try {
     for (let step = 1; step <= steps; step++) {
-      const next = tf.tidy(() => {
-        const v = y ? (tf.concat([x, y], 1) as tf.Tensor2D) : x;
-        const h = sampleBernoulli(sigmoidLayer(v, top.W, top.c), rng);
-        const act = tf.fused.matMul({ a: h, b: WT, bias: top.b }) as tf.Tensor2D;
-        const p = tf.sigmoid(K > 0 ? tf.slice(act, [0, 0], [nChains, nX]) : act) as tf.Tensor2D;
-        const yNext =
-          y && !perChain ? sampleSoftmaxGroup(tf.softmax(tf.slice(act, [0, nX], [nChains, K])) as tf.Tensor2D, rng) : y?.clone();
-        return { x: sampleBernoulli(p, rng), xProbs: p, y: yNext };
-      });
-      tf.dispose([x, xProbs, ...(y ? [y] : [])]);
-      x = next.x;
-      xProbs = next.xProbs;
-      y = next.y;
+      const s = clampedGibbsStep(v, top, clamp, rng, { softmaxGroup: K, WT });
+      tf.dispose([v, xProbs, s.h, s.hProbs]);
+      v = s.v;
+      xProbs = K > 0 ? tf.slice(s.vProbs, [0, 0], [nChains, nX]) : s.vProbs;
+      if (K > 0) s.vProbs.dispose();
       if ((every > 0 && step % every === 0) || step === steps) {
         if (frameSteps[frameSteps.length - 1] !== step) {
           frames.push(picture());
@@ -92,14 +92,14 @@ export function generateDBN(dbn: DBN, opts: GenerateOptions = {}): GenerateResul
       }
     }
     let labels = new Int32Array(0);
-    if (y) {
-      const argmax = tf.argMax(y, 1);
+    if (K > 0) {
+      const argmax = tf.tidy(() => tf.argMax(tf.slice(v, [0, nX], [nChains, K]), 1));
       labels = Int32Array.from(argmax.dataSync());
       argmax.dispose();
     }
     return { images: frames[frames.length - 1], frames, steps: frameSteps, labels };
   } finally {
-    tf.dispose([x, xProbs, WT, ...(y ? [y] : [])]);
+    tf.dispose([v, xProbs, WT, ...(clamp ? [clamp.values] : [])]);
   }
 }
 

@@ -50,6 +50,8 @@ const RBM_ENTRY_POINTS: [string, (rbm: lib.RBM, data: lib.Dataset | Float32Array
     "trustworthyLogLikelihood",
     (rbm, data) => lib.trustworthyLogLikelihood(rbm, data, { ...quiet, trainData: data, seed: 0, runs: 2, betas: 10 }),
   ],
+  ["inpaintRBM", (rbm, data) => lib.inpaintRBM(rbm, data, new Float32Array(4 * NV), { steps: 2, seed: 0 })],
+  ["denoiseRBM", (rbm, data) => lib.denoiseRBM(rbm, data, 0.1, { steps: 2, seed: 0 })],
 ];
 
 /** The entry points taking only an RBM. */

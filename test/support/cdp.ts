@@ -233,6 +233,22 @@ export class Page {
     return Buffer.from(r.data as string, "base64");
   }
 
+  /**
+   * A synthesised mouse event at viewport coordinates (CSS pixels), `pressed` = left button held;
+   * Chromium derives the pointer events (pointerdown / pointermove / pointerup) from it.
+   */
+  async mouse(type: "mousePressed" | "mouseMoved" | "mouseReleased", x: number, y: number, pressed = false) {
+    const button = type === "mouseMoved" && !pressed ? "none" : "left";
+    await this.send("Input.dispatchMouseEvent", {
+      type,
+      x,
+      y,
+      button,
+      buttons: pressed ? 1 : 0,
+      clickCount: type === "mouseMoved" ? 0 : 1,
+    });
+  }
+
   /** Close the tab (frees the page's memory; the browser stays up). */
   async close() {
     await this.cdp.send("Target.closeTarget", { targetId: this.targetId }, undefined, 10_000).catch(() => {});

@@ -13,4 +13,5 @@ export const CHAPTER_FILES: readonly string[] = [
   "08-fine-tuning.ipynb",
   "09-training-rbms-that-model-the-data.ipynb",
   "10-real-valued-data.ipynb",
+  "11-playing-with-the-model.ipynb",
 ];
