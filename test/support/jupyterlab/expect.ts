@@ -11,6 +11,7 @@ export type OutputKind =
   | "plotly.js" // the one HTML output embedding plotly.js
   | "progress bar"
   | "picture" // image/png grid
+  | "widget" // the model widget: HTML page with its script, a static PNG inside and beside it
   | "table"
   | "html"
   | "text"
@@ -43,6 +44,7 @@ function kindOf(o: OutputJson): OutputKind {
   const html = text(data["text/html"]);
   if (data["application/vnd.plotly.v1+json"]) return html ? "chart" : "static chart";
   if (html.includes("window.PlotlyConfig")) return "plotly.js";
+  if (html.includes('class="rbm-widget"')) return "widget";
   if (data["image/png"]) return "picture";
   if (/\d+\/\d+ \[/.test(text(data["text/plain"])) && html.includes("font-family:monospace")) return "progress bar";
   if (/<table[\s>]/i.test(html)) return "table";
@@ -90,6 +92,13 @@ export function renderProblem(got: OutputProbe, trusted: boolean): string | null
       return want(
         got.chosen === "image/png" && got.images.length === 1 && got.images[0].width > 0 && got.images[0].height > 0,
         `the PNG did not render or decode (${got.chosen}, ${JSON.stringify(got.images)})`,
+      );
+    case "widget":
+      if (got.chosen !== "text/html") return `JupyterLab chose ${got.chosen}, expected the widget's text/html`;
+      if (trusted) return want(got.canvases > 0, `the widget's script did not build its canvases (${got.canvases})`);
+      return want(
+        got.canvases === 0 && got.images.length >= 1 && got.images.every((i) => i.width > 0 && i.height > 0),
+        `untrusted, the widget must show its static picture and run nothing (${got.canvases} canvases, ${JSON.stringify(got.images)})`,
       );
     case "progress bar":
       return want(

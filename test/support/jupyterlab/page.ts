@@ -154,6 +154,7 @@ async function probeOutputs(nb: Notebook): Promise<OutputProbe[]> {
         charts: node ? chartNodes(node, decoded) : [],
         images: sources.map((src) => ({ src: src.slice(0, 40), ...(decoded.get(src) ?? { width: 0, height: 0 }) })),
         tables: node?.querySelectorAll("table").length ?? 0,
+        canvases: node?.querySelectorAll("canvas").length ?? 0,
         plotlyImageWidths: await Promise.all(hrefs.map(async (h) => (await decode(h)).width)),
         height: node?.getBoundingClientRect().height ?? 0,
       });

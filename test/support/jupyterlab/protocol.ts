@@ -79,6 +79,8 @@ export interface OutputProbe {
   images: { src: string; width: number; height: number }[];
   /** `<table>` elements. */
   tables: number;
+  /** `<canvas>` elements (the model widget draws on them once its script has run). */
+  canvases: number;
   /** The trees of plotly's SVG heatmap `<image>` elements: natural widths after decoding. */
   plotlyImageWidths: number[];
   /** The rendered box height (0: shows nothing). */
