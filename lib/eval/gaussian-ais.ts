@@ -48,13 +48,13 @@ export async function gaussianAnnealedLogZ(m: GaussianRBM, opts: AnnealOptions):
   try {
     for (let k = 1; k <= K; k++) {
       const last = k === K;
-      const X = upPass(v, M, nV, Wp, m.c);
+      const X = affineRows(v, M, nV, Wp, m.c);
       inc.fill(0);
       annealHidden(X, M, nH, nH, betas[k], betas[k - 1], last ? SAMPLE_NONE : SAMPLE_HIGH, inc, hAug, rng);
       for (let r = 0; r < M; r++) logW[r] += inc[r];
       if (!last) {
         // hAug holds β_k h: the mean of v is b + β_k W h.
-        const mean = downPass(hAug, M, nH, WT, m.b);
+        const mean = affineRows(hAug, M, nH, WT, m.b);
         for (let q = 0; q < M * nV; q++) v[q] = mean[q] + sd[q % nV] * rng.normal();
       }
       await pacer.step(k);
@@ -69,21 +69,12 @@ export async function gaussianAnnealedLogZ(m: GaussianRBM, opts: AnnealOptions):
   return aisSummary(logW, logZ0, K, seconds);
 }
 
-/** x = c + v (W/σ²) for rows of v → `[rows, nH]` (a fresh array). */
-function upPass(v: Float32Array, rows: number, nV: number, Wp: tf.Tensor2D, c: tf.Tensor1D): Float32Array {
-  const vt = tf.tensor2d(v, [rows, nV]);
-  const x = tf.fused.matMul({ a: vt, b: Wp, bias: c });
-  const out = x.dataSync() as Float32Array;
-  tf.dispose([vt, x]);
-  return out;
-}
-
-/** b + h Wᵀ for rows of h → `[rows, nV]`. */
-function downPass(h: Float32Array, rows: number, nH: number, WT: tf.Tensor2D, b: tf.Tensor1D): Float32Array {
-  const ht = tf.tensor2d(h, [rows, nH]);
-  const x = tf.fused.matMul({ a: ht, b: WT, bias: b });
-  const out = x.dataSync() as Float32Array;
-  tf.dispose([ht, x]);
+/** x A + bias for `rows` rows of x (row-major, `[rows, nIn]`) → `[rows, nOut]` (a fresh array): the up pass c + v (W/σ²) and the down pass b + h Wᵀ. */
+function affineRows(x: Float32Array, rows: number, nIn: number, A: tf.Tensor2D, bias: tf.Tensor1D): Float32Array {
+  const xt = tf.tensor2d(x, [rows, nIn]);
+  const y = tf.fused.matMul({ a: xt, b: A, bias });
+  const out = y.dataSync() as Float32Array;
+  tf.dispose([xt, y]);
   return out;
 }
 

@@ -36,7 +36,6 @@ import {
   statSync,
   writeFileSync,
 } from "node:fs";
-import net from "node:net";
 import path from "node:path";
 import { after, describe, test } from "node:test";
 import { findJupyter, jupyterEnv, NOTEBOOKS_DIR, ROOT } from "../../scripts/jupyter-env.mjs";
@@ -45,7 +44,7 @@ import { type Box, Browser, type Page } from "../support/cdp";
 import { CHAPTER_FILES } from "../support/chapters";
 import { pixelStats, screenshotPixels } from "../support/pixels";
 import type { Rgba } from "../support/png";
-import { type Proc, pidAlive, runToEnd, startProcess, stopProcess, tail, waitUntil } from "../support/processes";
+import { freePort, type Proc, pidAlive, runToEnd, startProcess, stopProcess, tail, waitUntil } from "../support/processes";
 import { WebSocketClient } from "../support/websocket";
 
 const ARTIFACTS_DIR = path.join(ROOT, "test-artifacts", "browser");
@@ -644,18 +643,6 @@ function checkPngs(exp: Expected, probe: PageProbe, seen: string) {
 }
 
 // ───────────────────────────── 3: the Jupyter server of `npm start` ─────────────────────────────
-
-/** A free TCP port on the loopback interface (free now; the server is told not to move off it). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.on("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 interface JupyterMessage {
   header: { msg_id: string; msg_type: string };

@@ -22,7 +22,6 @@ import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import http from "node:http";
-import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -34,7 +33,7 @@ import { bundlePage } from "../support/jupyterlab/bundle";
 import { chosenByKind, classify, type OutputInfo, type OutputKind, renderProblem } from "../support/jupyterlab/expect";
 import type { CellRun, DisplayUpdates, NotebookProbe } from "../support/jupyterlab/protocol";
 import { pixelStats, screenshotPixels } from "../support/pixels";
-import { type Proc, startProcess, stopProcess, tail, waitUntil } from "../support/processes";
+import { freePort, type Proc, startProcess, stopProcess, tail, waitUntil } from "../support/processes";
 
 /** The chapter run through the kernel: it has progress bars, live and final charts, PNG grids and a table. */
 const RUN_CHAPTER = "03-contrastive-divergence.ipynb";
@@ -61,18 +60,6 @@ function mimeTable(): string {
   const cell = (m: Map<string, number> | undefined) => [...(m ?? new Map<string, number>())].map(([mime, n]) => `${mime} ×${n}`).join(", ");
   const rows = kinds.map((k) => `| ${k} | ${cell(chosen.trusted.get(k))} | ${cell(chosen.untrusted.get(k))} |`);
   return ["| output | JupyterLab shows (trusted) | JupyterLab shows (untrusted) |", "|---|---|---|", ...rows].join("\n");
-}
-
-/** A free TCP port on the loopback interface. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.on("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 const TYPES: Record<string, string> = {

@@ -4,6 +4,7 @@
  * test process exits early. Plus small polling helpers.
  */
 import { type ChildProcess, spawn } from "node:child_process";
+import net from "node:net";
 import { ROOT } from "../../scripts/jupyter-env.mjs";
 
 /** Process groups we started and have not seen die; SIGKILLed if this test process exits early. */
@@ -115,4 +116,16 @@ export async function runToEnd(running: Set<Proc>, name: string, cmd: string, ar
     await stopProcess(proc); // reaps anything it left behind (kernel shutdown is run_notebook's job)
     running.delete(proc);
   }
+}
+
+/** A free TCP port on the loopback interface (free now; tell the server not to move off it). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.on("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
 }
