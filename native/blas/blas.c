@@ -137,6 +137,17 @@ static bool get_float(napi_env env, napi_value v, float *out) {
   return true;
 }
 
+/* A typed array's data pointer and element count, if it has the given type. */
+static bool get_typed(napi_env env, napi_value v, napi_typedarray_type want, void **data, size_t *length) {
+  bool is_ta = false;
+  napi_typedarray_type type;
+  napi_value buffer;
+  size_t offset;
+  if (napi_is_typedarray(env, v, &is_ta) != napi_ok || !is_ta) return false;
+  if (napi_get_typedarray_info(env, v, &type, length, data, &buffer, &offset) != napi_ok) return false;
+  return type == want && (*data != NULL || *length == 0);
+}
+
 /* A Float32Array's data pointer and length; `nullable` accepts null/undefined (→ NULL, 0). */
 static bool get_f32(napi_env env, napi_value v, float **data, size_t *length, bool nullable) {
   napi_valuetype t;
@@ -146,31 +157,12 @@ static bool get_f32(napi_env env, napi_value v, float **data, size_t *length, bo
     *length = 0;
     return true;
   }
-  bool is_ta = false;
-  if (napi_is_typedarray(env, v, &is_ta) != napi_ok || !is_ta) return false;
-  napi_typedarray_type type;
-  void *ptr = NULL;
-  napi_value buffer;
-  size_t offset;
-  if (napi_get_typedarray_info(env, v, &type, length, &ptr, &buffer, &offset) != napi_ok) return false;
-  if (type != napi_float32_array) return false;
-  if (ptr == NULL && *length > 0) return false;
-  *data = (float *)ptr;
-  return true;
+  return get_typed(env, v, napi_float32_array, (void **)data, length);
 }
 
 /* A Uint32Array's data pointer and length. */
 static bool get_u32(napi_env env, napi_value v, uint32_t **data, size_t *length) {
-  bool is_ta = false;
-  if (napi_is_typedarray(env, v, &is_ta) != napi_ok || !is_ta) return false;
-  napi_typedarray_type type;
-  void *ptr = NULL;
-  napi_value buffer;
-  size_t offset;
-  if (napi_get_typedarray_info(env, v, &type, length, &ptr, &buffer, &offset) != napi_ok) return false;
-  if (type != napi_uint32_array || (ptr == NULL && *length > 0)) return false;
-  *data = (uint32_t *)ptr;
-  return true;
+  return get_typed(env, v, napi_uint32_array, (void **)data, length);
 }
 
 static napi_value fail(napi_env env, bool range, const char *msg) {
@@ -363,32 +355,14 @@ static napi_value js_anneal_hidden(napi_env env, napi_callback_info info) {
   if (napi_get_value_double(env, argv[4], &betaHi) != napi_ok || napi_get_value_double(env, argv[5], &betaLo) != napi_ok) {
     return fail(env, false, "annealHidden: betaHi and betaLo must be numbers");
   }
-  bool is_ta = false;
-  napi_typedarray_type type;
   void *ptr = NULL;
-  napi_value buffer;
-  size_t offset;
-  if (napi_is_typedarray(env, argv[7], &is_ta) != napi_ok || !is_ta ||
-      napi_get_typedarray_info(env, argv[7], &type, &linc, &ptr, &buffer, &offset) != napi_ok || type != napi_float64_array) {
-    return fail(env, false, "annealHidden: inc must be a Float64Array");
-  }
+  if (!get_typed(env, argv[7], napi_float64_array, &ptr, &linc)) return fail(env, false, "annealHidden: inc must be a Float64Array");
   if (!get_u32(env, argv[9], &s, &ls) || ls != 4) return fail(env, false, "annealHidden: state must be a Uint32Array of 4 words");
   if ((int64_t)lx < rows * nH || (int64_t)linc < rows || (at != 0 && ((int64_t)lh < (rows - 1) * hCols + nH || hCols < nH))) {
     return fail(env, true, "annealHidden: an array is shorter than rows × its width");
   }
   anneal_hidden(X, rows, nH, hCols, betaHi, betaLo, (int)at, (double *)ptr, hAug, s);
   return NULL;
-}
-
-/* A typed array's data pointer and element count, if it has the given type. */
-static bool get_typed(napi_env env, napi_value v, napi_typedarray_type want, void **data, size_t *length) {
-  bool is_ta = false;
-  napi_typedarray_type type;
-  napi_value buffer;
-  size_t offset;
-  if (napi_is_typedarray(env, v, &is_ta) != napi_ok || !is_ta) return false;
-  if (napi_get_typedarray_info(env, v, &type, length, data, &buffer, &offset) != napi_ok) return false;
-  return type == want && (*data != NULL || *length == 0);
 }
 
 /* sampleVisible(P, rows, nV, v, coef, coefRow, acc, state) */
