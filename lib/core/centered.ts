@@ -19,6 +19,7 @@
  * keeping the model unchanged needs b ← b + W(λ′ − λ), c ← c + Wᵀ(μ′ − μ) ({@link shiftOffsets}).
  */
 import * as tf from "@tensorflow/tfjs";
+import { matMulAT } from "../compute/ops";
 import { assertFiniteRBM, type RBM, rbmSize } from "./rbm";
 /** A centered RBM: W `[nVisible, nHidden]`, centered biases b `[nVisible]`, c `[nHidden]`, offsets mu `[nVisible]`, lambda `[nHidden]`. */
 export interface CenteredRBM extends RBM {
@@ -129,9 +130,9 @@ export function centeredGradient(
       typeof p.weight === "number" ? tf.scalar(sign * p.weight) : tf.mul(tf.reshape(p.weight, [-1, 1]), sign);
     const wPos = col(pos, 1);
     const wNeg = col(neg, -1);
-    const dv = tf.transpose(tf.sub(tf.concat([pos.v, neg.v], 0), mu)) as tf.Tensor2D;
+    const dv = tf.sub(tf.concat([pos.v, neg.v], 0), mu) as tf.Tensor2D;
     const hw = tf.concat([tf.mul(tf.sub(pos.h, lambda), wPos), tf.mul(tf.sub(neg.h, lambda), wNeg)], 0) as tf.Tensor2D;
-    const dW = tf.matMul(dv, hw) as tf.Tensor2D;
+    const dW = matMulAT(dv, hw);
     const db = tf.add(tf.sum(tf.mul(pos.v, wPos), 0), tf.sum(tf.mul(neg.v, wNeg), 0)) as tf.Tensor1D;
     const dc = tf.add(tf.sum(tf.mul(pos.h, wPos), 0), tf.sum(tf.mul(neg.h, wNeg), 0)) as tf.Tensor1D;
     return { dW, db, dc };

@@ -22,6 +22,7 @@
  * - exploding weights or NaN: the loop's health check (|W| > maxWeight).
  */
 import * as tf from "@tensorflow/tfjs";
+import { blockWeights, columnSums, matMulAT } from "../compute/ops";
 import { assertFiniteGaussianRBM, cloneGaussianRBM, disposeGaussianRBM, type GaussianRBM, gaussianSize } from "../core/gaussian";
 import { withoutUndefined } from "../core/numerics";
 import { type Rng, toRng } from "../core/random";
@@ -176,12 +177,13 @@ function gaussianUpdate(s: GState, v: tf.Tensor2D, o: Resolved, noise: UniformSo
       if (o.persistent || step < o.k - 1) negHidStates = sampleBernoulli(negHidProbs, noise);
     }
     // ε(⟨vhᵀ⟩_data − ⟨vhᵀ⟩_model)/σ² as one matMul of the stacked phases, rows scaled by 1/σ².
-    const stackedV = tf.transpose(tf.concat([v, negVis], 0)) as tf.Tensor2D;
+    // The products and column sums as in train/cd.ts (compute/ops.ts: no explicit transposes where matMul reads them).
+    const stackedV = tf.concat([v, negVis], 0) as tf.Tensor2D;
     const stackedH = tf.concat([tf.mul(posHidProbs, lr / B), tf.mul(negHidProbs, -lr / nNeg)], 0) as tf.Tensor2D;
-    let stepW: tf.Tensor = tf.mul(tf.matMul(stackedV, stackedH), tf.expandDims(prec, 1));
+    let stepW: tf.Tensor = tf.mul(matMulAT(stackedV, stackedH), tf.expandDims(prec, 1));
     if (o.weightDecay > 0) stepW = tf.sub(stepW, tf.mul(s.W, lr * o.weightDecay));
-    let stepB: tf.Tensor = tf.mul(tf.sub(tf.mul(tf.sum(v, 0), lr / B), tf.mul(tf.sum(negVis, 0), lr / nNeg)), prec);
-    let stepC: tf.Tensor = tf.mul(tf.sub(tf.mul(tf.sum(posHidProbs, 0), 1 / B), tf.mul(tf.sum(negHidProbs, 0), 1 / nNeg)), lr);
+    let stepB: tf.Tensor = tf.mul(columnSums(stackedV, blockWeights([B, nNeg], [lr / B, -lr / nNeg])), prec);
+    let stepC: tf.Tensor = columnSums(stackedH);
     let stepZ: tf.Tensor = tf.zerosLike(s.logVar);
     if (o.learnSigma) {
       // (v − b)²/2 − v ∘ (W p(h|v)) per row, averaged: the derivative of −E with respect to z, times σ².
