@@ -247,32 +247,6 @@ static napi_value js_gemm_batched(napi_env env, napi_callback_info info) {
 
 static inline uint32_t rotl32(uint32_t x, int k) { return (x << k) | (x >> (32 - k)); }
 
-/*
- * out[i] = [u_i < p[i]] with u_i = float(r_i · 2^-32), r_i the xoshiro128** outputs (Blackman &
- * Vigna) from state s[0..3]. The comparison is step(p − u) as the JS path computes it: p − u in
- * float32 is > 0 exactly when p > u (subnormals keep distinct floats apart), and NaN stays NaN.
- */
-static void bernoulli_rows(const float *restrict p, float *restrict out, size_t n, uint32_t *restrict s) {
-  uint32_t s0 = s[0], s1 = s[1], s2 = s[2], s3 = s[3];
-  for (size_t i = 0; i < n; i++) {
-    const uint32_t r = rotl32(s1 * 5u, 7) * 9u;
-    const uint32_t t = s1 << 9;
-    s2 ^= s0;
-    s3 ^= s1;
-    s1 ^= s2;
-    s0 ^= s3;
-    s2 ^= t;
-    s3 = rotl32(s3, 11);
-    const float u = (float)((double)r * 2.3283064365386963e-10);
-    const float d = p[i] - u;
-    out[i] = d > 0.0f ? 1.0f : (d != d ? d : 0.0f);
-  }
-  s[0] = s0;
-  s[1] = s1;
-  s[2] = s2;
-  s[3] = s3;
-}
-
 /* One xoshiro128** output (the generator of lib/core/random.ts). */
 static inline uint32_t xoshiro_next(uint32_t *s) {
   const uint32_t r = rotl32(s[1] * 5u, 7) * 9u;
@@ -285,6 +259,22 @@ static inline uint32_t xoshiro_next(uint32_t *s) {
   s[3] = rotl32(s[3], 11);
   return r;
 }
+
+/*
+ * out[i] = [u_i < p[i]] with u_i = float(r_i · 2^-32), r_i the xoshiro128** outputs (Blackman &
+ * Vigna) from state s[0..3]. The comparison is step(p − u) as the JS path computes it: p − u in
+ * float32 is > 0 exactly when p > u (subnormals keep distinct floats apart), and NaN stays NaN.
+ */
+static void bernoulli_rows(const float *restrict p, float *restrict out, size_t n, uint32_t *restrict state) {
+  uint32_t s[4] = {state[0], state[1], state[2], state[3]};
+  for (size_t i = 0; i < n; i++) {
+    const float u = (float)((double)xoshiro_next(s) * 2.3283064365386963e-10);
+    const float d = p[i] - u;
+    out[i] = d > 0.0f ? 1.0f : (d != d ? d : 0.0f);
+  }
+  memcpy(state, s, sizeof s);
+}
+
 
 static inline double softplus64(double x) { return x > 0 ? x + log1p(exp(-x)) : log1p(exp(x)); }
 
