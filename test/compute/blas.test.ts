@@ -77,6 +77,17 @@ function assertSameAsWasm(what: string, fn: () => tf.Tensor, expectNative = true
   tf.dispose([nativeOut, wasmOut]);
 }
 
+/** Runs `run` with the native kernels, then with native BLAS off (the JS / wasm path), and turns them back on. */
+function nativeThenJs<T>(run: () => T): { native: T; js: T } {
+  const native = run();
+  disableNativeBlas();
+  try {
+    return { native, js: run() };
+  } finally {
+    assert.ok(enableNativeBlas().enabled);
+  }
+}
+
 /** Asserts `fn` leaves no tensors and no backend data behind. */
 function assertNoLeaks(fn: () => void): void {
   const dataIds = tf.engine().backend.numDataIds();
@@ -429,13 +440,7 @@ test("native Bernoulli samples are the JS path's samples from the same seed, NaN
   let native: ReturnType<typeof draw> | undefined;
   let js: ReturnType<typeof draw> | undefined;
   noLeak("sampleBernoulli, native and JS", () => {
-    native = draw();
-    disableNativeBlas();
-    try {
-      js = draw();
-    } finally {
-      assert.ok(enableNativeBlas().enabled);
-    }
+    ({ native, js } = nativeThenJs(draw));
   });
   assert.ok(native !== undefined && js !== undefined);
   assert.equal(native.calls, 1, "the native kernel drew the samples");
@@ -473,14 +478,7 @@ test("native annealHidden equals the JS loop: same samples, same log-weight incr
       return { inc, hAug, next: rng.nextUint32() };
     };
     const before = nativeBlasCounters();
-    const native = run();
-    disableNativeBlas();
-    let js: ReturnType<typeof run>;
-    try {
-      js = run();
-    } finally {
-      assert.ok(enableNativeBlas().enabled);
-    }
+    const { native, js } = nativeThenJs(run);
     assert.equal(nativeBlasCounters().fallback, before.fallback);
     const what = `βHi ${betaHi}, βLo ${betaLo}, at ${at}`;
     for (let r = 0; r < rows; r++) {
@@ -511,14 +509,7 @@ test("native sampleVisible equals the JS loop: same visible samples, same linear
     sampleVisible(P, rows, nV, v, coef, acc, rng);
     return { v, acc, next: rng.nextUint32() };
   };
-  const native = run();
-  disableNativeBlas();
-  let js: ReturnType<typeof run>;
-  try {
-    js = run();
-  } finally {
-    assert.ok(enableNativeBlas().enabled);
-  }
+  const { native, js } = nativeThenJs(run);
   assert.deepEqual(native.v, js.v);
   assert.deepEqual(native.acc, js.acc, "float64 sums in the same order");
   assert.equal(native.next, js.next);
