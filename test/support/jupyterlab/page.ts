@@ -62,21 +62,40 @@ const countOf = (text: string) => /(\d+\/\d+) \[/.exec(text)?.[1];
 const lastCount = new Map<number, string>();
 const shown = new Map<number, Set<string>>();
 
-/** After an update_display_data: how many outputs the cell has, and which count ("450/1000") its bar shows. */
-async function onUpdate(cell: number, msg: KernelMessage.IUpdateDisplayDataMsg) {
+const entryOf = (cell: number): DisplayUpdates => {
   const entry = updates.get(cell) ?? { cell, updates: 0, distinctShown: 0, lastShown: false, maxOutputs: 0, outputs: 0 };
   updates.set(cell, entry);
+  return entry;
+};
+
+/** An update_display_data for a cell: counted, and the count ("450/1000") it carries remembered. */
+function onUpdate(cell: number, msg: KernelMessage.IUpdateDisplayDataMsg) {
+  const entry = entryOf(cell);
   entry.updates++;
   const count = countOf(String(msg.content.data["text/plain"] ?? ""));
   if (count) lastCount.set(cell, count);
-  await sleep(20);
+}
+
+/**
+ * Watches a cell's output area while it runs: after every change of its DOM, how many outputs it has
+ * and which count its bar shows. A MutationObserver sees each redraw however fast the cell sends its
+ * updates (a timer sampling the page after each message missed the redraws of a quick cell).
+ */
+function watchOutputs(cell: number): MutationObserver {
   const area = codeCell(cell).outputArea;
-  entry.maxOutputs = Math.max(entry.maxOutputs, area.model.length);
   const seen = shown.get(cell) ?? new Set<string>();
   shown.set(cell, seen);
-  const onScreen = countOf(area.node.textContent ?? "");
-  if (onScreen) seen.add(onScreen);
-  entry.distinctShown = seen.size;
+  const look = () => {
+    const onScreen = countOf(area.node.textContent ?? "");
+    if (!onScreen) return;
+    seen.add(onScreen);
+    const entry = entryOf(cell);
+    entry.maxOutputs = Math.max(entry.maxOutputs, area.model.length);
+    entry.distinctShown = seen.size;
+  };
+  const observer = new MutationObserver(look);
+  observer.observe(area.node, { childList: true, subtree: true, characterData: true });
+  return observer;
 }
 
 function chartNodes(root: Element, images: Map<string, { width: number; height: number }>): ChartNode[] {
@@ -210,7 +229,7 @@ const api: PageApi = {
     ctx.iopubMessage.connect((_, msg) => {
       const cell = cellOfRequest.get(String((msg.parent_header as { msg_id?: string }).msg_id ?? ""));
       if (msg.header.msg_type === "update_display_data" && cell !== undefined) {
-        void onUpdate(cell, msg as KernelMessage.IUpdateDisplayDataMsg);
+        onUpdate(cell, msg as KernelMessage.IUpdateDisplayDataMsg);
       }
     });
     session = ctx;
@@ -223,12 +242,18 @@ const api: PageApi = {
     const ctx = need(session, "connect");
     if (!cell.model.sharedModel.getSource().trim()) return { cell: index, status: "empty", ms: 0 };
     const t0 = performance.now();
+    const observer = watchOutputs(index);
     const pending = CodeCell.execute(cell, ctx);
     // The request goes out synchronously: its id tells which cell later output belongs to.
     const msgId = cell.outputArea.future?.msg.header.msg_id;
     if (msgId) cellOfRequest.set(msgId, index);
-    const reply = await pending;
+    const reply = await pending.catch((error: unknown) => {
+      observer.disconnect();
+      throw error;
+    });
     const ms = Math.round(performance.now() - t0);
+    await frames(); // the last redraw is on the page before the observer stops
+    observer.disconnect();
     const status = reply ? reply.content.status : "no reply";
     const run: CellRun = { cell: index, status, ms };
     if (status !== "ok") {
