@@ -547,6 +547,28 @@ export function nativeBernoulli<T extends tf.Tensor>(p: T, state: Uint32Array): 
 }
 
 /**
+ * `C = act(A·B + bias)` on OpenBLAS for row-major Float32Arrays, without tensors: A `[m, k]`,
+ * B `[k, n]`, bias `[n]` or null, C `[m, n]` (written). The same call the wasm matMul kernels make,
+ * so the numbers are those of `tf.fused.matMul` with native BLAS on. Returns false (C untouched)
+ * when native BLAS is not in use: the caller then goes through tfjs.
+ */
+export function nativeGemm(
+  A: Float32Array,
+  m: number,
+  k: number,
+  B: Float32Array,
+  n: number,
+  bias: Float32Array | null,
+  activation: "linear" | "sigmoid",
+  C: Float32Array,
+): boolean {
+  if (addon === undefined || !nativeBlasEnabled()) return false;
+  addon.gemmBatched(false, false, 1, m, n, k, A, 0, B, 0, C, bias, activation === "sigmoid" ? addon.ACT_SIGMOID : addon.ACT_LINEAR);
+  counters.native++;
+  return true;
+}
+
+/**
  * The native version of lib/eval/anneal.ts's annealHidden (the float64 hidden half of an AIS /
  * RAISE step), or false when native BLAS is not in use and the caller must run the JS loop. Same
  * arguments; `state` is the generator's four words, advanced in place.

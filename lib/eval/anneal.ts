@@ -5,16 +5,18 @@
  *
  * It is written for the wasm backend: per temperature one matMul up
  * (`[R, nV]×[nV, nH]`, bias fused) and one down (`[R, nH+1+B]×[nH+1+B, nV]`, sigmoid fused, with
- * Wᵀ transposed once and the per-chain visible bias (1 − β) b_A + β b folded into extra rows),
- * read back outside tidy; everything elementwise (weight increments, hidden and visible samples)
- * runs in float64 JavaScript with seeded uniforms. All chains of all bases share the matMuls.
+ * Wᵀ transposed once and the per-chain visible bias (1 − β) b_A + β b folded into extra rows);
+ * everything elementwise (weight increments, hidden and visible samples) runs in float64 with
+ * seeded uniforms. With native BLAS in use the products go straight to OpenBLAS on typed arrays
+ * and the elementwise halves run in C; otherwise the products are tfjs matMuls read back outside
+ * tidy and the halves run in JavaScript, on the same numbers. All chains of all bases share the matMuls.
  *
  * The schedule (Salakhutdinov & Murray's betas), the base-rate models and the summary of log weights
  * into an estimate with its band and effective sample size live here too, so that every annealer
  * reads them from one place.
  */
 import * as tf from "@tensorflow/tfjs";
-import { nativeAnnealHidden, nativeSampleVisible } from "../compute/blas";
+import { nativeAnnealHidden, nativeGemm, nativeSampleVisible } from "../compute/blas";
 import { sigmoid64, softplus64 } from "../core/numerics";
 import type { Rng, Seed } from "../core/random";
 import { type RBM, rbmSize } from "../core/rbm";
@@ -40,6 +42,11 @@ export class TemperedGibbs {
   private readonly c: tf.Tensor1D;
   /** `[nH + 1 + B, nV]`: Wᵀ, then b, then b_A of each base. */
   private readonly downMatrix: tf.Tensor2D;
+  /** Row-major copies of W, c and downMatrix for the native path (read once, on first use). */
+  private host?: { W: Float32Array; c: Float32Array; down: Float32Array };
+  /** Output buffers of the native path, reused: up's `[rows, nH]`, the down pass's `[rows, nV]`. */
+  private upOut = new Float32Array(0);
+  private downOut = new Float32Array(0);
 
   constructor(rbm: RBM, bases: Float32Array[]) {
     const { nVisible, nHidden } = rbmSize(rbm);
@@ -57,8 +64,38 @@ export class TemperedGibbs {
     rows.dispose();
   }
 
-  /** x = c + vW for `rows` rows of v `[rows, nV]` → `[rows, nH]` (a fresh array). */
+  private hostCopies(): { W: Float32Array; c: Float32Array; down: Float32Array } {
+    this.host ??= {
+      W: this.W.dataSync() as Float32Array,
+      c: this.c.dataSync() as Float32Array,
+      down: this.downMatrix.dataSync() as Float32Array,
+    };
+    return this.host;
+  }
+
+  /**
+   * The native path: `act(A·B + bias)` straight on OpenBLAS into a reused buffer, without creating
+   * tensors or reading them back (per temperature that bookkeeping cost as much as the products).
+   */
+  private native(which: "up" | "probs" | "logits", A: Float32Array, rows: number): Float32Array | undefined {
+    const up = which === "up";
+    const n = up ? this.nH : this.nV;
+    let out = up ? this.upOut : this.downOut;
+    if (out.length < rows * n) out = new Float32Array(rows * n);
+    const h = this.hostCopies();
+    const ran = up
+      ? nativeGemm(A, rows, this.nV, h.W, n, h.c, "linear", out)
+      : nativeGemm(A, rows, this.hCols, h.down, n, null, which === "probs" ? "sigmoid" : "linear", out);
+    if (!ran) return undefined;
+    if (up) this.upOut = out;
+    else this.downOut = out;
+    return out.length === rows * n ? out : out.subarray(0, rows * n);
+  }
+
+  /** x = c + vW for `rows` rows of v `[rows, nV]` → `[rows, nH]`, valid until the next call of up. */
   up(v: Float32Array, rows: number): Float32Array {
+    const fast = this.native("up", v, rows);
+    if (fast) return fast;
     const vt = tf.tensor2d(v.subarray(0, rows * this.nV), [rows, this.nV]);
     const x = tf.fused.matMul({ a: vt, b: this.W, bias: this.c });
     const out = x.dataSync() as Float32Array; // read outside tidy: tidy walks returned typed arrays slowly
@@ -66,8 +103,13 @@ export class TemperedGibbs {
     return out;
   }
 
-  /** p(v = 1 | h) at each chain's β: σ(β (b + W h) + (1 − β) b_A) from rows `[rows, hCols]` → `[rows, nV]`. */
+  /**
+   * p(v = 1 | h) at each chain's β: σ(β (b + W h) + (1 − β) b_A) from rows `[rows, hCols]` → `[rows, nV]`,
+   * valid until the next call of visibleProbs or visibleLogits.
+   */
   visibleProbs(hAug: Float32Array, rows: number): Float32Array {
+    const fast = this.native("probs", hAug, rows);
+    if (fast) return fast;
     const ht = tf.tensor2d(hAug.subarray(0, rows * this.hCols), [rows, this.hCols]);
     const p = tf.fused.matMul({ a: ht, b: this.downMatrix, activation: "sigmoid" });
     const out = p.dataSync() as Float32Array;
@@ -75,8 +117,10 @@ export class TemperedGibbs {
     return out;
   }
 
-  /** The logits of {@link visibleProbs}: β (b + W h) + (1 − β) b_A `[rows, nV]`. */
+  /** The logits of {@link visibleProbs}: β (b + W h) + (1 − β) b_A `[rows, nV]` (same lifetime). */
   visibleLogits(hAug: Float32Array, rows: number): Float32Array {
+    const fast = this.native("logits", hAug, rows);
+    if (fast) return fast;
     const ht = tf.tensor2d(hAug.subarray(0, rows * this.hCols), [rows, this.hCols]);
     const a = tf.matMul(ht, this.downMatrix);
     const out = a.dataSync() as Float32Array;

@@ -25,7 +25,7 @@ import {
 } from "../../lib/compute/blas";
 import { Rng } from "../../lib/core/random";
 import { sampleBernoulli, UniformSource } from "../../lib/core/units";
-import { annealHidden, SAMPLE_HIGH, SAMPLE_LOW, SAMPLE_NONE, type SampleAt, sampleVisible } from "../../lib/eval/anneal";
+import { annealHidden, SAMPLE_HIGH, SAMPLE_LOW, SAMPLE_NONE, type SampleAt, sampleVisible, TemperedGibbs } from "../../lib/eval/anneal";
 import { noLeak } from "../support/assert";
 
 const ROOT = path.resolve(__dirname, "..", "..");
@@ -514,4 +514,79 @@ test("native sampleVisible equals the JS loop: same visible samples, same linear
   assert.deepEqual(native.acc, js.acc, "float64 sums in the same order");
   assert.equal(native.next, js.next);
   assert.ok(native.v.every((x) => x === 0 || x === 1));
+});
+
+test("TemperedGibbs's products on native BLAS: no tensors made, the tfjs matMuls' numbers (1e-5), buffers reused", {
+  skip: SKIP,
+}, async () => {
+  await initBackend({ quiet: true });
+  if (!nativeBlasEnabled()) return;
+  const [nV, nH, rows] = [37, 23, 11];
+  const rbm = {
+    W: tf.tensor2d(
+      Float32Array.from({ length: nV * nH }, (_, i) => 0.4 * Math.sin(i * 1.37)),
+      [nV, nH],
+    ),
+    b: tf.tensor1d(Float32Array.from({ length: nV }, (_, i) => Math.cos(i * 0.61))),
+    c: tf.tensor1d(Float32Array.from({ length: nH }, (_, j) => 0.3 * Math.sin(j * 2.1))),
+  };
+  const bases = [0, 1].map((k) => Float32Array.from({ length: nV }, (_, i) => -1 + Math.sin(i + k)));
+  const v = Float32Array.from({ length: rows * nV }, (_, i) => (Math.sin(i * 3.3) > 0 ? 1 : 0));
+  const run = () => {
+    const g = new TemperedGibbs(rbm, bases);
+    const hAug = Float32Array.from({ length: rows * g.hCols }, (_, i) => (Math.cos(i * 0.77) > 0 ? 0.6 : 0));
+    for (let r = 0; r < rows; r++) g.setBiasColumns(hAug, r, 0.6, r % 2);
+    const tensors = tf.memory().numTensors;
+    const calls = nativeBlasCounters().native;
+    const x = g.up(v, rows);
+    const p = g.visibleProbs(hAug, rows);
+    const madeTensors = tf.memory().numTensors !== tensors;
+    const out = { x: Float32Array.from(x), p: Float32Array.from(p), a: Float32Array.from(g.visibleLogits(hAug, rows)) };
+    const reused = g.up(v, rows) === x && g.visibleLogits(hAug, rows) === p;
+    g.dispose();
+    return { ...out, madeTensors, reused, calls: nativeBlasCounters().native - calls };
+  };
+  const { native, js } = nativeThenJs(run);
+  assert.equal(native.madeTensors, false, "the native path creates no tensors");
+  assert.equal(native.calls, 5, "five products, each one native call");
+  assert.ok(native.reused, "the output buffers are reused from call to call");
+  assert.equal(js.calls, 0, "with native BLAS off the products are tfjs matMuls");
+  // The truth in float64: x = c + vW, a = β (b + W h) + (1 − β) b_A, p = σ(a).
+  const W = rbm.W.dataSync();
+  const [b, c] = [rbm.b.dataSync(), rbm.c.dataSync()];
+  for (let r = 0; r < rows; r++) {
+    for (let j = 0; j < nH; j++) {
+      let s = c[j];
+      for (let i = 0; i < nV; i++) s += v[r * nV + i] * W[i * nH + j];
+      for (const [name, got] of [
+        ["native", native.x],
+        ["js", js.x],
+      ] as const)
+        assert.ok(Math.abs(got[r * nH + j] - s) < 1e-5, `${name} x[${r}, ${j}] = ${got[r * nH + j]}, exact ${s}`);
+    }
+  }
+  const hCols = nH + 1 + bases.length;
+  const hAug = Float32Array.from({ length: rows * hCols }, (_, i) => (Math.cos(i * 0.77) > 0 ? 0.6 : 0));
+  for (let r = 0; r < rows; r++) {
+    for (let i = 0; i < nV; i++) {
+      // hAug holds β h, then β (the coefficient of b), then 1 − β at the row's base.
+      let s = 0.6 * b[i] + 0.4 * bases[r % 2][i];
+      for (let j = 0; j < nH; j++) s += hAug[r * hCols + j] * W[i * nH + j];
+      const k = r * nV + i;
+      for (const [name, got] of [
+        ["native", native.a],
+        ["js", js.a],
+      ] as const)
+        assert.ok(Math.abs(got[k] - s) < 1e-5, `${name} logits[${r}, ${i}] = ${got[k]}, exact ${s}`);
+      for (const [name, got] of [
+        ["native", native.p],
+        ["js", js.p],
+      ] as const)
+        assert.ok(
+          Math.abs(got[k] - 1 / (1 + Math.exp(-s))) < 1e-6,
+          `${name} probs[${r}, ${i}] = ${got[k]}, σ(exact) ${1 / (1 + Math.exp(-s))}`,
+        );
+    }
+  }
+  tf.dispose([rbm.W, rbm.b, rbm.c]);
 });
