@@ -339,17 +339,21 @@ export { type CenteredTrainOptions, type CenteredTrainResult, trainCenteredRBM }
 // dbn: deep belief networks
 export {
   type DBN,
+  type GaussianPixels,
   type GenerativeLayer,
   assertDBN,
   assertLayerSizes,
   cloneDBN,
   disposeDBN,
+  gaussianFirstLayer,
+  gaussianInputMap,
   stackRBMs,
   transposeRBM,
   untieDBN,
 } from "./dbn/model";
 export {
   CheckpointWriteError,
+  type GaussianLayerOptions,
   type LayerInfo,
   type PretrainOptions,
   type PretrainPartial,

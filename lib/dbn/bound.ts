@@ -3,6 +3,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { allBinaryStates, exactLogZ } from "../core/exact";
+import { type GaussianRBM, gaussianHiddenInput } from "../core/gaussian";
 import { freeEnergy, type RBM } from "../core/rbm";
 /** Result of {@link exactDBNBound}. */
 export interface DBNBound {
@@ -25,9 +26,12 @@ export interface DBNBound {
  * with p(v|h) the lower RBM's conditional and p(h) = exp(−F_prior(h)) / Z_prior the marginal of
  * the `prior` RBM over its visible layer (which is h). With `prior = transposeRBM(lower)` the bound
  * equals the lower RBM's log p(v), since q is then its exact posterior.
+ *
+ * A Gaussian–Bernoulli `lower` (a DBN's Gaussian first layer, on standardised v) gives the bound on
+ * the density: p(v|h) = N(b + W h, σ²) and q(h_j = 1 | v) = σ(c + (v/σ²) W)_j.
  * @param v `[n, nVisible]` @returns per-row bound and the means of its parts
  */
-export function exactDBNBound(lower: RBM, prior: RBM, v: tf.Tensor2D): DBNBound {
+export function exactDBNBound(lower: RBM | GaussianRBM, prior: RBM, v: tf.Tensor2D): DBNBound {
   const [nV, nH] = lower.W.shape;
   if (nH > 16)
     throw new Error(`exactDBNBound: the lower RBM has ${nH} hidden units; the exact bound enumerates 2^nHidden states, so use at most 16.`);
@@ -41,9 +45,22 @@ export function exactDBNBound(lower: RBM, prior: RBM, v: tf.Tensor2D): DBNBound 
     const H = allBinaryStates(nH); // [S, nH]
     const logPrior = tf.sub(tf.neg(freeEnergy(H, prior)), logZ); // [S]
     const A = tf.add(tf.matMul(H, tf.transpose(lower.W)), lower.b); // [S, nV]
-    // log p(v|h) = Σ_i v_i a_i − softplus(a_i)  → [n, S]
-    const logPvh = tf.sub(tf.matMul(v, tf.transpose(A)), tf.sum(tf.softplus(A), 1));
-    const pre = tf.add(tf.matMul(v, lower.W), lower.c); // [n, nH]
+    let logPvh: tf.Tensor2D;
+    let pre: tf.Tensor2D;
+    if ("logVar" in lower) {
+      // log N(v; a, σ²) = −½ Σ_i (v_i − a_i)²/σ_i² − ½ Σ_i log(2π σ_i²), expanded over the rows and states → [n, S]
+      const prec = tf.exp(tf.neg(lower.logVar));
+      const vv = tf.reshape(tf.sum(tf.mul(tf.square(v), prec), 1), [-1, 1]);
+      const aa = tf.reshape(tf.sum(tf.mul(tf.square(A), prec), 1), [1, -1]);
+      const cross = tf.matMul(tf.mul(v, prec), tf.transpose(A));
+      const logNorm = tf.mul(tf.sum(tf.add(lower.logVar, Math.log(2 * Math.PI))), 0.5);
+      logPvh = tf.sub(tf.sub(cross, tf.mul(tf.add(vv, aa), 0.5)), logNorm) as tf.Tensor2D;
+      pre = gaussianHiddenInput(v, lower);
+    } else {
+      // log p(v|h) = Σ_i v_i a_i − softplus(a_i)  → [n, S]
+      logPvh = tf.sub(tf.matMul(v, tf.transpose(A)), tf.sum(tf.softplus(A), 1)) as tf.Tensor2D;
+      pre = tf.add(tf.matMul(v, lower.W), lower.c) as tf.Tensor2D; // [n, nH]
+    }
     // log q(h|v) = Σ_j h_j log σ(pre_j) + (1 − h_j) log σ(−pre_j)  → [n, S]
     const logQ = tf.add(tf.matMul(tf.logSigmoid(pre), tf.transpose(H)), tf.matMul(tf.logSigmoid(tf.neg(pre)), tf.transpose(tf.sub(1, H))));
     const q = tf.exp(logQ);

@@ -12,7 +12,7 @@ import {
 } from "../io/checkpoint";
 import { type JsonObject, type JsonValue, type OverwritePolicy, type SafeTensorInput, safeToTensor, tensorToSafe } from "../io/safetensors";
 import { type DenseLayer, disposeMLP, type MLP, mlpSizes } from "./mlp";
-import { archName, assertDBN, type DBN, type GenerativeLayer, visibleUnits } from "./model";
+import { archName, assertDBN, type DBN, type GaussianPixels, type GenerativeLayer, visibleUnits } from "./model";
 /** `__metadata__.format` of a DBN checkpoint. */
 export const DBN_FORMAT = "rbm-notebooks/dbn";
 
@@ -39,6 +39,8 @@ export interface DBNFileContent extends DBNFileInfo {
   /** The finished RBMs, bottom first (fewer than L in an interrupted pretraining). */
   layers: RBM[];
   generative?: GenerativeLayer[];
+  /** The Gaussian pixels of a DBN with a Gaussian first layer (stored once layer 0 is trained). */
+  gaussian?: GaussianPixels;
 }
 
 /** Writes a DBN file (see {@link saveDBN}); pretraining writes its partial ones with it. */
@@ -53,7 +55,13 @@ export function writeDBNFile(
     tensors[`generative${l}.W`] = tensorToSafe(g.W, `generative${l}.W`);
     tensors[`generative${l}.b`] = tensorToSafe(g.b, `generative${l}.b`);
   });
+  if (c.gaussian) {
+    tensors["gaussian.logVar"] = tensorToSafe(c.gaussian.logVar, "gaussian.logVar");
+    tensors["gaussian.mean"] = { dtype: "F32", shape: [c.gaussian.mean.length], data: c.gaussian.mean };
+    tensors["gaussian.std"] = { dtype: "F32", shape: [c.gaussian.std.length], data: c.gaussian.std };
+  }
   const metadata: Record<string, string> = {
+    pixels: c.gaussian ? "gaussian" : "binary",
     sizes: JSON.stringify(c.sizes),
     nLabels: String(c.nLabels),
     layersDone: String(c.layers.length),
@@ -82,12 +90,25 @@ export function readDBNFile(file: string): DBNFileContent {
   const { hyperparameters, histories } = readJsonMetadata(f, { hyperparameters: "object", histories: "array" });
   const layers: RBM[] = [];
   const generative: GenerativeLayer[] = [];
+  let gaussian: GaussianPixels | undefined;
   const release = () => {
     layers.forEach(disposeRBM);
     generative.forEach((g) => tf.dispose([g.W, g.b]));
+    gaussian?.logVar.dispose();
   };
+  if (metadata.pixels !== undefined && metadata.pixels !== "binary" && metadata.pixels !== "gaussian")
+    throw corrupt(`its "pixels" metadata is ${JSON.stringify(metadata.pixels)}, not "binary" or "gaussian"`);
   try {
     for (let l = 0; l < done; l++) layers.push(rbmFromTensors(tensors, `layer${l}.`, source));
+    if (metadata.pixels === "gaussian") {
+      const [z, mean, std] = ["logVar", "mean", "std"].map((k) => tensors[`gaussian.${k}`]);
+      if (!z || !mean || !std) throw corrupt("it says its pixels are Gaussian but gaussian.logVar, .mean or .std is missing");
+      const n0 = (sizes as number[])[0];
+      if ([z, mean, std].some((t) => t.shape.length !== 1 || t.shape[0] !== n0))
+        throw corrupt(`its gaussian.logVar, .mean and .std must hold ${n0} values each (one per pixel)`);
+      const values = (t: typeof z) => Float32Array.from(t.data as ArrayLike<number>);
+      gaussian = { logVar: safeToTensor(z) as tf.Tensor1D, mean: values(mean), std: values(std) };
+    }
     if (metadata.untied === "1") {
       for (let l = 0; l < sizes.length - 2; l++) {
         const W = tensors[`generative${l}.W`];
@@ -105,6 +126,7 @@ export function readDBNFile(file: string): DBNFileContent {
     nLabels,
     layers,
     generative: metadata.untied === "1" ? generative : undefined,
+    gaussian,
     hyperparameters: hyperparameters as JsonObject,
     histories: histories as JsonValue[],
     metadata,
@@ -149,6 +171,8 @@ export function saveDBN(file: string, dbn: DBN, opts: SaveDBNOptions = {}): void
       throw new Error(`Cannot save ${path.resolve(file)}: layer ${l}: ${(e as Error).message}`);
     }
   });
+  if (dbn.gaussian && !dbn.gaussian.logVar.dataSync().every((z) => Number.isFinite(z)))
+    throw new Error(`Cannot save ${path.resolve(file)}: the Gaussian first layer's logVar holds NaN or ±Infinity (training diverged).`);
   writeDBNFile(
     file,
     {
@@ -156,6 +180,7 @@ export function saveDBN(file: string, dbn: DBN, opts: SaveDBNOptions = {}): void
       nLabels: dbn.nLabels,
       layers: dbn.layers,
       generative: dbn.generative,
+      gaussian: dbn.gaussian,
       hyperparameters: opts.hyperparameters ?? {},
       histories: opts.histories ?? [],
     },
@@ -173,6 +198,7 @@ export function loadDBN(file: string, opts: { expect?: { sizes?: number[]; nLabe
   const release = () => {
     c.layers.forEach(disposeRBM);
     (c.generative ?? []).forEach((g) => tf.dispose([g.W, g.b]));
+    c.gaussian?.logVar.dispose();
   };
   if (c.layers.length < L) {
     release();
@@ -192,7 +218,7 @@ export function loadDBN(file: string, opts: { expect?: { sizes?: number[]; nLabe
         `${archName(want.sizes ?? c.sizes, want.nLabels ?? c.nLabels)} was expected; pick the checkpoint saved for this architecture.`,
     );
   }
-  const dbn: DBN = { sizes: c.sizes, nLabels: c.nLabels, layers: c.layers, generative: c.generative };
+  const dbn: DBN = { sizes: c.sizes, nLabels: c.nLabels, layers: c.layers, generative: c.generative, gaussian: c.gaussian };
   return { dbn, hyperparameters: c.hyperparameters, histories: c.histories, metadata: c.metadata };
 }
 

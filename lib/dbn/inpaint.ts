@@ -33,7 +33,7 @@ import * as tf from "@tensorflow/tfjs";
 import { type Seed, toRng } from "../core/random";
 import type { RBM } from "../core/rbm";
 import { sampleBernoulli, sigmoidLayer, uniformTensor } from "../core/units";
-import { assertDBN, checkLabels, type DBN, oneHotTensor } from "./model";
+import { assertBinaryPixels, assertDBN, checkLabels, type DBN, oneHotTensor } from "./model";
 
 /** Options of {@link inpaintDBN}. */
 export interface InpaintDBNOptions {
@@ -109,6 +109,7 @@ function topLogPrior(dbn: DBN, x: tf.Tensor2D, y: tf.Tensor2D | undefined): tf.T
  */
 export function inpaintDBN(dbn: DBN, images: Float32Array, known: Float32Array, opts: InpaintDBNOptions): InpaintDBNResult {
   assertDBN(dbn, "inpaintDBN");
+  assertBinaryPixels(dbn, "inpaintDBN", "Its pixels given x₁ are Gaussian, and clamping them is not built; inpaint binary pixels.");
   const L = dbn.sizes.length - 1;
   if (L < 2) throw new Error("inpaintDBN: this DBN is one RBM; inpaint it with clampedGibbsChain on dbn.layers[0].");
   const n0 = dbn.sizes[0];

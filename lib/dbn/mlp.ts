@@ -8,7 +8,7 @@ import { type Seed, toRng } from "../core/random";
 import { initRBM } from "../core/rbm";
 import { sigmoidLayer } from "../core/units";
 import { assertDataset, type Dataset, dim } from "../io/data";
-import { assertDBN, type DBN } from "./model";
+import { assertDBN, type DBN, gaussianInputMap } from "./model";
 /**
  * An inverted-dropout mask: m/(1 − p) with m ~ Bernoulli(1 − p) elementwise, so each entry is 0 with
  * probability p and 1/(1 − p) otherwise, and its mean is 1.
@@ -88,13 +88,26 @@ export interface MLPInitOptions {
 /**
  * Unrolls a DBN into an MLP n₀ → n₁ → … → n_L → nClasses: hidden layer l is σ(x W_l + c_l) with the
  * DBN's recognition weights (for a label-joined top RBM, only the rows of W that come from x_{L−1});
- * the softmax output layer is new. New tensors: the DBN is not modified.
+ * the softmax output layer is new. With Gaussian pixels the first layer's standardisation and 1/σ²
+ * are folded into its weights and bias (W_i ← W_i /(s_i σ_i²), c ← c − Σ_i μ_i W_i /(s_i σ_i²)), so the
+ * MLP reads pixels like the DBN. New tensors: the DBN is not modified.
  */
 export function dbnToMLP(dbn: DBN, opts: MLPInitOptions = {}): MLP {
   assertDBN(dbn, "dbnToMLP");
   const L = dbn.layers.length;
   const hidden = dbn.layers.map((rbm, l) => {
     const W = l === L - 1 && dbn.nLabels > 0 ? tf.slice(rbm.W, [0, 0], [dbn.sizes[L - 1], dbn.sizes[L]]) : rbm.W.clone();
+    if (l === 0 && dbn.gaussian) {
+      // The Gaussian layer's input u/σ² = v ⊙ scale + shift folded into the weights: the MLP reads pixels.
+      const { scale, shift } = gaussianInputMap(dbn.gaussian);
+      const n0 = dbn.sizes[0];
+      const folded = tf.tidy(() => ({
+        W: tf.mul(W, tf.tensor2d(scale, [n0, 1])) as tf.Tensor2D,
+        b: tf.add(rbm.c, tf.reshape(tf.matMul(tf.tensor2d(shift, [1, n0]), W), [W.shape[1]])) as tf.Tensor1D,
+      }));
+      W.dispose();
+      return folded;
+    }
     return { W, b: rbm.c.clone() };
   });
   return { layers: [...hidden, outputLayer(dbn.sizes[L], opts.nClasses ?? 10, opts.outputStd ?? 0.01, opts.seed ?? 0)] };

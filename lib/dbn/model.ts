@@ -17,6 +17,7 @@
  */
 
 import * as tf from "@tensorflow/tfjs";
+import type { GaussianRBM } from "../core/gaussian";
 import { assertRBMShapes, cloneRBM, disposeRBM, type RBM } from "../core/rbm";
 /** Top-down (generative) weights of one lower layer: p(x_l = 1 | x_{l+1}) = σ(x_{l+1} W + b). */
 export interface GenerativeLayer {
@@ -24,6 +25,23 @@ export interface GenerativeLayer {
   W: tf.Tensor2D;
   /** `[n_l]` */
   b: tf.Tensor1D;
+}
+
+/**
+ * Real-valued pixels through a Gaussian–Bernoulli first layer (core/gaussian.ts, in the
+ * parametrisation of Cho, Ilin & Raiko 2011). `layers[0]` holds that RBM's W, b and c, learned on
+ * standardised pixels u = (v − μ)/s; these are its log variances z = log σ² and the standardisation,
+ * so that the DBN takes and returns pixels in their own units:
+ *
+ *   p(x₁ = 1 | v) = σ(c + (u/σ²) W),   p(v | x₁) = N(μ + s ⊙ (b + W x₁), s² σ²)
+ */
+export interface GaussianPixels {
+  /** z = log σ² of the first layer's visible units `[n₀]`, in standardised units. */
+  logVar: tf.Tensor1D;
+  /** μ `[n₀]`: the pixel means the layer was standardised with. */
+  mean: Float32Array;
+  /** s `[n₀]`: the pixel spreads the layer was standardised with (each > 0). */
+  std: Float32Array;
 }
 
 /**
@@ -45,6 +63,31 @@ export interface DBN {
    * up-down algorithm. While undefined the generative weights are tied: `layers[l].Wᵀ`, `layers[l].b`.
    */
   generative?: GenerativeLayer[];
+  /** Set when the pixels are real-valued Gaussian units ({@link GaussianPixels}); binary pixels otherwise. */
+  gaussian?: GaussianPixels;
+}
+
+/**
+ * The first layer's input map of a Gaussian DBN as one affine map of the pixels: u/σ² = v ⊙ scale +
+ * shift with scale = 1/(s σ²) and shift = −μ/(s σ²) `[n₀]` (plain arrays).
+ */
+export function gaussianInputMap(g: GaussianPixels): { scale: Float32Array; shift: Float32Array } {
+  const z = g.logVar.dataSync();
+  const scale = Float32Array.from(z, (zi, i) => Math.exp(-zi) / g.std[i]);
+  return { scale, shift: Float32Array.from(scale, (a, i) => -a * g.mean[i]) };
+}
+
+/** The first layer of a Gaussian DBN as a {@link GaussianRBM} on standardised pixels (a view: no copies). */
+export function gaussianFirstLayer(dbn: DBN): GaussianRBM {
+  if (!dbn.gaussian) throw new Error("gaussianFirstLayer: this DBN has binary pixels (no .gaussian).");
+  const { W, b, c } = dbn.layers[0];
+  return { W, b, c, logVar: dbn.gaussian.logVar };
+}
+
+/** Throws, naming `what`, when the DBN has Gaussian pixels: for the methods written for binary ones. */
+export function assertBinaryPixels(dbn: DBN, what: string, instead: string): void {
+  if (dbn.gaussian)
+    throw new Error(`${what}: this DBN's pixels are real-valued (a Gaussian first layer); ${what} needs binary pixels. ${instead}`);
 }
 
 /** Checks that `sizes` is at least two positive integers; throws saying what is expected. */
@@ -105,6 +148,19 @@ export function assertDBN(dbn: DBN, what = "DBN"): void {
       );
     }
   });
+  if (dbn.gaussian) {
+    const g = dbn.gaussian;
+    const n0 = dbn.sizes[0];
+    if (!(g.logVar instanceof tf.Tensor) || g.logVar.isDisposed)
+      throw new Error(`${what}: the Gaussian first layer's logVar is missing or was disposed; use a live model.`);
+    if (g.logVar.shape.length !== 1 || g.logVar.shape[0] !== n0 || g.mean?.length !== n0 || g.std?.length !== n0)
+      throw new Error(
+        `${what}: the Gaussian first layer needs logVar, mean and std of ${n0} values (one per pixel); got [${g.logVar.shape}], ${g.mean?.length}, ${g.std?.length}.`,
+      );
+    const bad = g.std.findIndex((x) => !(x > 0 && Number.isFinite(x)));
+    if (bad >= 0)
+      throw new Error(`${what}: the Gaussian first layer's std[${bad}] = ${g.std[bad]}; every spread must be positive and finite.`);
+  }
   if (dbn.generative) {
     if (dbn.generative.length !== L - 1)
       throw new Error(`DBN: ${L} RBMs need ${L - 1} generative layers, it holds ${dbn.generative.length}.`);
@@ -152,6 +208,7 @@ export function stackRBMs(rbms: RBM[], opts: { nLabels?: number } = {}): DBN {
 export function disposeDBN(dbn: DBN): void {
   dbn.layers.forEach(disposeRBM);
   for (const g of dbn.generative ?? []) tf.dispose([g.W, g.b]);
+  dbn.gaussian?.logVar.dispose();
 }
 
 /** A deep copy (new tensors). */
@@ -161,6 +218,7 @@ export function cloneDBN(dbn: DBN): DBN {
     nLabels: dbn.nLabels,
     layers: dbn.layers.map(cloneRBM),
     generative: dbn.generative?.map((g) => ({ W: g.W.clone(), b: g.b.clone() })),
+    gaussian: dbn.gaussian && { logVar: dbn.gaussian.logVar.clone(), mean: dbn.gaussian.mean.slice(), std: dbn.gaussian.std.slice() },
   };
 }
 

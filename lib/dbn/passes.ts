@@ -4,7 +4,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { sigmoidLayer } from "../core/units";
 import { type Dataset, visibleRows } from "../io/data";
-import { assertDBN, checkLabels, type DBN, oneHotTensor } from "./model";
+import { assertDBN, checkLabels, type DBN, gaussianInputMap, oneHotTensor } from "./model";
 /** The deepest layer reachable without labels: n_{L−1} when the top RBM has label units, else n_L. */
 export function defaultDepth(dbn: DBN): number {
   return dbn.nLabels > 0 ? dbn.sizes.length - 2 : dbn.sizes.length - 1;
@@ -23,7 +23,8 @@ export function checkDepth(dbn: DBN, depth: number, hasLabels: boolean, what: st
 /**
  * Bottom-up probabilities: x₀ = v, x_{l+1} = σ(x_l W_l + c_l), up to layer `depth` (the recognition
  * weights, mean-field: probabilities are propagated, not samples). For the top layer of a
- * label-joined DBN pass one-hot `labels` `[batch, nLabels]`.
+ * label-joined DBN pass one-hot `labels` `[batch, nLabels]`. With Gaussian pixels the first step is
+ * the Gaussian layer's x₁ = σ(c + (u/σ²) W₀), u = (v − μ)/s the standardised pixels.
  * @param v `[batch, n₀]` @returns `[batch, n_depth]`
  * @param depthOrDefault how many layers to go up; default {@link defaultDepth} (read after the DBN is checked)
  */
@@ -36,8 +37,9 @@ export function dbnUpPass(dbn: DBN, v: tf.Tensor2D, depthOrDefault?: number, lab
       `dbnUpPass: v has shape [${v.shape}] but the DBN's first layer has ${dbn.sizes[0]} units: pass [batch, ${dbn.sizes[0]}].`,
     );
   const L = dbn.sizes.length - 1;
+  const input = dbn.gaussian && depth > 0 ? gaussianInputMap(dbn.gaussian) : undefined;
   return tf.tidy(() => {
-    let x: tf.Tensor2D = v;
+    let x: tf.Tensor2D = input ? (tf.add(tf.mul(v, input.scale), input.shift) as tf.Tensor2D) : v;
     for (let l = 0; l < depth; l++) {
       const rbm = dbn.layers[l];
       if (l === L - 1 && dbn.nLabels > 0) {
@@ -55,6 +57,8 @@ export function dbnUpPass(dbn: DBN, v: tf.Tensor2D, depthOrDefault?: number, lab
 /**
  * Top-down probabilities from layer `from` (default n_{L−1}) to the pixels: x_l = σ(x_{l+1} G_l + g_l),
  * with the untied generative weights when present, else the tied ones (Wᵀ, explicitly transposed).
+ * With Gaussian pixels the last step gives the mean of p(v | x₁) in pixel units, μ + s ⊙ (x₁ G₀ + g₀)
+ * (not clipped to [0, 1]).
  * @param x `[batch, n_from]` @returns `[batch, n₀]`
  */
 export function dbnDownPass(dbn: DBN, x: tf.Tensor2D, from = dbn.sizes.length - 2): tf.Tensor2D {
@@ -67,7 +71,13 @@ export function dbnDownPass(dbn: DBN, x: tf.Tensor2D, from = dbn.sizes.length - 
     let h: tf.Tensor2D = x;
     for (let l = from - 1; l >= 0; l--) {
       const g = dbn.generative?.[l];
-      h = g ? sigmoidLayer(h, g.W, g.b) : sigmoidLayer(h, tf.transpose(dbn.layers[l].W) as tf.Tensor2D, dbn.layers[l].b);
+      const [W, b] = g ? [g.W, g.b] : [tf.transpose(dbn.layers[l].W) as tf.Tensor2D, dbn.layers[l].b];
+      if (l === 0 && dbn.gaussian) {
+        const { mean, std } = dbn.gaussian;
+        h = tf.add(tf.mul(tf.fused.matMul({ a: h, b: W, bias: b }), std), mean) as tf.Tensor2D;
+      } else {
+        h = sigmoidLayer(h, W, b);
+      }
     }
     return h.clone();
   });

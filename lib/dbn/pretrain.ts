@@ -5,18 +5,21 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as tf from "@tensorflow/tfjs";
+import { disposeGaussianRBM, gaussianHiddenFeatures, initGaussianRBM } from "../core/gaussian";
 import { withoutUndefined } from "../core/numerics";
 import { Rng, type Seed, toRng } from "../core/random";
 import { disposeRBM, initRBM, type RBM } from "../core/rbm";
 import { sigmoidLayer } from "../core/units";
 import { assertDataset, type Dataset, dim, visibleRows } from "../io/data";
 import type { JsonObject } from "../io/safetensors";
+import { applyStandardizer, fitStandardizer, type StandardizeOptions } from "../io/standardize";
 import { type EpochRecord, resolveTrainOptions, type TrainOptions, type TrainResult, trainRBM } from "../train/cd";
+import { type GaussianTrainOptions, trainGaussianRBM } from "../train/gaussian";
 import { TrainingInterruptedError } from "../train/loop";
 import { interrupted } from "../view/interrupt";
 import { readDBNFile, writeDBNFile } from "./checkpoint";
 import { trainJointRBM } from "./joint";
-import { archName, assertLabelCount, assertLayerSizes, checkLabels, type DBN, visibleUnits } from "./model";
+import { archName, assertLabelCount, assertLayerSizes, checkLabels, type DBN, type GaussianPixels, visibleUnits } from "./model";
 
 /** A cheap fingerprint of a data set (size, width and a hash of a strided sample of values and labels). */
 function fingerprint(data: Dataset): string {
@@ -36,14 +39,37 @@ function fingerprint(data: Dataset): string {
 /** What is passed from one layer to the next during pretraining. */
 export type Propagation = "probs" | "samples";
 
+/** The Gaussian first layer of {@link PretrainOptions} (`visible: "gaussian"`). */
+export interface GaussianLayerOptions {
+  /**
+   * Training options of layer 0 ({@link trainGaussianRBM}: its defaults are the Gaussian ones, a
+   * learning rate of 0.001 and σ fixed at 1 unless `learnSigma`). The seed defaults to layer 0's.
+   */
+  train?: GaussianTrainOptions;
+  /** How the pixels are standardised before layer 0 sees them. Default per pixel, spreads floored at 0.05. */
+  standardize?: StandardizeOptions;
+  /** Standard deviation of layer 0's initial weights. Default 0.01 (initGaussianRBM). */
+  initStd?: number;
+}
+
 /** Options of {@link pretrainDBN}. */
 export interface PretrainOptions {
   /**
-   * Training options of every layer (one object), or one per layer (an array of L). Seeds default
-   * to distinct numbers derived from `seed`. For the label-joined top RBM `sampleVisible` defaults
-   * to true (see {@link trainJointRBM}); the sparsity penalty is not available there.
+   * Training options of every binary layer (one object), or one per layer (an array of L; with
+   * `visible: "gaussian"` an array of L − 1 for layers 1 … L−1, layer 0's coming from `gaussian`).
+   * Seeds default to distinct numbers derived from `seed`. For the label-joined top RBM
+   * `sampleVisible` defaults to true (see {@link trainJointRBM}); the sparsity penalty is not available there.
    */
   perLayer?: TrainOptions | TrainOptions[];
+  /**
+   * The pixels: "binary" (default), Bernoulli units reading the data in [0, 1] as probabilities; or
+   * "gaussian", real-valued Gaussian–Bernoulli units (the DBN's `gaussian`, core/gaussian.ts): the
+   * pixels are standardised with statistics of `data` and layer 0 is trained with trainGaussianRBM;
+   * the DBN keeps the standardisation, so it still takes and returns pixels in their own units.
+   */
+  visible?: "binary" | "gaussian";
+  /** Options of the Gaussian first layer (`visible: "gaussian"`). */
+  gaussian?: GaussianLayerOptions;
   /**
    * What the next layer is trained on: "probs" (default) — the hidden probabilities p(h = 1 | x), as
    * in Hinton & Salakhutdinov's code (less sampling noise, same expectation); "samples" — one binary
@@ -116,11 +142,14 @@ export class CheckpointWriteError extends Error {
   readonly layers: RBM[];
   /** Their training histories. */
   readonly histories: EpochRecord[][];
-  constructor(message: string, layers: RBM[], histories: EpochRecord[][], cause: unknown) {
+  /** The Gaussian pixels of layer 0 when it is a Gaussian layer (its logVar is a live tensor too). */
+  readonly gaussian?: GaussianPixels;
+  constructor(message: string, layers: RBM[], histories: EpochRecord[][], cause: unknown, gaussian?: GaussianPixels) {
     super(message, { cause });
     this.name = "CheckpointWriteError";
     this.layers = layers;
     this.histories = histories;
+    this.gaussian = gaussian;
   }
 }
 
@@ -160,7 +189,7 @@ function describeOptions(o: TrainOptions): JsonObject {
  * @param data images in [0, 1] `[n, sizes[0]]` (and labels 0…K−1 when `labels` is set)
  */
 export async function pretrainDBN(sizes: number[], data: Dataset, opts: PretrainOptions = {}): Promise<PretrainResult> {
-  const { L, nLabels, propagate, perLayer } = checkPretrainOptions(sizes, data, opts);
+  const { L, nLabels, propagate, perLayer, gaussianPixels } = checkPretrainOptions(sizes, data, opts);
   // Per-layer seeds drawn up front, so a resumed run trains layer l exactly as an uninterrupted one.
   const seedRng = toRng(opts.seed ?? 0, "pretrainDBN");
   const layerSeeds = Array.from({ length: L }, () => [seedRng.nextUint32(), seedRng.nextUint32(), seedRng.nextUint32()]);
@@ -173,6 +202,16 @@ export async function pretrainDBN(sizes: number[], data: Dataset, opts: Pretrain
     seed: typeof opts.seed === "number" ? opts.seed : opts.seed === undefined ? 0 : "an Rng",
     data: fingerprint(data),
     perLayer: perLayer.map(describeOptions),
+    ...(gaussianPixels
+      ? {
+          visible: "gaussian",
+          gaussian: {
+            train: describeOptions((opts.gaussian?.train ?? {}) as TrainOptions),
+            standardize: { mode: opts.gaussian?.standardize?.mode ?? "pixel", minStd: opts.gaussian?.standardize?.minStd ?? 0.05 },
+            initStd: opts.gaussian?.initStd ?? 0.01,
+          },
+        }
+      : {}),
   };
 
   const file = opts.checkpointDir ? path.resolve(opts.checkpointDir, "pretrain.safetensors") : undefined;
@@ -180,15 +219,19 @@ export async function pretrainDBN(sizes: number[], data: Dataset, opts: Pretrain
   const histories: EpochRecord[][] = [];
   const resumed: boolean[] = [];
   const seconds: number[] = [];
+  let gaussian: GaussianPixels | undefined;
   if (file && fs.existsSync(file)) {
     const done = resumePretraining(file, sizes, nLabels, hyperparameters);
     layers.push(...done.layers);
     histories.push(...done.histories);
     resumed.push(...done.layers.map(() => true));
     seconds.push(...done.layers.map(() => 0));
+    gaussian = done.gaussian;
   }
 
-  let input: Dataset = data;
+  // Gaussian pixels: layer 0 sees them standardised (u = (v − μ)/s), the DBN keeps μ and s.
+  const standardizer = gaussianPixels ? fitStandardizer(data, opts.gaussian?.standardize) : undefined;
+  let input: Dataset = standardizer ? applyStandardizer(data, standardizer) : data;
   try {
     for (let l = 0; l < L; l++) {
       const isTop = l === L - 1;
@@ -196,24 +239,55 @@ export async function pretrainDBN(sizes: number[], data: Dataset, opts: Pretrain
         await opts.onLayer?.({ layer: l, rbm: layers[l], history: histories[l], resumed: true, seconds: 0 });
       } else {
         const t0 = performance.now();
-        const result = await trainLayer(l, input, sizes, nLabels, opts, perLayer[l], layerSeeds[l]);
+        let result: TrainResult;
+        if (l === 0 && standardizer) {
+          const r = await trainGaussianLayer(input, sizes[1], opts.gaussian ?? {}, layerSeeds[0]);
+          gaussian = { logVar: r.logVar, mean: standardizer.mean, std: standardizer.std };
+          result = r;
+        } else {
+          result = await trainLayer(l, input, sizes, nLabels, opts, perLayer[l], layerSeeds[l]);
+        }
         layers.push(result.rbm);
         histories.push(result.history);
         resumed.push(false);
         seconds.push((performance.now() - t0) / 1000);
         result.chains?.dispose();
-        if (file) saveLayers(file, { sizes, nLabels, layers, hyperparameters, histories });
+        if (file) saveLayers(file, { sizes, nLabels, layers, hyperparameters, histories, gaussian });
         await opts.onLayer?.({ layer: l, rbm: result.rbm, history: result.history, resumed: false, seconds: seconds[l] });
       }
-      if (!isTop) input = propagateData(layers[l], input, sizes[l + 1], propagate, layerSeeds[l][2]);
+      if (!isTop) {
+        const g = l === 0 ? gaussian : undefined;
+        input = propagateData(layers[l], input, sizes[l + 1], propagate, layerSeeds[l][2], g?.logVar);
+      }
     }
   } catch (e) {
     // Keep what was learned: the finished layers (also in the checkpoint) and the interrupted one as it was.
     if (e instanceof TrainingInterruptedError) throw interrupted(keepInterrupted(e, layers, histories, file));
-    if (!(e instanceof CheckpointWriteError)) layers.forEach(disposeRBM); // otherwise the error owns them
+    if (!(e instanceof CheckpointWriteError)) {
+      layers.forEach(disposeRBM); // otherwise the error owns them
+      gaussian?.logVar.dispose();
+    }
     throw e;
   }
-  return { dbn: { sizes: [...sizes], nLabels, layers }, histories, resumed, seconds, checkpoint: file };
+  return { dbn: { sizes: [...sizes], nLabels, layers, gaussian }, histories, resumed, seconds, checkpoint: file };
+}
+
+/** Trains the Gaussian first layer on the standardised pixels: its RBM part (W, b, c) and its log variances. */
+async function trainGaussianLayer(
+  input: Dataset,
+  nHidden: number,
+  g: GaussianLayerOptions,
+  seeds: number[],
+): Promise<TrainResult & { logVar: tf.Tensor1D }> {
+  const [initSeed, trainSeed] = seeds;
+  const m0 = initGaussianRBM(dim(input), nHidden, { std: g.initStd ?? 0.01, sigma: 1, data: input, seed: initSeed });
+  try {
+    const r = await trainGaussianRBM(m0, input, { seed: trainSeed, ...withoutUndefined(g.train ?? {}) });
+    const { W, b, c, logVar } = r.rbm;
+    return { rbm: { W, b, c }, logVar, history: r.history, chains: r.chains };
+  } finally {
+    disposeGaussianRBM(m0);
+  }
 }
 
 /** The options of {@link pretrainDBN} checked against the sizes and the data (one clear error each), with their defaults. */
@@ -221,7 +295,7 @@ function checkPretrainOptions(
   sizes: number[],
   data: Dataset,
   opts: PretrainOptions,
-): { L: number; nLabels: number; propagate: Propagation; perLayer: TrainOptions[] } {
+): { L: number; nLabels: number; propagate: Propagation; perLayer: TrainOptions[]; gaussianPixels: boolean } {
   assertDataset(data, "pretrainDBN");
   assertLayerSizes(sizes, "pretrainDBN");
   const L = sizes.length - 1;
@@ -237,16 +311,32 @@ function checkPretrainOptions(
   const propagate = opts.propagate ?? "probs";
   if (propagate !== "probs" && propagate !== "samples")
     throw new Error(`pretrainDBN: propagate must be "probs" or "samples", got ${JSON.stringify(propagate)}.`);
-  const perLayer = Array.isArray(opts.perLayer) ? opts.perLayer : Array.from({ length: L }, () => (opts.perLayer ?? {}) as TrainOptions);
-  if (perLayer.length !== L)
+  const visible = opts.visible ?? "binary";
+  if (visible !== "binary" && visible !== "gaussian")
+    throw new Error(`pretrainDBN: visible must be "binary" or "gaussian", got ${JSON.stringify(visible)}.`);
+  const gaussianPixels = visible === "gaussian";
+  if (opts.gaussian !== undefined && !gaussianPixels)
+    throw new Error(`pretrainDBN: gaussian options were given but visible is "binary"; set visible: "gaussian" or drop them.`);
+  if (gaussianPixels && L < 2)
+    throw new Error(`pretrainDBN: a Gaussian first layer needs at least one binary layer above it; for one RBM use trainGaussianRBM.`);
+  const binaryLayers = gaussianPixels ? L - 1 : L;
+  const given = Array.isArray(opts.perLayer)
+    ? opts.perLayer
+    : Array.from({ length: binaryLayers }, () => (opts.perLayer ?? {}) as TrainOptions);
+  if (given.length !== binaryLayers)
     throw new Error(
-      `pretrainDBN: perLayer has ${perLayer.length} option objects but [${sizes}] has ${L} layers; give one object, or one per layer.`,
+      gaussianPixels
+        ? `pretrainDBN: perLayer has ${given.length} option objects but [${sizes}] has ${binaryLayers} binary layers above the Gaussian one; ` +
+            `give one object, or one per binary layer (layer 0's options go in gaussian.train).`
+        : `pretrainDBN: perLayer has ${given.length} option objects but [${sizes}] has ${L} layers; give one object, or one per layer.`,
     );
-  perLayer.forEach((o) => resolveTrainOptions(o, data.n)); // validate every layer's options before any work
+  // Layer 0 of a Gaussian DBN is trained by trainGaussianRBM from gaussian.train: its slot here is empty.
+  const perLayer = gaussianPixels ? [{} as TrainOptions, ...given] : given;
+  given.forEach((o) => resolveTrainOptions(o, data.n)); // validate every layer's options before any work
   if (nLabels > 0 && perLayer[L - 1].sparsityTarget !== undefined) {
     throw new Error("pretrainDBN: the label-joined top RBM does not support sparsityTarget; drop it from that layer's options.");
   }
-  return { L, nLabels, propagate, perLayer };
+  return { L, nLabels, propagate, perLayer, gaussianPixels };
 }
 
 /** Writes the finished layers to the checkpoint; a failed write becomes a {@link CheckpointWriteError} that keeps them. */
@@ -261,6 +351,7 @@ function saveLayers(file: string, c: Parameters<typeof writeDBNFile>[1] & { laye
       [...c.layers],
       [...c.histories],
       e,
+      c.gaussian,
     );
   }
 }
@@ -292,29 +383,35 @@ function resumePretraining(
   sizes: number[],
   nLabels: number,
   hyperparameters: JsonObject,
-): { layers: RBM[]; histories: EpochRecord[][] } {
+): { layers: RBM[]; histories: EpochRecord[][]; gaussian?: GaussianPixels } {
   const c = readDBNFile(file);
   const theirs = c.hyperparameters;
+  const pixels = (x: unknown) => (x === "gaussian" ? "Gaussian" : "binary");
   const problem =
     JSON.stringify(c.sizes) !== JSON.stringify(sizes) || c.nLabels !== nLabels
       ? `it holds a pretraining of a ${archName(c.sizes, c.nLabels)} DBN, but ${archName(sizes, nLabels)} was asked for`
       : c.generative
         ? "it holds a fine-tuned (untied) DBN, not a pretraining"
-        : theirs.data !== hyperparameters.data
-          ? `it was trained on other data (${String(theirs.data)}, now ${String(hyperparameters.data)})`
-          : theirs.propagate !== hyperparameters.propagate
-            ? `it propagated "${String(theirs.propagate)}" between layers, "${String(hyperparameters.propagate)}" was asked for`
-            : settingsDiffer(theirs, hyperparameters, c.layers.length);
+        : pixels(theirs.visible) !== pixels(hyperparameters.visible)
+          ? `its pixels are ${pixels(theirs.visible)}, ${pixels(hyperparameters.visible)} ones were asked for`
+          : JSON.stringify(theirs.gaussian) !== JSON.stringify(hyperparameters.gaussian)
+            ? `its Gaussian first layer was trained with other settings (${JSON.stringify(theirs.gaussian)}, now ${JSON.stringify(hyperparameters.gaussian)})`
+            : theirs.data !== hyperparameters.data
+              ? `it was trained on other data (${String(theirs.data)}, now ${String(hyperparameters.data)})`
+              : theirs.propagate !== hyperparameters.propagate
+                ? `it propagated "${String(theirs.propagate)}" between layers, "${String(hyperparameters.propagate)}" was asked for`
+                : settingsDiffer(theirs, hyperparameters, c.layers.length);
   if (problem) {
     c.layers.forEach(disposeRBM);
     (c.generative ?? []).forEach((g) => tf.dispose([g.W, g.b]));
+    c.gaussian?.logVar.dispose();
     throw new Error(`pretrainDBN: cannot resume from ${file}: ${problem}. Use another checkpointDir (or delete that file to start over).`);
   }
   const histories = c.layers.map((_, l) => {
     const h = c.histories[l];
     return Array.isArray(h) ? (h as unknown as EpochRecord[]) : [];
   });
-  return { layers: c.layers, histories };
+  return { layers: c.layers, histories, gaussian: c.gaussian };
 }
 
 /** Options that do not change what a layer learns (display and callbacks): ignored when resuming. */
@@ -388,12 +485,16 @@ function meanRow(ds: Dataset, nLabels: number): Float32Array {
   return Float32Array.from(m, (x) => x / ds.n);
 }
 
-/** The data for the next layer: p(h = 1 | x) of every row, or one binary sample of it. */
-function propagateData(rbm: RBM, ds: Dataset, nHidden: number, how: Propagation, seed: number): Dataset {
+/**
+ * The data for the next layer: p(h = 1 | x) of every row, or one binary sample of it. With `logVar`
+ * the layer is the Gaussian first layer and `ds` the standardised pixels: p(h = 1 | u) = σ(c + (u/σ²) W).
+ */
+function propagateData(rbm: RBM, ds: Dataset, nHidden: number, how: Propagation, seed: number, logVar?: tf.Tensor1D): Dataset {
   const d = dim(ds);
-  const out = new Float32Array(ds.n * nHidden);
+  let out = new Float32Array(ds.n * nHidden);
   const B = 1000;
-  for (let start = 0; start < ds.n; start += B) {
+  if (logVar) out = gaussianHiddenFeatures(ds.images, { ...rbm, logVar }, B);
+  for (let start = 0; start < ds.n && !logVar; start += B) {
     const size = Math.min(B, ds.n - start);
     const p = tf.tidy(() => sigmoidLayer(tf.tensor2d(ds.images.subarray(start * d, (start + size) * d), [size, d]), rbm.W, rbm.c));
     out.set(p.dataSync(), start * nHidden);

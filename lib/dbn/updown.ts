@@ -19,7 +19,7 @@ import { type EpochRecord, trainRBM } from "../train/cd";
 import { divergenceLimits, type HistoryRecord, runEpochs, type Stepper } from "../train/loop";
 import type { ProgressBar } from "../view/progress";
 import { jointNegativePhase, trainJointRBM } from "./joint";
-import { assertDBN, checkLabels, cloneDBN, type DBN, disposeDBN, untieDBN } from "./model";
+import { assertBinaryPixels, assertDBN, checkLabels, cloneDBN, type DBN, disposeDBN, untieDBN } from "./model";
 import { upPass } from "./passes";
 /** Options of {@link tuneTopPCD}. */
 export interface TopPCDOptions {
@@ -120,6 +120,11 @@ export interface UpDownRecord extends HistoryRecord {
 export async function upDownFineTune(dbn: DBN, data: Dataset, opts: UpDownOptions = {}): Promise<{ dbn: DBN; history: UpDownRecord[] }> {
   assertDataset(data, "upDownFineTune");
   assertDBN(dbn, "upDownFineTune");
+  assertBinaryPixels(
+    dbn,
+    "upDownFineTune",
+    "Its wake-sleep steps learn Bernoulli generative weights; fine-tune a Gaussian DBN with dbnToMLP and fineTuneMLP.",
+  );
   const epochs = opts.epochs ?? 1;
   const B = opts.batchSize ?? 100;
   const lr = opts.learningRate ?? 0.01;

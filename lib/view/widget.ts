@@ -24,6 +24,8 @@ export interface WidgetModel {
   nLabels?: number;
   /** Untied generative weights of the lower layers, when the DBN has them: W `[n_{l+1}, n_l]`, b `[n_l]`. */
   generative?: { W: tf.Tensor2D; b: tf.Tensor1D }[];
+  /** A DBN's Gaussian pixels: refused (the page samples binary pixels). */
+  gaussian?: unknown;
 }
 
 /** Options of {@link widgetHtml}. */
@@ -75,6 +77,9 @@ function packBits(x: Float32Array): string {
 function checkModel(model: WidgetModel, d: number): void {
   if (!model || !Array.isArray(model.layers) || model.layers.length === 0) {
     throw new Error("modelWidget: pass an RBM { W, b, c } or a DBN { sizes, nLabels, layers }.");
+  }
+  if (model.gaussian) {
+    throw new Error("modelWidget: this DBN's pixels are real-valued (a Gaussian first layer); the widget samples binary pixels only.");
   }
   if (model.layers[0].W.shape[0] !== d) {
     throw new Error(
