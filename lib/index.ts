@@ -296,7 +296,12 @@ export {
 export { type MonitorData, standardMonitors } from "./eval/monitors";
 export { type AISBase, type AISResult, type AnnealOptions, SM_N_BETAS, aisBetas, baseRateVisibleBias } from "./eval/anneal";
 export { type AISLogLikelihood, type AISOptions, aisLogLikelihood, annealedLogZ, annealedLogZBases } from "./eval/ais";
-export { type GaussianAISLogLikelihood, gaussianAisLogLikelihood, gaussianAnnealedLogZ } from "./eval/gaussian-ais";
+export {
+  type GaussianAISLogLikelihood,
+  gaussianAisLogLikelihood,
+  gaussianAnnealedLogZ,
+  gaussianRaiseLogLikelihood,
+} from "./eval/gaussian-ais";
 export { type RAISEOptions, type RAISEResult, raiseLogZ } from "./eval/raise";
 export { type ModelSamples, type ModelSamplesOptions, sampleModel } from "./eval/model-samples";
 export { type HardLogZBound, type MeanFieldBound, hardLogZLowerBound, meanFieldLogZLower } from "./eval/bounds";

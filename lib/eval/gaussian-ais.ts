@@ -9,13 +9,30 @@
  *   f_β(v) = exp(−Σ_i (v_i − b_i)²/(2σ_i²)) Π_j (1 + exp(β x_j)),   x = c + (v/σ²) W,
  * so each step's log weight is Σ_j softplus(β_k x_j) − softplus(β_{k−1} x_j): exactly the hidden
  * half of the binary engine. Its transition is h ~ σ(β_k x), then v ~ N(b + β_k W h, σ²).
+ *
+ * RAISE (Burda, Grosse & Salakhutdinov 2015; raise.ts for binary units) runs the same transitions
+ * downwards from each test vector, v at β = 1 to the base at β = 0, and gives a stochastic LOWER
+ * bound on the log-density of the forward AIS model: with AIS's estimate plus its Markov margin it
+ * brackets the test log-likelihood (the trust bracket of eval/trust.ts).
  */
 import * as tf from "@tensorflow/tfjs";
 import { assertFiniteGaussianRBM, type GaussianRBM, gaussianSize, visibleSigma } from "../core/gaussian";
 import { gaussianMeanFreeEnergy } from "../core/gaussian-exact";
 import { assertSeed, toRng } from "../core/random";
+import { permutation } from "../io/data";
 import { barFor, Pacer } from "../view/progress";
-import { type AISResult, type AnnealOptions, aisSummary, annealHidden, checkRuns, resolveBetas, SAMPLE_HIGH, SAMPLE_NONE } from "./anneal";
+import {
+  type AISResult,
+  type AnnealOptions,
+  aisSummary,
+  annealHidden,
+  checkRuns,
+  resolveBetas,
+  SAMPLE_HIGH,
+  SAMPLE_LOW,
+  SAMPLE_NONE,
+} from "./anneal";
+import { type RAISEOptions, type RAISEResult, raiseSummary } from "./raise";
 
 /**
  * Estimates log Z of a Gaussian–Bernoulli RBM by AIS (see the file comment). M runs (`runs`,
@@ -64,9 +81,78 @@ export async function gaussianAnnealedLogZ(m: GaussianRBM, opts: AnnealOptions):
   }
   const seconds = (performance.now() - t0) / 1000;
   pacer.finish(K);
+  return aisSummary(logW, baseLogZ(sd, nH), K, seconds);
+}
+
+/** log Z_0 = Σ_i ½ log(2π σ_i²) + nHidden log 2 of the path's base (v ~ N(b, σ²), h uniform). */
+function baseLogZ(sd: Float32Array, nH: number): number {
   let logZ0 = nH * Math.LN2;
-  for (let i = 0; i < nV; i++) logZ0 += Math.log(sd[i]) + 0.5 * Math.log(2 * Math.PI);
-  return aisSummary(logW, logZ0, K, seconds);
+  for (let i = 0; i < sd.length; i++) logZ0 += Math.log(sd[i]) + 0.5 * Math.log(2 * Math.PI);
+  return logZ0;
+}
+
+/**
+ * RAISE for a Gaussian–Bernoulli RBM (see the file comment): each of `vectors` test rows (a seeded
+ * subset; default all) is annealed from the model down to the base with `runs` reverse runs (default
+ * 1), accumulating S = Σ_k [log f_{k+1}(x_k) − log f_k(x_k)]. The result's `logLikelihood` is the
+ * conservative mean test log-density −mean F − mean ℓ_v over all rows, and `lower` that less 3
+ * standard errors; `base` is "gaussian".
+ * @param x row-major `[n, nVisible]`, in the units the model was trained on
+ */
+export async function gaussianRaiseLogLikelihood(m: GaussianRBM, x: Float32Array, opts: RAISEOptions): Promise<RAISEResult> {
+  const what = "gaussianRaiseLogLikelihood";
+  assertFiniteGaussianRBM(m, what);
+  assertSeed(opts.seed, what);
+  const { nVisible: nV, nHidden: nH } = gaussianSize(m);
+  if (x.length === 0 || x.length % nV !== 0) throw new Error(`${what}: x holds ${x.length} values, not rows of nVisible = ${nV}.`);
+  const n = x.length / nV;
+  if (!x.every((z) => Number.isFinite(z))) throw new Error(`${what}: x holds NaN or ±Infinity; every value must be finite.`);
+  const runs = checkRuns(opts.runs ?? 1, what);
+  const nVec = opts.vectors ?? n;
+  if (!Number.isInteger(nVec) || nVec < 1 || nVec > n)
+    throw new Error(`${what}: vectors must be an integer in [1, ${n}] (the test rows), got ${nVec}.`);
+  const betas = resolveBetas(opts.betas);
+  const K = betas.length - 1;
+  const rng = toRng(opts.seed, what);
+  const rows = nVec === n ? Uint32Array.from({ length: n }, (_, i) => i) : permutation(n, rng.fork()).slice(0, nVec);
+  const R = nVec * runs;
+  const sd = visibleSigma(m);
+  const Wp = tf.tidy(() => tf.mul(m.W, tf.expandDims(tf.exp(tf.neg(m.logVar)), 1))) as tf.Tensor2D;
+  const WT = tf.transpose(m.W) as tf.Tensor2D;
+  const v = new Float32Array(R * nV);
+  for (let r = 0; r < R; r++) {
+    const t = rows[Math.floor(r / runs)];
+    v.set(x.subarray(t * nV, (t + 1) * nV), r * nV);
+  }
+  const hAug = new Float32Array(R * nH);
+  const S = new Float64Array(R);
+  const noInc = new Float64Array(R);
+  // v ~ N(b + W hAug, σ²): hAug holds β h of the temperature the hidden units were drawn at.
+  const visibleStep = () => {
+    const mean = affineRows(hAug, R, nH, WT, m.b);
+    for (let q = 0; q < R * nV; q++) v[q] = mean[q] + sd[q % nV] * rng.normal();
+  };
+  const bar = barFor(opts.progress, K + 1, `Gaussian RAISE × ${nVec} vectors${runs > 1 ? ` × ${runs}` : ""}`, "β");
+  const pacer = new Pacer(bar, 250, what, "temperatures");
+  const t0 = performance.now();
+  try {
+    // x_K = v; x_{K−1} ~ T_K(· | v) at β = 1.
+    annealHidden(affineRows(v, R, nV, Wp, m.c), R, nH, nH, 1, 1, SAMPLE_HIGH, noInc, hAug, rng);
+    visibleStep();
+    for (let k = K - 1; k >= 0; k--) {
+      // State x_k: S += log f_{k+1}(x_k) − log f_k(x_k); then (k ≥ 1) x_{k−1} ~ T_k(· | x_k) at β_k.
+      const X = affineRows(v, R, nV, Wp, m.c);
+      annealHidden(X, R, nH, nH, betas[k + 1], betas[k], k >= 1 ? SAMPLE_LOW : SAMPLE_NONE, S, hAug, rng);
+      if (k >= 1) visibleStep();
+      await pacer.step(K + 1 - k);
+    }
+  } finally {
+    tf.dispose([Wp, WT]);
+  }
+  const seconds = (performance.now() - t0) / 1000;
+  pacer.finish(K + 1);
+  const meanF = gaussianMeanFreeEnergy(m, x);
+  return { ...raiseSummary(S, runs, baseLogZ(sd, nH), meanF), base: "gaussian", rows, nBetas: K, seconds };
 }
 
 /** x A + bias for `rows` rows of x (row-major, `[rows, nIn]`) → `[rows, nOut]` (a fresh array): the up pass c + v (W/σ²) and the down pass b + h Wᵀ. */

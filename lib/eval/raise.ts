@@ -160,7 +160,7 @@ export async function raiseLogZ(rbm: RBM, testData: VisibleData, bases: AISBase[
  * test log-likelihood −F̄ − mean ℓ. (log p̂_fwd(v) = −F(v) − log Z_0 + log mean_r exp(−S_r), so in
  * ℓ_v = −F(v) − log p̂_fwd(v) the free energy cancels.)
  */
-function raiseSummary(
+export function raiseSummary(
   S: Float64Array,
   runs: number,
   logZBase: number,

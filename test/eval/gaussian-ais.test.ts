@@ -6,7 +6,7 @@ import { initBackend } from "../../lib/compute/backend";
 import { disposeGaussianRBM, makeGaussianRBM } from "../../lib/core/gaussian";
 import { gaussianExactLogLikelihood, gaussianExactLogZ } from "../../lib/core/gaussian-exact";
 import { Rng } from "../../lib/core/random";
-import { gaussianAisLogLikelihood, gaussianAnnealedLogZ } from "../../lib/eval/gaussian-ais";
+import { gaussianAisLogLikelihood, gaussianAnnealedLogZ, gaussianRaiseLogLikelihood } from "../../lib/eval/gaussian-ais";
 import { close, noLeakAsync } from "../support/assert";
 
 before(async () => {
@@ -57,5 +57,34 @@ test("AIS log-likelihood is −mean F − log Z, and seeds fix the estimate", as
   const reused = await gaussianAisLogLikelihood(m, x, { ais: a.ais });
   assert.equal(reused.logLikelihood, a.logLikelihood);
   await assert.rejects(gaussianAnnealedLogZ(m, { seed: -1 }), /seed/);
+  disposeGaussianRBM(m);
+});
+
+test("Gaussian RAISE: a conservative estimate that closes on the exact log-likelihood as the schedule gets finer, and the bracket holds it", async () => {
+  const m = model(1, 0.4);
+  const rng = new Rng(8);
+  // Test rows near the model's own means, so that they are likely under it.
+  const b = m.b.dataSync();
+  const x = Float32Array.from({ length: 40 * 30 }, (_, k) => b[k % 30] + rng.normal());
+  const exact = gaussianExactLogLikelihood(m, x);
+  const fine = await noLeakAsync("RAISE", () => gaussianRaiseLogLikelihood(m, x, { seed: 3, betas: 3000, progress: false }));
+  const rough = await gaussianRaiseLogLikelihood(m, x, { seed: 3, betas: 10, progress: false });
+  assert.ok(fine.logLikelihood < exact + 0.05, `RAISE ${fine.logLikelihood} should not exceed the exact ${exact} (beyond noise)`);
+  close(fine.logLikelihood, exact, 0.3, "RAISE with 3,000 temperatures vs exact");
+  assert.ok(
+    rough.logLikelihood < fine.logLikelihood - 0.5,
+    `10 temperatures are more conservative: ${rough.logLikelihood} vs ${fine.logLikelihood}`,
+  );
+  assert.ok(fine.lower <= exact, `RAISE − 3σ ${fine.lower} ≤ exact ${exact}`);
+  const ais = await gaussianAisLogLikelihood(m, x, { seed: 4, runs: 100, betas: 3000, progress: false });
+  const bracket = [fine.lower, ais.logLikelihood + Math.log(20)];
+  assert.ok(bracket[0] <= exact && exact <= bracket[1], `exact ${exact} inside the bracket [${bracket}]`);
+  assert.ok(bracket[1] - bracket[0] < 4, `bracket width ${bracket[1] - bracket[0]}`);
+  const again = await gaussianRaiseLogLikelihood(m, x, { seed: 3, betas: 3000, progress: false });
+  assert.equal(again.logLikelihood, fine.logLikelihood, "same seed, same estimate");
+  const sub = await gaussianRaiseLogLikelihood(m, x, { seed: 3, betas: 100, vectors: 10, runs: 2, progress: false });
+  assert.equal(sub.perVector.length, 10);
+  await assert.rejects(gaussianRaiseLogLikelihood(m, x, { seed: 3, vectors: 41 }), /vectors must be an integer in \[1, 40\]/);
+  await assert.rejects(gaussianRaiseLogLikelihood(m, Float32Array.of(Number.NaN, ...x.subarray(1)), { seed: 3 }), /NaN/);
   disposeGaussianRBM(m);
 });
