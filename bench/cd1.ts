@@ -11,7 +11,9 @@
  *   Times are scaled ×60000/rows to "seconds per 60k-row epoch" and labelled so.
  * - `sampling`: 20 chains × 1,000 block-Gibbs steps on a 784-500 RBM (seed 002's figure), and AIS on a
  *   784-500 RBM with 100 runs over a short schedule, scaled to Salakhutdinov & Murray's 14,500
- *   temperatures; both run on the same matMul path as training.
+ *   temperatures; both run on the same matMul path as training. Beside it the numpy AIS peer
+ *   (../shared/bench/peers/numpy_ais.py) with the same runs and schedule, float32 (the library's
+ *   precision for the products) and float64, OPENBLAS_CORETYPE unset and set to our kernel set.
  * - `sklearn`: scikit-learn's BernoulliRBM (bench/peers/sklearn_rbm.py; Debian's python3-sklearn),
  *   what a Python user would pick: one PCD-1 epoch (fit with n_iter=1), 784-500, batch 100, lr 0.1,
  *   60,000 float32 images, beside ours on the same setting; with OPENBLAS_CORETYPE unset (what the
@@ -41,6 +43,7 @@ import { type TrainOptions, trainRBM } from "../lib/train/cd";
 
 const ROOT = path.resolve(__dirname, "..");
 const NUMPY_SCRIPT = path.resolve(ROOT, "..", "shared", "bench", "peers", "numpy_rbm.py");
+const NUMPY_AIS_SCRIPT = path.resolve(ROOT, "..", "shared", "bench", "peers", "numpy_ais.py");
 const SKLEARN_SCRIPT = path.resolve(ROOT, "bench", "peers", "sklearn_rbm.py");
 const PYTHON = fs.existsSync("/usr/bin/python3") ? "/usr/bin/python3" : "python3";
 const FULL = 60000;
@@ -152,6 +155,21 @@ function numpy(extra: string[], coreType?: string): NumpyRun {
   return { seconds: epoch?.seconds ?? NaN, recon: epoch?.recon_mse ?? NaN };
 }
 
+/** numpy_ais.py (the AIS peer): milliseconds per temperature, or a note when it cannot run. */
+function numpyAis(extra: string[], coreType?: string): { msPerTemperature: number; note?: string } {
+  if (!fs.existsSync(NUMPY_AIS_SCRIPT)) return { msPerTemperature: NaN, note: `numpy AIS reference not found at ${NUMPY_AIS_SCRIPT}` };
+  const env: NodeJS.ProcessEnv = { ...process.env, MNIST_DIR: mnistDir() };
+  delete env.OPENBLAS_CORETYPE;
+  delete env.OPENBLAS_L2_SIZE;
+  if (coreType !== undefined) env.OPENBLAS_CORETYPE = coreType;
+  const r = spawnSync(PYTHON, [NUMPY_AIS_SCRIPT, ...extra], { cwd: ROOT, env, encoding: "utf8", timeout: 600_000 });
+  if (r.status !== 0)
+    return { msPerTemperature: NaN, note: `numpy AIS failed: ${(r.stderr || r.error?.message || "").trim().split("\n").pop()}` };
+  const line = r.stdout.split("\n").find((l) => l.startsWith("{"));
+  const o = line ? (JSON.parse(line) as { seconds_per_temperature?: number }) : {};
+  return { msPerTemperature: 1000 * (o.seconds_per_temperature ?? NaN) };
+}
+
 function header(info: BackendInfo): void {
   console.log(`# ${summaryLine(info)}`);
   console.log(`# reason: ${info.reason}`);
@@ -259,11 +277,25 @@ async function sectionSampling(args: Args, mnist: Dataset): Promise<void> {
   const chain = gibbsChain(v0, rbm, { steps: 1000, seed: 0, every: 100, recordProbs: true });
   console.log(`20 chains × 1,000 Gibbs steps: ${fmt((performance.now() - t0) / 1000)} s`);
   tf.dispose([v0, chain.v, chain.vProbs]);
-  const K = 500;
+  const K = 1000;
   t0 = performance.now();
   await annealedLogZ(rbm, { seed: 0, runs: 100, betas: K, data: sub, progress: false });
   const s = (performance.now() - t0) / 1000;
   console.log(`AIS 100 runs × ${K} temperatures: ${fmt(s)} s → ${fmt((s * 14500) / K / 60, 1)} min for 14,500 temperatures`);
+  // numpy_ais.py on a 784-500 RBM of its own (random W; the time barely depends on the weights), same runs and schedule.
+  const perTemp = (1000 * s) / K;
+  const core = nativeBlasCoreChoice()?.coreType;
+  for (const dtype of ["float32", "float64"]) {
+    for (const coreType of [undefined, core]) {
+      if (coreType === undefined && core === undefined && dtype === "float64") continue;
+      const r = numpyAis(["--random", "784x500", "--runs", "100", "--betas", String(K), "--dtype", dtype], coreType);
+      const how = coreType === undefined ? "OPENBLAS_CORETYPE unset" : `OPENBLAS_CORETYPE=${coreType}`;
+      console.log(
+        r.note ??
+          `numpy AIS ${dtype} (${how}): ${fmt(r.msPerTemperature, 2)} ms/temperature; ours ${fmt(perTemp, 2)} → ratio ${fmt(perTemp / r.msPerTemperature, 2)}×`,
+      );
+    }
+  }
   console.log(`tensors after sampling and AIS: ${tf.memory().numTensors - before} more than before (expect 0)`);
   disposeRBM(rbm);
 }

@@ -6,7 +6,11 @@
  * split into 50,000 for training and 10,000 for validation (seed 0); the 10,000 test digits binarised
  * likewise (seed 1). Every choice is read off the validation split: the cheap validation
  * log-likelihood every VAL_EVERY epochs (AIS from the data base, 20 runs × 1,000 temperatures on
- * 1,000 validation digits) and the model to call "best"; the test digits are scored once, at the end.
+ * 1,000 validation digits, for the curves) and the model to call "best": the validation
+ * log-likelihood with the model's trusted log Z from the final evaluation (the cheap estimate's
+ * bias differs between models by more than the models differ: in the 100-epoch run it ranked PCD-1
+ * first, −86.6 against −88.4, while with the trusted log Z centered PCD-1 is ahead, −89.5 against
+ * −91.1); the test digits are scored once, at the end.
  *
  * Models: PCD-1 (trainRBM), centered PCD-1 and centered parallel tempering (trainCenteredRBM,
  * PT_TEMPS × PT_CHAINS chains, an even ladder from 1 to PT_BETA_MIN over the data base rate).
@@ -20,7 +24,7 @@
  * and a safetensors checkpoint with every hyperparameter in its metadata.
  *
  * Prints one JSON line per step and writes out/rbm-full/summary.json and sample grids (PNG).
- * Environment: EPOCHS (30), LR (0.03), N_TRAIN (50,000; for a rehearsal), AIS_RUNS (100),
+ * Environment: EPOCHS (100), LR (0.03), N_TRAIN (50,000; for a rehearsal), AIS_RUNS (100),
  * AIS_BETAS (14,500), RAISE_VECTORS (100), CHAINS (100), CHAIN_STEPS (1,000), VAL_EVERY (5),
  * PT_TEMPS (4), PT_CHAINS (25), PT_BETA_MIN (0.8), MODELS (comma list of pcd,centered,pt).
  */
@@ -30,7 +34,7 @@ import { initBackend } from "../lib/compute/backend";
 import * as L from "../lib/index";
 
 const env = (name: string, fallback: number) => (process.env[name] === undefined ? fallback : Number(process.env[name]));
-const EPOCHS = env("EPOCHS", 30);
+const EPOCHS = env("EPOCHS", 100);
 const LR = env("LR", 0.03);
 const N_TRAIN = env("N_TRAIN", 50000);
 const AIS_RUNS = env("AIS_RUNS", 100);
@@ -180,7 +184,7 @@ function samples(t: Trained, d: Data): Record<string, number> {
   return out;
 }
 
-async function evaluate(t: Trained, d: Data): Promise<Record<string, unknown>> {
+async function evaluate(t: Trained, d: Data): Promise<Record<string, unknown> & { validationTrusted: number }> {
   const r = await L.trustworthyLogLikelihood(t.rbm, d.test, {
     trainData: d.train,
     seed: 0,
@@ -193,7 +197,10 @@ async function evaluate(t: Trained, d: Data): Promise<Record<string, unknown>> {
   });
   const [data, smp] = r.estimates;
   const bracket = [r.raiseLower, r.logLikelihood + MARKOV_MARGIN];
+  // log p(v) = −F(v) − log Z on the validation digits, with the log Z the test number uses.
+  const logZ = -r.logLikelihood - L.meanFreeEnergy(t.rbm, d.test);
   return {
+    validationTrusted: -L.meanFreeEnergy(t.rbm, d.validation) - logZ,
     aisData: { ll: data.logLikelihood, band: [data.lower, data.upper], ess: data.ais.ess, logZ: data.ais.logZ },
     aisSamples: { ll: smp.logLikelihood, band: [smp.lower, smp.upper], ess: smp.ais.ess, logZ: smp.ais.logZ },
     raise: r.estimates.map((e) => ({ base: e.base, ll: e.raise.logLikelihood, lower: e.raise.lower })),
@@ -243,7 +250,7 @@ async function main(): Promise<void> {
     fs.writeFileSync(`${OUT}/summary.json`, `${JSON.stringify(summary, null, 1)}\n`);
     L.disposeRBM(t.rbm);
   }
-  const best = summary.reduce((a, b) => ((b.validationLL as number) > (a.validationLL as number) ? b : a));
+  const best = summary.reduce((a, b) => ((b.validationTrusted as number) > (a.validationTrusted as number) ? b : a));
   log({ step: "done", bestOnValidation: best.model, wallSeconds: (performance.now() - t0) / 1000 });
 }
 
