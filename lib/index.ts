@@ -217,6 +217,8 @@ export {
 } from "./io/gaussian-checkpoint";
 export {
   activeProfile,
+  CHECKPOINTS_VARIABLE,
+  checkpointDir,
   type ListParamOptions,
   type NumberParamOptions,
   PROFILE_VARIABLE,

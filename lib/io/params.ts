@@ -15,6 +15,7 @@
  * Precedence: the parameter's own environment variable, then the selected profile's value, then
  * the cell's default.
  */
+import * as path from "node:path";
 
 /** Constraints on a numeric parameter (or on each number of a list). */
 export interface NumberParamOptions {
@@ -34,6 +35,9 @@ export interface ListParamOptions extends NumberParamOptions {
 
 /** The environment variable that selects a profile for every parameter at once. */
 export const PROFILE_VARIABLE = "RBM_PROFILE";
+
+/** The environment variable that moves the chapters' checkpoint folder ({@link checkpointDir}). */
+export const CHECKPOINTS_VARIABLE = "RBM_CHECKPOINTS";
 
 /** The profiles {@link PROFILE_VARIABLE} may select; `default` is the cells' own defaults. */
 export const PROFILES = ["default", "quick", "full"] as const;
@@ -203,4 +207,16 @@ export function param(
   }
   if (show(value) !== show(fallback)) log(`${name} = ${show(value)} (from the environment; default ${show(fallback)})`);
   return value;
+}
+
+/**
+ * The folder where the chapters save their models and look for the models of earlier chapters and
+ * of the full runs: `$RBM_CHECKPOINTS` when it is set, else `../checkpoints` (the repository's, as
+ * seen from notebooks/). Under `RBM_PROFILE=quick` it is the `quick/` folder inside it, so that a
+ * quick run — the tests' — never replaces a model you trained at the defaults, nor picks one up.
+ */
+export function checkpointDir(env: Readonly<Record<string, string | undefined>> = process.env): string {
+  const given = env[CHECKPOINTS_VARIABLE]?.trim();
+  const base = given ? given : "../checkpoints";
+  return activeProfile(env) === "quick" ? path.join(base, "quick") : base;
 }

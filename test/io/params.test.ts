@@ -2,7 +2,7 @@
 
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { activeProfile, ParamError, type ParamSource, param } from "../../lib/io/params";
+import { activeProfile, checkpointDir, ParamError, type ParamSource, param } from "../../lib/io/params";
 
 /** A source with the given environment, collecting the printed lines. */
 function source(env: Record<string, string>): ParamSource & { lines: string[] } {
@@ -121,4 +121,13 @@ test("an unknown profile, or a profile value that breaks the rules, is one clear
   const sizes = param("SIZES", [784, 500], { quick: [784, 20], env: { RBM_PROFILE: "quick" }, log: () => {} });
   sizes.push(1);
   assert.deepEqual(param("SIZES", [784, 500], { quick: [784, 20], env: { RBM_PROFILE: "quick" }, log: () => {} }), [784, 20]);
+});
+
+test("checkpointDir: ../checkpoints, its quick/ folder under RBM_PROFILE=quick (a test run never replaces a model of the defaults), RBM_CHECKPOINTS moves it", () => {
+  assert.equal(checkpointDir({}), "../checkpoints");
+  assert.equal(checkpointDir({ RBM_PROFILE: "full" }), "../checkpoints");
+  assert.equal(checkpointDir({ RBM_PROFILE: "quick" }), "../checkpoints/quick");
+  assert.equal(checkpointDir({ RBM_CHECKPOINTS: "/tmp/models" }), "/tmp/models");
+  assert.equal(checkpointDir({ RBM_CHECKPOINTS: "/tmp/models", RBM_PROFILE: "quick" }), "/tmp/models/quick");
+  assert.equal(checkpointDir({ RBM_CHECKPOINTS: "  " }), "../checkpoints", "a blank value is unset");
 });
