@@ -18,6 +18,7 @@
  * back for the swaps.
  */
 import * as tf from "@tensorflow/tfjs";
+import { transposeIsFree } from "../compute/ops";
 import { type Rng, type Seed, toRng } from "./random";
 import { assertFiniteRBM, type RBM, rbmSize } from "./rbm";
 import { sampleBernoulli, sigmoidLayer, UniformSource } from "./units";
@@ -123,12 +124,15 @@ export interface ColdChains {
  * neighbour swaps (even or odd pairs, alternating). Updates `s` in place (its old `h` is freed) and
  * returns the β = 1 chains' visible sample and p(h|v) from the Gibbs step (the states that were at
  * β = 1 when they were drawn).
- * @param WT Wᵀ `[nHidden, nVisible]` (transposed once by the caller: a transposed matMul is slow on wasm)
+ * @param WT Wᵀ `[nHidden, nVisible]`, transposed once by the caller, for the stock wasm kernels (where
+ *   a transposed matMul is slow); undefined where a transposed operand is free (compute/ops), which
+ *   then reads W with a transpose flag
  */
-export function temperingStep(rbm: RBM, WT: tf.Tensor2D, s: TemperingState, noise: UniformSource): ColdChains {
+export function temperingStep(rbm: RBM, WT: tf.Tensor2D | undefined, s: TemperingState, noise: UniformSource): ColdChains {
   const { n } = s;
   const { energies, hNew, coldV, coldH } = tf.tidy(() => {
-    const down = tf.mul(tf.add(tf.matMul(s.h, WT), rbm.b), s.betaCol);
+    const hW = WT && !transposeIsFree() ? tf.matMul(s.h, WT) : tf.matMul(s.h, rbm.W, false, true);
+    const down = tf.mul(tf.add(hW, rbm.b), s.betaCol);
     const v = sampleBernoulli(tf.sigmoid(s.baseTerm ? tf.add(down, s.baseTerm) : down), noise) as tf.Tensor2D;
     const x = tf.fused.matMul({ a: v, b: rbm.W, bias: rbm.c }) as tf.Tensor2D;
     const hProbs = tf.sigmoid(tf.mul(x, s.betaCol)) as tf.Tensor2D;
@@ -237,7 +241,7 @@ export function parallelTempering(rbm: RBM, opts: ParallelTemperingOptions): Par
   });
   const s = startTempering(rbm, h0, { ...opts, chainsPerTemperature: n });
   h0.dispose();
-  const WT = tf.transpose(rbm.W) as tf.Tensor2D;
+  const WT = transposeIsFree() ? undefined : (tf.transpose(rbm.W) as tf.Tensor2D);
   const every = opts.every ?? 0;
   const records: ParallelTemperingResult["records"] = [];
   let last: tf.Tensor2D | undefined;
@@ -250,7 +254,7 @@ export function parallelTempering(rbm: RBM, opts: ParallelTemperingOptions): Par
       if (every > 0 && step % every === 0) records.push({ step, values: last.dataSync().slice() as Float32Array });
     }
   } finally {
-    WT.dispose();
+    WT?.dispose();
     disposeTempering(s);
   }
   return { v: last as tf.Tensor2D, records, betas: s.betas, swapRates: swapRates(s), seconds: (performance.now() - t0) / 1000 };

@@ -18,11 +18,12 @@
  * trainRBM's PCD is two matrix-vector products per batch, plus the tempered chains when tempering.
  */
 import * as tf from "@tensorflow/tfjs";
+import { transposeIsFree } from "../compute/ops";
 import { centeredGradient } from "../core/centered";
 import { toRng } from "../core/random";
 import { assertFiniteRBM, disposeRBM, type RBM, rbmSize } from "../core/rbm";
 import { disposeTempering, startTempering, swapRates, type TemperingOptions, type TemperingState, temperingStep } from "../core/tempering";
-import { sampleBernoulli, sigmoidLayer, UniformSource } from "../core/units";
+import { sampleBernoulli, sigmoidLayer, sigmoidLayerAT, UniformSource } from "../core/units";
 import { assertDataset, type Dataset, dim, visibleRows } from "../io/data";
 import { type CDState, cdLoop, cdModelOf, cdSchedule, type EpochRecord, resolveTrainOptions, startCDState, type TrainOptions } from "./cd";
 import { runEpochs, type Stepper } from "./loop";
@@ -56,7 +57,7 @@ interface State extends CDState {
 }
 
 /** The negative phase of one update: ṽ `[nNeg, nVisible]` and p(h|ṽ) `[nNeg, nHidden]` (caller disposes). */
-function negativePhase(s: State, WT: tf.Tensor2D, k: number, noise: UniformSource): { v: tf.Tensor2D; h: tf.Tensor2D } {
+function negativePhase(s: State, WT: tf.Tensor2D | undefined, k: number, noise: UniformSource): { v: tf.Tensor2D; h: tf.Tensor2D } {
   const rbm = { W: s.W, b: s.b, c: s.c };
   if (s.pt) {
     let cold = temperingStep(rbm, WT, s.pt, noise);
@@ -71,7 +72,7 @@ function negativePhase(s: State, WT: tf.Tensor2D, k: number, noise: UniformSourc
     let v = hStates;
     let hProbs = hStates;
     for (let step = 0; step < k; step++) {
-      v = sampleBernoulli(sigmoidLayer(hStates, WT, s.b), noise);
+      v = sampleBernoulli(WT ? sigmoidLayer(hStates, WT, s.b) : sigmoidLayerAT(hStates, s.W, s.b), noise);
       hProbs = sigmoidLayer(v, s.W, s.c);
       hStates = sampleBernoulli(hProbs, noise);
     }
@@ -94,7 +95,8 @@ function centeredUpdate(
   momentum: number,
 ): void {
   const B = v.shape[0];
-  const WT = tf.transpose(s.W) as tf.Tensor2D;
+  // Wᵀ once per batch only for the stock wasm kernels; elsewhere W is read with a transpose flag.
+  const WT = transposeIsFree() ? undefined : (tf.transpose(s.W) as tf.Tensor2D);
   const neg = negativePhase(s, WT, k, noise);
   const next = tf.tidy(() => {
     const posH = sigmoidLayer(v, s.W, s.c);
@@ -123,7 +125,7 @@ function centeredUpdate(
       lambda: lambda as tf.Tensor1D,
     };
   });
-  tf.dispose([WT, neg.v, neg.h, s.W, s.b, s.c, s.dW, s.db, s.dc, s.mu, s.lambda]);
+  tf.dispose([...(WT ? [WT] : []), neg.v, neg.h, s.W, s.b, s.c, s.dW, s.db, s.dc, s.mu, s.lambda]);
   Object.assign(s, next);
 }
 
