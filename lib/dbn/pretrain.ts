@@ -490,19 +490,24 @@ function meanRow(ds: Dataset, nLabels: number): Float32Array {
  * the layer is the Gaussian first layer and `ds` the standardised pixels: p(h = 1 | u) = σ(c + (u/σ²) W).
  */
 function propagateData(rbm: RBM, ds: Dataset, nHidden: number, how: Propagation, seed: number, logVar?: tf.Tensor1D): Dataset {
-  const d = dim(ds);
-  let out = new Float32Array(ds.n * nHidden);
   const B = 1000;
-  if (logVar) out = gaussianHiddenFeatures(ds.images, { ...rbm, logVar }, B);
-  for (let start = 0; start < ds.n && !logVar; start += B) {
-    const size = Math.min(B, ds.n - start);
-    const p = tf.tidy(() => sigmoidLayer(tf.tensor2d(ds.images.subarray(start * d, (start + size) * d), [size, d]), rbm.W, rbm.c));
-    out.set(p.dataSync(), start * nHidden);
-    p.dispose();
-  }
+  const out = logVar ? gaussianHiddenFeatures(ds.images, { ...rbm, logVar }, B) : binaryHiddenProbs(rbm, ds, nHidden, B);
   if (how === "samples") {
     const rng = new Rng(seed);
     for (let i = 0; i < out.length; i++) out[i] = rng.uniform() < out[i] ? 1 : 0;
   }
   return { images: out, labels: ds.labels, n: ds.n, rows: 1, cols: nHidden, name: `${ds.name} → h(${nHidden}, ${how})` };
+}
+
+/** p(h = 1 | x) = σ(xW + c) of every row of a binary layer's input, in batches of B rows. */
+function binaryHiddenProbs(rbm: RBM, ds: Dataset, nHidden: number, B: number): Float32Array {
+  const d = dim(ds);
+  const out = new Float32Array(ds.n * nHidden);
+  for (let start = 0; start < ds.n; start += B) {
+    const size = Math.min(B, ds.n - start);
+    const p = tf.tidy(() => sigmoidLayer(tf.tensor2d(ds.images.subarray(start * d, (start + size) * d), [size, d]), rbm.W, rbm.c));
+    out.set(p.dataSync(), start * nHidden);
+    p.dispose();
+  }
+  return out;
 }
