@@ -19,7 +19,6 @@ import * as tf from "@tensorflow/tfjs";
 import { assertFiniteGaussianRBM, type GaussianRBM, gaussianSize, visibleSigma } from "../core/gaussian";
 import { gaussianMeanFreeEnergy } from "../core/gaussian-exact";
 import { assertSeed, toRng } from "../core/random";
-import { permutation } from "../io/data";
 import { barFor, Pacer } from "../view/progress";
 import {
   type AISResult,
@@ -32,7 +31,7 @@ import {
   SAMPLE_LOW,
   SAMPLE_NONE,
 } from "./anneal";
-import { type RAISEOptions, type RAISEResult, raiseSummary } from "./raise";
+import { type RAISEOptions, type RAISEResult, raiseRows, raiseSummary } from "./raise";
 
 /**
  * Estimates log Z of a Gaussian–Bernoulli RBM by AIS (see the file comment). M runs (`runs`,
@@ -108,14 +107,11 @@ export async function gaussianRaiseLogLikelihood(m: GaussianRBM, x: Float32Array
   const n = x.length / nV;
   if (!x.every((z) => Number.isFinite(z))) throw new Error(`${what}: x holds NaN or ±Infinity; every value must be finite.`);
   const runs = checkRuns(opts.runs ?? 1, what);
-  const nVec = opts.vectors ?? n;
-  if (!Number.isInteger(nVec) || nVec < 1 || nVec > n)
-    throw new Error(`${what}: vectors must be an integer in [1, ${n}] (the test rows), got ${nVec}.`);
   const betas = resolveBetas(opts.betas);
   const K = betas.length - 1;
   const rng = toRng(opts.seed, what);
-  const rows = nVec === n ? Uint32Array.from({ length: n }, (_, i) => i) : permutation(n, rng.fork()).slice(0, nVec);
-  const R = nVec * runs;
+  const rows = raiseRows(n, opts.vectors, rng, what);
+  const R = rows.length * runs;
   const sd = visibleSigma(m);
   const Wp = tf.tidy(() => tf.mul(m.W, tf.expandDims(tf.exp(tf.neg(m.logVar)), 1))) as tf.Tensor2D;
   const WT = tf.transpose(m.W) as tf.Tensor2D;
@@ -132,7 +128,7 @@ export async function gaussianRaiseLogLikelihood(m: GaussianRBM, x: Float32Array
     const mean = affineRows(hAug, R, nH, WT, m.b);
     for (let q = 0; q < R * nV; q++) v[q] = mean[q] + sd[q % nV] * rng.normal();
   };
-  const bar = barFor(opts.progress, K + 1, `Gaussian RAISE × ${nVec} vectors${runs > 1 ? ` × ${runs}` : ""}`, "β");
+  const bar = barFor(opts.progress, K + 1, `Gaussian RAISE × ${rows.length} vectors${runs > 1 ? ` × ${runs}` : ""}`, "β");
   const pacer = new Pacer(bar, 250, what, "temperatures");
   const t0 = performance.now();
   try {

@@ -22,7 +22,7 @@
  */
 
 import { logSumExp } from "../core/numerics";
-import { toRng } from "../core/random";
+import { type Rng, toRng } from "../core/random";
 import { assertFiniteRBM, type RBM, rbmSize } from "../core/rbm";
 import { assertBinary, permutation, type VisibleData, visibleRows } from "../io/data";
 import { barFor, Pacer } from "../view/progress";
@@ -96,14 +96,12 @@ export async function raiseLogZ(rbm: RBM, testData: VisibleData, bases: AISBase[
   assertBinary(x, what);
   checkBases(bases, nV, what);
   const runs = checkRuns(opts.runs ?? 1, what);
-  const nVec = opts.vectors ?? n;
-  if (!Number.isInteger(nVec) || nVec < 1 || nVec > n)
-    throw new Error(`${what}: vectors must be an integer in [1, ${n}] (the test rows), got ${nVec}.`);
   const betas = resolveBetas(opts.betas);
   const K = betas.length - 1;
   const B = bases.length;
   const rng = toRng(opts.seed, "raiseLogZ");
-  const rows = nVec === n ? Uint32Array.from({ length: n }, (_, i) => i) : permutation(n, rng.fork()).slice(0, nVec);
+  const rows = raiseRows(n, opts.vectors, rng, what);
+  const nVec = rows.length;
   const R = B * nVec * runs;
   const g = new TemperedGibbs(
     rbm,
@@ -152,6 +150,18 @@ export async function raiseLogZ(rbm: RBM, testData: VisibleData, bases: AISBase[
     const slice = S.subarray(b * nVec * runs, (b + 1) * nVec * runs);
     return { ...raiseSummary(slice, runs, baseLogZ(base.visibleBias, nH), meanF), base: base.name, rows, nBetas: K, seconds };
   });
+}
+
+/**
+ * The test rows RAISE anneals: all n of them, or a seeded random subset of `vectors` rows (drawn from
+ * a fork of `rng`, so the annealing's own stream does not depend on the subset).
+ * @throws when `vectors` is not an integer in [1, n]
+ */
+export function raiseRows(n: number, vectors: number | undefined, rng: Rng, what: string): Uint32Array {
+  const nVec = vectors ?? n;
+  if (!Number.isInteger(nVec) || nVec < 1 || nVec > n)
+    throw new Error(`${what}: vectors must be an integer in [1, ${n}] (the test rows), got ${nVec}.`);
+  return nVec === n ? Uint32Array.from({ length: n }, (_, i) => i) : permutation(n, rng.fork()).slice(0, nVec);
 }
 
 /**
