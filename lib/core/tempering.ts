@@ -125,13 +125,13 @@ export interface ColdChains {
  * returns the β = 1 chains' visible sample and p(h|v) from the Gibbs step (the states that were at
  * β = 1 when they were drawn).
  * @param WT Wᵀ `[nHidden, nVisible]`, transposed once by the caller, for the stock wasm kernels (where
- *   a transposed matMul is slow); undefined where a transposed operand is free (compute/ops), which
- *   then reads W with a transpose flag
+ *   a transposed matMul is slow); undefined reads W with a transpose flag (pass undefined where
+ *   compute/ops's transposeIsFree() holds)
  */
 export function temperingStep(rbm: RBM, WT: tf.Tensor2D | undefined, s: TemperingState, noise: UniformSource): ColdChains {
   const { n } = s;
   const { energies, hNew, coldV, coldH } = tf.tidy(() => {
-    const hW = WT && !transposeIsFree() ? tf.matMul(s.h, WT) : tf.matMul(s.h, rbm.W, false, true);
+    const hW = WT ? tf.matMul(s.h, WT) : tf.matMul(s.h, rbm.W, false, true);
     const down = tf.mul(tf.add(hW, rbm.b), s.betaCol);
     const v = sampleBernoulli(tf.sigmoid(s.baseTerm ? tf.add(down, s.baseTerm) : down), noise) as tf.Tensor2D;
     const x = tf.fused.matMul({ a: v, b: rbm.W, bias: rbm.c }) as tf.Tensor2D;

@@ -18,7 +18,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { assertFiniteGaussianRBM, type GaussianRBM, gaussianSize, visibleSigma } from "../core/gaussian";
 import { gaussianMeanFreeEnergy } from "../core/gaussian-exact";
-import { assertSeed, toRng } from "../core/random";
+import { assertSeed, type Rng, toRng } from "../core/random";
 import { barFor, Pacer } from "../view/progress";
 import {
   type AISResult,
@@ -49,10 +49,8 @@ export async function gaussianAnnealedLogZ(m: GaussianRBM, opts: AnnealOptions):
   const K = betas.length - 1;
   const rng = toRng(opts.seed, what);
   const b = m.b.dataSync();
-  const sd = visibleSigma(m);
-  // (1/σ²) W, so that the hidden input is one fused matMul of v; Wᵀ for the way down.
-  const Wp = tf.tidy(() => tf.mul(m.W, tf.expandDims(tf.exp(tf.neg(m.logVar)), 1))) as tf.Tensor2D;
-  const WT = tf.transpose(m.W) as tf.Tensor2D;
+  const path = new GaussianPath(m, M);
+  const { sd } = path;
   const v = new Float32Array(M * nV);
   for (let r = 0; r < M; r++) for (let i = 0; i < nV; i++) v[r * nV + i] = b[i] + sd[i] * rng.normal();
   const hAug = new Float32Array(M * nH);
@@ -64,19 +62,17 @@ export async function gaussianAnnealedLogZ(m: GaussianRBM, opts: AnnealOptions):
   try {
     for (let k = 1; k <= K; k++) {
       const last = k === K;
-      const X = affineRows(v, M, nV, Wp, m.c);
+      const X = path.up(v);
       inc.fill(0);
       annealHidden(X, M, nH, nH, betas[k], betas[k - 1], last ? SAMPLE_NONE : SAMPLE_HIGH, inc, hAug, rng);
       for (let r = 0; r < M; r++) logW[r] += inc[r];
       if (!last) {
-        // hAug holds β_k h: the mean of v is b + β_k W h.
-        const mean = affineRows(hAug, M, nH, WT, m.b);
-        for (let q = 0; q < M * nV; q++) v[q] = mean[q] + sd[q % nV] * rng.normal();
+        path.sampleVisible(hAug, v, rng);
       }
       await pacer.step(k);
     }
   } finally {
-    tf.dispose([Wp, WT]);
+    path.dispose();
   }
   const seconds = (performance.now() - t0) / 1000;
   pacer.finish(K);
@@ -112,9 +108,7 @@ export async function gaussianRaiseLogLikelihood(m: GaussianRBM, x: Float32Array
   const rng = toRng(opts.seed, what);
   const rows = raiseRows(n, opts.vectors, rng, what);
   const R = rows.length * runs;
-  const sd = visibleSigma(m);
-  const Wp = tf.tidy(() => tf.mul(m.W, tf.expandDims(tf.exp(tf.neg(m.logVar)), 1))) as tf.Tensor2D;
-  const WT = tf.transpose(m.W) as tf.Tensor2D;
+  const path = new GaussianPath(m, R);
   const v = new Float32Array(R * nV);
   for (let r = 0; r < R; r++) {
     const t = rows[Math.floor(r / runs)];
@@ -123,32 +117,63 @@ export async function gaussianRaiseLogLikelihood(m: GaussianRBM, x: Float32Array
   const hAug = new Float32Array(R * nH);
   const S = new Float64Array(R);
   const noInc = new Float64Array(R);
-  // v ~ N(b + W hAug, σ²): hAug holds β h of the temperature the hidden units were drawn at.
-  const visibleStep = () => {
-    const mean = affineRows(hAug, R, nH, WT, m.b);
-    for (let q = 0; q < R * nV; q++) v[q] = mean[q] + sd[q % nV] * rng.normal();
-  };
   const bar = barFor(opts.progress, K + 1, `Gaussian RAISE × ${rows.length} vectors${runs > 1 ? ` × ${runs}` : ""}`, "β");
   const pacer = new Pacer(bar, 250, what, "temperatures");
   const t0 = performance.now();
   try {
     // x_K = v; x_{K−1} ~ T_K(· | v) at β = 1.
-    annealHidden(affineRows(v, R, nV, Wp, m.c), R, nH, nH, 1, 1, SAMPLE_HIGH, noInc, hAug, rng);
-    visibleStep();
+    annealHidden(path.up(v), R, nH, nH, 1, 1, SAMPLE_HIGH, noInc, hAug, rng);
+    path.sampleVisible(hAug, v, rng);
     for (let k = K - 1; k >= 0; k--) {
       // State x_k: S += log f_{k+1}(x_k) − log f_k(x_k); then (k ≥ 1) x_{k−1} ~ T_k(· | x_k) at β_k.
-      const X = affineRows(v, R, nV, Wp, m.c);
-      annealHidden(X, R, nH, nH, betas[k + 1], betas[k], k >= 1 ? SAMPLE_LOW : SAMPLE_NONE, S, hAug, rng);
-      if (k >= 1) visibleStep();
+      annealHidden(path.up(v), R, nH, nH, betas[k + 1], betas[k], k >= 1 ? SAMPLE_LOW : SAMPLE_NONE, S, hAug, rng);
+      if (k >= 1) path.sampleVisible(hAug, v, rng);
       await pacer.step(K + 1 - k);
     }
   } finally {
-    tf.dispose([Wp, WT]);
+    path.dispose();
   }
   const seconds = (performance.now() - t0) / 1000;
   pacer.finish(K + 1);
   const meanF = gaussianMeanFreeEnergy(m, x);
-  return { ...raiseSummary(S, runs, baseLogZ(sd, nH), meanF), base: "gaussian", rows, nBetas: K, seconds };
+  return { ...raiseSummary(S, runs, baseLogZ(path.sd, nH), meanF), base: "gaussian", rows, nBetas: K, seconds };
+}
+
+/**
+ * The two products of a step on the Gaussian path for R chains, shared by AIS and RAISE: the hidden
+ * input c + v (W/σ²) (1/σ² folded into W once) and a visible draw v ~ N(b + W hAug, σ²), where hAug
+ * holds β h of the temperature the hidden units were drawn at. Dispose when done.
+ */
+class GaussianPath {
+  /** σ_i of every visible unit. */
+  readonly sd: Float32Array;
+  private readonly Wp: tf.Tensor2D;
+  private readonly WT: tf.Tensor2D;
+
+  constructor(
+    private readonly m: GaussianRBM,
+    private readonly R: number,
+  ) {
+    this.sd = visibleSigma(m);
+    this.Wp = tf.tidy(() => tf.mul(m.W, tf.expandDims(tf.exp(tf.neg(m.logVar)), 1))) as tf.Tensor2D;
+    this.WT = tf.transpose(m.W) as tf.Tensor2D;
+  }
+
+  /** x = c + v (W/σ²) `[R, nH]` (a fresh array). */
+  up(v: Float32Array): Float32Array {
+    return affineRows(v, this.R, this.m.W.shape[0], this.Wp, this.m.c);
+  }
+
+  /** v ← a draw from N(b + W hAug, σ²), the normals from `rng`. */
+  sampleVisible(hAug: Float32Array, v: Float32Array, rng: Rng): void {
+    const nV = this.m.W.shape[0];
+    const mean = affineRows(hAug, this.R, this.m.W.shape[1], this.WT, this.m.b);
+    for (let q = 0; q < this.R * nV; q++) v[q] = mean[q] + this.sd[q % nV] * rng.normal();
+  }
+
+  dispose(): void {
+    tf.dispose([this.Wp, this.WT]);
+  }
 }
 
 /** x A + bias for `rows` rows of x (row-major, `[rows, nIn]`) → `[rows, nOut]` (a fresh array): the up pass c + v (W/σ²) and the down pass b + h Wᵀ. */
