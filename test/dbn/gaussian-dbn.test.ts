@@ -127,20 +127,10 @@ test("a Gaussian DBN's checkpoint keeps its log variances and standardisation; a
   disposeDBN(back.dbn);
   // Resuming: the same settings load both layers; binary pixels asked of a Gaussian pretraining is an error.
   const ckpt = path.join(dir, "run");
-  const first = await pretrainDBN([D, 6, 4], data, {
-    visible: "gaussian",
-    gaussian: { train: small },
-    perLayer: small,
-    seed: 5,
-    checkpointDir: ckpt,
-  });
-  const again = await pretrainDBN([D, 6, 4], data, {
-    visible: "gaussian",
-    gaussian: { train: small },
-    perLayer: small,
-    seed: 5,
-    checkpointDir: ckpt,
-  });
+  const resumable = () =>
+    pretrainDBN([D, 6, 4], data, { visible: "gaussian", gaussian: { train: small }, perLayer: small, seed: 5, checkpointDir: ckpt });
+  const first = await resumable();
+  const again = await resumable();
   assert.deepEqual(again.resumed, [true, true]);
   assert.deepEqual(again.dbn.gaussian?.logVar.dataSync(), first.dbn.gaussian?.logVar.dataSync());
   assert.deepEqual(upPass(again.dbn, data), upPass(first.dbn, data));
