@@ -88,6 +88,24 @@ export interface NativeBlasAddon {
     hAug: Float32Array,
     state: Uint32Array,
   ): void;
+  /**
+   * One whole CD-k / PCD-k update (native/blas/cd.c): W, b, c, dW, db, dc and the chains advanced
+   * in place; returns Σ (v − ṽ)² for CD, 0 for PCD. Absent from addons built before it existed.
+   */
+  cdStep?(
+    v: Float32Array,
+    W: Float32Array,
+    b: Float32Array,
+    c: Float32Array,
+    dW: Float32Array,
+    db: Float32Array,
+    dc: Float32Array,
+    chains: Float32Array | null,
+    scratch: Float32Array,
+    state: Uint32Array,
+    dims: Int32Array,
+    hyper: Float64Array,
+  ): number;
   /** Sets OpenBLAS's thread count. */
   setNumThreads(n: number): void;
   /** OpenBLAS's thread count. */
@@ -619,4 +637,80 @@ export function nativeSampleVisible(
   for (const [w, k] of index) packed.set(w.subarray(0, nV), k * nV);
   addon.sampleVisible(P, rows, nV, v, packed, coefRow, acc, state);
   return true;
+}
+
+/** Sizes and switches of one {@link nativeCDStep} call. */
+export interface CDStepShape {
+  /** Rows of the mini-batch. */
+  B: number;
+  nVisible: number;
+  nHidden: number;
+  /** Negative-phase chains: B for CD, the persistent chains for PCD. */
+  nNeg: number;
+  /** Gibbs steps. */
+  k: number;
+  persistent: boolean;
+  sampleVisible: boolean;
+}
+
+/**
+ * The scratch a {@link nativeCDStep} call needs, in float32 elements (native/blas/cd.c's layout:
+ * the stacked phases, p(v|h), CD's hidden states, the weight step, row weights and bias steps).
+ */
+export function cdScratchLength(s: Pick<CDStepShape, "B" | "nVisible" | "nHidden" | "nNeg">): number {
+  const R = s.B + s.nNeg;
+  return (
+    R * s.nVisible + R * s.nHidden + s.nNeg * s.nVisible + s.nNeg * s.nHidden + s.nVisible * s.nHidden + 2 * R + s.nVisible + s.nHidden
+  );
+}
+
+/** Whether {@link nativeCDStep} can run: native BLAS in use and an addon that has the fused CD step. */
+export function nativeCDAvailable(): boolean {
+  return addon !== undefined && nativeBlasEnabled() && typeof addon.cdStep === "function";
+}
+
+/**
+ * One CD-k / PCD-k update in a single native call, on plain Float32Arrays (lib/train/cd-native.ts):
+ * the arithmetic, order and generator of lib/train/cd.ts's tensor update, so the same numbers.
+ * Parameters `W` `[nV, nH]`, `b` `[nV]`, `c` `[nH]` and their increments are updated in place, as
+ * are `chains` `[nNeg, nH]` (PCD) and the generator's four `state` words.
+ * @param v the batch `[B, nV]` @returns Σ (v − ṽ)² over the batch (CD), 0 (PCD); undefined when
+ *   the fused step is not available (nothing touched)
+ */
+export function nativeCDStep(
+  v: Float32Array,
+  p: { W: Float32Array; b: Float32Array; c: Float32Array; dW: Float32Array; db: Float32Array; dc: Float32Array },
+  chains: Float32Array | null,
+  scratch: Float32Array,
+  state: Uint32Array,
+  shape: CDStepShape,
+  hyper: { lr: number; momentum: number; weightDecay: number },
+): number | undefined {
+  const lib = addon;
+  if (lib?.cdStep === undefined || !nativeBlasEnabled()) return undefined;
+  const dims = Int32Array.of(
+    shape.B,
+    shape.nVisible,
+    shape.nHidden,
+    shape.nNeg,
+    shape.k,
+    shape.persistent ? 1 : 0,
+    shape.sampleVisible ? 1 : 0,
+  );
+  const err = lib.cdStep(
+    v,
+    p.W,
+    p.b,
+    p.c,
+    p.dW,
+    p.db,
+    p.dc,
+    chains,
+    scratch,
+    state,
+    dims,
+    Float64Array.of(hyper.lr, hyper.momentum, hyper.weightDecay),
+  );
+  counters.native++;
+  return err;
 }

@@ -2,12 +2,12 @@
   "targets": [
     {
       "target_name": "blas",
-      "sources": ["blas.c"],
+      "sources": ["blas.c", "cd.c"],
       "include_dirs": ["<!(node -p \"process.env.RBM_CBLAS_INCLUDE || '.'\")"],
-      "cflags": ["-O3", "-std=c11", "-Wall", "-Wextra"],
+      "cflags": ["-O3", "-std=c11", "-fno-trapping-math", "-Wall", "-Wextra"],
       "libraries": ["-L<!(node -p \"process.env.RBM_OPENBLAS_LIB || '.'\")", "-lopenblas"],
       "defines": ["NAPI_VERSION=8"],
-      "xcode_settings": {"OTHER_CFLAGS": ["-O3", "-std=c11"]}
+      "xcode_settings": {"OTHER_CFLAGS": ["-O3", "-std=c11", "-fno-trapping-math"]}
     }
   ]
 }

@@ -32,144 +32,7 @@
  *   ACT_LINEAR … ACT_ELU: the activation codes.
  * Errors (wrong types, arrays too short) throw a JS TypeError / RangeError; nothing is written then.
  */
-#include <cblas.h>
-#include <math.h>
-#include <node_api.h>
-#include <stdbool.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <string.h>
-
-enum { ACT_LINEAR = 0, ACT_RELU = 1, ACT_RELU6 = 2, ACT_SIGMOID = 3, ACT_ELU = 4 };
-
-/* ------------------------------------------------------------------ element-wise epilogue */
-
-/*
- * exp(x) for the sigmoid / elu epilogue, written so that GCC vectorises the loops that call it
- * (glibc's expf is a scalar call): Cody-Waite range reduction x = n·ln2 + r, |r| ≤ ln2/2, a
- * degree-6 Taylor-like polynomial (Cephes expf's coefficients, ~1 ulp over the range), and 2^n put
- * together from the exponent bits. Clamped to [-87.3, 88.7] so that 2^n stays a normal float.
- */
-static inline float exp_approx(float x) {
-  x = x < -87.3f ? -87.3f : (x > 88.7f ? 88.7f : x);
-  const float shifter = 12582912.0f; /* 1.5·2^23: adding it rounds to an integer */
-  float n = (x * 1.44269504088896341f + shifter) - shifter;
-  float r = x - n * 0.693359375f;
-  r = r - n * -2.12194440e-4f;
-  float p = 1.9875691500e-4f;
-  p = p * r + 1.3981999507e-3f;
-  p = p * r + 8.3334519073e-3f;
-  p = p * r + 4.1665795894e-2f;
-  p = p * r + 1.6666665459e-1f;
-  p = p * r + 5.0000001201e-1f;
-  p = p * r * r + r + 1.0f;
-  int32_t bits = ((int32_t)n + 127) << 23;
-  float scale;
-  memcpy(&scale, &bits, sizeof scale);
-  return p * scale;
-}
-
-/* The per-row loops are cloned for AVX-512 / AVX2 and picked at load time (GCC ifunc). */
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define VECTOR_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
-#else
-#define VECTOR_CLONES
-#endif
-
-VECTOR_CLONES
-static void epilogue_row(float *restrict c, const float *restrict bias, size_t n, int act) {
-  if (bias != NULL) {
-    for (size_t j = 0; j < n; j++) c[j] += bias[j];
-  }
-  switch (act) {
-    case ACT_RELU:
-      for (size_t j = 0; j < n; j++) c[j] = c[j] > 0.0f ? c[j] : 0.0f;
-      break;
-    case ACT_RELU6:
-      for (size_t j = 0; j < n; j++) c[j] = c[j] > 0.0f ? (c[j] < 6.0f ? c[j] : 6.0f) : 0.0f;
-      break;
-    case ACT_SIGMOID:
-      for (size_t j = 0; j < n; j++) c[j] = 1.0f / (1.0f + exp_approx(-c[j]));
-      break;
-    case ACT_ELU:
-      for (size_t j = 0; j < n; j++) c[j] = c[j] > 0.0f ? c[j] : exp_approx(c[j]) - 1.0f;
-      break;
-    default:
-      break;
-  }
-}
-
-/* ------------------------------------------------------------------ N-API helpers */
-
-#define CHECK(call)                                                        \
-  do {                                                                     \
-    if ((call) != napi_ok) {                                               \
-      napi_throw_error(env, NULL, "blas.node: N-API call failed: " #call); \
-      return NULL;                                                         \
-    }                                                                      \
-  } while (0)
-
-static bool get_bool(napi_env env, napi_value v, bool *out) {
-  napi_valuetype t;
-  if (napi_typeof(env, v, &t) != napi_ok) return false;
-  if (t == napi_boolean) return napi_get_value_bool(env, v, out) == napi_ok;
-  if (t == napi_number) {
-    double d;
-    if (napi_get_value_double(env, v, &d) != napi_ok) return false;
-    *out = d != 0;
-    return true;
-  }
-  return false;
-}
-
-static bool get_int(napi_env env, napi_value v, int64_t *out) {
-  double d;
-  if (napi_get_value_double(env, v, &d) != napi_ok) return false;
-  if (!(d >= 0 && d <= 2147483647.0) || d != (double)(int64_t)d) return false;
-  *out = (int64_t)d;
-  return true;
-}
-
-static bool get_float(napi_env env, napi_value v, float *out) {
-  double d;
-  if (napi_get_value_double(env, v, &d) != napi_ok) return false;
-  *out = (float)d;
-  return true;
-}
-
-/* A typed array's data pointer and element count, if it has the given type. */
-static bool get_typed(napi_env env, napi_value v, napi_typedarray_type want, void **data, size_t *length) {
-  bool is_ta = false;
-  napi_typedarray_type type;
-  napi_value buffer;
-  size_t offset;
-  if (napi_is_typedarray(env, v, &is_ta) != napi_ok || !is_ta) return false;
-  if (napi_get_typedarray_info(env, v, &type, length, data, &buffer, &offset) != napi_ok) return false;
-  return type == want && (*data != NULL || *length == 0);
-}
-
-/* A Float32Array's data pointer and length; `nullable` accepts null/undefined (→ NULL, 0). */
-static bool get_f32(napi_env env, napi_value v, float **data, size_t *length, bool nullable) {
-  napi_valuetype t;
-  if (napi_typeof(env, v, &t) != napi_ok) return false;
-  if (nullable && (t == napi_null || t == napi_undefined)) {
-    *data = NULL;
-    *length = 0;
-    return true;
-  }
-  return get_typed(env, v, napi_float32_array, (void **)data, length);
-}
-
-/* A Uint32Array's data pointer and length. */
-static bool get_u32(napi_env env, napi_value v, uint32_t **data, size_t *length) {
-  return get_typed(env, v, napi_uint32_array, (void **)data, length);
-}
-
-static napi_value fail(napi_env env, bool range, const char *msg) {
-  if (range) napi_throw_range_error(env, NULL, msg);
-  else napi_throw_type_error(env, NULL, msg);
-  return NULL;
-}
+#include "common.h"
 
 /* ------------------------------------------------------------------ exports */
 
@@ -230,51 +93,9 @@ static napi_value js_gemm_batched(napi_env env, napi_callback_info info) {
       (bias != NULL && (int64_t)lbias < n)) {
     return fail(env, true, "gemmBatched: an array is shorter than its batched matrices");
   }
-  const blasint lda = ta ? (blasint)m : (blasint)(k > 0 ? k : 1);
-  const blasint ldb = tb ? (blasint)(k > 0 ? k : 1) : (blasint)n;
-  for (int64_t i = 0; i < batch; i++) {
-    float *ci = c + i * m * n;
-    cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, (blasint)m, (blasint)n, (blasint)k,
-                1.0f, a + i * sa, lda, b + i * sb, ldb, 0.0f, ci, (blasint)n);
-    if (bias != NULL || act != ACT_LINEAR) {
-      for (int64_t r = 0; r < m; r++) epilogue_row(ci + r * n, bias, (size_t)n, (int)act);
-    }
-  }
+  for (int64_t i = 0; i < batch; i++) gemm_act(ta, tb, m, n, k, a + i * sa, b + i * sb, c + i * m * n, bias, (int)act);
   return NULL;
 }
-
-/* ------------------------------------------------------------------ Bernoulli samples */
-
-static inline uint32_t rotl32(uint32_t x, int k) { return (x << k) | (x >> (32 - k)); }
-
-/* One xoshiro128** output (the generator of lib/core/random.ts). */
-static inline uint32_t xoshiro_next(uint32_t *s) {
-  const uint32_t r = rotl32(s[1] * 5u, 7) * 9u;
-  const uint32_t t = s[1] << 9;
-  s[2] ^= s[0];
-  s[3] ^= s[1];
-  s[1] ^= s[2];
-  s[0] ^= s[3];
-  s[2] ^= t;
-  s[3] = rotl32(s[3], 11);
-  return r;
-}
-
-/*
- * out[i] = [u_i < p[i]] with u_i = float(r_i · 2^-32), r_i the xoshiro128** outputs (Blackman &
- * Vigna) from state s[0..3]. The comparison is step(p − u) as the JS path computes it: p − u in
- * float32 is > 0 exactly when p > u (subnormals keep distinct floats apart), and NaN stays NaN.
- */
-static void bernoulli_rows(const float *restrict p, float *restrict out, size_t n, uint32_t *restrict state) {
-  uint32_t s[4] = {state[0], state[1], state[2], state[3]};
-  for (size_t i = 0; i < n; i++) {
-    const float u = (float)((double)xoshiro_next(s) * 2.3283064365386963e-10);
-    const float d = p[i] - u;
-    out[i] = d > 0.0f ? 1.0f : (d != d ? d : 0.0f);
-  }
-  memcpy(state, s, sizeof s);
-}
-
 
 static inline double softplus64(double x) { return x > 0 ? x + log1p(exp(-x)) : log1p(exp(x)); }
 
@@ -457,6 +278,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"bernoulli", js_bernoulli},
       {"annealHidden", js_anneal_hidden},
       {"sampleVisible", js_sample_visible},
+      {"cdStep", js_cd_step},
   };
   for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {
     napi_value f;

@@ -1,0 +1,130 @@
+/**
+ * CD-k / PCD-k with the whole update in one native call (native/blas/cd.c), for trainRBM.
+ *
+ * Why: on the wasm backend with native OpenBLAS, a CD-1 784-500 batch of the tensor update
+ * (lib/train/cd.ts's cdUpdate) runs ~25 tfjs kernels, and the allocations, concats, element-wise
+ * passes and JS bookkeeping between its five SGEMMs cost about a third of the batch
+ * (`npm run bench -- --sections=profile`). Here the parameters, their momentum increments and the
+ * persistent chains live in Float32Arrays for the whole run and each batch is one call that does
+ * the same arithmetic in the same order, with the same OpenBLAS products and the same generator,
+ * so a seed gives the same model as the tensor update with native BLAS on (bit for bit; the epoch
+ * error sum is accumulated in float64 instead of float32). Tensors are made only when someone asks
+ * for the model (health checks, monitors, callbacks, the result).
+ *
+ * Used when {@link fusedCDApplies}: native BLAS active, an addon with the fused step, no sparsity
+ * target (whose running mean stays on the tensor path), and `RBM_FUSED_CD` not "0".
+ */
+import * as tf from "@tensorflow/tfjs";
+import { type CDStepShape, cdScratchLength, nativeCDAvailable, nativeCDStep } from "../compute/blas";
+import type { Rng } from "../core/random";
+import type { RBM } from "../core/rbm";
+import type { ResolvedTrainOptions } from "./cd";
+
+/** Whether trainRBM runs its updates through {@link FusedCD} for these options. */
+export function fusedCDApplies(o: Pick<ResolvedTrainOptions, "sparsityTarget">): boolean {
+  return o.sparsityTarget === undefined && process.env.RBM_FUSED_CD !== "0" && nativeCDAvailable();
+}
+
+/** The training state of the fused CD stepper: parameters, increments, chains and scratch as typed arrays. */
+export class FusedCD {
+  readonly W: Float32Array;
+  readonly b: Float32Array;
+  readonly c: Float32Array;
+  readonly dW: Float32Array;
+  readonly db: Float32Array;
+  readonly dc: Float32Array;
+  /** PCD: the persistent hidden states `[nChains, nHidden]`. */
+  readonly chains: Float32Array | null;
+  /** Σ (v − ṽ)² since the last {@link FusedCD.takeErrSum} (CD only). */
+  private errSum = 0;
+  private readonly scratch: Float32Array;
+  private readonly nVisible: number;
+  private readonly nHidden: number;
+  private readonly nChains: number;
+  private view: RBM | undefined;
+
+  /**
+   * @param rbm the starting model (copied; not modified)
+   * @param o the resolved options (k, persistent, sampleVisible, weightDecay, batchSize)
+   * @param chains PCD's starting hidden states `[nChains, nHidden]` (copied), undefined for CD
+   */
+  constructor(
+    rbm: RBM,
+    private readonly o: Pick<ResolvedTrainOptions, "k" | "persistent" | "sampleVisible" | "weightDecay" | "batchSize">,
+    chains?: Float32Array,
+  ) {
+    [this.nVisible, this.nHidden] = rbm.W.shape;
+    this.W = Float32Array.from(rbm.W.dataSync());
+    this.b = Float32Array.from(rbm.b.dataSync());
+    this.c = Float32Array.from(rbm.c.dataSync());
+    this.dW = new Float32Array(this.W.length);
+    this.db = new Float32Array(this.b.length);
+    this.dc = new Float32Array(this.c.length);
+    if (o.persistent && chains === undefined) throw new Error("FusedCD: persistent CD needs the starting chains.");
+    this.chains = chains === undefined ? null : Float32Array.from(chains);
+    this.nChains = this.chains === null ? o.batchSize : this.chains.length / this.nHidden;
+    this.scratch = new Float32Array(
+      cdScratchLength({ B: o.batchSize, nVisible: this.nVisible, nHidden: this.nHidden, nNeg: this.nChains }),
+    );
+  }
+
+  /**
+   * One update on the batch `v` `[B, nVisible]` with rate `lr` and momentum `momentum`, drawing from `rng`.
+   * @throws when the fused step became unavailable mid-run (native BLAS switched off)
+   */
+  update(v: Float32Array, B: number, rng: Rng, lr: number, momentum: number): void {
+    const shape: CDStepShape = {
+      B,
+      nVisible: this.nVisible,
+      nHidden: this.nHidden,
+      nNeg: this.o.persistent ? this.nChains : B,
+      k: this.o.k,
+      persistent: this.o.persistent,
+      sampleVisible: this.o.sampleVisible,
+    };
+    let err: number | undefined;
+    rng.advanceWith((state) => {
+      err = nativeCDStep(v.subarray(0, B * this.nVisible), this, this.chains, this.scratch, state, shape, {
+        lr,
+        momentum,
+        weightDecay: this.o.weightDecay,
+      });
+    });
+    if (err === undefined) throw new Error("trainRBM: native BLAS was switched off during training; restart the training cell.");
+    this.errSum += err;
+    this.invalidate();
+  }
+
+  /** The error sum of the epoch so far, reset to 0. */
+  takeErrSum(): number {
+    const e = this.errSum;
+    this.errSum = 0;
+    return e;
+  }
+
+  /** The current model as tensors, owned by this state and replaced after the next update (copy to keep). */
+  model(): RBM {
+    this.view ??= {
+      W: tf.tensor2d(this.W, [this.nVisible, this.nHidden]),
+      b: tf.tensor1d(this.b),
+      c: tf.tensor1d(this.c),
+    };
+    return this.view;
+  }
+
+  /** A new model of the current parameters, owned by the caller. */
+  takeModel(): RBM {
+    return { W: tf.tensor2d(this.W, [this.nVisible, this.nHidden]), b: tf.tensor1d(this.b), c: tf.tensor1d(this.c) };
+  }
+
+  /** PCD's chains as a new tensor `[nChains, nHidden]` owned by the caller (undefined for CD). */
+  takeChains(): tf.Tensor2D | undefined {
+    return this.chains === null ? undefined : tf.tensor2d(this.chains, [this.nChains, this.nHidden]);
+  }
+
+  /** Frees the tensors handed out by {@link FusedCD.model}. */
+  invalidate(): void {
+    if (this.view !== undefined) tf.dispose([this.view.W, this.view.b, this.view.c]);
+    this.view = undefined;
+  }
+}

@@ -1,0 +1,153 @@
+/**
+ * The fused native CD step (native/blas/cd.c via lib/train/cd-native.ts) against the tensor update
+ * of lib/train/cd.ts: the same seed must give the same model bit for bit — CD-k and PCD-k, sampled
+ * and mean-field visible steps, momentum switch, weight decay, a short last batch — and the fused
+ * path must leak no tensors. Runs only where native BLAS is in use (CI builds the addon).
+ */
+
+import assert from "node:assert/strict";
+import { before, test } from "node:test";
+import * as tf from "@tensorflow/tfjs";
+import { initBackend } from "../../lib/compute/backend";
+import { cdScratchLength, loadNativeBlas, nativeCDAvailable } from "../../lib/compute/blas";
+import { disposeRBM, initRBM, type RBM } from "../../lib/core/rbm";
+import { type Dataset, firstN, loadMnist } from "../../lib/io/data";
+import { type TrainOptions, type TrainResult, trainRBM } from "../../lib/train/cd";
+import { fusedCDApplies } from "../../lib/train/cd-native";
+
+const built = loadNativeBlas();
+/** Why the tests cannot run here (no addon, or one built before the fused step), or false. */
+const SKIP = typeof built === "string" ? built : built.cdStep === undefined ? "the native addon predates cdStep: npm run setup" : false;
+let data: Dataset;
+before(async () => {
+  await initBackend({ quiet: true });
+  if (SKIP === false) assert.ok(nativeCDAvailable(), "the addon is built, so initBackend must put the fused CD step in use");
+  data = firstN(loadMnist(), 250); // 250 = 12 batches of 20 and a last one of 10
+});
+
+/** Trains with the fused step (or the tensor update when `RBM_FUSED_CD=0`); returns plain arrays. */
+async function run(
+  rbm: RBM,
+  opts: TrainOptions,
+  tensorPath: boolean,
+): Promise<{ W: Float32Array; b: Float32Array; c: Float32Array; chains?: Float32Array; recon: number[] }> {
+  const before = process.env.RBM_FUSED_CD;
+  if (tensorPath) process.env.RBM_FUSED_CD = "0";
+  else delete process.env.RBM_FUSED_CD;
+  let r: TrainResult;
+  try {
+    assert.equal(fusedCDApplies({ sparsityTarget: opts.sparsityTarget }), !tensorPath, "the path under test is the one selected");
+    r = await trainRBM(rbm, data, opts);
+  } finally {
+    if (before === undefined) delete process.env.RBM_FUSED_CD;
+    else process.env.RBM_FUSED_CD = before;
+  }
+  const out = {
+    W: r.rbm.W.dataSync() as Float32Array,
+    b: r.rbm.b.dataSync() as Float32Array,
+    c: r.rbm.c.dataSync() as Float32Array,
+    chains: r.chains?.dataSync() as Float32Array | undefined,
+    recon: r.history.map((h) => h.trainRecon),
+  };
+  disposeRBM(r.rbm);
+  r.chains?.dispose();
+  return out;
+}
+
+function assertSameBits(a: Float32Array | undefined, b: Float32Array | undefined, what: string): void {
+  assert.ok(a !== undefined && b !== undefined, `${what}: both paths return it`);
+  assert.equal(a.length, b.length, `${what}: lengths`);
+  let differ = 0;
+  let first = -1;
+  for (let i = 0; i < a.length; i++) {
+    if (!Object.is(a[i], b[i])) {
+      differ++;
+      if (first < 0) first = i;
+    }
+  }
+  assert.equal(differ, 0, `${what}: ${differ} of ${a.length} values differ (first at ${first}: ${a[first]} vs ${b[first]})`);
+}
+
+const cases: { name: string; opts: TrainOptions }[] = [
+  { name: "CD-1, mean-field visible step", opts: { k: 1 } },
+  { name: "CD-3, sampled visible step, no decay", opts: { k: 3, sampleVisible: true, weightDecay: 0 } },
+  { name: "PCD-1, 30 chains for batches of 20", opts: { k: 1, persistent: true, nChains: 30 } },
+  {
+    name: "PCD-2, mean-field visible step, no momentum",
+    opts: { k: 2, persistent: true, sampleVisible: false, initialMomentum: 0, finalMomentum: 0 },
+  },
+];
+
+for (const { name, opts } of cases) {
+  test(`fused native CD step = tensor update, bit for bit: ${name}`, { skip: SKIP }, async () => {
+    const rbm = initRBM(784, 40, { seed: 3, data });
+    const common: TrainOptions = {
+      batchSize: 20,
+      epochs: 3,
+      momentumSwitchEpoch: 1,
+      learningRate: (e) => 0.1 / (1 + e),
+      seed: 11,
+      progress: false,
+      ...opts,
+    };
+    const tensors = await run(rbm, common, true);
+    const before = tf.memory().numTensors;
+    const native = await run(rbm, common, false);
+    assert.equal(tf.memory().numTensors, before, "the fused path leaks no tensors");
+    assertSameBits(native.W, tensors.W, "W");
+    assertSameBits(native.b, tensors.b, "b");
+    assertSameBits(native.c, tensors.c, "c");
+    if (opts.persistent) assertSameBits(native.chains, tensors.chains, "chains");
+    else assert.equal(native.chains, undefined);
+    native.recon.forEach((r, e) => {
+      if (opts.persistent) assert.ok(Number.isNaN(r) && Number.isNaN(tensors.recon[e]), "PCD has no reconstruction error");
+      // The tensor path sums the epoch's squared errors in float32 on the device (~1e-5 relative
+      // rounding over 250 × 784 terms), the fused path in float64.
+      else assert.ok(Math.abs(r - tensors.recon[e]) <= 1e-4 * tensors.recon[e], `epoch ${e} recon ${r} vs ${tensors.recon[e]}`);
+    });
+    // The runs trained: the weights moved from the start.
+    const start = rbm.W.dataSync();
+    assert.ok(
+      native.W.some((w, i) => Math.abs(w - start[i]) > 1e-3),
+      "training changed W",
+    );
+    disposeRBM(rbm);
+  });
+}
+
+test("a sparsity target stays on the tensor path (its running mean is not fused)", () => {
+  assert.equal(fusedCDApplies({ sparsityTarget: 0.1 }), false);
+});
+
+test("cdStep refuses arrays shorter than their shapes, touching nothing", { skip: SKIP }, () => {
+  const lib = loadNativeBlas();
+  assert.ok(typeof lib !== "string" && lib.cdStep !== undefined);
+  const [B, nV, nH] = [2, 3, 4];
+  const W = new Float32Array(nV * nH).fill(0.5);
+  const arrays = [
+    new Float32Array(B * nV),
+    W,
+    new Float32Array(nV),
+    new Float32Array(nH),
+    new Float32Array(nV * nH),
+    new Float32Array(nV),
+    new Float32Array(nH),
+  ] as const;
+  const dims = Int32Array.of(B, nV, nH, B, 1, 0, 0);
+  const hyper = Float64Array.of(0.1, 0, 0);
+  const state = Uint32Array.of(1, 2, 3, 4);
+  const shortScratch = new Float32Array(cdScratchLength({ B, nVisible: nV, nHidden: nH, nNeg: B }) - 1);
+  assert.throws(() => lib.cdStep?.(...arrays, null, shortScratch, state, dims, hyper), RangeError);
+  assert.throws(
+    () => lib.cdStep?.(...arrays, null, new Float32Array(shortScratch.length + 1), state, Int32Array.of(B, nV, nH, B + 1, 1, 0, 0), hyper),
+    /nNeg must equal B/,
+  );
+  assert.ok(
+    W.every((w) => w === 0.5),
+    "W untouched",
+  );
+  assert.deepEqual([...state], [1, 2, 3, 4], "generator untouched");
+  const err = lib.cdStep?.(...arrays, null, new Float32Array(shortScratch.length + 1), state, dims, hyper);
+  assert.equal(typeof err, "number");
+  assert.notDeepEqual([...state], [1, 2, 3, 4], "a valid call advances the generator");
+});
