@@ -7,7 +7,8 @@
  *   (../shared/bench/peers/numpy_rbm.py, float32, Debian's /usr/bin/python3 with
  *   OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE unset for it only): seconds per epoch, ratio, recon errors.
  * - `extra`: CD-10 and PCD-1 (784-500, the first `--rows` MNIST images, numpy on the same rows), and
- *   500-500 / 500-2000 layers on `--rows` random binary rows (no numpy peer: it only reads MNIST).
+ *   500-500 / 500-2000 layers on `--rows` random binary rows, beside the same numpy loop on random
+ *   binary rows of that width (bench/peers/numpy_layer.py runs numpy_rbm.py with its loader replaced).
  *   Times are scaled ×60000/rows to "seconds per 60k-row epoch" and labelled so.
  * - `sampling`: 20 chains × 1,000 block-Gibbs steps on a 784-500 RBM (seed 002's figure), and AIS on a
  *   784-500 RBM with 100 runs over a short schedule, scaled to Salakhutdinov & Murray's 14,500
@@ -45,6 +46,8 @@ const ROOT = path.resolve(__dirname, "..");
 const NUMPY_SCRIPT = path.resolve(ROOT, "..", "shared", "bench", "peers", "numpy_rbm.py");
 const NUMPY_AIS_SCRIPT = path.resolve(ROOT, "..", "shared", "bench", "peers", "numpy_ais.py");
 const SKLEARN_SCRIPT = path.resolve(ROOT, "bench", "peers", "sklearn_rbm.py");
+/** numpy_rbm.py on random binary rows of another width (the DBN's upper layers). */
+const NUMPY_LAYER_SCRIPT = path.resolve(ROOT, "bench", "peers", "numpy_layer.py");
 const PYTHON = fs.existsSync("/usr/bin/python3") ? "/usr/bin/python3" : "python3";
 const FULL = 60000;
 
@@ -137,13 +140,13 @@ interface NumpyRun {
  * numpy_rbm.py for one epoch; undefined seconds (and a note) when it cannot run. `coreType` runs it
  * with OPENBLAS_CORETYPE set (the kernel set our addon uses), else with the variable unset.
  */
-function numpy(extra: string[], coreType?: string): NumpyRun {
+function numpy(extra: string[], coreType?: string, script = NUMPY_SCRIPT): NumpyRun {
   if (!fs.existsSync(NUMPY_SCRIPT)) return { seconds: NaN, recon: NaN, note: `numpy reference not found at ${NUMPY_SCRIPT}` };
   const env: NodeJS.ProcessEnv = { ...process.env, MNIST_DIR: mnistDir() };
   delete env.OPENBLAS_CORETYPE; // these slow current OpenBLAS (see ../shared/bench/README.md); numpy only
   delete env.OPENBLAS_L2_SIZE;
   if (coreType !== undefined) env.OPENBLAS_CORETYPE = coreType;
-  const args = [NUMPY_SCRIPT, "--hidden", "500", "--batch", "100", "--epochs", "1", "--dtype", "float32", ...extra];
+  const args = [script, "--hidden", "500", "--batch", "100", "--epochs", "1", "--dtype", "float32", ...extra];
   const r = spawnSync(PYTHON, args, { cwd: ROOT, env, encoding: "utf8", timeout: 600_000 });
   if (r.status !== 0)
     return { seconds: NaN, recon: NaN, note: `numpy failed: ${(r.stderr || r.error?.message || "").trim().split("\n").pop()}` };
@@ -255,7 +258,15 @@ async function sectionExtra(args: Args, mnist: Dataset): Promise<void> {
     for (let i = 0; i < images.length; i++) images[i] = rng.uniform() < 0.5 ? 1 : 0;
     const data: Dataset = { images, labels: new Uint8Array(rows), n: rows, rows: 1, cols: nV, name: "random binary" };
     const o = await ours(data, nH, {});
-    console.log(`${`CD-1 ${nV}-${nH}`.padEnd(15)} ours ${fmt(o.seconds * scale).padStart(7)} s/60k   (random binary rows; no numpy peer)`);
+    let line = `${`CD-1 ${nV}-${nH}`.padEnd(15)} ours ${fmt(o.seconds * scale).padStart(7)} s/60k`;
+    if (args.numpy) {
+      // The same peer loop on its own random binary rows of this width (bench/peers/numpy_layer.py).
+      const n = numpy(["--visible", String(nV), "--rows", String(rows), "--hidden", String(nH)], undefined, NUMPY_LAYER_SCRIPT);
+      line += n.note
+        ? `   numpy skipped (${n.note})`
+        : `   numpy ${fmt(n.seconds * scale).padStart(6)} s/60k   ratio ${fmt(o.seconds / n.seconds)}×`;
+    }
+    console.log(`${line}   (random binary rows)`);
   }
   console.log(`peak RSS ${rssMB().toFixed(0)} MB (this process)`);
 }
