@@ -10,7 +10,8 @@
  *   500-500 / 500-2000 layers on `--rows` random binary rows, beside the same numpy loop on random
  *   binary rows of that width (bench/peers/numpy_layer.py runs numpy_rbm.py with its loader replaced).
  *   Times are scaled ×60000/rows to "seconds per 60k-row epoch" and labelled so.
- * - `sampling`: 20 chains × 1,000 block-Gibbs steps on a 784-500 RBM (seed 002's figure), and AIS on a
+ * - `sampling`: 20 chains × 1,000 block-Gibbs steps on a 784-500 RBM (seed 002's figure; beside
+ *   numpy_rbm.py's step functions on the same shapes, bench/peers/numpy_chains.py), and AIS on a
  *   784-500 RBM with 100 runs over a short schedule, scaled to Salakhutdinov & Murray's 14,500
  *   temperatures; both run on the same matMul path as training. Beside it the numpy AIS peer
  *   (../shared/bench/peers/numpy_ais.py) with the same runs and schedule, float32 (the library's
@@ -48,6 +49,8 @@ const NUMPY_AIS_SCRIPT = path.resolve(ROOT, "..", "shared", "bench", "peers", "n
 const SKLEARN_SCRIPT = path.resolve(ROOT, "bench", "peers", "sklearn_rbm.py");
 /** numpy_rbm.py on random binary rows of another width (the DBN's upper layers). */
 const NUMPY_LAYER_SCRIPT = path.resolve(ROOT, "bench", "peers", "numpy_layer.py");
+/** 20 chains × 1,000 steps with numpy_rbm.py's step functions. */
+const NUMPY_CHAINS_SCRIPT = path.resolve(ROOT, "bench", "peers", "numpy_chains.py");
 const PYTHON = fs.existsSync("/usr/bin/python3") ? "/usr/bin/python3" : "python3";
 const FULL = 60000;
 
@@ -286,7 +289,23 @@ async function sectionSampling(args: Args, mnist: Dataset): Promise<void> {
   const v0 = tf.tensor2d(mnist.images.subarray(0, 20 * 784), [20, 784]);
   let t0 = performance.now();
   const chain = gibbsChain(v0, rbm, { steps: 1000, seed: 0, every: 100, recordProbs: true });
-  console.log(`20 chains × 1,000 Gibbs steps: ${fmt((performance.now() - t0) / 1000)} s`);
+  const chainSeconds = (performance.now() - t0) / 1000;
+  let chainLine = `20 chains × 1,000 Gibbs steps: ${fmt(chainSeconds)} s`;
+  if (args.numpy) {
+    // The seeds' numpy step functions on the same shapes (bench/peers/numpy_chains.py), float32.
+    const r = spawnSync(PYTHON, [NUMPY_CHAINS_SCRIPT, "--chains", "20", "--steps", "1000", "--dtype", "float32"], {
+      cwd: ROOT,
+      encoding: "utf8",
+      timeout: 600_000,
+    });
+    const line = r.stdout?.split("\n").find((l) => l.startsWith("{"));
+    const np = line ? (JSON.parse(line) as { seconds?: number }).seconds : undefined;
+    chainLine +=
+      np === undefined
+        ? `   numpy skipped (${(r.stderr || r.error?.message || "failed").trim().split("\n").pop()})`
+        : `   numpy float32 ${fmt(np)} s   ratio ${fmt(chainSeconds / np)}×`;
+  }
+  console.log(chainLine);
   tf.dispose([v0, chain.v, chain.vProbs]);
   const K = 1000;
   t0 = performance.now();

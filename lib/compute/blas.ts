@@ -106,6 +106,21 @@ export interface NativeBlasAddon {
     dims: Int32Array,
     hyper: Float64Array,
   ): number;
+  /**
+   * `dims[3]` block-Gibbs steps v → h → v of `dims[0]` chains (native/blas/gibbs.c): v advanced in
+   * place, the last step's p(v|h), p(h|v) and h written. Absent from addons built before it existed.
+   */
+  gibbsSteps?(
+    v: Float32Array,
+    vProbs: Float32Array,
+    hProbs: Float32Array,
+    h: Float32Array,
+    W: Float32Array,
+    b: Float32Array,
+    c: Float32Array,
+    dims: Int32Array,
+    state: Uint32Array,
+  ): void;
   /** Sets OpenBLAS's thread count. */
   setNumThreads(n: number): void;
   /** OpenBLAS's thread count. */
@@ -713,4 +728,43 @@ export function nativeCDStep(
   );
   counters.native++;
   return err;
+}
+
+/** The buffers of a native block-Gibbs run: chain states and the last step's probabilities, row-major. */
+export interface GibbsBuffers {
+  /** `[B, nVisible]` visible states, advanced in place. */
+  v: Float32Array;
+  /** `[B, nVisible]` p(v|h) of the last step. */
+  vProbs: Float32Array;
+  /** `[B, nHidden]` p(h|v) of the last step. */
+  hProbs: Float32Array;
+  /** `[B, nHidden]` hidden states of the last step. */
+  h: Float32Array;
+}
+
+/**
+ * `steps` block-Gibbs steps v → h → v of B chains in one native call (native/blas/gibbs.c), the
+ * numbers of lib/core/sampling.ts's gibbsVHV with native BLAS on, or false (nothing touched) when
+ * the native step is not available: the caller then steps with tensors.
+ * @param rbm W `[nV, nH]`, b `[nV]`, c `[nH]` as Float32Arrays @param state the generator's four words (advanced)
+ */
+export function nativeGibbsSteps(
+  x: GibbsBuffers,
+  rbm: { W: Float32Array; b: Float32Array; c: Float32Array },
+  B: number,
+  steps: number,
+  state: Uint32Array,
+): boolean {
+  const lib = addon;
+  if (lib?.gibbsSteps === undefined || !nativeBlasEnabled()) return false;
+  const nV = rbm.b.length;
+  const nH = rbm.c.length;
+  lib.gibbsSteps(x.v, x.vProbs, x.hProbs, x.h, rbm.W, rbm.b, rbm.c, Int32Array.of(B, nV, nH, steps), state);
+  counters.native++;
+  return true;
+}
+
+/** Whether {@link nativeGibbsSteps} can run (native BLAS in use, an addon that has it). */
+export function nativeGibbsAvailable(): boolean {
+  return addon !== undefined && nativeBlasEnabled() && typeof addon.gibbsSteps === "function";
 }

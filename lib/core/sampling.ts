@@ -3,7 +3,8 @@
  * v → h ~ p(h|v) → v' ~ p(v|h) is one step of a Markov chain whose stationary distribution is p(v, h).
  */
 import * as tf from "@tensorflow/tfjs";
-import { type Seed, toRng } from "./random";
+import { nativeGibbsAvailable, nativeGibbsSteps } from "../compute/blas";
+import { type Rng, type Seed, toRng } from "./random";
 import { assertHidden, assertVisible, hiddenProbs, type RBM, visibleProbs } from "./rbm";
 import { sampleBernoulli, sampleSoftmaxGroup, sigmoidLayer } from "./units";
 /** One block-Gibbs step v → h → v: the probabilities and the samples of both layers. */
@@ -84,6 +85,7 @@ export function gibbsChain(v0: tf.Tensor2D, rbm: RBM, opts: ChainOptions): Chain
   const rng = toRng(opts.seed, "gibbsChain");
   const every = opts.every ?? 0;
   const records: ChainResult["records"] = [];
+  if (nativeGibbsAvailable() && process.env.RBM_FUSED !== "0") return nativeChain(v0, rbm, opts, rng, every);
   let v = v0.clone();
   let vProbs: tf.Tensor2D = v0.clone();
   for (let step = 1; step <= opts.steps; step++) {
@@ -97,6 +99,36 @@ export function gibbsChain(v0: tf.Tensor2D, rbm: RBM, opts: ChainOptions): Chain
     opts.onStep?.(step);
   }
   return { v, vProbs, records };
+}
+
+/**
+ * gibbsChain with the steps between records run natively (compute/blas.ts's nativeGibbsSteps): the
+ * same generator and products as the tensor steps, so the same chain; one native call per record
+ * interval (per step when `onStep` is given), no tensors until the end.
+ */
+function nativeChain(v0: tf.Tensor2D, rbm: RBM, opts: ChainOptions, rng: Rng, every: number): ChainResult {
+  const [B, nV] = v0.shape;
+  const nH = rbm.c.shape[0];
+  const params = { W: rbm.W.dataSync() as Float32Array, b: rbm.b.dataSync() as Float32Array, c: rbm.c.dataSync() as Float32Array };
+  const x = {
+    v: Float32Array.from(v0.dataSync()),
+    vProbs: new Float32Array(B * nV),
+    hProbs: new Float32Array(B * nH),
+    h: new Float32Array(B * nH),
+  };
+  const records: ChainResult["records"] = [];
+  const stride = opts.onStep !== undefined ? 1 : every > 0 ? every : opts.steps;
+  for (let step = 0; step < opts.steps; ) {
+    const n = Math.min(stride - (step % stride), opts.steps - step);
+    rng.advanceWith((state) => {
+      if (!nativeGibbsSteps(x, params, B, n, state))
+        throw new Error("gibbsChain: native BLAS was switched off during the chain; run the cell again.");
+    });
+    for (let i = 1; i <= n; i++) opts.onStep?.(step + i);
+    step += n;
+    if (every > 0 && step % every === 0) records.push({ step, values: (opts.recordProbs ? x.vProbs : x.v).slice() });
+  }
+  return { v: tf.tensor2d(x.v, [B, nV]), vProbs: tf.tensor2d(x.vProbs, [B, nV]), records };
 }
 
 // ───────────────────────────── clamped (conditional) chains ─────────────────────────────

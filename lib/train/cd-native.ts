@@ -12,7 +12,7 @@
  * for the model (health checks, monitors, callbacks, the result).
  *
  * Used when {@link fusedCDApplies}: native BLAS active, an addon with the fused step, no sparsity
- * target (whose running mean stays on the tensor path), and `RBM_FUSED_CD` not "0".
+ * target (whose running mean stays on the tensor path), and `RBM_FUSED` not "0".
  */
 import * as tf from "@tensorflow/tfjs";
 import { type CDStepShape, cdScratchLength, nativeCDAvailable, nativeCDStep } from "../compute/blas";
@@ -22,7 +22,7 @@ import type { ResolvedTrainOptions } from "./cd";
 
 /** Whether trainRBM runs its updates through {@link FusedCD} for these options. */
 export function fusedCDApplies(o: Pick<ResolvedTrainOptions, "sparsityTarget">): boolean {
-  return o.sparsityTarget === undefined && process.env.RBM_FUSED_CD !== "0" && nativeCDAvailable();
+  return o.sparsityTarget === undefined && process.env.RBM_FUSED !== "0" && nativeCDAvailable();
 }
 
 /** The training state of the fused CD stepper: parameters, increments, chains and scratch as typed arrays. */

@@ -1,23 +1,32 @@
 /**
- * The fused native CD step (native/blas/cd.c via lib/train/cd-native.ts) against the tensor update
- * of lib/train/cd.ts: the same seed must give the same model bit for bit — CD-k and PCD-k, sampled
- * and mean-field visible steps, momentum switch, weight decay, a short last batch — and the fused
- * path must leak no tensors. Runs only where native BLAS is in use (CI builds the addon).
+ * The fused native paths against the tensor code they replace, with `RBM_FUSED=0` selecting the
+ * tensor code in the same process:
+ * - the CD step (native/blas/cd.c via lib/train/cd-native.ts) against lib/train/cd.ts's tensor
+ *   update: the same seed must give the same model bit for bit — CD-k and PCD-k, sampled and
+ *   mean-field visible steps, momentum switch, weight decay, a short last batch;
+ * - the Gibbs runs (native/blas/gibbs.c) against gibbsVHV steps: the same chain, records and final state;
+ * and neither may leak tensors. Runs only where native BLAS is in use (CI builds the addon).
  */
 
 import assert from "node:assert/strict";
 import { before, test } from "node:test";
 import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../../lib/compute/backend";
-import { cdScratchLength, loadNativeBlas, nativeCDAvailable } from "../../lib/compute/blas";
+import { cdScratchLength, loadNativeBlas, nativeCDAvailable, nativeGibbsAvailable } from "../../lib/compute/blas";
 import { disposeRBM, initRBM, type RBM } from "../../lib/core/rbm";
+import { gibbsChain } from "../../lib/core/sampling";
 import { type Dataset, firstN, loadMnist } from "../../lib/io/data";
 import { type TrainOptions, type TrainResult, trainRBM } from "../../lib/train/cd";
 import { fusedCDApplies } from "../../lib/train/cd-native";
 
 const built = loadNativeBlas();
 /** Why the tests cannot run here (no addon, or one built before the fused step), or false. */
-const SKIP = typeof built === "string" ? built : built.cdStep === undefined ? "the native addon predates cdStep: npm run setup" : false;
+const SKIP =
+  typeof built === "string"
+    ? built
+    : built.cdStep === undefined || built.gibbsSteps === undefined
+      ? "the native addon predates the fused steps: npm run setup"
+      : false;
 let data: Dataset;
 before(async () => {
   await initBackend({ quiet: true });
@@ -25,22 +34,22 @@ before(async () => {
   data = firstN(loadMnist(), 250); // 250 = 12 batches of 20 and a last one of 10
 });
 
-/** Trains with the fused step (or the tensor update when `RBM_FUSED_CD=0`); returns plain arrays. */
+/** Trains with the fused step (or the tensor update when `RBM_FUSED=0`); returns plain arrays. */
 async function run(
   rbm: RBM,
   opts: TrainOptions,
   tensorPath: boolean,
 ): Promise<{ W: Float32Array; b: Float32Array; c: Float32Array; chains?: Float32Array; recon: number[] }> {
-  const before = process.env.RBM_FUSED_CD;
-  if (tensorPath) process.env.RBM_FUSED_CD = "0";
-  else delete process.env.RBM_FUSED_CD;
+  const before = process.env.RBM_FUSED;
+  if (tensorPath) process.env.RBM_FUSED = "0";
+  else delete process.env.RBM_FUSED;
   let r: TrainResult;
   try {
     assert.equal(fusedCDApplies({ sparsityTarget: opts.sparsityTarget }), !tensorPath, "the path under test is the one selected");
     r = await trainRBM(rbm, data, opts);
   } finally {
-    if (before === undefined) delete process.env.RBM_FUSED_CD;
-    else process.env.RBM_FUSED_CD = before;
+    if (before === undefined) delete process.env.RBM_FUSED;
+    else process.env.RBM_FUSED = before;
   }
   const out = {
     W: r.rbm.W.dataSync() as Float32Array,
@@ -150,4 +159,54 @@ test("cdStep refuses arrays shorter than their shapes, touching nothing", { skip
   const err = lib.cdStep?.(...arrays, null, new Float32Array(shortScratch.length + 1), state, dims, hyper);
   assert.equal(typeof err, "number");
   assert.notDeepEqual([...state], [1, 2, 3, 4], "a valid call advances the generator");
+});
+
+/** Runs `f` with the tensor code selected (`RBM_FUSED=0`) or the fused path, restoring the variable. */
+function withPath<T>(tensorPath: boolean, f: () => T): T {
+  const before = process.env.RBM_FUSED;
+  if (tensorPath) process.env.RBM_FUSED = "0";
+  else delete process.env.RBM_FUSED;
+  try {
+    return f();
+  } finally {
+    if (before === undefined) delete process.env.RBM_FUSED;
+    else process.env.RBM_FUSED = before;
+  }
+}
+
+test("native Gibbs runs = gibbsVHV steps, bit for bit: final state, p(v|h), records, onStep", { skip: SKIP }, async () => {
+  assert.ok(nativeGibbsAvailable(), "the native Gibbs run is the path under test");
+  const rbm = initRBM(784, 50, { seed: 5, data });
+  const v0 = tf.tensor2d(data.images.subarray(0, 7 * 784), [7, 784]); // probabilities, not binary: the first step reads them
+  for (const opts of [
+    { steps: 25, seed: 9, every: 10, recordProbs: true },
+    { steps: 12, seed: 2, every: 0 },
+    { steps: 6, seed: 4, every: 3, onStep: () => {} },
+  ]) {
+    const calls: number[][] = [[], []];
+    const [tensors, native] = [true, false].map((tensorPath, i) =>
+      withPath(tensorPath, () => {
+        const before = tf.memory().numTensors;
+        const r = gibbsChain(v0, rbm, { ...opts, onStep: opts.onStep ? (s) => calls[i].push(s) : undefined });
+        const out = { v: r.v.dataSync() as Float32Array, vProbs: r.vProbs.dataSync() as Float32Array, records: r.records };
+        tf.dispose([r.v, r.vProbs]);
+        assert.equal(tf.memory().numTensors, before, "no tensors leak");
+        return out;
+      }),
+    );
+    assertSameBits(native.v, tensors.v, `v after ${opts.steps} steps`);
+    assertSameBits(native.vProbs, tensors.vProbs, "p(v|h)");
+    assert.deepEqual(
+      native.records.map((r) => r.step),
+      tensors.records.map((r) => r.step),
+    );
+    native.records.forEach((r, i) => assertSameBits(r.values, tensors.records[i].values, `record at step ${r.step}`));
+    assert.deepEqual(calls[1], calls[0], "onStep sees every step on both paths");
+    assert.ok(
+      native.v.every((x) => x === 0 || x === 1),
+      "the final state is binary",
+    );
+  }
+  v0.dispose();
+  disposeRBM(rbm);
 });

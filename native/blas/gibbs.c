@@ -1,0 +1,52 @@
+/*
+ * gibbs.c: runs of block-Gibbs steps v → h → v of a binary RBM in one native call
+ * (lib/core/sampling.ts's gibbsChain). Each step is the tensor path's gibbsVHV with native BLAS on
+ * — σ(vW + c), a Bernoulli draw, σ(hWᵀ + b), a Bernoulli draw — with the same OpenBLAS products
+ * (gemm_act) and the same generator, so a seed gives the same chain bit for bit, without a tfjs
+ * kernel, an allocation or a return to JS per step.
+ *
+ * gibbsSteps(v, vProbs, hProbs, h, W, b, c, dims, state)
+ *   v        Float32Array [B, nV]   the chains' visible states, advanced in place
+ *   vProbs   Float32Array [B, nV]   p(v|h) of the last step (written)
+ *   hProbs, h Float32Array [B, nH]  p(h|v) and h of the last step (written)
+ *   W [nV, nH], b [nV], c [nH]      the RBM
+ *   dims     Int32Array [B, nV, nH, steps]
+ *   state    Uint32Array(4)         the xoshiro128** state of lib/core/random.ts (advanced)
+ */
+#include "common.h"
+
+static void gibbs_steps(float *v, float *vProbs, float *hProbs, float *h, const float *W, const float *b, const float *c, int64_t B,
+                        int64_t nV, int64_t nH, int64_t steps, uint32_t *state) {
+  for (int64_t s = 0; s < steps; s++) {
+    gemm_act(false, false, B, nH, nV, v, W, hProbs, c, ACT_SIGMOID);
+    bernoulli_rows(hProbs, h, (size_t)(B * nH), state);
+    gemm_act(false, true, B, nV, nH, h, W, vProbs, b, ACT_SIGMOID);
+    bernoulli_rows(vProbs, v, (size_t)(B * nV), state);
+  }
+}
+
+napi_value js_gibbs_steps(napi_env env, napi_callback_info info) {
+  size_t argc = 9;
+  napi_value argv[9];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc != 9) return fail(env, false, "gibbsSteps: expected 9 arguments (v, vProbs, hProbs, h, W, b, c, dims, state)");
+  int32_t *dims;
+  uint32_t *state;
+  size_t ld, ls;
+  if (!get_typed(env, argv[7], napi_int32_array, (void **)&dims, &ld) || ld != 4) {
+    return fail(env, false, "gibbsSteps: dims must be an Int32Array [B, nV, nH, steps]");
+  }
+  if (!get_u32(env, argv[8], &state, &ls) || ls != 4) return fail(env, false, "gibbsSteps: state must be a Uint32Array of 4 words");
+  const int64_t B = dims[0], nV = dims[1], nH = dims[2], steps = dims[3];
+  if (B < 1 || nV < 1 || nH < 1 || steps < 0) return fail(env, true, "gibbsSteps: B, nV, nH must be ≥ 1 and steps ≥ 0");
+  float *a[7];
+  const int64_t want[7] = {B * nV, B * nV, B * nH, B * nH, nV * nH, nV, nH};
+  for (int i = 0; i < 7; i++) {
+    size_t length;
+    if (!get_f32(env, argv[i], &a[i], &length, false) || (int64_t)length < want[i]) {
+      return fail(env, true, "gibbsSteps: v, vProbs, hProbs, h, W, b, c must be Float32Arrays of their sizes");
+    }
+  }
+  gibbs_steps(a[0], a[1], a[2], a[3], a[4], a[5], a[6], B, nV, nH, steps, state);
+  return NULL;
+}
