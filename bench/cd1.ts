@@ -20,7 +20,8 @@
  *   what a Python user would pick: one PCD-1 epoch (fit with n_iter=1), 784-500, batch 100, lr 0.1,
  *   60,000 float32 images, beside ours on the same setting; with OPENBLAS_CORETYPE unset (what the
  *   user gets) and set to the kernel set our addon picked.
- * - `profile`: where a CD-1 batch's time goes (every wasm kernel wrapped with a timer).
+ * - `profile`: where a CD-1 batch's time goes: the tensor update (RBM_FUSED=0) with every wasm
+ *   kernel wrapped with a timer, then the fused native step beside its products timed alone.
  * - `matrix` (only when asked, `--matrix`): the cd1 epoch in child processes for native BLAS on/off
  *   × wasm threads on/off (and OpenBLAS with 1 thread), each beside a numpy run.
  *
@@ -367,24 +368,78 @@ async function sectionProfile(args: Args, mnist: Dataset): Promise<void> {
   }
   const rows = Math.min(args.rows, 10000);
   const sub: Dataset = { ...mnist, images: mnist.images.subarray(0, rows * 784), labels: mnist.labels.subarray(0, rows), n: rows };
-  await ours(sub, 500, {}); // warm-up outside the timers
-  let seconds = 0;
-  const stats = await withKernelTimers(async () => {
-    seconds = (await ours(sub, 500, {})).seconds;
-  });
   const batches = rows / 100;
+  // 1. The tensor update (what runs without the fused step): every wasm kernel wrapped with a timer.
+  const fusedSetting = process.env.RBM_FUSED;
+  process.env.RBM_FUSED = "0";
+  let seconds = 0;
+  let stats: Awaited<ReturnType<typeof withKernelTimers>>;
+  try {
+    await ours(sub, 500, {}); // warm-up outside the timers
+    stats = await withKernelTimers(async () => {
+      seconds = (await ours(sub, 500, {})).seconds;
+    });
+  } finally {
+    if (fusedSetting === undefined) delete process.env.RBM_FUSED;
+    else process.env.RBM_FUSED = fusedSetting;
+  }
   const total = (seconds * 1000) / batches;
-  console.log(`\n## Where a CD-1 784-500 batch's ${fmt(total)} ms go (${batches} batches, ms per batch; timers add ~0.1 µs per kernel)`);
-  const rowsOut = [...stats].filter(([, s]) => s.calls > 0).sort((p, q) => q[1].ms - p[1].ms);
+  console.log(
+    `\n## Where a CD-1 784-500 batch's time goes: the tensor update (RBM_FUSED=0), ${fmt(total)} ms (${batches} batches, ms per batch; timers add ~0.1 µs per kernel)`,
+  );
+  const rowsOut = [...stats].filter(([, st]) => st.calls > 0).sort((p, q) => q[1].ms - p[1].ms);
   let inKernels = 0;
-  for (const [name, s] of rowsOut) {
-    inKernels += s.ms / batches;
-    if (s.ms / batches >= 0.02)
-      console.log(`${fmt(s.ms / batches, 3).padStart(8)} ms  ${(s.calls / batches).toFixed(1).padStart(5)} calls  ${name}`);
+  for (const [name, st] of rowsOut) {
+    inKernels += st.ms / batches;
+    if (st.ms / batches >= 0.02)
+      console.log(`${fmt(st.ms / batches, 3).padStart(8)} ms  ${(st.calls / batches).toFixed(1).padStart(5)} calls  ${name}`);
   }
   console.log(`${fmt(inKernels, 3).padStart(8)} ms  in kernels (all)`);
   console.log(
     `${fmt(total - inKernels, 3).padStart(8)} ms  outside kernels: JS noise (xoshiro uniforms), batch copy, tensor bookkeeping, tidy/dispose`,
+  );
+  // 2. The fused step (the default with the addon): the whole batch, beside its six products alone.
+  const lib = loadNativeBlas();
+  if (typeof lib === "string" || lib.cdStep === undefined) {
+    console.log(`fused step: not available (${typeof lib === "string" ? lib : "addon predates cdStep: npm run setup"})`);
+    return;
+  }
+  await ours(sub, 500, {});
+  const fused = ((await ours(sub, 500, {})).seconds * 1000) / batches;
+  const rng = new Rng(7);
+  const arr = (n: number, scale = 1) => Float32Array.from({ length: n }, () => scale * (rng.uniform() - 0.5));
+  const [B, nV, nH, R] = [100, 784, 500, 200];
+  const v = arr(B * nV);
+  const W = arr(nV * nH, 0.02);
+  const [b, c, h, pv, ph, S, H, stepW, row, sb, sc] = [nV, nH, B * nH, B * nV, B * nH, R * nV, R * nH, nV * nH, R, nV, nH].map((n) =>
+    arr(n),
+  );
+  const products: [string, () => void][] = [
+    ["σ(vW + c)", () => lib.gemmBatched(false, false, 1, B, nH, nV, v, 0, W, 0, ph, c, lib.ACT_SIGMOID)],
+    ["σ(hWᵀ + b)", () => lib.gemmBatched(false, true, 1, B, nV, nH, h, 0, W, 0, pv, b, lib.ACT_SIGMOID)],
+    ["σ(ṽW + c)", () => lib.gemmBatched(false, false, 1, B, nH, nV, v, 0, W, 0, ph, c, lib.ACT_SIGMOID)],
+    ["[v; ṽ]ᵀ[h; h̃]", () => lib.gemmBatched(true, false, 1, nV, nH, R, S, 0, H, 0, stepW, null, lib.ACT_LINEAR)],
+    [
+      "column sums",
+      () => {
+        lib.gemmBatched(false, false, 1, 1, nV, R, row, 0, S, 0, sb, null, lib.ACT_LINEAR);
+        lib.gemmBatched(false, false, 1, 1, nH, R, row, 0, H, 0, sc, null, lib.ACT_LINEAR);
+      },
+    ],
+  ];
+  console.log(`\n## The fused step (the default with the addon): ${fmt(fused)} ms per batch; its products alone, same shapes and addon:`);
+  let inProducts = 0;
+  for (const [name, f] of products) {
+    for (let i = 0; i < 5; i++) f();
+    const t0 = performance.now();
+    for (let i = 0; i < 50; i++) f();
+    const ms = (performance.now() - t0) / 50;
+    inProducts += ms;
+    console.log(`${fmt(ms, 3).padStart(8)} ms  ${name}`);
+  }
+  console.log(`${fmt(inProducts, 3).padStart(8)} ms  in the products (bias and sigmoid included)`);
+  console.log(
+    `${fmt(fused - inProducts, 3).padStart(8)} ms  the rest: Bernoulli draws, the update passes over W, the batch copy, the JS loop`,
   );
 }
 
