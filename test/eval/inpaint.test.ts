@@ -112,7 +112,10 @@ test("an RBM trained for a few seconds inpaints random missing pixels better tha
   const train = binarize(firstN(loadMnist({ split: "train" }), 3000));
   const test = binarize(firstN(loadMnist({ split: "test" }), 100)).images;
   const rbm0 = initRBM(784, 200, { seed: 1 });
-  const { rbm, chains } = await trainRBM(rbm0, train, { epochs: 5, learningRate: 0.05, persistent: true, progress: false, seed: 1 });
+  // CD-1 rather than PCD: at this budget (a few hundred updates) PCD-1 lands anywhere between −88 and
+  // −127 nats on the random mask depending on the seed and on the CPU's OpenBLAS kernels (it lost to
+  // the mean image's −101 on an AVX2 machine), while CD-1 gives −53 to −54 for seeds 1 and 2.
+  const { rbm, chains } = await trainRBM(rbm0, train, { epochs: 10, learningRate: 0.1, progress: false, seed: 1 });
   chains?.dispose();
   disposeRBM(rbm0);
   const rows = await noLeakAsync("compareInpainting", async () =>
