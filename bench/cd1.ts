@@ -11,7 +11,9 @@
  *   binary rows of that width (bench/peers/numpy_layer.py runs numpy_rbm.py with its loader replaced).
  *   Times are scaled ×60000/rows to "seconds per 60k-row epoch" and labelled so.
  * - `sampling`: 20 chains × 1,000 block-Gibbs steps on a 784-500 RBM (seed 002's figure; beside
- *   numpy_rbm.py's step functions on the same shapes, bench/peers/numpy_chains.py), and AIS on a
+ *   numpy_rbm.py's step functions on the same shapes, bench/peers/numpy_chains.py), a DBN's
+ *   class-conditional dreams (10 chains × 1,000 steps in a 510-2000 top RBM, beside numpy chains of
+ *   those shapes), and AIS on a
  *   784-500 RBM with 100 runs over a short schedule, scaled to Salakhutdinov & Murray's 14,500
  *   temperatures; both run on the same matMul path as training. Beside it the numpy AIS peer
  *   (../shared/bench/peers/numpy_ais.py) with the same runs and schedule, float32 (the library's
@@ -40,8 +42,11 @@ import { loadNativeBlas, nativeBlasCoreChoice, nativeBlasCounters } from "../lib
 import { Rng } from "../lib/core/random";
 import { disposeRBM, initRBM } from "../lib/core/rbm";
 import { gibbsChain } from "../lib/core/sampling";
+import { generateDBN } from "../lib/dbn/generate";
+import { disposeDBN } from "../lib/dbn/model";
+import { pretrainDBN } from "../lib/dbn/pretrain";
 import { annealedLogZ } from "../lib/eval/ais";
-import { type Dataset, loadMnist, mnistDir } from "../lib/io/data";
+import { type Dataset, firstN, loadMnist, mnistDir } from "../lib/io/data";
 import { type TrainOptions, trainRBM } from "../lib/train/cd";
 
 const ROOT = path.resolve(__dirname, "..");
@@ -275,6 +280,53 @@ async function sectionExtra(args: Args, mnist: Dataset): Promise<void> {
   console.log(`peak RSS ${rssMB().toFixed(0)} MB (this process)`);
 }
 
+/** numpy_chains.py's seconds for these shapes, or a note saying why it did not run. */
+function numpyChains(chains: number, steps: number, nV: number, nH: number): { seconds?: number; note?: string } {
+  const r = spawnSync(
+    PYTHON,
+    [
+      NUMPY_CHAINS_SCRIPT,
+      "--chains",
+      String(chains),
+      "--steps",
+      String(steps),
+      "--visible",
+      String(nV),
+      "--hidden",
+      String(nH),
+      "--dtype",
+      "float32",
+    ],
+    { cwd: ROOT, encoding: "utf8", timeout: 600_000 },
+  );
+  const line = r.stdout?.split("\n").find((l) => l.startsWith("{"));
+  if (line === undefined) return { note: (r.stderr || r.error?.message || "failed").trim().split("\n").pop() };
+  return { seconds: (JSON.parse(line) as { seconds: number }).seconds };
+}
+
+/**
+ * Class-conditional dreams of a 784-500-500-2000 DBN with 10 label units (chapter 7's figure): 10
+ * chains × 1,000 steps in the 510-2000 top RBM with the labels clamped, 10 frames through the down
+ * pass. The DBN is pretrained for one epoch on the bench rows (the time does not depend on how good
+ * it is). Beside it numpy_chains.py's plain chains on the same 510-2000 shapes (no labels, no frames).
+ */
+async function sectionDreams(args: Args, sub: Dataset): Promise<void> {
+  const { dbn } = await pretrainDBN([784, 500, 500, 2000], firstN(sub, 1000), { labels: true, perLayer: { epochs: 1, progress: false } });
+  const t0 = performance.now();
+  generateDBN(dbn, { labels: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9], steps: 1000, seed: 0 });
+  const seconds = (performance.now() - t0) / 1000;
+  disposeDBN(dbn);
+  let line = `DBN class-conditional dreams, 10 chains × 1,000 steps (510-2000 top RBM, 10 frames): ${fmt(seconds)} s`;
+  if (args.numpy) {
+    const n = numpyChains(10, 1000, 510, 2000);
+    line +=
+      n.seconds === undefined
+        ? `   numpy skipped (${n.note})`
+        : `   numpy float32 plain chains ${fmt(n.seconds)} s   ratio ${fmt(seconds / n.seconds)}×`;
+  }
+  console.log(line);
+}
+
 async function sectionSampling(args: Args, mnist: Dataset): Promise<void> {
   console.log("\n## Sampling and AIS on a 784-500 RBM (trained 1 epoch on the first rows, so chains are not trivial)");
   const sub: Dataset = {
@@ -294,19 +346,14 @@ async function sectionSampling(args: Args, mnist: Dataset): Promise<void> {
   let chainLine = `20 chains × 1,000 Gibbs steps: ${fmt(chainSeconds)} s`;
   if (args.numpy) {
     // The seeds' numpy step functions on the same shapes (bench/peers/numpy_chains.py), float32.
-    const r = spawnSync(PYTHON, [NUMPY_CHAINS_SCRIPT, "--chains", "20", "--steps", "1000", "--dtype", "float32"], {
-      cwd: ROOT,
-      encoding: "utf8",
-      timeout: 600_000,
-    });
-    const line = r.stdout?.split("\n").find((l) => l.startsWith("{"));
-    const np = line ? (JSON.parse(line) as { seconds?: number }).seconds : undefined;
+    const n = numpyChains(20, 1000, 784, 500);
     chainLine +=
-      np === undefined
-        ? `   numpy skipped (${(r.stderr || r.error?.message || "failed").trim().split("\n").pop()})`
-        : `   numpy float32 ${fmt(np)} s   ratio ${fmt(chainSeconds / np)}×`;
+      n.seconds === undefined
+        ? `   numpy skipped (${n.note})`
+        : `   numpy float32 ${fmt(n.seconds)} s   ratio ${fmt(chainSeconds / n.seconds)}×`;
   }
   console.log(chainLine);
+  await sectionDreams(args, sub);
   tf.dispose([v0, chain.v, chain.vProbs]);
   const K = 1000;
   t0 = performance.now();

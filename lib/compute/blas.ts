@@ -121,6 +121,21 @@ export interface NativeBlasAddon {
     dims: Int32Array,
     state: Uint32Array,
   ): void;
+  /**
+   * Block-Gibbs steps of an RBM whose last `dims[4]` visible units are a softmax group, clamped
+   * (`dims[5]` = 1) or drawn (native/blas/gibbs.c); dims `[B, nV, nH, steps, K, groupClamped]`.
+   */
+  groupSteps?(
+    v: Float32Array,
+    vProbs: Float32Array,
+    hProbs: Float32Array,
+    h: Float32Array,
+    W: Float32Array,
+    b: Float32Array,
+    c: Float32Array,
+    dims: Int32Array,
+    state: Uint32Array,
+  ): void;
   /** Sets OpenBLAS's thread count. */
   setNumThreads(n: number): void;
   /** OpenBLAS's thread count. */
@@ -764,7 +779,41 @@ export function nativeGibbsSteps(
   return true;
 }
 
-/** Whether {@link nativeGibbsSteps} can run (native BLAS in use, an addon that has it). */
+/** Whether {@link nativeGibbsSteps} and {@link nativeGroupSteps} can run (native BLAS in use, an addon that has them). */
 export function nativeGibbsAvailable(): boolean {
-  return addon !== undefined && nativeBlasEnabled() && typeof addon.gibbsSteps === "function";
+  return addon !== undefined && nativeBlasEnabled() && typeof addon.gibbsSteps === "function" && typeof addon.groupSteps === "function";
+}
+
+/**
+ * `steps` block-Gibbs steps of B chains of an RBM whose last `K` visible units form a softmax group
+ * (a DBN's top RBM with its labels), in one native call (native/blas/gibbs.c): h ~ p(h|v), then the
+ * group kept (`groupClamped`: `x.v` and `x.vProbs` hold the clamped one-hot rows there) or drawn
+ * one-of-K from its softmax, then the other units ~ σ(hWᵀ + b). The draws follow
+ * core/sampling.ts's clampedGibbsStep in order and distribution (not bit for bit: its σ and softmax
+ * are tfjs kernels). Returns false (nothing touched) when native BLAS is not in use.
+ */
+export function nativeGroupSteps(
+  x: GibbsBuffers,
+  rbm: { W: Float32Array; b: Float32Array; c: Float32Array },
+  B: number,
+  steps: number,
+  K: number,
+  groupClamped: boolean,
+  state: Uint32Array,
+): boolean {
+  const lib = addon;
+  if (lib?.groupSteps === undefined || !nativeBlasEnabled()) return false;
+  lib.groupSteps(
+    x.v,
+    x.vProbs,
+    x.hProbs,
+    x.h,
+    rbm.W,
+    rbm.b,
+    rbm.c,
+    Int32Array.of(B, rbm.b.length, rbm.c.length, steps, K, groupClamped ? 1 : 0),
+    state,
+  );
+  counters.native++;
+  return true;
 }

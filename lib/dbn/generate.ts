@@ -5,6 +5,7 @@
  * (core/sampling: clampedGibbsStep).
  */
 import * as tf from "@tensorflow/tfjs";
+import { nativeGibbsAvailable, nativeGroupSteps } from "../compute/blas";
 import { type Rng, type Seed, toRng } from "../core/random";
 import { type Clamp, clampedGibbsStep } from "../core/sampling";
 import { sampleBernoulli, sampleSoftmaxGroup } from "../core/units";
@@ -65,8 +66,13 @@ export function generateDBN(dbn: DBN, opts: GenerateOptions = {}): GenerateResul
         ? oneHotTensor(perChain, 0, nChains, K)
         : tf.tidy(() => sampleSoftmaxGroup(tf.fill([nChains, K], 1 / K) as tf.Tensor2D, rng));
   let v: tf.Tensor2D = y0 ? (tf.concat([x0, y0], 1) as tf.Tensor2D) : x0.clone();
-  const clamp: Clamp | undefined = perChain ? { values: v.clone(), groupKnown: true } : undefined;
   tf.dispose([x0, ...(y0 ? [y0] : [])]);
+  if (nativeGibbsAvailable() && process.env.RBM_FUSED !== "0") {
+    const start = v.dataSync() as Float32Array;
+    v.dispose();
+    return nativeDreams(dbn, start, { K, nChains, clamped: perChain !== undefined, steps, every }, rng);
+  }
+  const clamp: Clamp | undefined = perChain ? { values: v.clone(), groupKnown: true } : undefined;
   let xProbs: tf.Tensor2D = tf.slice(v, [0, 0], [nChains, nX]);
   const WT = tf.transpose(top.W) as tf.Tensor2D;
   const frames: Float32Array[] = [];
@@ -101,6 +107,58 @@ export function generateDBN(dbn: DBN, opts: GenerateOptions = {}): GenerateResul
   } finally {
     tf.dispose([v, xProbs, WT, ...(clamp ? [clamp.values] : [])]);
   }
+}
+
+/**
+ * generateDBN's chain with the top-RBM steps between frames run natively (compute/blas.ts's
+ * nativeGroupSteps: the clamped step's draws in the same order and distribution), the frames
+ * drawn with the same down pass. `start` `[nChains, n_{L−1} + K]` is the chains' first state.
+ */
+function nativeDreams(
+  dbn: DBN,
+  start: Float32Array,
+  o: { K: number; nChains: number; clamped: boolean; steps: number; every: number },
+  rng: Rng,
+): GenerateResult {
+  const top = dbn.layers[dbn.layers.length - 1];
+  const [nV, nH] = top.W.shape;
+  const nX = nV - o.K;
+  const B = o.nChains;
+  const params = { W: top.W.dataSync() as Float32Array, b: top.b.dataSync() as Float32Array, c: top.c.dataSync() as Float32Array };
+  const x = {
+    v: Float32Array.from(start),
+    vProbs: new Float32Array(B * nV),
+    hProbs: new Float32Array(B * nH),
+    h: new Float32Array(B * nH),
+  };
+  const frames: Float32Array[] = [];
+  const frameSteps: number[] = [];
+  const stride = o.every > 0 ? o.every : o.steps;
+  for (let step = 0; step < o.steps; ) {
+    const n = Math.min(stride - (step % stride), o.steps - step);
+    rng.advanceWith((state) => {
+      if (!nativeGroupSteps(x, params, B, n, o.K, o.clamped, state))
+        throw new Error("generateDBN: native BLAS was switched off during the chain; run the cell again.");
+    });
+    step += n;
+    if ((o.every > 0 && step % o.every === 0) || step === o.steps) {
+      if (frameSteps[frameSteps.length - 1] !== step) {
+        const xProbs = new Float32Array(B * nX);
+        for (let r = 0; r < B; r++) xProbs.set(x.vProbs.subarray(r * nV, r * nV + nX), r * nX);
+        const img = tf.tidy(() => dbnDownPass(dbn, tf.tensor2d(xProbs, [B, nX])));
+        frames.push(img.dataSync().slice() as Float32Array);
+        img.dispose();
+        frameSteps.push(step);
+      }
+    }
+  }
+  const labels = new Int32Array(o.K > 0 ? B : 0);
+  for (let r = 0; r < labels.length; r++) {
+    let best = 0;
+    for (let j = 1; j < o.K; j++) if (x.v[r * nV + nX + j] > x.v[r * nV + nX + best]) best = j;
+    labels[r] = best;
+  }
+  return { images: frames[frames.length - 1], frames, steps: frameSteps, labels };
 }
 
 /** The options of {@link generateDBN} with their defaults, checked (one clear error each). */

@@ -280,6 +280,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"sampleVisible", js_sample_visible},
       {"cdStep", js_cd_step},
       {"gibbsSteps", js_gibbs_steps},
+      {"groupSteps", js_group_steps},
   };
   for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {
     napi_value f;

@@ -12,6 +12,17 @@
  *   W [nV, nH], b [nV], c [nH]      the RBM
  *   dims     Int32Array [B, nV, nH, steps]
  *   state    Uint32Array(4)         the xoshiro128** state of lib/core/random.ts (advanced)
+ *
+ * groupSteps(v, vProbs, hProbs, h, W, b, c, dims, state)
+ *   the same for an RBM whose last K visible units form a softmax group (a DBN's top RBM with its
+ *   label units; lib/dbn/generate.ts): each step h ~ p(h|v); the group either kept (labels
+ *   clamped: its entries of v and vProbs hold the clamped one-hot rows) or drawn one-of-K from the
+ *   softmax of its inputs with one uniform per row; then the other nV − K units ~ σ(hWᵀ + b). The
+ *   draws come in the order of core/sampling.ts's clampedGibbsStep (h, the group, the Bernoulli
+ *   units), but its σ and softmax are tfjs kernels rounding differently from these, so the chains
+ *   agree in distribution, not bit for bit (test/compute/fused.test.ts checks it against the exact
+ *   conditional of an enumerable model).
+ *   dims     Int32Array [B, nV, nH, steps, K, groupClamped]
  */
 #include "common.h"
 
@@ -48,5 +59,70 @@ napi_value js_gibbs_steps(napi_env env, napi_callback_info info) {
     }
   }
   gibbs_steps(a[0], a[1], a[2], a[3], a[4], a[5], a[6], B, nV, nH, steps, state);
+  return NULL;
+}
+
+static void group_steps(float *v, float *vProbs, float *hProbs, float *h, const float *W, const float *b, const float *c, int64_t B,
+                        int64_t nV, int64_t nH, int64_t steps, int64_t K, bool clamped, uint32_t *state) {
+  const int64_t nX = nV - K;
+  for (int64_t s = 0; s < steps; s++) {
+    gemm_act(false, false, B, nH, nV, v, W, hProbs, c, ACT_SIGMOID);
+    bernoulli_rows(hProbs, h, (size_t)(B * nH), state);
+    gemm_act(false, true, B, nV, nH, h, W, vProbs, b, ACT_LINEAR); /* the inputs hWᵀ + b */
+    for (int64_t r = 0; r < B && K > 0; r++) {
+      float *vr = v + r * nV + nX;
+      float *pr = vProbs + r * nV + nX;
+      if (clamped) {
+        memcpy(pr, vr, sizeof(float) * (size_t)K);
+        continue;
+      }
+      float top = pr[0];
+      for (int64_t j = 1; j < K; j++) top = pr[j] > top ? pr[j] : top;
+      double sum = 0;
+      for (int64_t j = 0; j < K; j++) sum += (double)(pr[j] = (float)exp((double)(pr[j] - top)));
+      for (int64_t j = 0; j < K; j++) pr[j] = (float)((double)pr[j] / sum);
+      /* k = #{j : p_1 + … + p_j ≤ u}, capped at K − 1: sampleSoftmaxGroup's rule. */
+      const float u = (float)((double)xoshiro_next(state) * 2.3283064365386963e-10);
+      float cum = 0;
+      int64_t k = 0;
+      for (int64_t j = 0; j < K; j++) {
+        cum += pr[j];
+        if (cum <= u) k++;
+      }
+      if (k > K - 1) k = K - 1;
+      for (int64_t j = 0; j < K; j++) vr[j] = j == k ? 1.0f : 0.0f;
+    }
+    for (int64_t r = 0; r < B; r++) {
+      epilogue_row(vProbs + r * nV, NULL, (size_t)nX, ACT_SIGMOID);
+      bernoulli_rows(vProbs + r * nV, v + r * nV, (size_t)nX, state);
+    }
+  }
+}
+
+napi_value js_group_steps(napi_env env, napi_callback_info info) {
+  size_t argc = 9;
+  napi_value argv[9];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc != 9) return fail(env, false, "groupSteps: expected 9 arguments (v, vProbs, hProbs, h, W, b, c, dims, state)");
+  int32_t *dims;
+  uint32_t *state;
+  size_t ld, ls;
+  if (!get_typed(env, argv[7], napi_int32_array, (void **)&dims, &ld) || ld != 6) {
+    return fail(env, false, "groupSteps: dims must be an Int32Array [B, nV, nH, steps, K, groupClamped]");
+  }
+  if (!get_u32(env, argv[8], &state, &ls) || ls != 4) return fail(env, false, "groupSteps: state must be a Uint32Array of 4 words");
+  const int64_t B = dims[0], nV = dims[1], nH = dims[2], steps = dims[3], K = dims[4];
+  if (B < 1 || nV < 1 || nH < 1 || steps < 0 || K < 0 || K > nV) {
+    return fail(env, true, "groupSteps: B, nV, nH must be ≥ 1, steps ≥ 0 and 0 ≤ K ≤ nV");
+  }
+  float *a[7];
+  const int64_t want[7] = {B * nV, B * nV, B * nH, B * nH, nV * nH, nV, nH};
+  for (int i = 0; i < 7; i++) {
+    size_t length;
+    if (!get_f32(env, argv[i], &a[i], &length, false) || (int64_t)length < want[i]) {
+      return fail(env, true, "groupSteps: v, vProbs, hProbs, h, W, b, c must be Float32Arrays of their sizes");
+    }
+  }
+  group_steps(a[0], a[1], a[2], a[3], a[4], a[5], a[6], B, nV, nH, steps, K, dims[5] != 0, state);
   return NULL;
 }

@@ -5,6 +5,8 @@
  *   update: the same seed must give the same model bit for bit — CD-k and PCD-k, sampled and
  *   mean-field visible steps, momentum switch, weight decay, a short last batch;
  * - the Gibbs runs (native/blas/gibbs.c) against gibbsVHV steps: the same chain, records and final state;
+ * - the softmax-group runs of a DBN's top RBM (generateDBN) against the exact p(x, y) and p(x | y) of
+ *   an enumerable model (their σ and softmax round differently from tfjs's, so not bit for bit);
  * and neither may leak tensors. Runs only where native BLAS is in use (CI builds the addon).
  */
 
@@ -12,7 +14,8 @@ import assert from "node:assert/strict";
 import { before, test } from "node:test";
 import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../../lib/compute/backend";
-import { cdScratchLength, loadNativeBlas, nativeCDAvailable, nativeGibbsAvailable } from "../../lib/compute/blas";
+import { cdScratchLength, loadNativeBlas, nativeCDAvailable, nativeGibbsAvailable, nativeGroupSteps } from "../../lib/compute/blas";
+import { Rng } from "../../lib/core/random";
 import { disposeRBM, initRBM, type RBM } from "../../lib/core/rbm";
 import { gibbsChain } from "../../lib/core/sampling";
 import { type Dataset, firstN, loadMnist } from "../../lib/io/data";
@@ -24,7 +27,7 @@ const built = loadNativeBlas();
 const SKIP =
   typeof built === "string"
     ? built
-    : built.cdStep === undefined || built.gibbsSteps === undefined
+    : built.cdStep === undefined || built.gibbsSteps === undefined || built.groupSteps === undefined
       ? "the native addon predates the fused steps: npm run setup"
       : false;
 let data: Dataset;
@@ -209,4 +212,66 @@ test("native Gibbs runs = gibbsVHV steps, bit for bit: final state, p(v|h), reco
   }
   v0.dispose();
   disposeRBM(rbm);
+});
+
+/** Exact p(x, y) ∝ exp(bᵀv) Π_j (1 + exp(c_j + (vW)_j)) of a tiny RBM with v = [x, one-hot(y)], by enumeration. */
+function exactJoint(W: Float32Array, b: Float32Array, c: Float32Array, nX: number, K: number): number[][] {
+  const nV = nX + K;
+  const nH = c.length;
+  const logp: number[][] = [];
+  for (let x = 0; x < 1 << nX; x++) {
+    const row: number[] = [];
+    for (let y = 0; y < K; y++) {
+      const v = Array.from({ length: nV }, (_, i) => (i < nX ? (x >> i) & 1 : i - nX === y ? 1 : 0));
+      let e = v.reduce((a, vi, i) => a + vi * b[i], 0);
+      for (let j = 0; j < nH; j++) {
+        const a = c[j] + v.reduce((s, vi, i) => s + vi * W[i * nH + j], 0);
+        e += Math.max(a, 0) + Math.log1p(Math.exp(-Math.abs(a)));
+      }
+      row.push(e);
+    }
+    logp.push(row);
+  }
+  const top = Math.max(...logp.flat());
+  const z = logp.flat().reduce((a, l) => a + Math.exp(l - top), 0);
+  return logp.map((row) => row.map((l) => Math.exp(l - top) / z));
+}
+
+test("native softmax-group Gibbs (a DBN's top RBM) samples the exact p(x, y) and p(x | y clamped)", { skip: SKIP }, () => {
+  const [nX, K, nH, B] = [4, 3, 3, 20000];
+  const nV = nX + K;
+  const rng = new Rng(21);
+  const W = Float32Array.from({ length: nV * nH }, () => rng.normal());
+  const b = Float32Array.from({ length: nV }, () => 0.5 * rng.normal());
+  const c = Float32Array.from({ length: nH }, () => 0.5 * rng.normal());
+  const joint = exactJoint(W, b, c, nX, K);
+  for (const clamped of [false, true]) {
+    const x = {
+      v: new Float32Array(B * nV),
+      vProbs: new Float32Array(B * nV),
+      hProbs: new Float32Array(B * nH),
+      h: new Float32Array(B * nH),
+    };
+    for (let r = 0; r < B; r++) {
+      for (let i = 0; i < nX; i++) x.v[r * nV + i] = rng.uniform() < 0.5 ? 1 : 0;
+      x.v[r * nV + nX + (clamped ? 1 : rng.int(K))] = 1; // clamped: every chain holds label 1
+    }
+    rng.advanceWith((state) => assert.ok(nativeGroupSteps(x, { W, b, c }, B, 40, K, clamped, state)));
+    const hist = Array.from({ length: 1 << nX }, () => new Array(K).fill(0));
+    for (let r = 0; r < B; r++) {
+      let xi = 0;
+      for (let i = 0; i < nX; i++) xi |= x.v[r * nV + i] << i;
+      const ys = [...x.v.subarray(r * nV + nX, (r + 1) * nV)];
+      assert.equal(
+        ys.reduce((a, q) => a + q, 0),
+        1,
+        "the group is one-hot",
+      );
+      hist[xi][ys.indexOf(1)] += 1 / B;
+      if (clamped) assert.equal(ys[1], 1, "a clamped label never changes");
+    }
+    const target = clamped ? joint.map((row) => row.map((p, y) => (y === 1 ? p / joint.reduce((a, q) => a + q[1], 0) : 0))) : joint;
+    const tv = 0.5 * hist.flat().reduce((a, p, i) => a + Math.abs(p - target.flat()[i]), 0);
+    assert.ok(tv < 0.03, `${clamped ? "p(x | y = 1)" : "p(x, y)"}: TV(native chains, exact) = ${tv.toFixed(4)}`);
+  }
 });
