@@ -136,6 +136,23 @@ export interface NativeBlasAddon {
     dims: Int32Array,
     state: Uint32Array,
   ): void;
+  /** One centered PCD-k update (native/blas/cd.c); dims `[B, nV, nH, nNeg, k]`, hyper `[lr, momentum, weightDecay, ν]`. */
+  centeredStep?(
+    v: Float32Array,
+    W: Float32Array,
+    b: Float32Array,
+    c: Float32Array,
+    dW: Float32Array,
+    db: Float32Array,
+    dc: Float32Array,
+    mu: Float32Array,
+    lambda: Float32Array,
+    chains: Float32Array,
+    scratch: Float32Array,
+    state: Uint32Array,
+    dims: Int32Array,
+    hyper: Float64Array,
+  ): void;
   /** Sets OpenBLAS's thread count. */
   setNumThreads(n: number): void;
   /** OpenBLAS's thread count. */
@@ -694,9 +711,41 @@ export function cdScratchLength(s: Pick<CDStepShape, "B" | "nVisible" | "nHidden
   );
 }
 
-/** Whether {@link nativeCDStep} can run: native BLAS in use and an addon that has the fused CD step. */
+/** Whether {@link nativeCDStep} and {@link nativeCenteredStep} can run: native BLAS in use and an addon that has them. */
 export function nativeCDAvailable(): boolean {
-  return addon !== undefined && nativeBlasEnabled() && typeof addon.cdStep === "function";
+  return addon !== undefined && nativeBlasEnabled() && typeof addon.cdStep === "function" && typeof addon.centeredStep === "function";
+}
+
+/** The scratch of a {@link nativeCenteredStep} call, in float32 elements (native/blas/cd.c's layout). */
+export function centeredScratchLength(s: Pick<CDStepShape, "B" | "nVisible" | "nHidden" | "nNeg">): number {
+  const R = s.B + s.nNeg;
+  return 2 * R * s.nVisible + 2 * R * s.nHidden + s.nNeg * s.nVisible + s.nVisible * s.nHidden + 2 * R + 3 * s.nVisible + 3 * s.nHidden;
+}
+
+/**
+ * One centered PCD-k update in a single native call (native/blas/cd.c): lib/train/centered.ts's
+ * update without tempering, in its order and with its OpenBLAS products, so the same numbers.
+ * Parameters (plain coordinates), increments, offsets `mu` `[nV]` / `lambda` `[nH]`, the chains
+ * `[nNeg, nH]` and the generator's `state` are advanced in place. Returns false (nothing touched)
+ * when the fused step is not available.
+ */
+export function nativeCenteredStep(
+  v: Float32Array,
+  p: { W: Float32Array; b: Float32Array; c: Float32Array; dW: Float32Array; db: Float32Array; dc: Float32Array },
+  offsets: { mu: Float32Array; lambda: Float32Array },
+  chains: Float32Array,
+  scratch: Float32Array,
+  state: Uint32Array,
+  shape: Pick<CDStepShape, "B" | "nVisible" | "nHidden" | "nNeg" | "k">,
+  hyper: { lr: number; momentum: number; weightDecay: number; slidingFactor: number },
+): boolean {
+  const lib = addon;
+  if (lib?.centeredStep === undefined || !nativeBlasEnabled()) return false;
+  const dims = Int32Array.of(shape.B, shape.nVisible, shape.nHidden, shape.nNeg, shape.k);
+  const h = Float64Array.of(hyper.lr, hyper.momentum, hyper.weightDecay, hyper.slidingFactor);
+  lib.centeredStep(v, p.W, p.b, p.c, p.dW, p.db, p.dc, offsets.mu, offsets.lambda, chains, scratch, state, dims, h);
+  counters.native++;
+  return true;
 }
 
 /**

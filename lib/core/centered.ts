@@ -19,7 +19,7 @@
  * keeping the model unchanged needs b ← b + W(λ′ − λ), c ← c + Wᵀ(μ′ − μ) ({@link shiftOffsets}).
  */
 import * as tf from "@tensorflow/tfjs";
-import { matMulAT } from "../compute/ops";
+import { blockWeights, columnSums, matMulAT } from "../compute/ops";
 import { assertFiniteRBM, type RBM, rbmSize } from "./rbm";
 /** A centered RBM: W `[nVisible, nHidden]`, centered biases b `[nVisible]`, c `[nHidden]`, offsets mu `[nVisible]`, lambda `[nHidden]`. */
 export interface CenteredRBM extends RBM {
@@ -133,6 +133,14 @@ export function centeredGradient(
     const dv = tf.sub(tf.concat([pos.v, neg.v], 0), mu) as tf.Tensor2D;
     const hw = tf.concat([tf.mul(tf.sub(pos.h, lambda), wPos), tf.mul(tf.sub(neg.h, lambda), wNeg)], 0) as tf.Tensor2D;
     const dW = matMulAT(dv, hw);
+    if (typeof pos.weight === "number" && typeof neg.weight === "number") {
+      // One weight per phase: weighted column sums of the stacks, as one product each (the sums
+      // lib/train/cd-native.ts's fused step computes with the same OpenBLAS call).
+      const w = blockWeights([pos.v.shape[0], neg.v.shape[0]], [pos.weight, -neg.weight]);
+      const db = columnSums(tf.concat([pos.v, neg.v], 0) as tf.Tensor2D, w);
+      const dc = columnSums(tf.concat([pos.h, neg.h], 0) as tf.Tensor2D, w);
+      return { dW, db, dc };
+    }
     const db = tf.add(tf.sum(tf.mul(pos.v, wPos), 0), tf.sum(tf.mul(neg.v, wNeg), 0)) as tf.Tensor1D;
     const dc = tf.add(tf.sum(tf.mul(pos.h, wPos), 0), tf.sum(tf.mul(neg.h, wNeg), 0)) as tf.Tensor1D;
     return { dW, db, dc };

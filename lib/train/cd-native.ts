@@ -12,13 +12,22 @@
  * for the model (health checks, monitors, callbacks, the result).
  *
  * Used when {@link fusedCDApplies}: native BLAS active, an addon with the fused step, no sparsity
- * target (whose running mean stays on the tensor path), and `RBM_FUSED` not "0".
+ * target (whose running mean stays on the tensor path), and `RBM_FUSED` not "0". Centered PCD
+ * (trainCenteredRBM without tempering) runs the same way with `centered` offsets.
  */
 import * as tf from "@tensorflow/tfjs";
-import { type CDStepShape, cdScratchLength, nativeCDAvailable, nativeCDStep } from "../compute/blas";
+import {
+  type CDStepShape,
+  cdScratchLength,
+  centeredScratchLength,
+  nativeCDAvailable,
+  nativeCDStep,
+  nativeCenteredStep,
+} from "../compute/blas";
 import type { Rng } from "../core/random";
-import type { RBM } from "../core/rbm";
-import type { ResolvedTrainOptions } from "./cd";
+import { cloneRBM, disposeRBM, type RBM } from "../core/rbm";
+import type { EpochRecord, ResolvedTrainOptions } from "./cd";
+import type { Stepper } from "./loop";
 
 /** Whether trainRBM runs its updates through {@link FusedCD} for these options. */
 export function fusedCDApplies(o: Pick<ResolvedTrainOptions, "sparsityTarget">): boolean {
@@ -42,16 +51,20 @@ export class FusedCD {
   private readonly nHidden: number;
   private readonly nChains: number;
   private view: RBM | undefined;
+  /** Centered PCD: the offsets μ `[nVisible]`, λ `[nHidden]` (moved in place) and the sliding factor ν. */
+  readonly centered: { mu: Float32Array; lambda: Float32Array; slidingFactor: number } | undefined;
 
   /**
    * @param rbm the starting model (copied; not modified)
    * @param o the resolved options (k, persistent, sampleVisible, weightDecay, batchSize)
    * @param chains PCD's starting hidden states `[nChains, nHidden]` (copied), undefined for CD
+   * @param centered centered PCD's starting offsets (copied) and sliding factor; needs `chains`
    */
   constructor(
     rbm: RBM,
     private readonly o: Pick<ResolvedTrainOptions, "k" | "persistent" | "sampleVisible" | "weightDecay" | "batchSize">,
     chains?: Float32Array,
+    centered?: { mu: Float32Array; lambda: Float32Array; slidingFactor: number },
   ) {
     [this.nVisible, this.nHidden] = rbm.W.shape;
     this.W = Float32Array.from(rbm.W.dataSync());
@@ -63,9 +76,14 @@ export class FusedCD {
     if (o.persistent && chains === undefined) throw new Error("FusedCD: persistent CD needs the starting chains.");
     this.chains = chains === undefined ? null : Float32Array.from(chains);
     this.nChains = this.chains === null ? o.batchSize : this.chains.length / this.nHidden;
-    this.scratch = new Float32Array(
-      cdScratchLength({ B: o.batchSize, nVisible: this.nVisible, nHidden: this.nHidden, nNeg: this.nChains }),
-    );
+    this.centered = centered && {
+      mu: Float32Array.from(centered.mu),
+      lambda: Float32Array.from(centered.lambda),
+      slidingFactor: centered.slidingFactor,
+    };
+    if (this.centered && this.chains === null) throw new Error("FusedCD: centered PCD needs the starting chains.");
+    const size = { B: o.batchSize, nVisible: this.nVisible, nHidden: this.nHidden, nNeg: this.nChains };
+    this.scratch = new Float32Array(this.centered ? centeredScratchLength(size) : cdScratchLength(size));
   }
 
   /**
@@ -83,13 +101,21 @@ export class FusedCD {
       sampleVisible: this.o.sampleVisible,
     };
     let err: number | undefined;
-    rng.advanceWith((state) => {
-      err = nativeCDStep(v.subarray(0, B * this.nVisible), this, this.chains, this.scratch, state, shape, {
-        lr,
-        momentum,
-        weightDecay: this.o.weightDecay,
+    const cen = this.centered;
+    if (cen !== undefined && this.chains !== null) {
+      const chains = this.chains;
+      rng.advanceWith((state) => {
+        const hyper = { lr, momentum, weightDecay: this.o.weightDecay, slidingFactor: cen.slidingFactor };
+        err = nativeCenteredStep(v.subarray(0, B * this.nVisible), this, cen, chains, this.scratch, state, shape, hyper) ? 0 : undefined;
       });
-    });
+    } else
+      rng.advanceWith((state) => {
+        err = nativeCDStep(v.subarray(0, B * this.nVisible), this, this.chains, this.scratch, state, shape, {
+          lr,
+          momentum,
+          weightDecay: this.o.weightDecay,
+        });
+      });
     if (err === undefined) throw new Error("trainRBM: native BLAS was switched off during training; restart the training cell.");
     this.errSum += err;
     this.invalidate();
@@ -127,4 +153,34 @@ export class FusedCD {
     if (this.view !== undefined) tf.dispose([this.view.W, this.view.b, this.view.c]);
     this.view = undefined;
   }
+}
+
+/**
+ * The stepper of a fused CD-type trainer (trainRBM, centered trainCenteredRBM): its model and health
+ * from {@link FusedCD.model}, one {@link FusedCD.update} per batch at the schedule's current rate and
+ * momentum, and the epoch's reconstruction error (NaN with persistent chains).
+ */
+export function fusedRBMStepper(
+  fused: FusedCD,
+  rates: { lr: number; momentum: number; startEpoch: (epoch: number) => Partial<EpochRecord> },
+  persistent: boolean,
+  nData: number,
+  rng: Rng,
+): Stepper<RBM, EpochRecord> {
+  return {
+    model: () => fused.model(),
+    health: () => {
+      const m = fused.model();
+      return { weights: [m.W], others: [m.b, m.c] };
+    },
+    clone: cloneRBM,
+    dispose: disposeRBM,
+    startEpoch: rates.startEpoch,
+    update: (batch) => fused.update(batch.v, batch.size, rng, rates.lr, rates.momentum),
+    endEpoch: () => {
+      const errSum = fused.takeErrSum();
+      return { trainRecon: persistent ? NaN : errSum / nData };
+    },
+    free: () => fused.invalidate(),
+  };
 }

@@ -20,7 +20,7 @@ import { assertFiniteRBM, cloneRBM, disposeRBM, type RBM, rbmSize } from "../cor
 import { sampleBernoulli, sigmoidLayer, sigmoidLayerAT, UniformSource } from "../core/units";
 import { assertDataset, type Dataset, dim, visibleRows } from "../io/data";
 import type { ProgressBar } from "../view/progress";
-import { FusedCD, fusedCDApplies } from "./cd-native";
+import { FusedCD, fusedCDApplies, fusedRBMStepper } from "./cd-native";
 import { DIVERGENCE_DEFAULTS, divergenceLimits, type HistoryRecord, type LoopOptions, rateAt, runEpochs, type Stepper } from "./loop";
 /** Hyperparameters of {@link trainRBM}; defaults follow Hinton's practical guide and rbm.m. */
 export interface TrainOptions {
@@ -289,23 +289,7 @@ export async function trainRBM(rbm: RBM, data: Dataset, opts: TrainOptions = {})
     // The same update in one native call per batch (lib/train/cd-native.ts), from the same state.
     const fused = new FusedCD(rbm, o, s.chains?.dataSync() as Float32Array | undefined);
     disposeState(s);
-    const fusedStepper: Stepper<RBM, EpochRecord> = {
-      model: () => fused.model(),
-      health: () => {
-        const m = fused.model();
-        return { weights: [m.W], others: [m.b, m.c] };
-      },
-      clone: cloneRBM,
-      dispose: disposeRBM,
-      startEpoch: rates.startEpoch,
-      update: (batch) => fused.update(batch.v, batch.size, rng, rates.lr, rates.momentum),
-      endEpoch: () => {
-        const errSum = fused.takeErrSum();
-        return { trainRecon: o.persistent ? NaN : errSum / data.n };
-      },
-      free: () => fused.invalidate(),
-    };
-    const history = await runEpochs(fusedStepper, data, loop);
+    const history = await runEpochs(fusedRBMStepper(fused, rates, o.persistent, data.n, rng), data, loop);
     return { rbm: fused.takeModel(), history, chains: fused.takeChains() };
   }
   const stepper: Stepper<RBM, EpochRecord> = {

@@ -18,7 +18,7 @@
  * trainRBM's PCD is two matrix-vector products per batch, plus the tempered chains when tempering.
  */
 import * as tf from "@tensorflow/tfjs";
-import { transposeIsFree } from "../compute/ops";
+import { columnSums, transposeIsFree } from "../compute/ops";
 import { centeredGradient } from "../core/centered";
 import { toRng } from "../core/random";
 import { assertFiniteRBM, disposeRBM, type RBM, rbmSize } from "../core/rbm";
@@ -26,6 +26,7 @@ import { disposeTempering, startTempering, swapRates, type TemperingOptions, typ
 import { sampleBernoulli, sigmoidLayer, sigmoidLayerAT, UniformSource } from "../core/units";
 import { assertDataset, type Dataset, dim, visibleRows } from "../io/data";
 import { type CDState, cdLoop, cdModelOf, cdSchedule, type EpochRecord, resolveTrainOptions, startCDState, type TrainOptions } from "./cd";
+import { FusedCD, fusedCDApplies, fusedRBMStepper } from "./cd-native";
 import { runEpochs, type Stepper } from "./loop";
 
 /** Options of {@link trainCenteredRBM}: those of trainRBM (always persistent; no sparsity penalty) and the two methods'. */
@@ -112,8 +113,8 @@ function centeredUpdate(
     // Centered step → plain coordinates: b_plain = b_c − Wλ, c_plain = c_c − Wᵀμ.
     const bShift = tf.squeeze(tf.matMul(dW, tf.reshape(s.lambda, [-1, 1])), [1]);
     const cShift = tf.squeeze(tf.matMul(tf.reshape(s.mu, [1, -1]), dW), [0]);
-    const mu = nu > 0 ? tf.add(tf.mul(s.mu, 1 - nu), tf.mul(tf.sum(v, 0), nu / B)) : s.mu.clone();
-    const lambda = nu > 0 ? tf.add(tf.mul(s.lambda, 1 - nu), tf.mul(tf.sum(posH, 0), nu / B)) : s.lambda.clone();
+    const mu = nu > 0 ? tf.add(tf.mul(s.mu, 1 - nu), tf.mul(columnSums(v), nu / B)) : s.mu.clone();
+    const lambda = nu > 0 ? tf.add(tf.mul(s.lambda, 1 - nu), tf.mul(columnSums(posH), nu / B)) : s.lambda.clone();
     return {
       W: tf.add(s.W, dW) as tf.Tensor2D,
       b: tf.add(s.b, tf.sub(db, bShift)) as tf.Tensor1D,
@@ -184,6 +185,23 @@ export async function trainCenteredRBM(rbm: RBM, data: Dataset, opts: CenteredTr
     s.chains = startChains(data, nVisible, o.nChains ?? o.batchSize, s.W, s.c, noise);
   }
   const rates = cdSchedule(o);
+  if (!s.pt && s.chains !== undefined && fusedCDApplies({ sparsityTarget: undefined })) {
+    // The same update in one native call per batch (lib/train/cd-native.ts), from the same state.
+    const fused = new FusedCD(rbm, o, s.chains.dataSync() as Float32Array, {
+      mu: s.mu.dataSync() as Float32Array,
+      lambda: s.lambda.dataSync() as Float32Array,
+      slidingFactor: nu,
+    });
+    tf.dispose([s.W, s.b, s.c, s.dW, s.db, s.dc, s.errSum, s.chains, s.mu, s.lambda]);
+    const label = `${centered ? "centered " : ""}PCD-${o.k}`;
+    const history = await runEpochs(
+      fusedRBMStepper(fused, rates, o.persistent, data.n, rng),
+      data,
+      cdLoop<EpochRecord>(o, rng, label, what),
+    );
+    const cen = fused.centered as NonNullable<FusedCD["centered"]>;
+    return { rbm: fused.takeModel(), history, offsets: { mu: cen.mu.slice(), lambda: cen.lambda.slice() } };
+  }
   const before = { accepted: 0, proposed: 0 };
   const stepper: Stepper<RBM, EpochRecord> = {
     ...cdModelOf(() => s),

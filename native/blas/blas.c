@@ -279,6 +279,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"annealHidden", js_anneal_hidden},
       {"sampleVisible", js_sample_visible},
       {"cdStep", js_cd_step},
+      {"centeredStep", js_centered_step},
       {"gibbsSteps", js_gibbs_steps},
       {"groupSteps", js_group_steps},
   };

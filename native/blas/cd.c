@@ -16,6 +16,14 @@
  *   state    Uint32Array(4)              the xoshiro128** state of lib/core/random.ts (advanced)
  *   dims     Int32Array [B, nV, nH, nNeg, k, persistent, sampleVisible]
  *   hyper    Float64Array [lr, momentum, weightDecay]
+ *
+ * centeredStep(v, W, b, c, dW, db, dc, mu, lambda, chains, scratch, state, dims, hyper) -> undefined
+ *   one centered PCD-k update (Melchior, Fischer & Wiskott 2016; lib/train/centered.ts's
+ *   centeredUpdate without tempering) in plain coordinates: the centered gradient
+ *   [v; ṽ] − μ)ᵀ [ε(p(h|v) − λ)/B; −ε(p(h|ṽ) − λ)/nNeg], decay and momentum, the step mapped back by
+ *   b −= ΔW λ, c −= μᵀΔW, and the offsets moved as sliding averages (factor ν) of the batch means of
+ *   v and p(h|v). W, b, c, dW, db, dc, mu [nV], lambda [nH] and chains [nNeg, nH] in place; scratch
+ *   of centeredScratchLength(dims); dims [B, nV, nH, nNeg, k]; hyper [lr, momentum, weightDecay, ν].
  */
 #include "common.h"
 
@@ -113,6 +121,107 @@ static void cd_step(const float *v, float *W, float *b, float *c, float *dW, flo
   apply_step(c, dc, stepC, (size_t)nH, 0.0f, false, mu, useMomentum);
 }
 
+/* The centered step's scratch: [v; ṽ] and [v; ṽ] − μ (R·nV each), [p(h|v); p(h|ṽ)] and its centered,
+ * weighted copy (R·nH each), p(v|h) (nNeg·nV), the weight step (nV·nH), row weights and ones (R
+ * each), the bias steps and shifts (2·nV + 2·nH) and the batch sums for the offsets (nV + nH). */
+static int64_t centered_scratch_length(int64_t B, int64_t nV, int64_t nH, int64_t nNeg) {
+  const int64_t R = B + nNeg;
+  return 2 * R * nV + 2 * R * nH + nNeg * nV + nV * nH + 2 * R + 3 * nV + 3 * nH;
+}
+
+static void centered_step(const float *v, float *W, float *b, float *c, float *dW, float *db, float *dc, float *mu, float *lambda,
+                          float *chains, float *scratch, uint32_t *state, int64_t B, int64_t nV, int64_t nH, int64_t nNeg, int64_t k,
+                          double lr, double momentum, double weightDecay, double nu) {
+  const int64_t R = B + nNeg;
+  float *stackV = scratch;
+  float *dv = stackV + R * nV;
+  float *stackH = dv + R * nV;
+  float *hw = stackH + R * nH;
+  float *pv = hw + R * nH;
+  float *stepW = pv + nNeg * nV;
+  float *rowW = stepW + nV * nH;
+  float *ones = rowW + R;
+  float *stepB = ones + R;
+  float *stepC = stepB + nV;
+  float *bShift = stepC + nH;
+  float *cShift = bShift + nV;
+  float *vSum = cShift + nH;
+  float *hSum = vSum + nV;
+  float *posH = stackH;
+  float *negV = stackV + B * nV;
+  float *negH = stackH + B * nH;
+
+  /* Negative phase first (it alone draws): k steps of the persistent chains h → v → h. */
+  for (int64_t step = 0; step < k; step++) {
+    gemm_act(false, true, nNeg, nV, nH, chains, W, pv, b, ACT_SIGMOID);
+    bernoulli_rows(pv, negV, (size_t)(nNeg * nV), state);
+    gemm_act(false, false, nNeg, nH, nV, negV, W, negH, c, ACT_SIGMOID);
+    bernoulli_rows(negH, chains, (size_t)(nNeg * nH), state);
+  }
+  memcpy(stackV, v, sizeof(float) * (size_t)(B * nV));
+  gemm_act(false, false, B, nH, nV, v, W, posH, c, ACT_SIGMOID);
+  const float fPos = (float)(lr / (double)B);
+  const float fNeg = (float)(-lr / (double)nNeg);
+  for (int64_t r = 0; r < R; r++) {
+    for (int64_t i = 0; i < nV; i++) dv[r * nV + i] = stackV[r * nV + i] - mu[i];
+    const float w = r < B ? fPos : fNeg;
+    for (int64_t j = 0; j < nH; j++) {
+      const float d = stackH[r * nH + j] - lambda[j];
+      hw[r * nH + j] = d * w;
+    }
+    rowW[r] = w;
+    ones[r] = 1.0f;
+  }
+  gemm_act(true, false, nV, nH, R, dv, hw, stepW, NULL, ACT_LINEAR);
+  gemm_act(false, false, 1, nV, R, rowW, stackV, stepB, NULL, ACT_LINEAR);
+  gemm_act(false, false, 1, nH, R, rowW, stackH, stepC, NULL, ACT_LINEAR);
+  const bool useMomentum = momentum > 0;
+  const float m = (float)momentum;
+  const float decay = (float)(lr * weightDecay);
+  /* ΔW (decay, momentum) first: the shifts read the new ΔW before W moves. */
+  for (int64_t i = 0; i < nV * nH; i++) {
+    float s = stepW[i];
+    if (weightDecay > 0) {
+      const float t = W[i] * decay;
+      s = s - t;
+    }
+    if (useMomentum) {
+      const float q = dW[i] * m;
+      s = q + s;
+    }
+    dW[i] = s;
+  }
+  for (int64_t i = 0; i < nV; i++) db[i] = useMomentum ? db[i] * m + stepB[i] : stepB[i];
+  for (int64_t j = 0; j < nH; j++) dc[j] = useMomentum ? dc[j] * m + stepC[j] : stepC[j];
+  gemm_act(false, false, nV, 1, nH, dW, lambda, bShift, NULL, ACT_LINEAR);
+  gemm_act(false, false, 1, nH, nV, mu, dW, cShift, NULL, ACT_LINEAR);
+  if (nu > 0) {
+    gemm_act(false, false, 1, nV, B, ones, v, vSum, NULL, ACT_LINEAR);
+    gemm_act(false, false, 1, nH, B, ones, posH, hSum, NULL, ACT_LINEAR);
+    const float keep = (float)(1 - nu);
+    const float take = (float)(nu / (double)B);
+    for (int64_t i = 0; i < nV; i++) {
+      const float a = mu[i] * keep;
+      const float t = vSum[i] * take;
+      mu[i] = a + t;
+    }
+    for (int64_t j = 0; j < nH; j++) {
+      const float a = lambda[j] * keep;
+      const float t = hSum[j] * take;
+      lambda[j] = a + t;
+    }
+  }
+  for (int64_t i = 0; i < nV * nH; i++) W[i] = W[i] + dW[i];
+  for (int64_t i = 0; i < nV; i++) {
+    const float d = db[i] - bShift[i];
+    b[i] = b[i] + d;
+  }
+  for (int64_t j = 0; j < nH; j++) {
+    const float d = dc[j] - cShift[j];
+    c[j] = c[j] + d;
+  }
+}
+
 static bool f32_at_least(napi_env env, napi_value value, float **data, int64_t want, bool nullable) {
   size_t length;
   if (!get_f32(env, value, data, &length, nullable)) return false;
@@ -153,4 +262,36 @@ napi_value js_cd_step(napi_env env, napi_callback_info info) {
   napi_value out;
   CHECK(napi_create_double(env, err, &out));
   return out;
+}
+
+napi_value js_centered_step(napi_env env, napi_callback_info info) {
+  size_t argc = 14;
+  napi_value argv[14];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc != 14) {
+    return fail(env, false, "centeredStep: expected 14 arguments (v, W, b, c, dW, db, dc, mu, lambda, chains, scratch, state, dims, hyper)");
+  }
+  int32_t *dims;
+  double *hyper;
+  uint32_t *state;
+  size_t ld, lh, ls;
+  if (!get_typed(env, argv[12], napi_int32_array, (void **)&dims, &ld) || ld != 5) {
+    return fail(env, false, "centeredStep: dims must be an Int32Array [B, nV, nH, nNeg, k]");
+  }
+  if (!get_typed(env, argv[13], napi_float64_array, (void **)&hyper, &lh) || lh != 4) {
+    return fail(env, false, "centeredStep: hyper must be a Float64Array [lr, momentum, weightDecay, slidingFactor]");
+  }
+  if (!get_u32(env, argv[11], &state, &ls) || ls != 4) return fail(env, false, "centeredStep: state must be a Uint32Array of 4 words");
+  const int64_t B = dims[0], nV = dims[1], nH = dims[2], nNeg = dims[3], k = dims[4];
+  if (B < 1 || nV < 1 || nH < 1 || nNeg < 1 || k < 1) return fail(env, true, "centeredStep: B, nV, nH, nNeg and k must be ≥ 1");
+  float *a[11];
+  const int64_t want[11] = {B * nV, nV * nH, nV, nH, nV * nH, nV, nH, nV, nH, nNeg * nH, centered_scratch_length(B, nV, nH, nNeg)};
+  for (int i = 0; i < 11; i++) {
+    if (!f32_at_least(env, argv[i], &a[i], want[i], false)) {
+      return fail(env, true, "centeredStep: v, W, b, c, dW, db, dc, mu, lambda, chains, scratch must be Float32Arrays of their sizes");
+    }
+  }
+  centered_step(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], state, B, nV, nH, nNeg, k, hyper[0], hyper[1], hyper[2],
+                hyper[3]);
+  return NULL;
 }

@@ -208,6 +208,7 @@ UNUSED_OK static void gemm_act(bool ta, bool tb, int64_t m, int64_t n, int64_t k
 
 /* Defined in cd.c, registered in blas.c. */
 napi_value js_cd_step(napi_env env, napi_callback_info info);
+napi_value js_centered_step(napi_env env, napi_callback_info info);
 /* Defined in gibbs.c, registered in blas.c. */
 napi_value js_gibbs_steps(napi_env env, napi_callback_info info);
 napi_value js_group_steps(napi_env env, napi_callback_info info);

@@ -4,6 +4,7 @@
  * - the CD step (native/blas/cd.c via lib/train/cd-native.ts) against lib/train/cd.ts's tensor
  *   update: the same seed must give the same model bit for bit — CD-k and PCD-k, sampled and
  *   mean-field visible steps, momentum switch, weight decay, a short last batch;
+ * - the centered PCD step against lib/train/centered.ts's tensor update, bit for bit, offsets included;
  * - the Gibbs runs (native/blas/gibbs.c) against gibbsVHV steps: the same chain, records and final state;
  * - the softmax-group runs of a DBN's top RBM (generateDBN) against the exact p(x, y) and p(x | y) of
  *   an enumerable model (their σ and softmax round differently from tfjs's, so not bit for bit);
@@ -21,6 +22,7 @@ import { gibbsChain } from "../../lib/core/sampling";
 import { type Dataset, firstN, loadMnist } from "../../lib/io/data";
 import { type TrainOptions, type TrainResult, trainRBM } from "../../lib/train/cd";
 import { fusedCDApplies } from "../../lib/train/cd-native";
+import { type CenteredTrainOptions, trainCenteredRBM } from "../../lib/train/centered";
 
 const built = loadNativeBlas();
 /** Why the tests cannot run here (no addon, or one built before the fused step), or false. */
@@ -275,3 +277,57 @@ test("native softmax-group Gibbs (a DBN's top RBM) samples the exact p(x, y) and
     assert.ok(tv < 0.03, `${clamped ? "p(x | y = 1)" : "p(x, y)"}: TV(native chains, exact) = ${tv.toFixed(4)}`);
   }
 });
+
+for (const { name, opts } of [
+  { name: "centered PCD-1, ν = 0.01, 30 chains", opts: { nChains: 30 } },
+  { name: "centered PCD-2, ν = 0.1, no decay", opts: { k: 2, weightDecay: 0, centering: { slidingFactor: 0.1 } } },
+  { name: "uncentered (offsets 0), no momentum", opts: { centering: false as const, initialMomentum: 0, finalMomentum: 0 } },
+] satisfies { name: string; opts: CenteredTrainOptions }[]) {
+  test(`fused centered step = tensor update, bit for bit: ${name}`, { skip: SKIP }, async () => {
+    const rbm = initRBM(784, 40, { seed: 4, data });
+    const common: CenteredTrainOptions = {
+      batchSize: 20,
+      epochs: 2,
+      momentumSwitchEpoch: 1,
+      learningRate: 0.05,
+      seed: 13,
+      progress: false,
+      ...opts,
+    };
+    const tensors: Record<"W" | "b" | "c" | "mu" | "lambda", Float32Array>[] = [];
+    const native: typeof tensors = [];
+    for (const tensorPath of [true, false]) {
+      const before = tf.memory().numTensors;
+      const r = await withPathAsync(tensorPath, () => trainCenteredRBM(rbm, data, common));
+      const out = {
+        W: r.rbm.W.dataSync() as Float32Array,
+        b: r.rbm.b.dataSync() as Float32Array,
+        c: r.rbm.c.dataSync() as Float32Array,
+        ...r.offsets,
+      };
+      disposeRBM(r.rbm);
+      assert.equal(tf.memory().numTensors, before, "no tensors leak");
+      (tensorPath ? tensors : native).push(out);
+    }
+    for (const key of ["W", "b", "c", "mu", "lambda"] as const) assertSameBits(native[0][key], tensors[0][key], key);
+    const start = rbm.W.dataSync();
+    assert.ok(
+      native[0].W.some((w, i) => Math.abs(w - start[i]) > 1e-3),
+      "training changed W",
+    );
+    disposeRBM(rbm);
+  });
+}
+
+/** {@link withPath} for an async `f`. */
+async function withPathAsync<T>(tensorPath: boolean, f: () => Promise<T>): Promise<T> {
+  const before = process.env.RBM_FUSED;
+  if (tensorPath) process.env.RBM_FUSED = "0";
+  else delete process.env.RBM_FUSED;
+  try {
+    return await f();
+  } finally {
+    if (before === undefined) delete process.env.RBM_FUSED;
+    else process.env.RBM_FUSED = before;
+  }
+}
