@@ -18,7 +18,7 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const SRC_DIR = path.join(ROOT, "native", "blas");
 const ADDON = path.join(SRC_DIR, "build", "Release", "blas.node");
-const SOURCES = ["blas.c", "cd.c", "gibbs.c", "common.h", "binding.gyp"].map((f) => path.join(SRC_DIR, f));
+const SOURCES = ["blas.c", "cd.c", "gibbs.c", "tempering.c", "common.h", "binding.gyp"].map((f) => path.join(SRC_DIR, f));
 const APT_HINT = "apt-get install -y libopenblas-dev";
 
 function which(name) {

@@ -136,7 +136,10 @@ export interface NativeBlasAddon {
     dims: Int32Array,
     state: Uint32Array,
   ): void;
-  /** One centered PCD-k update (native/blas/cd.c); dims `[B, nV, nH, nNeg, k]`, hyper `[lr, momentum, weightDecay, ν]`. */
+  /**
+   * One centered PCD-k update (native/blas/cd.c); dims `[B, nV, nH, nNeg, k, M]`, hyper
+   * `[lr, momentum, weightDecay, ν]`; with M > 0 the negative phase is k steps of `tempering`.
+   */
   centeredStep?(
     v: Float32Array,
     W: Float32Array,
@@ -152,7 +155,10 @@ export interface NativeBlasAddon {
     state: Uint32Array,
     dims: Int32Array,
     hyper: Float64Array,
+    tempering: TemperingBuffers | undefined,
   ): void;
+  /** Parallel-tempering steps on plain arrays (native/blas/tempering.c); dims `[M, n, nV, nH, steps]`. */
+  temperingSteps?(pt: TemperingBuffers, W: Float32Array, b: Float32Array, c: Float32Array, dims: Int32Array, state: Uint32Array): void;
   /** Sets OpenBLAS's thread count. */
   setNumThreads(n: number): void;
   /** OpenBLAS's thread count. */
@@ -711,9 +717,91 @@ export function cdScratchLength(s: Pick<CDStepShape, "B" | "nVisible" | "nHidden
   );
 }
 
-/** Whether {@link nativeCDStep} and {@link nativeCenteredStep} can run: native BLAS in use and an addon that has them. */
+/** Whether {@link nativeCDStep}, {@link nativeCenteredStep} and {@link nativeTemperingSteps} can run: native BLAS in use and an addon that has them. */
 export function nativeCDAvailable(): boolean {
-  return addon !== undefined && nativeBlasEnabled() && typeof addon.cdStep === "function" && typeof addon.centeredStep === "function";
+  return (
+    addon !== undefined &&
+    nativeBlasEnabled() &&
+    typeof addon.cdStep === "function" &&
+    typeof addon.centeredStep === "function" &&
+    typeof addon.temperingSteps === "function"
+  );
+}
+
+/**
+ * Parallel tempering's state on plain arrays (native/blas/tempering.c): M temperatures × n chains,
+ * rows temperature-major (row t·n + r is chain r at β_t; β_0 = 1, so the first n rows are the model's).
+ */
+export interface TemperingBuffers {
+  /** `[M·n, nHidden]` hidden states (advanced). */
+  h: Float32Array;
+  /** `[M·n, nVisible]` the last step's visible samples. */
+  v: Float32Array;
+  /** `[M·n, nVisible]` scratch: the visible probabilities. */
+  pv: Float32Array;
+  /** `[M·n, nHidden]` the last step's p(h|v) at each row's β. */
+  hProbs: Float32Array;
+  /** `[M·n, nHidden]` scratch. */
+  x: Float32Array;
+  /** `[M·n, nHidden]` scratch. */
+  hNew: Float32Array;
+  /** The ladder β_0 = 1 > … > β_{M−1}. */
+  betas: Float64Array;
+  /** The base visible biases b_A `[nVisible]` (the tempered path runs from b_A to b), or null for 0. */
+  base: Float32Array | null;
+  /** `[M·n]` scratch: −E′ of each row. */
+  negE: Float64Array;
+  /** Swaps accepted per pair (the first M − 1) and proposed per pair (the next M − 1), accumulated. */
+  counts: Float64Array;
+  /** Which pairs swap next: 0 even, 1 odd (flipped every step). */
+  parity: Int32Array;
+}
+
+/** Empty {@link TemperingBuffers} for `betas`, n chains each, starting from hidden states `h0` `[n, nHidden]` at every temperature. */
+export function temperingBuffers(
+  betas: Float64Array,
+  n: number,
+  nVisible: number,
+  nHidden: number,
+  h0: Float32Array,
+  base: Float32Array | null,
+): TemperingBuffers {
+  const rows = betas.length * n;
+  const h = new Float32Array(rows * nHidden);
+  for (let t = 0; t < betas.length; t++) h.set(h0.subarray(0, n * nHidden), t * n * nHidden);
+  return {
+    h,
+    v: new Float32Array(rows * nVisible),
+    pv: new Float32Array(rows * nVisible),
+    hProbs: new Float32Array(rows * nHidden),
+    x: new Float32Array(rows * nHidden),
+    hNew: new Float32Array(rows * nHidden),
+    betas,
+    base: base?.some((x) => x !== 0) ? base : null,
+    negE: new Float64Array(rows),
+    counts: new Float64Array(2 * (betas.length - 1)),
+    parity: new Int32Array(1),
+  };
+}
+
+/**
+ * `steps` parallel-tempering steps in one native call (native/blas/tempering.c): the draws of
+ * lib/core/tempering.ts's temperingStep in order and distribution (not bit for bit). Returns false
+ * (nothing touched) when native BLAS is not in use.
+ */
+export function nativeTemperingSteps(
+  pt: TemperingBuffers,
+  rbm: { W: Float32Array; b: Float32Array; c: Float32Array },
+  steps: number,
+  state: Uint32Array,
+): boolean {
+  const lib = addon;
+  if (lib?.temperingSteps === undefined || !nativeBlasEnabled()) return false;
+  const M = pt.betas.length;
+  const n = pt.h.length / M / rbm.c.length;
+  lib.temperingSteps(pt, rbm.W, rbm.b, rbm.c, Int32Array.of(M, n, rbm.b.length, rbm.c.length, steps), state);
+  counters.native++;
+  return true;
 }
 
 /** The scratch of a {@link nativeCenteredStep} call, in float32 elements (native/blas/cd.c's layout). */
@@ -724,7 +812,9 @@ export function centeredScratchLength(s: Pick<CDStepShape, "B" | "nVisible" | "n
 
 /**
  * One centered PCD-k update in a single native call (native/blas/cd.c): lib/train/centered.ts's
- * update without tempering, in its order and with its OpenBLAS products, so the same numbers.
+ * update in its order and with its OpenBLAS products, so the same numbers without tempering; with
+ * `tempering` (n = nNeg chains per temperature) its negative phase is k steps of
+ * {@link nativeTemperingSteps}' sampler (same distribution as the tensor code, not the same bits).
  * Parameters (plain coordinates), increments, offsets `mu` `[nV]` / `lambda` `[nH]`, the chains
  * `[nNeg, nH]` and the generator's `state` are advanced in place. Returns false (nothing touched)
  * when the fused step is not available.
@@ -738,12 +828,13 @@ export function nativeCenteredStep(
   state: Uint32Array,
   shape: Pick<CDStepShape, "B" | "nVisible" | "nHidden" | "nNeg" | "k">,
   hyper: { lr: number; momentum: number; weightDecay: number; slidingFactor: number },
+  tempering?: TemperingBuffers,
 ): boolean {
   const lib = addon;
   if (lib?.centeredStep === undefined || !nativeBlasEnabled()) return false;
-  const dims = Int32Array.of(shape.B, shape.nVisible, shape.nHidden, shape.nNeg, shape.k);
+  const dims = Int32Array.of(shape.B, shape.nVisible, shape.nHidden, shape.nNeg, shape.k, tempering?.betas.length ?? 0);
   const h = Float64Array.of(hyper.lr, hyper.momentum, hyper.weightDecay, hyper.slidingFactor);
-  lib.centeredStep(v, p.W, p.b, p.c, p.dW, p.db, p.dc, offsets.mu, offsets.lambda, chains, scratch, state, dims, h);
+  lib.centeredStep(v, p.W, p.b, p.c, p.dW, p.db, p.dc, offsets.mu, offsets.lambda, chains, scratch, state, dims, h, tempering);
   counters.native++;
   return true;
 }

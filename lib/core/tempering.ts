@@ -18,6 +18,7 @@
  * back for the swaps.
  */
 import * as tf from "@tensorflow/tfjs";
+import { nativeCDAvailable, nativeTemperingSteps, temperingBuffers } from "../compute/blas";
 import { transposeIsFree } from "../compute/ops";
 import { type Rng, type Seed, toRng } from "./random";
 import { assertFiniteRBM, type RBM, rbmSize } from "./rbm";
@@ -240,6 +241,12 @@ export function parallelTempering(rbm: RBM, opts: ParallelTemperingOptions): Par
     return sampleBernoulli(sigmoidLayer(v0, rbm.W, rbm.c), noise);
   });
   const s = startTempering(rbm, h0, { ...opts, chainsPerTemperature: n });
+  if (nativeCDAvailable() && process.env.RBM_FUSED !== "0") {
+    const h0Data = h0.dataSync() as Float32Array;
+    h0.dispose();
+    disposeTempering(s);
+    return nativeParallelTempering(rbm, opts, s, h0Data, noise.rng, t0);
+  }
   h0.dispose();
   const WT = transposeIsFree() ? undefined : (tf.transpose(rbm.W) as tf.Tensor2D);
   const every = opts.every ?? 0;
@@ -258,4 +265,43 @@ export function parallelTempering(rbm: RBM, opts: ParallelTemperingOptions): Par
     disposeTempering(s);
   }
   return { v: last as tf.Tensor2D, records, betas: s.betas, swapRates: swapRates(s), seconds: (performance.now() - t0) / 1000 };
+}
+
+/**
+ * parallelTempering's steps run natively between records (compute/blas.ts's nativeTemperingSteps),
+ * from the ladder, base and start that startTempering checked; `s` holds only those (its tensors are freed).
+ */
+function nativeParallelTempering(
+  rbm: RBM,
+  opts: ParallelTemperingOptions,
+  s: TemperingState,
+  h0: Float32Array,
+  rng: Rng,
+  t0: number,
+): ParallelTemperingResult {
+  const { nVisible, nHidden } = rbmSize(rbm);
+  const { n, betas } = s;
+  const M = betas.length;
+  const pt = temperingBuffers(betas, n, nVisible, nHidden, h0, s.base);
+  const params = { W: rbm.W.dataSync() as Float32Array, b: rbm.b.dataSync() as Float32Array, c: rbm.c.dataSync() as Float32Array };
+  const every = opts.every ?? 0;
+  const stride = every > 0 ? every : opts.steps;
+  const records: ParallelTemperingResult["records"] = [];
+  for (let step = 0; step < opts.steps; ) {
+    const k = Math.min(stride - (step % stride), opts.steps - step);
+    rng.advanceWith((state) => {
+      if (!nativeTemperingSteps(pt, params, k, state))
+        throw new Error("parallelTempering: native BLAS was switched off during the run; run the cell again.");
+    });
+    step += k;
+    if (every > 0 && step % every === 0) records.push({ step, values: pt.v.slice(0, n * nVisible) });
+  }
+  const rates = Array.from({ length: M - 1 }, (_, t) => pt.counts[t] / pt.counts[M - 1 + t]);
+  return {
+    v: tf.tensor2d(pt.v.slice(0, n * nVisible), [n, nVisible]),
+    records,
+    betas,
+    swapRates: rates,
+    seconds: (performance.now() - t0) / 1000,
+  };
 }

@@ -23,6 +23,7 @@ import {
   nativeCDAvailable,
   nativeCDStep,
   nativeCenteredStep,
+  type TemperingBuffers,
 } from "../compute/blas";
 import type { Rng } from "../core/random";
 import { cloneRBM, disposeRBM, type RBM } from "../core/rbm";
@@ -51,6 +52,8 @@ export class FusedCD {
   private readonly nHidden: number;
   private readonly nChains: number;
   private view: RBM | undefined;
+  /** Parallel tempering's state (centered trainer with a ladder): its β = 1 rows are the negative phase. */
+  readonly tempering: TemperingBuffers | undefined;
   /** Centered PCD: the offsets μ `[nVisible]`, λ `[nHidden]` (moved in place) and the sliding factor ν. */
   readonly centered: { mu: Float32Array; lambda: Float32Array; slidingFactor: number } | undefined;
 
@@ -65,6 +68,7 @@ export class FusedCD {
     private readonly o: Pick<ResolvedTrainOptions, "k" | "persistent" | "sampleVisible" | "weightDecay" | "batchSize">,
     chains?: Float32Array,
     centered?: { mu: Float32Array; lambda: Float32Array; slidingFactor: number },
+    tempering?: TemperingBuffers,
   ) {
     [this.nVisible, this.nHidden] = rbm.W.shape;
     this.W = Float32Array.from(rbm.W.dataSync());
@@ -75,7 +79,15 @@ export class FusedCD {
     this.dc = new Float32Array(this.c.length);
     if (o.persistent && chains === undefined) throw new Error("FusedCD: persistent CD needs the starting chains.");
     this.chains = chains === undefined ? null : Float32Array.from(chains);
-    this.nChains = this.chains === null ? o.batchSize : this.chains.length / this.nHidden;
+    this.tempering = tempering;
+    // With tempering the negative phase is its β = 1 rows: n chains of the M·n it holds.
+    this.nChains = tempering
+      ? tempering.h.length / tempering.betas.length / this.nHidden
+      : this.chains === null
+        ? o.batchSize
+        : this.chains.length / this.nHidden;
+    if (tempering && !centered)
+      throw new Error("FusedCD: tempering runs inside the centered step; give the offsets (zeros for plain PCD).");
     this.centered = centered && {
       mu: Float32Array.from(centered.mu),
       lambda: Float32Array.from(centered.lambda),
@@ -106,7 +118,9 @@ export class FusedCD {
       const chains = this.chains;
       rng.advanceWith((state) => {
         const hyper = { lr, momentum, weightDecay: this.o.weightDecay, slidingFactor: cen.slidingFactor };
-        err = nativeCenteredStep(v.subarray(0, B * this.nVisible), this, cen, chains, this.scratch, state, shape, hyper) ? 0 : undefined;
+        err = nativeCenteredStep(v.subarray(0, B * this.nVisible), this, cen, chains, this.scratch, state, shape, hyper, this.tempering)
+          ? 0
+          : undefined;
       });
     } else
       rng.advanceWith((state) => {

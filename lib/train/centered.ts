@@ -18,6 +18,7 @@
  * trainRBM's PCD is two matrix-vector products per batch, plus the tempered chains when tempering.
  */
 import * as tf from "@tensorflow/tfjs";
+import { temperingBuffers } from "../compute/blas";
 import { columnSums, transposeIsFree } from "../compute/ops";
 import { centeredGradient } from "../core/centered";
 import { toRng } from "../core/random";
@@ -185,22 +186,40 @@ export async function trainCenteredRBM(rbm: RBM, data: Dataset, opts: CenteredTr
     s.chains = startChains(data, nVisible, o.nChains ?? o.batchSize, s.W, s.c, noise);
   }
   const rates = cdSchedule(o);
-  if (!s.pt && s.chains !== undefined && fusedCDApplies({ sparsityTarget: undefined })) {
-    // The same update in one native call per batch (lib/train/cd-native.ts), from the same state.
-    const fused = new FusedCD(rbm, o, s.chains.dataSync() as Float32Array, {
-      mu: s.mu.dataSync() as Float32Array,
-      lambda: s.lambda.dataSync() as Float32Array,
-      slidingFactor: nu,
-    });
-    tf.dispose([s.W, s.b, s.c, s.dW, s.db, s.dc, s.errSum, s.chains, s.mu, s.lambda]);
-    const label = `${centered ? "centered " : ""}PCD-${o.k}`;
-    const history = await runEpochs(
-      fusedRBMStepper(fused, rates, o.persistent, data.n, rng),
-      data,
-      cdLoop<EpochRecord>(o, rng, label, what),
-    );
+  if (fusedCDApplies({ sparsityTarget: undefined })) {
+    // The same update in one native call per batch (lib/train/cd-native.ts), from the same state:
+    // bit for bit without tempering; with it, the same sampler in distribution (native/blas/tempering.c).
+    const pt = s.pt && temperingBuffers(s.pt.betas, s.pt.n, nVisible, nHidden, s.pt.h.dataSync() as Float32Array, s.pt.base);
+    const chains = pt ? pt.h.subarray(0, (pt.h.length / pt.betas.length) | 0) : (s.chains?.dataSync() as Float32Array);
+    const offsets = { mu: s.mu.dataSync() as Float32Array, lambda: s.lambda.dataSync() as Float32Array, slidingFactor: nu };
+    const fused = new FusedCD(rbm, o, chains, offsets, pt);
+    tf.dispose([s.W, s.b, s.c, s.dW, s.db, s.dc, s.errSum, ...(s.chains ? [s.chains] : []), s.mu, s.lambda]);
+    if (s.pt) disposeTempering(s.pt);
+    const label = `${centered ? "centered " : ""}${pt ? "PT" : "PCD"}-${o.k}`;
+    const base = fusedRBMStepper(fused, rates, o.persistent, data.n, rng);
+    const M = pt?.betas.length ?? 1;
+    const seen = { accepted: 0, proposed: 0 };
+    const rateOf = (t: number) => (pt as NonNullable<typeof pt>).counts[t] / (pt as NonNullable<typeof pt>).counts[M - 1 + t];
+    const stepper: Stepper<RBM, EpochRecord> = !pt
+      ? base
+      : {
+          ...base,
+          endEpoch: (epoch) => {
+            const accepted = pt.counts.subarray(0, M - 1).reduce((a, x) => a + x, 0);
+            const proposed = pt.counts.subarray(M - 1).reduce((a, x) => a + x, 0);
+            const rate = (accepted - seen.accepted) / (proposed - seen.proposed);
+            Object.assign(seen, { accepted, proposed });
+            return { ...base.endEpoch(epoch), swapRate: rate, swapMin: Math.min(...Array.from({ length: M - 1 }, (_, t) => rateOf(t))) };
+          },
+        };
+    const history = await runEpochs(stepper, data, cdLoop<EpochRecord>(o, rng, label, what));
     const cen = fused.centered as NonNullable<FusedCD["centered"]>;
-    return { rbm: fused.takeModel(), history, offsets: { mu: cen.mu.slice(), lambda: cen.lambda.slice() } };
+    return {
+      rbm: fused.takeModel(),
+      history,
+      offsets: { mu: cen.mu.slice(), lambda: cen.lambda.slice() },
+      swapRates: pt ? Array.from({ length: M - 1 }, (_, t) => rateOf(t)) : undefined,
+    };
   }
   const before = { accepted: 0, proposed: 0 };
   const stepper: Stepper<RBM, EpochRecord> = {

@@ -23,7 +23,9 @@
  *   [v; ṽ] − μ)ᵀ [ε(p(h|v) − λ)/B; −ε(p(h|ṽ) − λ)/nNeg], decay and momentum, the step mapped back by
  *   b −= ΔW λ, c −= μᵀΔW, and the offsets moved as sliding averages (factor ν) of the batch means of
  *   v and p(h|v). W, b, c, dW, db, dc, mu [nV], lambda [nH] and chains [nNeg, nH] in place; scratch
- *   of centeredScratchLength(dims); dims [B, nV, nH, nNeg, k]; hyper [lr, momentum, weightDecay, ν].
+ *   of centeredScratchLength(dims); dims [B, nV, nH, nNeg, k, M]; hyper [lr, momentum, weightDecay, ν];
+ *   tempering: with M > 0 a tempering state of M temperatures × nNeg chains (tempering.c), whose
+ *   k steps replace the chains' (chains is then not read), else undefined.
  */
 #include "common.h"
 
@@ -130,8 +132,8 @@ static int64_t centered_scratch_length(int64_t B, int64_t nV, int64_t nH, int64_
 }
 
 static void centered_step(const float *v, float *W, float *b, float *c, float *dW, float *db, float *dc, float *mu, float *lambda,
-                          float *chains, float *scratch, uint32_t *state, int64_t B, int64_t nV, int64_t nH, int64_t nNeg, int64_t k,
-                          double lr, double momentum, double weightDecay, double nu) {
+                          float *chains, tempering_t *pt, float *scratch, uint32_t *state, int64_t B, int64_t nV, int64_t nH, int64_t nNeg,
+                          int64_t k, double lr, double momentum, double weightDecay, double nu) {
   const int64_t R = B + nNeg;
   float *stackV = scratch;
   float *dv = stackV + R * nV;
@@ -151,8 +153,14 @@ static void centered_step(const float *v, float *W, float *b, float *c, float *d
   float *negV = stackV + B * nV;
   float *negH = stackH + B * nH;
 
-  /* Negative phase first (it alone draws): k steps of the persistent chains h → v → h. */
-  for (int64_t step = 0; step < k; step++) {
+  /* Negative phase first (it alone draws): k steps of the persistent chains h → v → h, or k steps
+   * of parallel tempering whose β = 1 rows (the first nNeg) give ṽ and p(h|ṽ). */
+  if (pt != NULL) {
+    tempering_run(pt, W, b, c, nV, nH, k, state);
+    memcpy(negV, pt->v, sizeof(float) * (size_t)(nNeg * nV));
+    memcpy(negH, pt->hProbs, sizeof(float) * (size_t)(nNeg * nH));
+  }
+  for (int64_t step = 0; step < k && pt == NULL; step++) {
     gemm_act(false, true, nNeg, nV, nH, chains, W, pv, b, ACT_SIGMOID);
     bernoulli_rows(pv, negV, (size_t)(nNeg * nV), state);
     gemm_act(false, false, nNeg, nH, nV, negV, W, negH, c, ACT_SIGMOID);
@@ -265,18 +273,19 @@ napi_value js_cd_step(napi_env env, napi_callback_info info) {
 }
 
 napi_value js_centered_step(napi_env env, napi_callback_info info) {
-  size_t argc = 14;
-  napi_value argv[14];
+  size_t argc = 15;
+  napi_value argv[15];
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc != 14) {
-    return fail(env, false, "centeredStep: expected 14 arguments (v, W, b, c, dW, db, dc, mu, lambda, chains, scratch, state, dims, hyper)");
+  if (argc != 15) {
+    return fail(env, false,
+                "centeredStep: expected 15 arguments (v, W, b, c, dW, db, dc, mu, lambda, chains, scratch, state, dims, hyper, tempering)");
   }
   int32_t *dims;
   double *hyper;
   uint32_t *state;
   size_t ld, lh, ls;
-  if (!get_typed(env, argv[12], napi_int32_array, (void **)&dims, &ld) || ld != 5) {
-    return fail(env, false, "centeredStep: dims must be an Int32Array [B, nV, nH, nNeg, k]");
+  if (!get_typed(env, argv[12], napi_int32_array, (void **)&dims, &ld) || ld != 6) {
+    return fail(env, false, "centeredStep: dims must be an Int32Array [B, nV, nH, nNeg, k, M] (M = 0: no tempering)");
   }
   if (!get_typed(env, argv[13], napi_float64_array, (void **)&hyper, &lh) || lh != 4) {
     return fail(env, false, "centeredStep: hyper must be a Float64Array [lr, momentum, weightDecay, slidingFactor]");
@@ -291,7 +300,13 @@ napi_value js_centered_step(napi_env env, napi_callback_info info) {
       return fail(env, true, "centeredStep: v, W, b, c, dW, db, dc, mu, lambda, chains, scratch must be Float32Arrays of their sizes");
     }
   }
-  centered_step(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], state, B, nV, nH, nNeg, k, hyper[0], hyper[1], hyper[2],
-                hyper[3]);
+  const int64_t M = dims[5];
+  tempering_t t;
+  if (M > 0) {
+    const char *why = tempering_from_js(env, argv[14], M, nNeg, nV, nH, &t);
+    if (why != NULL) return fail(env, true, why);
+  }
+  centered_step(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], M > 0 ? &t : NULL, a[10], state, B, nV, nH, nNeg, k, hyper[0],
+                hyper[1], hyper[2], hyper[3]);
   return NULL;
 }

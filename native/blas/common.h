@@ -206,6 +206,18 @@ UNUSED_OK static void gemm_act(bool ta, bool tb, int64_t m, int64_t n, int64_t k
   }
 }
 
+/* A parallel-tempering state on plain arrays (tempering.c). */
+typedef struct {
+  int64_t M, n;
+  float *h, *v, *pv, *hProbs, *x, *hNew, *base;
+  double *betas, *negE, *counts;
+  int32_t *parity;
+} tempering_t;
+void tempering_run(tempering_t *t, const float *W, const float *b, const float *c, int64_t nV, int64_t nH, int64_t steps,
+                   uint32_t *state);
+const char *tempering_from_js(napi_env env, napi_value obj, int64_t M, int64_t n, int64_t nV, int64_t nH, tempering_t *t);
+napi_value js_tempering_steps(napi_env env, napi_callback_info info);
+
 /* Defined in cd.c, registered in blas.c. */
 napi_value js_cd_step(napi_env env, napi_callback_info info);
 napi_value js_centered_step(napi_env env, napi_callback_info info);

@@ -331,3 +331,28 @@ async function withPathAsync<T>(tensorPath: boolean, f: () => Promise<T>): Promi
     else process.env.RBM_FUSED = before;
   }
 }
+
+test("fused tempering plumbing: a one-temperature ladder trains exactly as centered PCD (same chains, same numbers)", {
+  skip: SKIP,
+}, async () => {
+  const rbm = initRBM(784, 30, { seed: 6, data });
+  const common: CenteredTrainOptions = { batchSize: 25, epochs: 2, learningRate: 0.05, seed: 17, progress: false };
+  const pcd = await trainCenteredRBM(rbm, data, { ...common, nChains: 20 });
+  const pt = await trainCenteredRBM(rbm, data, { ...common, tempering: { betas: [1], chainsPerTemperature: 20 } });
+  assertSameBits(pt.rbm.W.dataSync() as Float32Array, pcd.rbm.W.dataSync() as Float32Array, "W");
+  assertSameBits(pt.offsets.lambda, pcd.offsets.lambda, "λ");
+  assert.deepEqual(pt.swapRates, [], "no pairs to swap");
+  // A real ladder swaps, and reports it per epoch.
+  const ladder = await trainCenteredRBM(rbm, data, { ...common, tempering: { betas: 3, betaMin: 0.8, chainsPerTemperature: 10 } });
+  assert.equal(ladder.swapRates?.length, 2);
+  assert.ok(
+    ladder.swapRates?.every((r) => r > 0 && r <= 1),
+    `swap rates ${ladder.swapRates}`,
+  );
+  assert.ok(
+    ladder.history.every((h) => h.swapRate > 0 && h.swapMin > 0),
+    "each epoch records its swap rate",
+  );
+  for (const r of [pcd, pt, ladder]) disposeRBM(r.rbm);
+  disposeRBM(rbm);
+});

@@ -1,13 +1,16 @@
 /**
  * Parallel tempering against truth on tiny RBMs: the swap acceptance against its analytic value
  * (enumerating every pair of joint states of two tempered models), the β = 1 chains' distribution
- * against the exact p(v), and the swap rule itself on chosen energies.
+ * against the exact p(v), and the swap rule itself on chosen energies. parallelTempering runs on the
+ * native step where the addon is built (native/blas/tempering.c), so its exactness test checks that
+ * one; the tensor step's swap rates and the native step's are each checked against the analytic value.
  */
 
 import assert from "node:assert/strict";
 import { before, test } from "node:test";
 import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../../lib/compute/backend";
+import { loadNativeBlas, nativeBlasCounters, nativeTemperingSteps, temperingBuffers } from "../../lib/compute/blas";
 import { exactVisibleMarginal } from "../../lib/core/exact";
 import { empiricalDistribution, stateIndices, tvDistance } from "../../lib/core/mixing";
 import { logSumExp } from "../../lib/core/numerics";
@@ -29,6 +32,15 @@ import { bits, randomRBM } from "../support/reference";
 before(async () => {
   await initBackend({ quiet: true });
 });
+
+const built = loadNativeBlas();
+/** Why the native tempering tests cannot run here, or false. */
+const NATIVE_SKIP =
+  typeof built === "string"
+    ? built
+    : built.temperingSteps === undefined
+      ? "the native addon predates temperingSteps: npm run setup"
+      : false;
 
 test("temperatureLadder: an even ladder from 1, explicit ladders checked", () => {
   assert.deepEqual(Array.from(temperatureLadder(3, 0.5)), [1, 0.75, 0.5]);
@@ -129,6 +141,50 @@ test("on a 4-3 RBM the measured swap rates match Σ p_βt(x) p_βt+1(y) min(1, e
     const sd = Math.sqrt((analytic[t] * (1 - analytic[t])) / ((100 * n) / 4));
     close(rates[t], analytic[t], 5 * sd, `swap rate between β = ${betas[t]} and ${betas[t + 1]}`);
   }
+  disposeRBM(rbm);
+});
+
+test("the native tempering step (native/blas/tempering.c) has the same analytic swap rates on the 4-3 RBM", { skip: NATIVE_SKIP }, () => {
+  const { rbm, W, b, c } = randomRBM(4, 3, 7, 1.5);
+  const bA = [0.5, -0.5, 0.2, -1];
+  const betas = Float64Array.of(1, 0.6, 0.25);
+  const negE = negEnergies(W, b, c, bA);
+  const probs = Array.from(betas, (beta) => {
+    const lw = temperedLogWeights(W, b, c, bA, beta);
+    const z = logSumExp(lw);
+    return lw.map((x) => Math.exp(x - z));
+  });
+  const analytic = [0, 1].map((t) => {
+    let a = 0;
+    for (let x = 0; x < negE.length; x++) {
+      for (let y = 0; y < negE.length; y++) {
+        a += probs[t][x] * probs[t + 1][y] * Math.min(1, Math.exp((betas[t] - betas[t + 1]) * (negE[y] - negE[x])));
+      }
+    }
+    return a;
+  });
+  const n = 400;
+  const rng = new Rng(11);
+  const h0 = Float32Array.from({ length: n * 3 }, () => (rng.uniform() < 0.5 ? 1 : 0));
+  const pt = temperingBuffers(betas, n, 4, 3, h0, Float32Array.from(bA));
+  const params = { W: rbm.W.dataSync() as Float32Array, b: rbm.b.dataSync() as Float32Array, c: rbm.c.dataSync() as Float32Array };
+  rng.advanceWith((state) => assert.ok(nativeTemperingSteps(pt, params, 40, state)));
+  pt.counts.fill(0);
+  rng.advanceWith((state) => assert.ok(nativeTemperingSteps(pt, params, 200, state)));
+  for (let t = 0; t < 2; t++) {
+    const rate = pt.counts[t] / pt.counts[2 + t];
+    const sd = Math.sqrt((analytic[t] * (1 - analytic[t])) / ((100 * n) / 4));
+    close(rate, analytic[t], 5 * sd, `native swap rate between β = ${betas[t]} and ${betas[t + 1]}`);
+  }
+  // parallelTempering takes this path when it can: one native call for the run (plus three for the
+  // start: two Bernoulli draws and p(h|v)), where the tensor step makes three products per step (90+).
+  const calls = nativeBlasCounters().native;
+  const r = parallelTempering(rbm, { steps: 30, seed: 1, betas: Array.from(betas), chainsPerTemperature: 5 });
+  r.v.dispose();
+  assert.ok(
+    nativeBlasCounters().native - calls <= 5,
+    `parallelTempering made ${nativeBlasCounters().native - calls} native calls for 30 steps`,
+  );
   disposeRBM(rbm);
 });
 
