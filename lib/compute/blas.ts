@@ -107,25 +107,11 @@ export interface NativeBlasAddon {
     hyper: Float64Array,
   ): number;
   /**
-   * `dims[3]` block-Gibbs steps v → h → v of `dims[0]` chains (native/blas/gibbs.c): v advanced in
-   * place, the last step's p(v|h), p(h|v) and h written. Absent from addons built before it existed.
+   * `dims[3]` block-Gibbs steps v → h → v of `dims[0]` chains (native/blas/gibbs.c), the last
+   * `dims[4]` visible units a softmax group kept (`dims[5]` = 1) or drawn: v advanced in place, the
+   * last step's p(v|h), p(h|v) and h written. dims `[B, nV, nH, steps, K, groupClamped]`.
    */
   gibbsSteps?(
-    v: Float32Array,
-    vProbs: Float32Array,
-    hProbs: Float32Array,
-    h: Float32Array,
-    W: Float32Array,
-    b: Float32Array,
-    c: Float32Array,
-    dims: Int32Array,
-    state: Uint32Array,
-  ): void;
-  /**
-   * Block-Gibbs steps of an RBM whose last `dims[4]` visible units are a softmax group, clamped
-   * (`dims[5]` = 1) or drawn (native/blas/gibbs.c); dims `[B, nV, nH, steps, K, groupClamped]`.
-   */
-  groupSteps?(
     v: Float32Array,
     vProbs: Float32Array,
     hProbs: Float32Array,
@@ -150,7 +136,7 @@ export interface NativeBlasAddon {
     dc: Float32Array,
     mu: Float32Array,
     lambda: Float32Array,
-    chains: Float32Array,
+    chains: Float32Array | null,
     scratch: Float32Array,
     state: Uint32Array,
     dims: Int32Array,
@@ -717,9 +703,13 @@ export function cdScratchLength(s: Pick<CDStepShape, "B" | "nVisible" | "nHidden
   );
 }
 
-/** Whether {@link nativeCDStep}, {@link nativeCenteredStep} and {@link nativeTemperingSteps} can run: native BLAS in use and an addon that has them. */
+/**
+ * Whether the library trains and tempers through {@link nativeCDStep}, {@link nativeCenteredStep}
+ * and {@link nativeTemperingSteps}: native BLAS in use, an addon that has them, and `RBM_FUSED` not "0".
+ */
 export function nativeCDAvailable(): boolean {
   return (
+    fusedAllowed() &&
     addon !== undefined &&
     nativeBlasEnabled() &&
     typeof addon.cdStep === "function" &&
@@ -751,8 +741,10 @@ export interface TemperingBuffers {
   base: Float32Array | null;
   /** `[M·n]` scratch: −E′ of each row. */
   negE: Float64Array;
-  /** Swaps accepted per pair (the first M − 1) and proposed per pair (the next M − 1), accumulated. */
-  counts: Float64Array;
+  /** Swaps accepted per neighbouring pair (t, t + 1), `[M − 1]`, accumulated. */
+  accepted: Float64Array;
+  /** Swaps proposed per pair, `[M − 1]`, accumulated. */
+  proposed: Float64Array;
   /** Which pairs swap next: 0 even, 1 odd (flipped every step). */
   parity: Int32Array;
 }
@@ -779,7 +771,8 @@ export function temperingBuffers(
     betas,
     base: base?.some((x) => x !== 0) ? base : null,
     negE: new Float64Array(rows),
-    counts: new Float64Array(2 * (betas.length - 1)),
+    accepted: new Float64Array(betas.length - 1),
+    proposed: new Float64Array(betas.length - 1),
     parity: new Int32Array(1),
   };
 }
@@ -816,14 +809,15 @@ export function centeredScratchLength(s: Pick<CDStepShape, "B" | "nVisible" | "n
  * `tempering` (n = nNeg chains per temperature) its negative phase is k steps of
  * {@link nativeTemperingSteps}' sampler (same distribution as the tensor code, not the same bits).
  * Parameters (plain coordinates), increments, offsets `mu` `[nV]` / `lambda` `[nH]`, the chains
- * `[nNeg, nH]` and the generator's `state` are advanced in place. Returns false (nothing touched)
+ * `[nNeg, nH]` (null with `tempering`, whose state holds them) and the generator's `state` are
+ * advanced in place. Returns false (nothing touched)
  * when the fused step is not available.
  */
 export function nativeCenteredStep(
   v: Float32Array,
   p: { W: Float32Array; b: Float32Array; c: Float32Array; dW: Float32Array; db: Float32Array; dc: Float32Array },
   offsets: { mu: Float32Array; lambda: Float32Array },
-  chains: Float32Array,
+  chains: Float32Array | null,
   scratch: Float32Array,
   state: Uint32Array,
   shape: Pick<CDStepShape, "B" | "nVisible" | "nHidden" | "nNeg" | "k">,
@@ -897,10 +891,24 @@ export interface GibbsBuffers {
   h: Float32Array;
 }
 
+/** {@link GibbsBuffers} for B chains starting at the visible states or probabilities `v0` `[B, nVisible]` (copied). */
+export function gibbsBuffers(v0: Float32Array, B: number, nHidden: number): GibbsBuffers {
+  return {
+    v: Float32Array.from(v0),
+    vProbs: new Float32Array(v0.length),
+    hProbs: new Float32Array(B * nHidden),
+    h: new Float32Array(B * nHidden),
+  };
+}
+
 /**
- * `steps` block-Gibbs steps v → h → v of B chains in one native call (native/blas/gibbs.c), the
- * numbers of lib/core/sampling.ts's gibbsVHV with native BLAS on, or false (nothing touched) when
- * the native step is not available: the caller then steps with tensors.
+ * `steps` block-Gibbs steps of B chains in one native call (native/blas/gibbs.c), or false
+ * (nothing touched) when native BLAS is not in use: the caller then steps with tensors.
+ * - Without `group`: v → h → v, the numbers of lib/core/sampling.ts's gibbsVHV with native BLAS on.
+ * - With `group`: the last `K` visible units form a softmax group (a DBN's top RBM with its labels),
+ *   kept (`clamped`: `x.v` and `x.vProbs` hold the clamped one-hot rows there) or drawn one-of-K from
+ *   its softmax each step; the draws follow core/sampling.ts's clampedGibbsStep in order and
+ *   distribution (not bit for bit: its σ and softmax are tfjs kernels).
  * @param rbm W `[nV, nH]`, b `[nV]`, c `[nH]` as Float32Arrays @param state the generator's four words (advanced)
  */
 export function nativeGibbsSteps(
@@ -909,51 +917,25 @@ export function nativeGibbsSteps(
   B: number,
   steps: number,
   state: Uint32Array,
+  group?: { K: number; clamped: boolean },
 ): boolean {
   const lib = addon;
   if (lib?.gibbsSteps === undefined || !nativeBlasEnabled()) return false;
-  const nV = rbm.b.length;
-  const nH = rbm.c.length;
-  lib.gibbsSteps(x.v, x.vProbs, x.hProbs, x.h, rbm.W, rbm.b, rbm.c, Int32Array.of(B, nV, nH, steps), state);
+  const dims = Int32Array.of(B, rbm.b.length, rbm.c.length, steps, group?.K ?? 0, group?.clamped ? 1 : 0);
+  lib.gibbsSteps(x.v, x.vProbs, x.hProbs, x.h, rbm.W, rbm.b, rbm.c, dims, state);
   counters.native++;
   return true;
-}
-
-/** Whether {@link nativeGibbsSteps} and {@link nativeGroupSteps} can run (native BLAS in use, an addon that has them). */
-export function nativeGibbsAvailable(): boolean {
-  return addon !== undefined && nativeBlasEnabled() && typeof addon.gibbsSteps === "function" && typeof addon.groupSteps === "function";
 }
 
 /**
- * `steps` block-Gibbs steps of B chains of an RBM whose last `K` visible units form a softmax group
- * (a DBN's top RBM with its labels), in one native call (native/blas/gibbs.c): h ~ p(h|v), then the
- * group kept (`groupClamped`: `x.v` and `x.vProbs` hold the clamped one-hot rows there) or drawn
- * one-of-K from its softmax, then the other units ~ σ(hWᵀ + b). The draws follow
- * core/sampling.ts's clampedGibbsStep in order and distribution (not bit for bit: its σ and softmax
- * are tfjs kernels). Returns false (nothing touched) when native BLAS is not in use.
+ * Whether the library runs its Gibbs chains and dreams through {@link nativeGibbsSteps}: native BLAS
+ * in use, an addon that has it, and `RBM_FUSED` not "0" (which selects the tensor code).
  */
-export function nativeGroupSteps(
-  x: GibbsBuffers,
-  rbm: { W: Float32Array; b: Float32Array; c: Float32Array },
-  B: number,
-  steps: number,
-  K: number,
-  groupClamped: boolean,
-  state: Uint32Array,
-): boolean {
-  const lib = addon;
-  if (lib?.groupSteps === undefined || !nativeBlasEnabled()) return false;
-  lib.groupSteps(
-    x.v,
-    x.vProbs,
-    x.hProbs,
-    x.h,
-    rbm.W,
-    rbm.b,
-    rbm.c,
-    Int32Array.of(B, rbm.b.length, rbm.c.length, steps, K, groupClamped ? 1 : 0),
-    state,
-  );
-  counters.native++;
-  return true;
+export function nativeGibbsAvailable(): boolean {
+  return fusedAllowed() && addon !== undefined && nativeBlasEnabled() && typeof addon.gibbsSteps === "function";
+}
+
+/** `RBM_FUSED=0` sends training, chains and tempering back to the tensor code (for comparison). */
+function fusedAllowed(): boolean {
+  return process.env.RBM_FUSED !== "0";
 }

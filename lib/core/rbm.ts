@@ -147,6 +147,11 @@ export function disposeRBM(rbm: RBM): void {
   tf.dispose([rbm.W, rbm.b, rbm.c]);
 }
 
+/** The parameters as row-major Float32Arrays (copies read from the tensors), for the native loops: W `[nV·nH]`, b `[nV]`, c `[nH]`. */
+export function rbmArrays(rbm: RBM): { W: Float32Array; b: Float32Array; c: Float32Array } {
+  return { W: rbm.W.dataSync() as Float32Array, b: rbm.b.dataSync() as Float32Array, c: rbm.c.dataSync() as Float32Array };
+}
+
 /** A deep copy (new tensors). */
 export function cloneRBM(rbm: RBM): RBM {
   return { W: rbm.W.clone(), b: rbm.b.clone(), c: rbm.c.clone() };

@@ -3,9 +3,9 @@
  * v → h ~ p(h|v) → v' ~ p(v|h) is one step of a Markov chain whose stationary distribution is p(v, h).
  */
 import * as tf from "@tensorflow/tfjs";
-import { nativeGibbsAvailable, nativeGibbsSteps } from "../compute/blas";
+import { gibbsBuffers, nativeGibbsAvailable, nativeGibbsSteps } from "../compute/blas";
 import { type Rng, type Seed, toRng } from "./random";
-import { assertHidden, assertVisible, hiddenProbs, type RBM, visibleProbs } from "./rbm";
+import { assertHidden, assertVisible, hiddenProbs, type RBM, rbmArrays, visibleProbs } from "./rbm";
 import { sampleBernoulli, sampleSoftmaxGroup, sigmoidLayer } from "./units";
 /** One block-Gibbs step v → h → v: the probabilities and the samples of both layers. */
 export interface GibbsStep {
@@ -85,7 +85,7 @@ export function gibbsChain(v0: tf.Tensor2D, rbm: RBM, opts: ChainOptions): Chain
   const rng = toRng(opts.seed, "gibbsChain");
   const every = opts.every ?? 0;
   const records: ChainResult["records"] = [];
-  if (nativeGibbsAvailable() && process.env.RBM_FUSED !== "0") return nativeChain(v0, rbm, opts, rng, every);
+  if (nativeGibbsAvailable()) return nativeChain(v0, rbm, opts, rng, every);
   let v = v0.clone();
   let vProbs: tf.Tensor2D = v0.clone();
   for (let step = 1; step <= opts.steps; step++) {
@@ -108,27 +108,49 @@ export function gibbsChain(v0: tf.Tensor2D, rbm: RBM, opts: ChainOptions): Chain
  */
 function nativeChain(v0: tf.Tensor2D, rbm: RBM, opts: ChainOptions, rng: Rng, every: number): ChainResult {
   const [B, nV] = v0.shape;
-  const nH = rbm.c.shape[0];
-  const params = { W: rbm.W.dataSync() as Float32Array, b: rbm.b.dataSync() as Float32Array, c: rbm.c.dataSync() as Float32Array };
-  const x = {
-    v: Float32Array.from(v0.dataSync()),
-    vProbs: new Float32Array(B * nV),
-    hProbs: new Float32Array(B * nH),
-    h: new Float32Array(B * nH),
-  };
+  const params = rbmArrays(rbm);
+  const x = gibbsBuffers(v0.dataSync() as Float32Array, B, rbm.c.shape[0]);
   const records: ChainResult["records"] = [];
-  const stride = opts.onStep !== undefined ? 1 : every > 0 ? every : opts.steps;
-  for (let step = 0; step < opts.steps; ) {
-    const n = Math.min(stride - (step % stride), opts.steps - step);
-    rng.advanceWith((state) => {
-      if (!nativeGibbsSteps(x, params, B, n, state))
-        throw new Error("gibbsChain: native BLAS was switched off during the chain; run the cell again.");
-    });
-    for (let i = 1; i <= n; i++) opts.onStep?.(step + i);
-    step += n;
-    if (every > 0 && step % every === 0) records.push({ step, values: (opts.recordProbs ? x.vProbs : x.v).slice() });
-  }
+  let done = 0;
+  runNative(
+    rng,
+    opts.steps,
+    opts.onStep !== undefined ? 1 : every,
+    (n, state) => nativeGibbsSteps(x, params, B, n, state),
+    (step) => {
+      for (; done < step; done++) opts.onStep?.(done + 1);
+      if (every > 0 && step % every === 0) records.push({ step, values: (opts.recordProbs ? x.vProbs : x.v).slice() });
+    },
+    "gibbsChain",
+  );
   return { v: tf.tensor2d(x.v, [B, nV]), vProbs: tf.tensor2d(x.vProbs, [B, nV]), records };
+}
+
+/**
+ * Advances a native chain `steps` steps in runs that end on every multiple of `every` (a single run
+ * when `every` is 0): each run is one `advance(n, state)` on `rng`'s generator state, followed by
+ * `atRunEnd(step)`. `advance` returns false when native BLAS is gone; that stops the chain with an
+ * error naming `what`.
+ */
+export function runNative(
+  rng: Rng,
+  steps: number,
+  every: number,
+  advance: (n: number, state: Uint32Array) => boolean,
+  atRunEnd: (step: number) => void,
+  what: string,
+): void {
+  const stride = every > 0 ? every : steps;
+  for (let step = 0; step < steps; ) {
+    const n = Math.min(stride - (step % stride), steps - step);
+    let ok = false;
+    rng.advanceWith((state) => {
+      ok = advance(n, state);
+    });
+    if (!ok) throw new Error(`${what}: native BLAS was switched off during the run; run the cell again.`);
+    step += n;
+    atRunEnd(step);
+  }
 }
 
 // ───────────────────────────── clamped (conditional) chains ─────────────────────────────

@@ -21,7 +21,8 @@ import * as tf from "@tensorflow/tfjs";
 import { nativeCDAvailable, nativeTemperingSteps, temperingBuffers } from "../compute/blas";
 import { transposeIsFree } from "../compute/ops";
 import { type Rng, type Seed, toRng } from "./random";
-import { assertFiniteRBM, type RBM, rbmSize } from "./rbm";
+import { assertFiniteRBM, type RBM, rbmArrays, rbmSize } from "./rbm";
+import { runNative } from "./sampling";
 import { sampleBernoulli, sigmoidLayer, UniformSource } from "./units";
 /** The temperature ladder and its chains' state. The caller owns the tensors (free with {@link disposeTempering}). */
 export interface TemperingState {
@@ -191,7 +192,7 @@ export function swapOrder(s: TemperingState, negE: ArrayLike<number>, rng: Rng):
 }
 
 /** Swap acceptance rate between β[t] and β[t+1] `[M − 1]` (NaN before any proposal). */
-export function swapRates(s: TemperingState): number[] {
+export function swapRates(s: Pick<TemperingState, "accepted" | "proposed">): number[] {
   return Array.from(s.accepted, (a, t) => a / s.proposed[t]);
 }
 
@@ -241,7 +242,7 @@ export function parallelTempering(rbm: RBM, opts: ParallelTemperingOptions): Par
     return sampleBernoulli(sigmoidLayer(v0, rbm.W, rbm.c), noise);
   });
   const s = startTempering(rbm, h0, { ...opts, chainsPerTemperature: n });
-  if (nativeCDAvailable() && process.env.RBM_FUSED !== "0") {
+  if (nativeCDAvailable()) {
     const h0Data = h0.dataSync() as Float32Array;
     h0.dispose();
     disposeTempering(s);
@@ -281,27 +282,25 @@ function nativeParallelTempering(
 ): ParallelTemperingResult {
   const { nVisible, nHidden } = rbmSize(rbm);
   const { n, betas } = s;
-  const M = betas.length;
   const pt = temperingBuffers(betas, n, nVisible, nHidden, h0, s.base);
-  const params = { W: rbm.W.dataSync() as Float32Array, b: rbm.b.dataSync() as Float32Array, c: rbm.c.dataSync() as Float32Array };
+  const params = rbmArrays(rbm);
   const every = opts.every ?? 0;
-  const stride = every > 0 ? every : opts.steps;
   const records: ParallelTemperingResult["records"] = [];
-  for (let step = 0; step < opts.steps; ) {
-    const k = Math.min(stride - (step % stride), opts.steps - step);
-    rng.advanceWith((state) => {
-      if (!nativeTemperingSteps(pt, params, k, state))
-        throw new Error("parallelTempering: native BLAS was switched off during the run; run the cell again.");
-    });
-    step += k;
-    if (every > 0 && step % every === 0) records.push({ step, values: pt.v.slice(0, n * nVisible) });
-  }
-  const rates = Array.from({ length: M - 1 }, (_, t) => pt.counts[t] / pt.counts[M - 1 + t]);
+  runNative(
+    rng,
+    opts.steps,
+    every,
+    (k, state) => nativeTemperingSteps(pt, params, k, state),
+    (step) => {
+      if (every > 0 && step % every === 0) records.push({ step, values: pt.v.slice(0, n * nVisible) });
+    },
+    "parallelTempering",
+  );
   return {
     v: tf.tensor2d(pt.v.slice(0, n * nVisible), [n, nVisible]),
     records,
     betas,
-    swapRates: rates,
+    swapRates: swapRates(pt),
     seconds: (performance.now() - t0) / 1000,
   };
 }

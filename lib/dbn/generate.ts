@@ -5,9 +5,10 @@
  * (core/sampling: clampedGibbsStep).
  */
 import * as tf from "@tensorflow/tfjs";
-import { nativeGibbsAvailable, nativeGroupSteps } from "../compute/blas";
+import { gibbsBuffers, nativeGibbsAvailable, nativeGibbsSteps } from "../compute/blas";
 import { type Rng, type Seed, toRng } from "../core/random";
-import { type Clamp, clampedGibbsStep } from "../core/sampling";
+import { rbmArrays } from "../core/rbm";
+import { type Clamp, clampedGibbsStep, runNative } from "../core/sampling";
 import { sampleBernoulli, sampleSoftmaxGroup } from "../core/units";
 import { assertDBN, checkLabels, type DBN, oneHotTensor } from "./model";
 import { dbnDownPass, dbnUpPass } from "./passes";
@@ -67,7 +68,7 @@ export function generateDBN(dbn: DBN, opts: GenerateOptions = {}): GenerateResul
         : tf.tidy(() => sampleSoftmaxGroup(tf.fill([nChains, K], 1 / K) as tf.Tensor2D, rng));
   let v: tf.Tensor2D = y0 ? (tf.concat([x0, y0], 1) as tf.Tensor2D) : x0.clone();
   tf.dispose([x0, ...(y0 ? [y0] : [])]);
-  if (nativeGibbsAvailable() && process.env.RBM_FUSED !== "0") {
+  if (nativeGibbsAvailable()) {
     const start = v.dataSync() as Float32Array;
     v.dispose();
     return nativeDreams(dbn, start, { K, nChains, clamped: perChain !== undefined, steps, every }, rng);
@@ -111,7 +112,7 @@ export function generateDBN(dbn: DBN, opts: GenerateOptions = {}): GenerateResul
 
 /**
  * generateDBN's chain with the top-RBM steps between frames run natively (compute/blas.ts's
- * nativeGroupSteps: the clamped step's draws in the same order and distribution), the frames
+ * nativeGibbsSteps with the label group: the clamped step's draws in the same order and distribution), the frames
  * drawn with the same down pass. `start` `[nChains, n_{L−1} + K]` is the chains' first state.
  */
 function nativeDreams(
@@ -124,34 +125,28 @@ function nativeDreams(
   const [nV, nH] = top.W.shape;
   const nX = nV - o.K;
   const B = o.nChains;
-  const params = { W: top.W.dataSync() as Float32Array, b: top.b.dataSync() as Float32Array, c: top.c.dataSync() as Float32Array };
-  const x = {
-    v: Float32Array.from(start),
-    vProbs: new Float32Array(B * nV),
-    hProbs: new Float32Array(B * nH),
-    h: new Float32Array(B * nH),
-  };
+  const params = rbmArrays(top);
+  const x = gibbsBuffers(start, B, nH);
   const frames: Float32Array[] = [];
   const frameSteps: number[] = [];
-  const stride = o.every > 0 ? o.every : o.steps;
-  for (let step = 0; step < o.steps; ) {
-    const n = Math.min(stride - (step % stride), o.steps - step);
-    rng.advanceWith((state) => {
-      if (!nativeGroupSteps(x, params, B, n, o.K, o.clamped, state))
-        throw new Error("generateDBN: native BLAS was switched off during the chain; run the cell again.");
-    });
-    step += n;
-    if ((o.every > 0 && step % o.every === 0) || step === o.steps) {
-      if (frameSteps[frameSteps.length - 1] !== step) {
-        const xProbs = new Float32Array(B * nX);
-        for (let r = 0; r < B; r++) xProbs.set(x.vProbs.subarray(r * nV, r * nV + nX), r * nX);
-        const img = tf.tidy(() => dbnDownPass(dbn, tf.tensor2d(xProbs, [B, nX])));
-        frames.push(img.dataSync().slice() as Float32Array);
-        img.dispose();
-        frameSteps.push(step);
-      }
-    }
-  }
+  const group = { K: o.K, clamped: o.clamped };
+  // Runs end on every frame (and at the last step, which always gets one).
+  runNative(
+    rng,
+    o.steps,
+    o.every,
+    (n, state) => nativeGibbsSteps(x, params, B, n, state, group),
+    (step) => {
+      if (!((o.every > 0 && step % o.every === 0) || step === o.steps)) return;
+      const xProbs = new Float32Array(B * nX);
+      for (let r = 0; r < B; r++) xProbs.set(x.vProbs.subarray(r * nV, r * nV + nX), r * nX);
+      const img = tf.tidy(() => dbnDownPass(dbn, tf.tensor2d(xProbs, [B, nX])));
+      frames.push(img.dataSync().slice() as Float32Array);
+      img.dispose();
+      frameSteps.push(step);
+    },
+    "generateDBN",
+  );
   const labels = new Int32Array(o.K > 0 ? B : 0);
   for (let r = 0; r < labels.length; r++) {
     let best = 0;

@@ -32,7 +32,7 @@ import type { Stepper } from "./loop";
 
 /** Whether trainRBM runs its updates through {@link FusedCD} for these options. */
 export function fusedCDApplies(o: Pick<ResolvedTrainOptions, "sparsityTarget">): boolean {
-  return o.sparsityTarget === undefined && process.env.RBM_FUSED !== "0" && nativeCDAvailable();
+  return o.sparsityTarget === undefined && nativeCDAvailable();
 }
 
 /** The training state of the fused CD stepper: parameters, increments, chains and scratch as typed arrays. */
@@ -77,7 +77,8 @@ export class FusedCD {
     this.dW = new Float32Array(this.W.length);
     this.db = new Float32Array(this.b.length);
     this.dc = new Float32Array(this.c.length);
-    if (o.persistent && chains === undefined) throw new Error("FusedCD: persistent CD needs the starting chains.");
+    if (o.persistent && chains === undefined && tempering === undefined)
+      throw new Error("FusedCD: persistent CD needs the starting chains.");
     this.chains = chains === undefined ? null : Float32Array.from(chains);
     this.tempering = tempering;
     // With tempering the negative phase is its β = 1 rows: n chains of the M·n it holds.
@@ -93,7 +94,8 @@ export class FusedCD {
       lambda: Float32Array.from(centered.lambda),
       slidingFactor: centered.slidingFactor,
     };
-    if (this.centered && this.chains === null) throw new Error("FusedCD: centered PCD needs the starting chains.");
+    if (this.centered && this.chains === null && tempering === undefined)
+      throw new Error("FusedCD: centered PCD needs the starting chains (or a tempering state, which holds them).");
     const size = { B: o.batchSize, nVisible: this.nVisible, nHidden: this.nHidden, nNeg: this.nChains };
     this.scratch = new Float32Array(this.centered ? centeredScratchLength(size) : cdScratchLength(size));
   }
@@ -114,7 +116,7 @@ export class FusedCD {
     };
     let err: number | undefined;
     const cen = this.centered;
-    if (cen !== undefined && this.chains !== null) {
+    if (cen !== undefined) {
       const chains = this.chains;
       rng.advanceWith((state) => {
         const hyper = { lr, momentum, weightDecay: this.o.weightDecay, slidingFactor: cen.slidingFactor };

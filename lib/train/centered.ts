@@ -186,42 +186,28 @@ export async function trainCenteredRBM(rbm: RBM, data: Dataset, opts: CenteredTr
     s.chains = startChains(data, nVisible, o.nChains ?? o.batchSize, s.W, s.c, noise);
   }
   const rates = cdSchedule(o);
+  const label = `${centered ? "centered " : ""}${opts.tempering ? "PT" : "PCD"}-${o.k}`;
   if (fusedCDApplies({ sparsityTarget: undefined })) {
     // The same update in one native call per batch (lib/train/cd-native.ts), from the same state:
     // bit for bit without tempering; with it, the same sampler in distribution (native/blas/tempering.c).
     const pt = s.pt && temperingBuffers(s.pt.betas, s.pt.n, nVisible, nHidden, s.pt.h.dataSync() as Float32Array, s.pt.base);
-    const chains = pt ? pt.h.subarray(0, (pt.h.length / pt.betas.length) | 0) : (s.chains?.dataSync() as Float32Array);
     const offsets = { mu: s.mu.dataSync() as Float32Array, lambda: s.lambda.dataSync() as Float32Array, slidingFactor: nu };
-    const fused = new FusedCD(rbm, o, chains, offsets, pt);
+    const fused = new FusedCD(rbm, o, s.chains?.dataSync() as Float32Array | undefined, offsets, pt);
     tf.dispose([s.W, s.b, s.c, s.dW, s.db, s.dc, s.errSum, ...(s.chains ? [s.chains] : []), s.mu, s.lambda]);
     if (s.pt) disposeTempering(s.pt);
-    const label = `${centered ? "centered " : ""}${pt ? "PT" : "PCD"}-${o.k}`;
     const base = fusedRBMStepper(fused, rates, o.persistent, data.n, rng);
-    const M = pt?.betas.length ?? 1;
-    const seen = { accepted: 0, proposed: 0 };
-    const rateOf = (t: number) => (pt as NonNullable<typeof pt>).counts[t] / (pt as NonNullable<typeof pt>).counts[M - 1 + t];
-    const stepper: Stepper<RBM, EpochRecord> = !pt
-      ? base
-      : {
-          ...base,
-          endEpoch: (epoch) => {
-            const accepted = pt.counts.subarray(0, M - 1).reduce((a, x) => a + x, 0);
-            const proposed = pt.counts.subarray(M - 1).reduce((a, x) => a + x, 0);
-            const rate = (accepted - seen.accepted) / (proposed - seen.proposed);
-            Object.assign(seen, { accepted, proposed });
-            return { ...base.endEpoch(epoch), swapRate: rate, swapMin: Math.min(...Array.from({ length: M - 1 }, (_, t) => rateOf(t))) };
-          },
-        };
+    const swaps = pt && swapRecorder(pt);
+    const stepper: Stepper<RBM, EpochRecord> = swaps ? { ...base, endEpoch: (epoch) => ({ ...base.endEpoch(epoch), ...swaps() }) } : base;
     const history = await runEpochs(stepper, data, cdLoop<EpochRecord>(o, rng, label, what));
     const cen = fused.centered as NonNullable<FusedCD["centered"]>;
     return {
       rbm: fused.takeModel(),
       history,
       offsets: { mu: cen.mu.slice(), lambda: cen.lambda.slice() },
-      swapRates: pt ? Array.from({ length: M - 1 }, (_, t) => rateOf(t)) : undefined,
+      swapRates: pt && swapRates(pt),
     };
   }
-  const before = { accepted: 0, proposed: 0 };
+  const swaps = s.pt && swapRecorder(s.pt);
   const stepper: Stepper<RBM, EpochRecord> = {
     ...cdModelOf(() => s),
     startEpoch: rates.startEpoch,
@@ -230,14 +216,7 @@ export async function trainCenteredRBM(rbm: RBM, data: Dataset, opts: CenteredTr
       centeredUpdate(s, v, o.k, o.weightDecay, nu, noise, rates.lr, rates.momentum);
       v.dispose();
     },
-    endEpoch: () => {
-      if (!s.pt) return { trainRecon: NaN };
-      const accepted = s.pt.accepted.reduce((a, b) => a + b, 0);
-      const proposed = s.pt.proposed.reduce((a, b) => a + b, 0);
-      const rate = (accepted - before.accepted) / (proposed - before.proposed);
-      Object.assign(before, { accepted, proposed });
-      return { trainRecon: NaN, swapRate: rate, swapMin: Math.min(...swapRates(s.pt)) };
-    },
+    endEpoch: () => ({ trainRecon: NaN, ...swaps?.() }),
     free: (all) => {
       if (!all) {
         offsets = { mu: s.mu.dataSync().slice() as Float32Array, lambda: s.lambda.dataSync().slice() as Float32Array };
@@ -250,7 +229,22 @@ export async function trainCenteredRBM(rbm: RBM, data: Dataset, opts: CenteredTr
   };
   let offsets = { mu: new Float32Array(nVisible), lambda: new Float32Array(nHidden) };
   let finalRates: number[] | undefined;
-  const label = `${centered ? "centered " : ""}${opts.tempering ? "PT" : "PCD"}-${o.k}`;
   const history = await runEpochs(stepper, data, cdLoop<EpochRecord>(o, rng, label, what));
   return { rbm: { W: s.W, b: s.b, c: s.c }, history, offsets, swapRates: finalRates };
+}
+
+/**
+ * The per-epoch swap record of a tempering state (running counts `accepted`, `proposed` per pair):
+ * each call returns the epoch's overall swap rate since the previous call and the lowest pair rate
+ * so far.
+ */
+function swapRecorder(pt: Pick<TemperingState, "accepted" | "proposed">): () => { swapRate: number; swapMin: number } {
+  const seen = { accepted: 0, proposed: 0 };
+  return () => {
+    const accepted = pt.accepted.reduce((a, b) => a + b, 0);
+    const proposed = pt.proposed.reduce((a, b) => a + b, 0);
+    const swapRate = (accepted - seen.accepted) / (proposed - seen.proposed);
+    Object.assign(seen, { accepted, proposed });
+    return { swapRate, swapMin: Math.min(...swapRates(pt)) };
+  };
 }

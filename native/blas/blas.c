@@ -281,7 +281,6 @@ static napi_value init(napi_env env, napi_value exports) {
       {"cdStep", js_cd_step},
       {"centeredStep", js_centered_step},
       {"gibbsSteps", js_gibbs_steps},
-      {"groupSteps", js_group_steps},
       {"temperingSteps", js_tempering_steps},
   };
   for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {

@@ -25,7 +25,7 @@
  *   v and p(h|v). W, b, c, dW, db, dc, mu [nV], lambda [nH] and chains [nNeg, nH] in place; scratch
  *   of centeredScratchLength(dims); dims [B, nV, nH, nNeg, k, M]; hyper [lr, momentum, weightDecay, ν];
  *   tempering: with M > 0 a tempering state of M temperatures × nNeg chains (tempering.c), whose
- *   k steps replace the chains' (chains is then not read), else undefined.
+ *   k steps replace the chains' (chains is then null), else undefined.
  */
 #include "common.h"
 
@@ -230,13 +230,6 @@ static void centered_step(const float *v, float *W, float *b, float *c, float *d
   }
 }
 
-static bool f32_at_least(napi_env env, napi_value value, float **data, int64_t want, bool nullable) {
-  size_t length;
-  if (!get_f32(env, value, data, &length, nullable)) return false;
-  if (*data == NULL) return nullable;
-  return (int64_t)length >= want;
-}
-
 napi_value js_cd_step(napi_env env, napi_callback_info info) {
   size_t argc = 12;
   napi_value argv[12];
@@ -255,17 +248,15 @@ napi_value js_cd_step(napi_env env, napi_callback_info info) {
   const bool persistent = dims[5] != 0, sampleVisible = dims[6] != 0;
   if (B < 1 || nV < 1 || nH < 1 || nNeg < 1 || k < 1) return fail(env, true, "cdStep: B, nV, nH, nNeg and k must be ≥ 1");
   if (!persistent && nNeg != B) return fail(env, true, "cdStep: CD restarts its nNeg chains from the batch, so nNeg must equal B");
-  float *v, *W, *b, *c, *dW, *db, *dc, *chains, *scratch;
-  if (!f32_at_least(env, argv[0], &v, B * nV, false) || !f32_at_least(env, argv[1], &W, nV * nH, false) ||
-      !f32_at_least(env, argv[2], &b, nV, false) || !f32_at_least(env, argv[3], &c, nH, false) ||
-      !f32_at_least(env, argv[4], &dW, nV * nH, false) || !f32_at_least(env, argv[5], &db, nV, false) ||
-      !f32_at_least(env, argv[6], &dc, nH, false) || !f32_at_least(env, argv[7], &chains, nNeg * nH, true) ||
+  float *a[7], *chains, *scratch;
+  const int64_t want[7] = {B * nV, nV * nH, nV, nH, nV * nH, nV, nH};
+  if (!f32_args(env, argv, 7, want, a) || !f32_at_least(env, argv[7], &chains, nNeg * nH, true) ||
       !f32_at_least(env, argv[8], &scratch, scratch_length(B, nV, nH, nNeg), false)) {
     return fail(env, true, "cdStep: v, W, b, c, dW, db, dc, scratch must be Float32Arrays of their sizes (chains too, or null)");
   }
   if (persistent && chains == NULL) return fail(env, false, "cdStep: persistent CD needs the chains");
   double err = 0;
-  cd_step(v, W, b, c, dW, db, dc, chains, scratch, state, B, nV, nH, nNeg, k, persistent, sampleVisible, hyper[0], hyper[1], hyper[2],
+  cd_step(a[0], a[1], a[2], a[3], a[4], a[5], a[6], chains, scratch, state, B, nV, nH, nNeg, k, persistent, sampleVisible, hyper[0], hyper[1], hyper[2],
           &err);
   napi_value out;
   CHECK(napi_create_double(env, err, &out));
@@ -293,20 +284,20 @@ napi_value js_centered_step(napi_env env, napi_callback_info info) {
   if (!get_u32(env, argv[11], &state, &ls) || ls != 4) return fail(env, false, "centeredStep: state must be a Uint32Array of 4 words");
   const int64_t B = dims[0], nV = dims[1], nH = dims[2], nNeg = dims[3], k = dims[4];
   if (B < 1 || nV < 1 || nH < 1 || nNeg < 1 || k < 1) return fail(env, true, "centeredStep: B, nV, nH, nNeg and k must be ≥ 1");
-  float *a[11];
-  const int64_t want[11] = {B * nV, nV * nH, nV, nH, nV * nH, nV, nH, nV, nH, nNeg * nH, centered_scratch_length(B, nV, nH, nNeg)};
-  for (int i = 0; i < 11; i++) {
-    if (!f32_at_least(env, argv[i], &a[i], want[i], false)) {
-      return fail(env, true, "centeredStep: v, W, b, c, dW, db, dc, mu, lambda, chains, scratch must be Float32Arrays of their sizes");
-    }
-  }
   const int64_t M = dims[5];
+  float *a[9], *chains, *scratch;
+  const int64_t want[9] = {B * nV, nV * nH, nV, nH, nV * nH, nV, nH, nV, nH};
+  if (!f32_args(env, argv, 9, want, a) || !f32_at_least(env, argv[9], &chains, nNeg * nH, M > 0) ||
+      !f32_at_least(env, argv[10], &scratch, centered_scratch_length(B, nV, nH, nNeg), false)) {
+    return fail(env, true,
+                "centeredStep: v, W, b, c, dW, db, dc, mu, lambda, chains (null with tempering), scratch must be Float32Arrays of their sizes");
+  }
   tempering_t t;
   if (M > 0) {
     const char *why = tempering_from_js(env, argv[14], M, nNeg, nV, nH, &t);
     if (why != NULL) return fail(env, true, why);
   }
-  centered_step(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], M > 0 ? &t : NULL, a[10], state, B, nV, nH, nNeg, k, hyper[0],
-                hyper[1], hyper[2], hyper[3]);
+  centered_step(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], chains, M > 0 ? &t : NULL, scratch, state, B, nV, nH, nNeg, k,
+                hyper[0], hyper[1], hyper[2], hyper[3]);
   return NULL;
 }

@@ -140,6 +140,22 @@ UNUSED_OK static bool get_u32(napi_env env, napi_value v, uint32_t **data, size_
   return get_typed(env, v, napi_uint32_array, (void **)data, length);
 }
 
+/* A Float32Array of at least `want` elements into *data; `nullable` also accepts null/undefined (*data = NULL). */
+UNUSED_OK static bool f32_at_least(napi_env env, napi_value value, float **data, int64_t want, bool nullable) {
+  size_t length;
+  if (!get_f32(env, value, data, &length, nullable)) return false;
+  if (*data == NULL) return nullable;
+  return (int64_t)length >= want;
+}
+
+/* argv[0 .. count) as Float32Arrays of at least want[i] elements each, into out[i]; false at the first that is not. */
+UNUSED_OK static bool f32_args(napi_env env, const napi_value *argv, int count, const int64_t *want, float **out) {
+  for (int i = 0; i < count; i++) {
+    if (!f32_at_least(env, argv[i], &out[i], want[i], false)) return false;
+  }
+  return true;
+}
+
 UNUSED_OK static napi_value fail(napi_env env, bool range, const char *msg) {
   if (range) napi_throw_range_error(env, NULL, msg);
   else napi_throw_type_error(env, NULL, msg);
@@ -210,7 +226,7 @@ UNUSED_OK static void gemm_act(bool ta, bool tb, int64_t m, int64_t n, int64_t k
 typedef struct {
   int64_t M, n;
   float *h, *v, *pv, *hProbs, *x, *hNew, *base;
-  double *betas, *negE, *counts;
+  double *betas, *negE, *accepted, *proposed;
   int32_t *parity;
 } tempering_t;
 void tempering_run(tempering_t *t, const float *W, const float *b, const float *c, int64_t nV, int64_t nH, int64_t steps,
@@ -223,6 +239,5 @@ napi_value js_cd_step(napi_env env, napi_callback_info info);
 napi_value js_centered_step(napi_env env, napi_callback_info info);
 /* Defined in gibbs.c, registered in blas.c. */
 napi_value js_gibbs_steps(napi_env env, napi_callback_info info);
-napi_value js_group_steps(napi_env env, napi_callback_info info);
 
 #endif

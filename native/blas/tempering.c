@@ -13,7 +13,7 @@
  *
  * temperingSteps(pt, W, b, c, dims, state)
  *   pt       { h, v, pv, hProbs, x, hNew: Float32Array, betas: Float64Array(M), base: Float32Array(nV) | null,
- *              negE: Float64Array(M·n), counts: Float64Array(2(M − 1)) (accepted, then proposed),
+ *              negE: Float64Array(M·n), accepted, proposed: Float64Array(M − 1) (swaps per pair, accumulated),
  *              parity: Int32Array(1) }; h [M·n, nH] the states (advanced), v [M·n, nV] and
  *              hProbs [M·n, nH] the last step's samples and probabilities, pv [M·n, nV], x and hNew
  *              [M·n, nH] scratch
@@ -67,9 +67,9 @@ void tempering_run(tempering_t *t, const float *W, const float *b, const float *
       for (int64_t r = 0; r < n; r++) {
         const int64_t i = k * n + r, j = i + n;
         const double logA = dBeta * (t->negE[j] - t->negE[i]);
-        t->counts[(M - 1) + k] += 1;
+        t->proposed[k] += 1;
         if (logA >= 0 || (double)xoshiro_next(state) / 4294967296.0 < exp(logA)) {
-          t->counts[k] += 1;
+          t->accepted[k] += 1;
           memcpy(t->h + i * nH, t->hNew + j * nH, sizeof(float) * (size_t)nH);
           memcpy(t->h + j * nH, t->hNew + i * nH, sizeof(float) * (size_t)nH);
         }
@@ -81,9 +81,7 @@ void tempering_run(tempering_t *t, const float *W, const float *b, const float *
 
 static bool named_f32(napi_env env, napi_value obj, const char *name, float **out, int64_t want, bool nullable) {
   napi_value v;
-  size_t length;
-  if (napi_get_named_property(env, obj, name, &v) != napi_ok || !get_f32(env, v, out, &length, nullable)) return false;
-  return *out == NULL ? nullable : (int64_t)length >= want;
+  return napi_get_named_property(env, obj, name, &v) == napi_ok && f32_at_least(env, v, out, want, nullable);
 }
 
 static bool named_f64(napi_env env, napi_value obj, const char *name, double **out, int64_t want) {
@@ -107,8 +105,8 @@ const char *tempering_from_js(napi_env env, napi_value obj, int64_t M, int64_t n
     return "tempering: h, v, pv, hProbs, x, hNew must be Float32Arrays of M·n rows, base one of nV or null";
   }
   if (!named_f64(env, obj, "betas", &t->betas, M) || !named_f64(env, obj, "negE", &t->negE, rows) ||
-      !named_f64(env, obj, "counts", &t->counts, 2 * (M - 1))) {
-    return "tempering: betas (M), negE (M·n) and counts (2(M − 1)) must be Float64Arrays";
+      !named_f64(env, obj, "accepted", &t->accepted, M - 1) || !named_f64(env, obj, "proposed", &t->proposed, M - 1)) {
+    return "tempering: betas (M), negE (M·n), accepted and proposed (M − 1 each) must be Float64Arrays";
   }
   if (napi_get_named_property(env, obj, "parity", &pv) != napi_ok || !get_typed(env, pv, napi_int32_array, (void **)&t->parity, &lp) ||
       lp != 1) {
@@ -134,12 +132,9 @@ napi_value js_tempering_steps(napi_env env, napi_callback_info info) {
   tempering_t t;
   const char *why = tempering_from_js(env, argv[0], M, n, nV, nH, &t);
   if (why != NULL) return fail(env, true, why);
-  float *W, *b, *c;
-  size_t lw, lb, lc;
-  if (!get_f32(env, argv[1], &W, &lw, false) || !get_f32(env, argv[2], &b, &lb, false) || !get_f32(env, argv[3], &c, &lc, false) ||
-      (int64_t)lw < nV * nH || (int64_t)lb < nV || (int64_t)lc < nH) {
-    return fail(env, true, "temperingSteps: W, b, c must be Float32Arrays [nV·nH], [nV], [nH]");
-  }
-  tempering_run(&t, W, b, c, nV, nH, steps, state);
+  float *a[3];
+  const int64_t want[3] = {nV * nH, nV, nH};
+  if (!f32_args(env, argv + 1, 3, want, a)) return fail(env, true, "temperingSteps: W, b, c must be Float32Arrays [nV·nH], [nV], [nH]");
+  tempering_run(&t, a[0], a[1], a[2], nV, nH, steps, state);
   return NULL;
 }

@@ -15,7 +15,7 @@ import assert from "node:assert/strict";
 import { before, test } from "node:test";
 import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../../lib/compute/backend";
-import { cdScratchLength, loadNativeBlas, nativeCDAvailable, nativeGibbsAvailable, nativeGroupSteps } from "../../lib/compute/blas";
+import { cdScratchLength, loadNativeBlas, nativeCDAvailable, nativeGibbsAvailable, nativeGibbsSteps } from "../../lib/compute/blas";
 import { Rng } from "../../lib/core/random";
 import { disposeRBM, initRBM, type RBM } from "../../lib/core/rbm";
 import { gibbsChain } from "../../lib/core/sampling";
@@ -29,7 +29,7 @@ const built = loadNativeBlas();
 const SKIP =
   typeof built === "string"
     ? built
-    : built.cdStep === undefined || built.gibbsSteps === undefined || built.groupSteps === undefined
+    : built.cdStep === undefined || built.gibbsSteps === undefined
       ? "the native addon predates the fused steps: npm run setup"
       : false;
 let data: Dataset;
@@ -258,7 +258,7 @@ test("native softmax-group Gibbs (a DBN's top RBM) samples the exact p(x, y) and
       for (let i = 0; i < nX; i++) x.v[r * nV + i] = rng.uniform() < 0.5 ? 1 : 0;
       x.v[r * nV + nX + (clamped ? 1 : rng.int(K))] = 1; // clamped: every chain holds label 1
     }
-    rng.advanceWith((state) => assert.ok(nativeGroupSteps(x, { W, b, c }, B, 40, K, clamped, state)));
+    rng.advanceWith((state) => assert.ok(nativeGibbsSteps(x, { W, b, c }, B, 40, state, { K, clamped })));
     const hist = Array.from({ length: 1 << nX }, () => new Array(K).fill(0));
     for (let r = 0; r < B; r++) {
       let xi = 0;
