@@ -1,7 +1,10 @@
 // Open the course in JupyterLab (or classic Jupyter Notebook when JupyterLab is not installed),
 // rooted at notebooks/, with the project's private Jupyter environment (kernel "tslab").
 //
-//   npm start [-- --no-browser] [-- --port 8890] [-- any other Jupyter option, e.g. --ip=0.0.0.0]
+//   npm start [-- --no-browser] [-- --port 8890] [-- --notebook-dir=DIR] [-- any other Jupyter option, e.g. --ip=0.0.0.0]
+//
+// --notebook-dir replaces notebooks/ as the folder Jupyter opens (a notebook there imports the
+// library through a `lib` link to ../lib, as notebooks/lib is).
 
 import { spawn } from "node:child_process";
 import { jupyterEnv, NOTEBOOKS_DIR } from "./jupyter-env.mjs";
@@ -9,6 +12,7 @@ import { SetupError, setup } from "./setup.mjs";
 
 let port = "8888";
 let noBrowser = false;
+let notebookDir = NOTEBOOKS_DIR;
 const passThrough = [];
 const argv = process.argv.slice(2);
 for (let i = 0; i < argv.length; i++) {
@@ -16,6 +20,8 @@ for (let i = 0; i < argv.length; i++) {
   if (arg === "--no-browser") noBrowser = true;
   else if (arg === "--port") port = argv[++i] ?? port;
   else if (arg.startsWith("--port=")) port = arg.slice("--port=".length);
+  else if (arg === "--notebook-dir") notebookDir = argv[++i] ?? notebookDir;
+  else if (arg.startsWith("--notebook-dir=")) notebookDir = arg.slice("--notebook-dir=".length);
   else passThrough.push(arg);
 }
 if (!/^\d+$/.test(port)) {
@@ -37,13 +43,13 @@ try {
 }
 
 const { frontend } = jupyter;
-const args = [...jupyter.jupyter.slice(1), frontend.command, `--notebook-dir=${NOTEBOOKS_DIR}`, `--port=${port}`];
+const args = [...jupyter.jupyter.slice(1), frontend.command, `--notebook-dir=${notebookDir}`, `--port=${port}`];
 if (noBrowser || headless) args.push("--no-browser");
 // Jupyter refuses to run as root (containers, CI) unless told explicitly.
 if (process.getuid?.() === 0 && !passThrough.includes("--allow-root")) args.push("--allow-root");
 args.push(...passThrough);
 
-console.log(`Opening ${frontend.label} on notebooks/ (kernel: TypeScript / tslab).`);
+console.log(`Opening ${frontend.label} on ${notebookDir === NOTEBOOKS_DIR ? "notebooks/" : notebookDir} (kernel: TypeScript / tslab).`);
 if (frontend.command !== "lab") {
   console.log("JupyterLab is not installed, using classic Notebook (for JupyterLab: python3 -m pip install jupyterlab).");
 }

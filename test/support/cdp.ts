@@ -249,6 +249,14 @@ export class Page {
     });
   }
 
+  /** Types `text` one key at a time as a keyboard would (keyDown with its text, then keyUp), into the focused element. */
+  async type(text: string) {
+    for (const ch of text) {
+      await this.send("Input.dispatchKeyEvent", { type: "keyDown", key: ch, text: ch, unmodifiedText: ch });
+      await this.send("Input.dispatchKeyEvent", { type: "keyUp", key: ch });
+    }
+  }
+
   /** Close the tab (frees the page's memory; the browser stays up). */
   async close() {
     await this.cdp.send("Target.closeTarget", { targetId: this.targetId }, undefined, 10_000).catch(() => {});
