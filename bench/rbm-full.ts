@@ -12,9 +12,10 @@
  * first, −86.6 against −88.4, while with the trusted log Z centered PCD-1 is ahead, −89.5 against
  * −91.1); the test digits are scored once, at the end.
  *
- * Models: PCD-1 (trainRBM), centered PCD-1 and centered parallel tempering (trainCenteredRBM,
- * PT_TEMPS × PT_CHAINS chains, an even ladder from 1 to PT_BETA_MIN over the data base rate).
- * Plain SGD, ε = LR (1 − e/EPOCHS) + 0.001, weight decay 2e-4, no momentum (bench/pcd-full.ts).
+ * Models: PCD-K (trainRBM), centered PCD-K and centered parallel tempering (trainCenteredRBM,
+ * PT_TEMPS × PT_CHAINS chains, an even ladder from 1 to PT_BETA_MIN over the data base rate), and
+ * CD-CD_K (trainRBM, not persistent: Salakhutdinov & Murray's CD-25) when MODELS names "cd".
+ * SGD with ε = LR (1 − e/EPOCHS) + 0.001; by default weight decay 2e-4 and no momentum (bench/pcd-full.ts).
  *
  * Per model: trustworthyLogLikelihood (AIS from both bases with bands and ESS, RAISE from both, the
  * guaranteed upper bound) on the test digits, the bracket of issue 17 — [RAISE's lower end (−3σ),
@@ -26,7 +27,8 @@
  * Prints one JSON line per step and writes out/rbm-full/summary.json and sample grids (PNG).
  * Environment: EPOCHS (100), LR (0.03), N_TRAIN (50,000; for a rehearsal), AIS_RUNS (100),
  * AIS_BETAS (14,500), RAISE_VECTORS (100), CHAINS (100), CHAIN_STEPS (1,000), VAL_EVERY (5),
- * PT_TEMPS (4), PT_CHAINS (25), PT_BETA_MIN (0.8), MODELS (comma list of pcd,centered,pt).
+ * PT_TEMPS (4), PT_CHAINS (25), PT_BETA_MIN (0.8), OUT (out/rbm-full), MOMENTUM (0), WD (2e-4: weight decay), K (1: Gibbs steps per update of the persistent
+ * chains), CD_K (25), MODELS (comma list of pcd,centered,pt,cd; default pcd,centered,pt).
  */
 import * as fs from "node:fs";
 import * as tf from "@tensorflow/tfjs";
@@ -44,10 +46,18 @@ const CHAINS = env("CHAINS", 100);
 const CHAIN_STEPS = env("CHAIN_STEPS", 1000);
 const VAL_EVERY = env("VAL_EVERY", 5);
 const PT = { temperatures: env("PT_TEMPS", 4), chains: env("PT_CHAINS", 25), betaMin: env("PT_BETA_MIN", 0.8) };
+const K = env("K", 1);
+const MOMENTUM = env("MOMENTUM", 0);
+const WD = env("WD", 2e-4);
+const CD_K = env("CD_K", 25);
 const MODELS = (process.env.MODELS ?? "pcd,centered,pt").split(",");
-const OUT = "out/rbm-full";
+for (const m of MODELS)
+  if (!["pcd", "centered", "pt", "cd"].includes(m)) throw new Error(`rbm-full: MODELS has "${m}"; use pcd, centered, pt or cd.`);
+const OUT = process.env.OUT ?? "out/rbm-full";
 const MARKOV_MARGIN = Math.log(20); // P(log Ẑ > log Z + t) ≤ e^−t: t = ln 20 for 95 %
 
+/** The model's name in file names: cd25, pcd, pcd-k5, … */
+const modelTag = (name: string) => (name === "cd" ? `cd${CD_K}` : K === 1 ? name : `${name}-k${K}`);
 const log = (o: object) => console.log(JSON.stringify(o));
 const lr = (e: number) => LR * (1 - e / EPOCHS) + 0.001;
 
@@ -94,34 +104,41 @@ async function train(name: string, d: Data): Promise<Trained> {
   const rbm0 = L.initRBM(784, 500, { method: "hinton", data: d.train, seed: 0 });
   const common = {
     learningRate: lr,
-    initialMomentum: 0,
-    finalMomentum: 0,
-    weightDecay: 2e-4,
+    initialMomentum: MOMENTUM,
+    finalMomentum: MOMENTUM,
+    weightDecay: WD,
     batchSize: 100,
     epochs: EPOCHS,
     progress: false,
     seed: 0,
+    k: name === "cd" ? CD_K : K,
     monitor: async (rbm: L.RBM, e: number): Promise<Record<string, number>> =>
       (e + 1) % VAL_EVERY === 0 || e === EPOCHS - 1 ? { validationLL: await validationLL(rbm, d) } : {},
     onEpoch: (rec: L.EpochRecord) => log({ step: name, ...rec }),
   };
   const hp = {
     method: name,
-    k: 1,
+    k: name === "cd" ? CD_K : K,
     epochs: EPOCHS,
     learningRate: `${LR} (1 − e/${EPOCHS}) + 0.001`,
-    momentum: 0,
-    weightDecay: 2e-4,
+    momentum: MOMENTUM,
+    weightDecay: WD,
     batchSize: 100,
     init: "hinton (W ~ N(0, 0.01²), b = logit of pixel means, c = 0), seed 0",
     seed: 0,
     data: `MNIST train, binarised by sampling (seed 0), ${d.train.n} rows after a 10,000-row validation split (seed 0)`,
   };
   let out: Trained;
-  if (name === "pcd") {
-    const r = await L.trainRBM(rbm0, d.train, { ...common, persistent: true, nChains: 100 });
+  if (name === "pcd" || name === "cd") {
+    const persistent = name === "pcd";
+    const r = await L.trainRBM(rbm0, d.train, { ...common, persistent, ...(persistent ? { nChains: 100 } : {}) });
     r.chains?.dispose();
-    out = { name, rbm: r.rbm, history: r.history, hyperparameters: { ...hp, chains: 100 } };
+    out = {
+      name,
+      rbm: r.rbm,
+      history: r.history,
+      hyperparameters: { ...hp, ...(persistent ? { chains: 100 } : { chains: "CD: from the data" }) },
+    };
   } else {
     const tempering =
       name === "pt" ? { betas: PT.temperatures, betaMin: PT.betaMin, chainsPerTemperature: PT.chains, base: d.base } : undefined;
@@ -219,7 +236,7 @@ async function main(): Promise<void> {
   const info = await initBackend({ quiet: true });
   log({
     backend: L.summaryLine(info),
-    settings: { EPOCHS, LR, N_TRAIN, AIS_RUNS, AIS_BETAS, RAISE_VECTORS, CHAINS, CHAIN_STEPS, PT, MODELS },
+    settings: { EPOCHS, LR, MOMENTUM, WD, K, CD_K, N_TRAIN, AIS_RUNS, AIS_BETAS, RAISE_VECTORS, CHAINS, CHAIN_STEPS, PT, MODELS },
   });
   fs.mkdirSync(OUT, { recursive: true });
   fs.mkdirSync("checkpoints", { recursive: true });
@@ -230,7 +247,7 @@ async function main(): Promise<void> {
     const load0 = (await import("node:os")).loadavg()[0];
     const t = await train(name, d);
     const trainSeconds = t.history.reduce((s, h) => s + h.seconds, 0);
-    L.saveCheckpoint(`checkpoints/rbm-full-${name}-784-500-e${EPOCHS}.safetensors`, {
+    L.saveCheckpoint(`checkpoints/rbm-full-${modelTag(name)}-784-500-e${EPOCHS}.safetensors`, {
       rbm: t.rbm,
       history: t.history,
       hyperparameters: t.hyperparameters,
