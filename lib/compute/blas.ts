@@ -90,7 +90,8 @@ export interface NativeBlasAddon {
   ): void;
   /**
    * One whole CD-k / PCD-k update (native/blas/cd.c): W, b, c, dW, db, dc and the chains advanced
-   * in place; returns Σ (v − ṽ)² for CD, 0 for PCD. Absent from addons built before it existed.
+   * in place; returns Σ (v − ṽ)² for CD (0 for PCD) and, with a label group, the rows whose
+   * reconstructed label flipped. Absent from addons built before it existed.
    */
   cdStep?(
     v: Float32Array,
@@ -105,7 +106,7 @@ export interface NativeBlasAddon {
     state: Uint32Array,
     dims: Int32Array,
     hyper: Float64Array,
-  ): number;
+  ): { err: number; flips: number };
   /**
    * `dims[3]` block-Gibbs steps v → h → v of `dims[0]` chains (native/blas/gibbs.c), the last
    * `dims[4]` visible units a softmax group kept (`dims[5]` = 1) or drawn: v advanced in place, the
@@ -690,6 +691,8 @@ export interface CDStepShape {
   k: number;
   persistent: boolean;
   sampleVisible: boolean;
+  /** The last nLabels visible units are one softmax group (a DBN's label units). Default 0: none. */
+  nLabels?: number;
 }
 
 /**
@@ -838,8 +841,11 @@ export function nativeCenteredStep(
  * the arithmetic, order and generator of lib/train/cd.ts's tensor update, so the same numbers.
  * Parameters `W` `[nV, nH]`, `b` `[nV]`, `c` `[nH]` and their increments are updated in place, as
  * are `chains` `[nNeg, nH]` (PCD) and the generator's four `state` words.
- * @param v the batch `[B, nV]` @returns Σ (v − ṽ)² over the batch (CD), 0 (PCD); undefined when
- *   the fused step is not available (nothing touched)
+ * With `shape.nLabels` = K > 0 the last K visible units are one softmax group, drawn one-of-K in
+ * the negative phase (lib/dbn/joint.ts's jointCdUpdate: same distribution, not the same bits).
+ * @param v the batch `[B, nV]` @returns `err`: Σ (v − ṽ)² over the batch's Bernoulli units (CD), 0
+ *   (PCD); `flips`: CD's rows whose reconstructed label differs from theirs; undefined when the
+ *   fused step is not available (nothing touched)
  */
 export function nativeCDStep(
   v: Float32Array,
@@ -849,7 +855,7 @@ export function nativeCDStep(
   state: Uint32Array,
   shape: CDStepShape,
   hyper: { lr: number; momentum: number; weightDecay: number },
-): number | undefined {
+): { err: number; flips: number } | undefined {
   const lib = addon;
   if (lib?.cdStep === undefined || !nativeBlasEnabled()) return undefined;
   const dims = Int32Array.of(
@@ -860,8 +866,9 @@ export function nativeCDStep(
     shape.k,
     shape.persistent ? 1 : 0,
     shape.sampleVisible ? 1 : 0,
+    shape.nLabels ?? 0,
   );
-  const err = lib.cdStep(
+  const out = lib.cdStep(
     v,
     p.W,
     p.b,
@@ -876,7 +883,7 @@ export function nativeCDStep(
     Float64Array.of(hyper.lr, hyper.momentum, hyper.weightDecay),
   );
   counters.native++;
-  return err;
+  return out;
 }
 
 /** The buffers of a native block-Gibbs run: chain states and the last step's probabilities, row-major. */

@@ -1,6 +1,7 @@
 /**
  * The label-joined top RBM of a DBN: its negative phase (labels sampled as one softmax group) and its
- * CD-k / PCD-k trainer, a stepper of the one training loop (train/loop.ts).
+ * CD-k / PCD-k trainer, a stepper of the one training loop (train/loop.ts) — on the fused native step
+ * with a label group where it applies (train/cd-native.ts), else the tensor update below.
  */
 import * as tf from "@tensorflow/tfjs";
 import { blockWeights, columnSums, matMulAT } from "../compute/ops";
@@ -19,6 +20,7 @@ import {
   type TrainOptions,
   type TrainResult,
 } from "../train/cd";
+import { FusedCD, fusedCDApplies, fusedRBMStepper } from "../train/cd-native";
 import { runEpochs, type Stepper } from "../train/loop";
 import { assertLabelCount, checkLabels } from "./model";
 /**
@@ -120,6 +122,14 @@ export async function trainJointRBM(
     );
   }
   const rates = cdSchedule(o);
+  const loop = cdLoop<JointEpochRecord>(o, rng, `CD-${o.k} (top RBM + ${K} labels)`, "trainJointRBM", K);
+  if (fusedCDApplies(o)) {
+    // The same update in one native call per batch (native/blas/cd.c with a label group), from the same state.
+    const fused = new FusedCD(rbm, o, s.chains?.dataSync() as Float32Array | undefined, undefined, undefined, K);
+    tf.dispose([s.W, s.b, s.c, s.dW, s.db, s.dc, s.errSum, s.flipSum, ...(s.chains ? [s.chains] : [])]);
+    const history = await runEpochs(fusedRBMStepper<JointEpochRecord>(fused, rates, o.persistent, data.n, rng), data, loop);
+    return { rbm: fused.takeModel(), history, chains: fused.takeChains() };
+  }
   const stepper: Stepper<RBM, JointEpochRecord> = {
     ...cdModelOf(() => s),
     startEpoch: rates.startEpoch,
@@ -137,7 +147,7 @@ export async function trainJointRBM(
     },
     free: (all) => tf.dispose([s.dW, s.db, s.dc, s.errSum, s.flipSum, ...(all ? [s.W, s.b, s.c, ...(s.chains ? [s.chains] : [])] : [])]),
   };
-  const history = await runEpochs(stepper, data, cdLoop<JointEpochRecord>(o, rng, `CD-${o.k} (top RBM + ${K} labels)`, "trainJointRBM", K));
+  const history = await runEpochs(stepper, data, loop);
   return { rbm: { W: s.W, b: s.b, c: s.c }, history, chains: s.chains };
 }
 

@@ -27,6 +27,7 @@ import {
 } from "../compute/blas";
 import type { Rng } from "../core/random";
 import { cloneRBM, disposeRBM, type RBM } from "../core/rbm";
+import type { Batch } from "../io/data";
 import type { EpochRecord, ResolvedTrainOptions } from "./cd";
 import type { Stepper } from "./loop";
 
@@ -47,6 +48,8 @@ export class FusedCD {
   readonly chains: Float32Array | null;
   /** Σ (v − ṽ)² since the last {@link FusedCD.takeErrSum} (CD only). */
   private errSum = 0;
+  /** Rows whose reconstructed label flipped since the last {@link FusedCD.takeFlipSum} (CD with a label group). */
+  private flipSum = 0;
   private readonly scratch: Float32Array;
   private readonly nVisible: number;
   private readonly nHidden: number;
@@ -62,6 +65,9 @@ export class FusedCD {
    * @param o the resolved options (k, persistent, sampleVisible, weightDecay, batchSize)
    * @param chains PCD's starting hidden states `[nChains, nHidden]` (copied), undefined for CD
    * @param centered centered PCD's starting offsets (copied) and sliding factor; needs `chains`
+   * @param tempering centered PCD's tempering state (it holds the chains)
+   * @param nLabels the last nLabels visible units are one softmax group (the label-joined top RBM of
+   *   a DBN, lib/dbn/joint.ts; plain CD / PCD only). Default 0.
    */
   constructor(
     rbm: RBM,
@@ -69,6 +75,7 @@ export class FusedCD {
     chains?: Float32Array,
     centered?: { mu: Float32Array; lambda: Float32Array; slidingFactor: number },
     tempering?: TemperingBuffers,
+    readonly nLabels = 0,
   ) {
     [this.nVisible, this.nHidden] = rbm.W.shape;
     this.W = Float32Array.from(rbm.W.dataSync());
@@ -87,6 +94,7 @@ export class FusedCD {
       : this.chains === null
         ? o.batchSize
         : this.chains.length / this.nHidden;
+    if (nLabels > 0 && centered) throw new Error("FusedCD: a label group is for plain CD / PCD, not for the centered step.");
     if (tempering && !centered)
       throw new Error("FusedCD: tempering runs inside the centered step; give the offsets (zeros for plain PCD).");
     this.centered = centered && {
@@ -113,6 +121,7 @@ export class FusedCD {
       k: this.o.k,
       persistent: this.o.persistent,
       sampleVisible: this.o.sampleVisible,
+      nLabels: this.nLabels,
     };
     let err: number | undefined;
     const cen = this.centered;
@@ -126,11 +135,13 @@ export class FusedCD {
       });
     } else
       rng.advanceWith((state) => {
-        err = nativeCDStep(v.subarray(0, B * this.nVisible), this, this.chains, this.scratch, state, shape, {
+        const out = nativeCDStep(v.subarray(0, B * this.nVisible), this, this.chains, this.scratch, state, shape, {
           lr,
           momentum,
           weightDecay: this.o.weightDecay,
         });
+        err = out?.err;
+        this.flipSum += out?.flips ?? 0;
       });
     if (err === undefined) throw new Error("trainRBM: native BLAS was switched off during training; restart the training cell.");
     this.errSum += err;
@@ -142,6 +153,13 @@ export class FusedCD {
     const e = this.errSum;
     this.errSum = 0;
     return e;
+  }
+
+  /** CD with a label group: the rows of the epoch so far whose reconstructed label flipped, reset to 0. */
+  takeFlipSum(): number {
+    const f = this.flipSum;
+    this.flipSum = 0;
+    return f;
   }
 
   /** The current model as tensors, owned by this state and replaced after the next update (copy to keep). */
@@ -172,17 +190,33 @@ export class FusedCD {
 }
 
 /**
- * The stepper of a fused CD-type trainer (trainRBM, centered trainCenteredRBM): its model and health
- * from {@link FusedCD.model}, one {@link FusedCD.update} per batch at the schedule's current rate and
- * momentum, and the epoch's reconstruction error (NaN with persistent chains).
+ * The stepper of a fused CD-type trainer (trainRBM, centered trainCenteredRBM, the label-joined
+ * trainJointRBM): its model and health from {@link FusedCD.model}, one {@link FusedCD.update} per
+ * batch at the schedule's current rate and momentum, and the epoch's reconstruction error (NaN with
+ * persistent chains). With a label group (`fused.nLabels` = K) each batch row is the features and the
+ * one-hot label `[x, y]` (the loop's `batch.y`), and the epoch also reports `labelFlips`, the share of
+ * rows whose one-step reconstructed label differs from theirs (NaN with persistent chains).
  */
-export function fusedRBMStepper(
+export function fusedRBMStepper<R extends EpochRecord = EpochRecord>(
   fused: FusedCD,
-  rates: { lr: number; momentum: number; startEpoch: (epoch: number) => Partial<EpochRecord> },
+  rates: { lr: number; momentum: number; startEpoch: (epoch: number) => Partial<R> },
   persistent: boolean,
   nData: number,
   rng: Rng,
-): Stepper<RBM, EpochRecord> {
+): Stepper<RBM, R> {
+  const K = fused.nLabels;
+  const nX = fused.W.length / fused.c.length - K;
+  let joined = new Float32Array(0);
+  /** The batch as rows [x, y] when there is a label group, else its own rows. */
+  const rows = (batch: Batch): Float32Array => {
+    if (K === 0) return batch.v;
+    if (joined.length < batch.size * (nX + K)) joined = new Float32Array(batch.size * (nX + K));
+    for (let r = 0; r < batch.size; r++) {
+      joined.set(batch.v.subarray(r * nX, (r + 1) * nX), r * (nX + K));
+      joined.set(batch.y.subarray(r * K, (r + 1) * K), r * (nX + K) + nX);
+    }
+    return joined;
+  };
   return {
     model: () => fused.model(),
     health: () => {
@@ -192,10 +226,13 @@ export function fusedRBMStepper(
     clone: cloneRBM,
     dispose: disposeRBM,
     startEpoch: rates.startEpoch,
-    update: (batch) => fused.update(batch.v, batch.size, rng, rates.lr, rates.momentum),
+    update: (batch) => fused.update(rows(batch), batch.size, rng, rates.lr, rates.momentum),
     endEpoch: () => {
       const errSum = fused.takeErrSum();
-      return { trainRecon: persistent ? NaN : errSum / nData };
+      const flips = fused.takeFlipSum();
+      const record: Partial<EpochRecord & { labelFlips: number }> = { trainRecon: persistent ? NaN : errSum / nData };
+      if (K > 0) record.labelFlips = persistent ? NaN : flips / nData;
+      return record as Partial<R>;
     },
     free: () => fused.invalidate(),
   };

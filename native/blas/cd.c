@@ -8,13 +8,18 @@
  * same OpenBLAS calls (gemm_act) and the same generator: the parameters after an update are the
  * numbers the tensor path computes with native BLAS on, bit for bit (test/train/cd-native.test.ts).
  *
- * cdStep(v, W, b, c, dW, db, dc, chains, scratch, state, dims, hyper) -> Σ (v − ṽ)² (CD) or 0 (PCD)
+ * cdStep(v, W, b, c, dW, db, dc, chains, scratch, state, dims, hyper) -> { err, flips }
+ *   err      Σ (v − ṽ)² over the batch's Bernoulli units (CD), 0 (PCD)
+ *   flips    CD with a label group: the rows whose reconstructed label differs from the batch's, else 0
  *   v        Float32Array [B, nV]        the mini-batch
  *   W        Float32Array [nV, nH]       updated in place (as are b [nV], c [nH], dW, db, dc)
  *   chains   Float32Array [nNeg, nH] or null: PCD's persistent hidden states (advanced in place)
  *   scratch  Float32Array of at least cdScratchLength(dims) elements (see below)
  *   state    Uint32Array(4)              the xoshiro128** state of lib/core/random.ts (advanced)
- *   dims     Int32Array [B, nV, nH, nNeg, k, persistent, sampleVisible]
+ *   dims     Int32Array [B, nV, nH, nNeg, k, persistent, sampleVisible, K]: with K > 0 the last K
+ *            visible units are one softmax group (a DBN's label units, lib/dbn/joint.ts): in the
+ *            negative phase they are drawn one-of-K after the Bernoulli units of every row, as
+ *            jointNegativePhase does (its softmax rounds differently: same distribution, not same bits)
  *   hyper    Float64Array [lr, momentum, weightDecay]
  *
  * centeredStep(v, W, b, c, dW, db, dc, mu, lambda, chains, scratch, state, dims, hyper) -> undefined
@@ -66,7 +71,7 @@ static void apply_step(float *restrict theta, float *restrict delta, const float
 
 static void cd_step(const float *v, float *W, float *b, float *c, float *dW, float *db, float *dc, float *chains, float *scratch,
                     uint32_t *state, int64_t B, int64_t nV, int64_t nH, int64_t nNeg, int64_t k, bool persistent, bool sampleVisible,
-                    double lr, double momentum, double weightDecay, double *err) {
+                    int64_t K, double lr, double momentum, double weightDecay, double *err, double *flips) {
   const int64_t R = B + nNeg;
   float *stackV = scratch;
   float *stackH = stackV + R * nV;
@@ -87,21 +92,40 @@ static void cd_step(const float *v, float *W, float *b, float *c, float *dW, flo
   gemm_act(false, false, B, nH, nV, v, W, posH, c, ACT_SIGMOID);
   if (!persistent) bernoulli_rows(posH, hs, (size_t)(nNeg * nH), state);
   /* Negative phase: k block-Gibbs steps. */
+  const int64_t nX = nV - K;
   for (int64_t step = 0; step < k; step++) {
-    gemm_act(false, true, nNeg, nV, nH, hs, W, sampleVisible ? pv : negV, b, ACT_SIGMOID);
-    if (sampleVisible) bernoulli_rows(pv, negV, (size_t)(nNeg * nV), state);
+    if (K == 0) {
+      gemm_act(false, true, nNeg, nV, nH, hs, W, sampleVisible ? pv : negV, b, ACT_SIGMOID);
+      if (sampleVisible) bernoulli_rows(pv, negV, (size_t)(nNeg * nV), state);
+    } else {
+      /* The inputs hWᵀ + b; σ and the draws of the Bernoulli units row by row, then each row's label. */
+      gemm_act(false, true, nNeg, nV, nH, hs, W, pv, b, ACT_LINEAR);
+      for (int64_t r = 0; r < nNeg; r++) {
+        epilogue_row(pv + r * nV, NULL, (size_t)nX, ACT_SIGMOID);
+        if (sampleVisible) bernoulli_rows(pv + r * nV, negV + r * nV, (size_t)nX, state);
+        else memcpy(negV + r * nV, pv + r * nV, sizeof(float) * (size_t)nX);
+      }
+      for (int64_t r = 0; r < nNeg; r++) softmax_group_draw(pv + r * nV + nX, negV + r * nV + nX, K, state);
+    }
     gemm_act(false, false, nNeg, nH, nV, negV, W, negH, c, ACT_SIGMOID);
     if (persistent || step < k - 1) bernoulli_rows(negH, hs, (size_t)(nNeg * nH), state);
   }
+  *err = 0;
+  *flips = 0;
   if (!persistent) {
-    double e = 0;
-    for (int64_t i = 0; i < B * nV; i++) {
-      const double d = (double)v[i] - (double)negV[i];
-      e += d * d;
+    double e = 0, f = 0;
+    for (int64_t r = 0; r < B; r++) {
+      for (int64_t i = r * nV; i < r * nV + nX; i++) {
+        const double d = (double)v[i] - (double)negV[i];
+        e += d * d;
+      }
+      /* Both label parts are one-hot: they differ exactly when some entry differs. */
+      bool differ = false;
+      for (int64_t j = r * nV + nX; j < (r + 1) * nV; j++) differ = differ || v[j] != negV[j];
+      f += differ ? 1 : 0;
     }
     *err = e;
-  } else {
-    *err = 0;
+    *flips = f;
   }
   /* ε(⟨vhᵀ⟩_data − ⟨vhᵀ⟩_model) as one product of the stacked phases, ε folded into the H factor. */
   const float fPos = (float)(lr / (double)B);
@@ -239,14 +263,18 @@ napi_value js_cd_step(napi_env env, napi_callback_info info) {
   double *hyper;
   uint32_t *state;
   size_t ld, lh, ls;
-  if (!get_typed(env, argv[10], napi_int32_array, (void **)&dims, &ld) || ld != 7) return fail(env, false, "cdStep: dims must be an Int32Array of 7");
+  if (!get_typed(env, argv[10], napi_int32_array, (void **)&dims, &ld) || ld != 8) {
+    return fail(env, false, "cdStep: dims must be an Int32Array [B, nV, nH, nNeg, k, persistent, sampleVisible, K]");
+  }
   if (!get_typed(env, argv[11], napi_float64_array, (void **)&hyper, &lh) || lh != 3) {
     return fail(env, false, "cdStep: hyper must be a Float64Array [lr, momentum, weightDecay]");
   }
   if (!get_u32(env, argv[9], &state, &ls) || ls != 4) return fail(env, false, "cdStep: state must be a Uint32Array of the generator's 4 words");
   const int64_t B = dims[0], nV = dims[1], nH = dims[2], nNeg = dims[3], k = dims[4];
   const bool persistent = dims[5] != 0, sampleVisible = dims[6] != 0;
+  const int64_t K = dims[7];
   if (B < 1 || nV < 1 || nH < 1 || nNeg < 1 || k < 1) return fail(env, true, "cdStep: B, nV, nH, nNeg and k must be ≥ 1");
+  if (K < 0 || K == 1 || K >= nV) return fail(env, true, "cdStep: the label group K must be 0 (none) or 2 … nV − 1");
   if (!persistent && nNeg != B) return fail(env, true, "cdStep: CD restarts its nNeg chains from the batch, so nNeg must equal B");
   float *a[7], *chains, *scratch;
   const int64_t want[7] = {B * nV, nV * nH, nV, nH, nV * nH, nV, nH};
@@ -255,11 +283,15 @@ napi_value js_cd_step(napi_env env, napi_callback_info info) {
     return fail(env, true, "cdStep: v, W, b, c, dW, db, dc, scratch must be Float32Arrays of their sizes (chains too, or null)");
   }
   if (persistent && chains == NULL) return fail(env, false, "cdStep: persistent CD needs the chains");
-  double err = 0;
-  cd_step(a[0], a[1], a[2], a[3], a[4], a[5], a[6], chains, scratch, state, B, nV, nH, nNeg, k, persistent, sampleVisible, hyper[0], hyper[1], hyper[2],
-          &err);
-  napi_value out;
-  CHECK(napi_create_double(env, err, &out));
+  double err = 0, flips = 0;
+  cd_step(a[0], a[1], a[2], a[3], a[4], a[5], a[6], chains, scratch, state, B, nV, nH, nNeg, k, persistent, sampleVisible, K, hyper[0], hyper[1],
+          hyper[2], &err, &flips);
+  napi_value out, e, f;
+  CHECK(napi_create_object(env, &out));
+  CHECK(napi_create_double(env, err, &e));
+  CHECK(napi_create_double(env, flips, &f));
+  CHECK(napi_set_named_property(env, out, "err", e));
+  CHECK(napi_set_named_property(env, out, "flips", f));
   return out;
 }
 

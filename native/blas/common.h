@@ -205,7 +205,28 @@ UNUSED_OK static void bernoulli_rows(const float *restrict p, float *restrict ou
   memcpy(state, s, sizeof s);
 }
 
-
+/*
+ * One softmax group: p ← softmax(p) over its K inputs (in place), then out ← one-hot of one draw
+ * k = #{j : p_1 + … + p_j ≤ u}, capped at K − 1, with one uniform u (core/units.ts
+ * sampleSoftmaxGroup's rule). Returns k.
+ */
+UNUSED_OK static int64_t softmax_group_draw(float *restrict p, float *restrict out, int64_t K, uint32_t *restrict state) {
+  float top = p[0];
+  for (int64_t j = 1; j < K; j++) top = p[j] > top ? p[j] : top;
+  double sum = 0;
+  for (int64_t j = 0; j < K; j++) sum += (double)(p[j] = (float)exp((double)(p[j] - top)));
+  for (int64_t j = 0; j < K; j++) p[j] = (float)((double)p[j] / sum);
+  const float u = (float)((double)xoshiro_next(state) * 2.3283064365386963e-10);
+  float cum = 0;
+  int64_t k = 0;
+  for (int64_t j = 0; j < K; j++) {
+    cum += p[j];
+    if (cum <= u) k++;
+  }
+  if (k > K - 1) k = K - 1;
+  for (int64_t j = 0; j < K; j++) out[j] = j == k ? 1.0f : 0.0f;
+  return k;
+}
 
 /*
  * C = act(op(A)·op(B) + bias) for one row-major product, exactly as gemmBatched computes each

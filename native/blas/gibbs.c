@@ -36,21 +36,7 @@ static void gibbs_steps(float *v, float *vProbs, float *hProbs, float *h, const 
         memcpy(pr, vr, sizeof(float) * (size_t)K);
         continue;
       }
-      float top = pr[0];
-      for (int64_t j = 1; j < K; j++) top = pr[j] > top ? pr[j] : top;
-      double sum = 0;
-      for (int64_t j = 0; j < K; j++) sum += (double)(pr[j] = (float)exp((double)(pr[j] - top)));
-      for (int64_t j = 0; j < K; j++) pr[j] = (float)((double)pr[j] / sum);
-      /* k = #{j : p_1 + … + p_j ≤ u}, capped at K − 1: sampleSoftmaxGroup's rule. */
-      const float u = (float)((double)xoshiro_next(state) * 2.3283064365386963e-10);
-      float cum = 0;
-      int64_t k = 0;
-      for (int64_t j = 0; j < K; j++) {
-        cum += pr[j];
-        if (cum <= u) k++;
-      }
-      if (k > K - 1) k = K - 1;
-      for (int64_t j = 0; j < K; j++) vr[j] = j == k ? 1.0f : 0.0f;
+      softmax_group_draw(pr, vr, K, state);
     }
     /* The Bernoulli units, row by row: with K = 0 the rows are contiguous and this is one draw of B·nV. */
     for (int64_t r = 0; r < B; r++) {

@@ -15,7 +15,14 @@ import assert from "node:assert/strict";
 import { before, test } from "node:test";
 import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../../lib/compute/backend";
-import { cdScratchLength, loadNativeBlas, nativeCDAvailable, nativeGibbsAvailable, nativeGibbsSteps } from "../../lib/compute/blas";
+import {
+  cdScratchLength,
+  loadNativeBlas,
+  nativeCDAvailable,
+  nativeCDStep,
+  nativeGibbsAvailable,
+  nativeGibbsSteps,
+} from "../../lib/compute/blas";
 import { Rng } from "../../lib/core/random";
 import { disposeRBM, initRBM, type RBM } from "../../lib/core/rbm";
 import { gibbsChain } from "../../lib/core/sampling";
@@ -147,22 +154,28 @@ test("cdStep refuses arrays shorter than their shapes, touching nothing", { skip
     new Float32Array(nV),
     new Float32Array(nH),
   ] as const;
-  const dims = Int32Array.of(B, nV, nH, B, 1, 0, 0);
+  const dims = Int32Array.of(B, nV, nH, B, 1, 0, 0, 0);
   const hyper = Float64Array.of(0.1, 0, 0);
   const state = Uint32Array.of(1, 2, 3, 4);
   const shortScratch = new Float32Array(cdScratchLength({ B, nVisible: nV, nHidden: nH, nNeg: B }) - 1);
   assert.throws(() => lib.cdStep?.(...arrays, null, shortScratch, state, dims, hyper), RangeError);
   assert.throws(
-    () => lib.cdStep?.(...arrays, null, new Float32Array(shortScratch.length + 1), state, Int32Array.of(B, nV, nH, B + 1, 1, 0, 0), hyper),
+    () =>
+      lib.cdStep?.(...arrays, null, new Float32Array(shortScratch.length + 1), state, Int32Array.of(B, nV, nH, B + 1, 1, 0, 0, 0), hyper),
     /nNeg must equal B/,
+  );
+  assert.throws(
+    () => lib.cdStep?.(...arrays, null, new Float32Array(shortScratch.length + 1), state, Int32Array.of(B, nV, nH, B, 1, 0, 0, 1), hyper),
+    /label group K/,
   );
   assert.ok(
     W.every((w) => w === 0.5),
     "W untouched",
   );
   assert.deepEqual([...state], [1, 2, 3, 4], "generator untouched");
-  const err = lib.cdStep?.(...arrays, null, new Float32Array(shortScratch.length + 1), state, dims, hyper);
-  assert.equal(typeof err, "number");
+  const out = lib.cdStep?.(...arrays, null, new Float32Array(shortScratch.length + 1), state, dims, hyper);
+  assert.equal(typeof out?.err, "number");
+  assert.equal(out?.flips, 0, "no label group, no flips");
   assert.notDeepEqual([...state], [1, 2, 3, 4], "a valid call advances the generator");
 });
 
@@ -355,4 +368,75 @@ test("fused tempering plumbing: a one-temperature ladder trains exactly as cente
   );
   for (const r of [pcd, pt, ladder]) disposeRBM(r.rbm);
   disposeRBM(rbm);
+});
+
+/**
+ * The CD step with a label group (the label-joined top RBM, lib/dbn/joint.ts) against the exact
+ * expectations of an enumerable 3 + 3-label / 3-hidden model: B copies of one row v₀ = [x₀, e_y₀],
+ * one CD-1 update with ε = 1 and no momentum or decay, so that the visible-bias step is
+ * v₀ − mean(ṽ) and the hidden-bias step mean p(h|v₀) − mean p(h|ṽ). By enumerating h:
+ * E[ỹ] = Σ_h p(h|v₀) softmax(b_y + W_y h), E[x̃] = Σ_h p(h|v₀) σ(b_x + W_x h) (the mean-field or the
+ * sampled x̃ alike), E[p(h|ṽ)] = Σ_h p(h|v₀) Σ_y softmax_y σ(c + W_xᵀ x̃ + W_y,·) with x̃ = σ(b_x + W_x h)
+ * in the mean-field case; and the flipped labels are B (1 − E[ỹ_y₀]).
+ */
+test("cdStep with a label group matches the exact CD-1 expectations of an enumerable joint RBM", { skip: SKIP }, () => {
+  const [nX, K, nH, B] = [3, 3, 3, 20000];
+  const nV = nX + K;
+  const rng = new Rng(11);
+  const W = Float32Array.from({ length: nV * nH }, () => 1.5 * (2 * rng.uniform() - 1));
+  const b = Float32Array.from({ length: nV }, () => 2 * rng.uniform() - 1);
+  const c = Float32Array.from({ length: nH }, () => 2 * rng.uniform() - 1);
+  const x0 = [1, 0, 1];
+  const y0 = 2;
+  const v0 = [...x0, ...Array.from({ length: K }, (_, j) => (j === y0 ? 1 : 0))];
+  const sig = (a: number) => 1 / (1 + Math.exp(-a));
+  const hidIn = (v: number[], j: number) => c[j] + v.reduce((s, vi, i) => s + vi * W[i * nH + j], 0);
+  const visIn = (h: number[], i: number) => b[i] + h.reduce((s, hj, j) => s + hj * W[i * nH + j], 0);
+  const pH0 = Array.from({ length: nH }, (_, j) => sig(hidIn(v0, j)));
+  const ex = new Array(nX).fill(0);
+  const ey = new Array(K).fill(0);
+  const eh = new Array(nH).fill(0); // E[p(h | ṽ)] with the mean-field x̃
+  for (let m = 0; m < 1 << nH; m++) {
+    const h = Array.from({ length: nH }, (_, j) => (m >> j) & 1);
+    const p = h.reduce((s, hj, j) => s * (hj ? pH0[j] : 1 - pH0[j]), 1);
+    const xt = Array.from({ length: nX }, (_, i) => sig(visIn(h, i)));
+    const z = Array.from({ length: K }, (_, j) => Math.exp(visIn(h, nX + j)));
+    const sum = z.reduce((s, q) => s + q, 0);
+    xt.forEach((q, i) => (ex[i] += p * q));
+    z.forEach((q, j) => {
+      ey[j] += (p * q) / sum;
+      const vt = [...xt, ...Array.from({ length: K }, (_, l) => (l === j ? 1 : 0))];
+      for (let u = 0; u < nH; u++) eh[u] += ((p * q) / sum) * sig(hidIn(vt, u));
+    });
+  }
+  for (const sampleVisible of [false, true]) {
+    const p = {
+      W: W.slice(),
+      b: b.slice(),
+      c: c.slice(),
+      dW: new Float32Array(nV * nH),
+      db: new Float32Array(nV),
+      dc: new Float32Array(nH),
+    };
+    const v = Float32Array.from({ length: B * nV }, (_, i) => v0[i % nV]);
+    const shape = { B, nVisible: nV, nHidden: nH, nNeg: B, k: 1, persistent: false, sampleVisible, nLabels: K };
+    const out = nativeCDStep(v, p, null, new Float32Array(cdScratchLength(shape)), Uint32Array.of(1, 2, 3, 4), shape, {
+      lr: 1,
+      momentum: 0,
+      weightDecay: 0,
+    });
+    assert.ok(out, "the fused step ran");
+    const tol = 4 * Math.sqrt(0.25 / B); // four standard errors of a mean of B draws in [0, 1]
+    for (let i = 0; i < nX; i++)
+      assert.ok(
+        Math.abs(v0[i] - p.db[i] - ex[i]) < tol,
+        `E[x̃_${i}]: ${v0[i] - p.db[i]} against exact ${ex[i]} (sampled x̃: ${sampleVisible})`,
+      );
+    for (let j = 0; j < K; j++)
+      assert.ok(Math.abs(v0[nX + j] - p.db[nX + j] - ey[j]) < tol, `E[ỹ_${j}]: ${v0[nX + j] - p.db[nX + j]} against exact ${ey[j]}`);
+    assert.ok(Math.abs(out.flips / B - (1 - ey[y0])) < tol, `flipped labels ${out.flips / B} against exact ${1 - ey[y0]}`);
+    if (!sampleVisible)
+      for (let u = 0; u < nH; u++)
+        assert.ok(Math.abs(pH0[u] - p.dc[u] - eh[u]) < tol, `E[p(h_${u} | ṽ)]: ${pH0[u] - p.dc[u]} against exact ${eh[u]}`);
+  }
 });
