@@ -27,7 +27,7 @@
  * Prints one JSON line per step and writes out/rbm-full/summary.json and sample grids (PNG).
  * Environment: EPOCHS (100), LR (0.03), N_TRAIN (50,000; for a rehearsal), AIS_RUNS (100),
  * AIS_BETAS (14,500), RAISE_VECTORS (100), CHAINS (100), CHAIN_STEPS (1,000), VAL_EVERY (5),
- * PT_TEMPS (4), PT_CHAINS (25), PT_BETA_MIN (0.8), OUT (out/rbm-full), MOMENTUM (0), WD (2e-4: weight decay), K (1: Gibbs steps per update of the persistent
+ * PT_TEMPS (4), PT_CHAINS (25), PT_BETA_MIN (0.8), OUT (out/rbm-full), TRAIN_CHAINS (100: persistent chains), MOMENTUM (0), WD (2e-4: weight decay), K (1: Gibbs steps per update of the persistent
  * chains), CD_K (25), MODELS (comma list of pcd,centered,pt,cd; default pcd,centered,pt).
  */
 import * as fs from "node:fs";
@@ -47,6 +47,7 @@ const CHAIN_STEPS = env("CHAIN_STEPS", 1000);
 const VAL_EVERY = env("VAL_EVERY", 5);
 const PT = { temperatures: env("PT_TEMPS", 4), chains: env("PT_CHAINS", 25), betaMin: env("PT_BETA_MIN", 0.8) };
 const K = env("K", 1);
+const TRAIN_CHAINS = env("TRAIN_CHAINS", 100);
 const MOMENTUM = env("MOMENTUM", 0);
 const WD = env("WD", 2e-4);
 const CD_K = env("CD_K", 25);
@@ -57,7 +58,8 @@ const OUT = process.env.OUT ?? "out/rbm-full";
 const MARKOV_MARGIN = Math.log(20); // P(log Ẑ > log Z + t) ≤ e^−t: t = ln 20 for 95 %
 
 /** The model's name in file names: cd25, pcd, pcd-k5, … */
-const modelTag = (name: string) => (name === "cd" ? `cd${CD_K}` : K === 1 ? name : `${name}-k${K}`);
+const modelTag = (name: string) =>
+  (name === "cd" ? `cd${CD_K}` : K === 1 ? name : `${name}-k${K}`) + (TRAIN_CHAINS === 100 || name === "cd" ? "" : `-c${TRAIN_CHAINS}`);
 const log = (o: object) => console.log(JSON.stringify(o));
 const lr = (e: number) => LR * (1 - e / EPOCHS) + 0.001;
 
@@ -131,18 +133,18 @@ async function train(name: string, d: Data): Promise<Trained> {
   let out: Trained;
   if (name === "pcd" || name === "cd") {
     const persistent = name === "pcd";
-    const r = await L.trainRBM(rbm0, d.train, { ...common, persistent, ...(persistent ? { nChains: 100 } : {}) });
+    const r = await L.trainRBM(rbm0, d.train, { ...common, persistent, ...(persistent ? { nChains: TRAIN_CHAINS } : {}) });
     r.chains?.dispose();
     out = {
       name,
       rbm: r.rbm,
       history: r.history,
-      hyperparameters: { ...hp, ...(persistent ? { chains: 100 } : { chains: "CD: from the data" }) },
+      hyperparameters: { ...hp, ...(persistent ? { chains: TRAIN_CHAINS } : { chains: "CD: from the data" }) },
     };
   } else {
     const tempering =
       name === "pt" ? { betas: PT.temperatures, betaMin: PT.betaMin, chainsPerTemperature: PT.chains, base: d.base } : undefined;
-    const r = await L.trainCenteredRBM(rbm0, d.train, { ...common, centering: { slidingFactor: 0.01 }, nChains: 100, tempering });
+    const r = await L.trainCenteredRBM(rbm0, d.train, { ...common, centering: { slidingFactor: 0.01 }, nChains: TRAIN_CHAINS, tempering });
     out = {
       name,
       rbm: r.rbm,
@@ -161,7 +163,7 @@ async function train(name: string, d: Data): Promise<Trained> {
                 base: "data base rate",
               },
             }
-          : { chains: 100 }),
+          : { chains: TRAIN_CHAINS }),
       },
     };
   }
@@ -236,7 +238,23 @@ async function main(): Promise<void> {
   const info = await initBackend({ quiet: true });
   log({
     backend: L.summaryLine(info),
-    settings: { EPOCHS, LR, MOMENTUM, WD, K, CD_K, N_TRAIN, AIS_RUNS, AIS_BETAS, RAISE_VECTORS, CHAINS, CHAIN_STEPS, PT, MODELS },
+    settings: {
+      EPOCHS,
+      LR,
+      MOMENTUM,
+      WD,
+      K,
+      TRAIN_CHAINS,
+      CD_K,
+      N_TRAIN,
+      AIS_RUNS,
+      AIS_BETAS,
+      RAISE_VECTORS,
+      CHAINS,
+      CHAIN_STEPS,
+      PT,
+      MODELS,
+    },
   });
   fs.mkdirSync(OUT, { recursive: true });
   fs.mkdirSync("checkpoints", { recursive: true });
