@@ -27,8 +27,11 @@
  * Prints one JSON line per step and writes out/rbm-full/summary.json and sample grids (PNG).
  * Environment: EPOCHS (100), LR (0.03), N_TRAIN (50,000; for a rehearsal), AIS_RUNS (100),
  * AIS_BETAS (14,500), RAISE_VECTORS (100), CHAINS (100), CHAIN_STEPS (1,000), VAL_EVERY (5),
- * PT_TEMPS (4), PT_CHAINS (25), PT_BETA_MIN (0.8), OUT (out/rbm-full), TRAIN_CHAINS (100: persistent chains), MOMENTUM (0), WD (2e-4: weight decay), K (1: Gibbs steps per update of the persistent
- * chains), CD_K (25), MODELS (comma list of pcd,centered,pt,cd; default pcd,centered,pt).
+ * PT_TEMPS (4), PT_CHAINS (25), PT_BETA_MIN (0.8), OUT (out/rbm-full), TRAIN_CHAINS (100: persistent
+ * chains), MOMENTUM (0), WD (2e-4: weight decay), K (1: Gibbs steps per update of the persistent
+ * chains), CD_K (25), MODELS (comma list of pcd,centered,pt,cd; default pcd,centered,pt). Settings
+ * other than the defaults are named in the checkpoint's file name (…-k5-c500-lr0.01-m0.9-wd0-…), so
+ * runs of other recipes do not overwrite each other.
  */
 import * as fs from "node:fs";
 import * as tf from "@tensorflow/tfjs";
@@ -57,9 +60,16 @@ for (const m of MODELS)
 const OUT = process.env.OUT ?? "out/rbm-full";
 const MARKOV_MARGIN = Math.log(20); // P(log Ẑ > log Z + t) ≤ e^−t: t = ln 20 for 95 %
 
-/** The model's name in file names: cd25, pcd, pcd-k5, … */
-const modelTag = (name: string) =>
-  (name === "cd" ? `cd${CD_K}` : K === 1 ? name : `${name}-k${K}`) + (TRAIN_CHAINS === 100 || name === "cd" ? "" : `-c${TRAIN_CHAINS}`);
+/** The model's name in file names: its method and every setting that is not the default (cd25, pcd, centered-c500-m0.9, …). */
+function modelTag(name: string): string {
+  const parts = [name === "cd" ? `cd${CD_K}` : name];
+  if (name !== "cd" && K !== 1) parts.push(`k${K}`);
+  if (name !== "cd" && TRAIN_CHAINS !== 100) parts.push(`c${TRAIN_CHAINS}`);
+  if (LR !== 0.03) parts.push(`lr${LR}`);
+  if (MOMENTUM !== 0) parts.push(`m${MOMENTUM}`);
+  if (WD !== 2e-4) parts.push(`wd${WD}`);
+  return parts.join("-");
+}
 const log = (o: object) => console.log(JSON.stringify(o));
 const lr = (e: number) => LR * (1 - e / EPOCHS) + 0.001;
 
