@@ -25,7 +25,8 @@ import { after, before, describe, test } from "node:test";
 import { ROOT } from "../../scripts/jupyter-env.mjs";
 import { chromiumMissingMessage, findChromium } from "../../scripts/system-deps.mjs";
 import { Browser, type Page } from "../support/cdp";
-import { freePort, type Proc, startProcess, stopProcess, tail, waitUntil } from "../support/processes";
+import { startProjectServer } from "../support/jupyter-server";
+import { type Proc, stopProcess, tail, waitUntil } from "../support/processes";
 
 const SCRATCH = path.join(ROOT, "test-artifacts", "classic-notebook");
 const NOTEBOOK = "widget.ipynb";
@@ -109,38 +110,16 @@ describe("the model widget in the classic Jupyter Notebook (Chromium)", () => {
   });
 
   test("the project's Jupyter server serves the classic Notebook on a scratch folder", opts(90_000), async () => {
-    const port = await freePort();
-    server = startProcess(
-      "jupyter",
-      process.execPath,
-      // The last --notebook-dir wins over the one start.mjs sets (notebooks/).
-      [
-        path.join(ROOT, "scripts", "start.mjs"),
-        "--no-browser",
-        "--port",
-        String(port),
-        "--ip=127.0.0.1",
-        "--port-retries=0",
-        `--notebook-dir=${SCRATCH}`,
-      ],
-      { ...process.env, JUPYTER_TOKEN: token, CI: "true" },
-    );
-    const url = `http://127.0.0.1:${port}/`;
-    const up = await waitUntil(
-      async () =>
-        (server as Proc).hasExited() ||
-        (await fetch(`${url}api/contents/${NOTEBOOK}`, {
-          headers: { Authorization: `token ${token}` },
-          signal: AbortSignal.timeout(2_000),
-        }).then(
-          (r) => r.ok,
-          () => false,
-        )),
-      60_000,
-      250,
-    );
-    assert.ok(up && !server.hasExited(), `the server did not serve ${NOTEBOOK} on ${url}\n${serverLog()}`);
-    baseUrl = url;
+    // The last --notebook-dir wins over the one start.mjs sets (notebooks/).
+    const started = await startProjectServer({
+      token,
+      args: [`--notebook-dir=${SCRATCH}`],
+      env: { CI: "true" },
+      probe: `api/contents/${NOTEBOOK}`,
+    });
+    server = started.proc;
+    assert.ok(started.up, `the server did not serve ${NOTEBOOK} on ${started.url}\n${serverLog()}`);
+    baseUrl = started.url;
   });
 
   test("the Notebook runs the cells; both widgets start in their output areas", opts(300_000), async (t) => {

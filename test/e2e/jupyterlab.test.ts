@@ -29,11 +29,12 @@ import { NOTEBOOKS_DIR, ROOT } from "../../scripts/jupyter-env.mjs";
 import { chromiumMissingMessage, findChromium } from "../../scripts/system-deps.mjs";
 import { type Box, Browser, type Page, VIEWPORT } from "../support/cdp";
 import { CHAPTER_FILES } from "../support/chapters";
+import { startProjectServer } from "../support/jupyter-server";
 import { bundlePage } from "../support/jupyterlab/bundle";
 import { chosenByKind, classify, type OutputInfo, type OutputKind, renderProblem } from "../support/jupyterlab/expect";
 import type { CellRun, DisplayUpdates, NotebookProbe } from "../support/jupyterlab/protocol";
 import { pixelStats, screenshotPixels } from "../support/pixels";
-import { freePort, type Proc, startProcess, stopProcess, tail, waitUntil } from "../support/processes";
+import { freePort, type Proc, stopProcess, tail } from "../support/processes";
 
 /** The chapter run through the kernel: it has progress bars, live and final charts, PNG grids and a table. */
 const RUN_CHAPTER = "03-contrastive-divergence.ipynb";
@@ -190,37 +191,16 @@ describe("JupyterLab's notebook front end in Chromium", () => {
 
     test("the project's Jupyter server starts with the page's origin allowed", { timeout: 90_000, skip: skipNoChromium }, async () => {
       assert.ok(site, "the page is not served (an earlier test failed)");
-      const port = await freePort();
       // allow_origin under both names: classic Notebook (NotebookApp) and jupyter_server (ServerApp).
-      server = startProcess(
-        "jupyter",
-        process.execPath,
-        [
-          path.join(ROOT, "scripts", "start.mjs"),
-          "--no-browser",
-          "--port",
-          String(port),
-          "--ip=127.0.0.1",
-          "--port-retries=0",
-          `--NotebookApp.allow_origin=${site.origin}`,
-          `--ServerApp.allow_origin=${site.origin}`,
-        ],
-        { ...process.env, JUPYTER_TOKEN: token, CI: "true", RBM_PROFILE: "quick" },
-      );
+      const started = await startProjectServer({
+        token,
+        args: [`--NotebookApp.allow_origin=${site.origin}`, `--ServerApp.allow_origin=${site.origin}`],
+        env: { CI: "true", RBM_PROFILE: "quick" },
+      });
+      server = started.proc;
       running.add(server);
-      const url = `http://127.0.0.1:${port}/`;
-      const up = await waitUntil(
-        async () =>
-          (server as Proc).hasExited() ||
-          (await fetch(`${url}api/status`, { headers: { Authorization: `token ${token}` }, signal: AbortSignal.timeout(2_000) }).then(
-            (r) => r.ok,
-            () => false,
-          )),
-        60_000,
-        250,
-      );
-      assert.ok(up && !server.hasExited(), `the server did not answer on ${url}\n${serverLog()}`);
-      baseUrl = url;
+      assert.ok(started.up, `the server did not answer on ${started.url}\n${serverLog()}`);
+      baseUrl = started.url;
     });
 
     test("every cell runs without an error", { timeout: 30 * 60_000, skip: skipNoChromium }, async (t) => {
