@@ -26,7 +26,8 @@
  *
  * Prints one JSON line per step and writes out/rbm-full/summary.json and sample grids (PNG).
  * Environment: EPOCHS (100), LR (0.03), N_TRAIN (50,000; for a rehearsal), AIS_RUNS (100),
- * AIS_BETAS (14,500), RAISE_VECTORS (100), CHAINS (100), CHAIN_STEPS (1,000), VAL_EVERY (5),
+ * AIS_BETAS (14,500), RAISE_VECTORS (100), CHAINS (100), CHAIN_STEPS (1,000), VAL_EVERY (5), AVERAGE_FROM (none: with
+ * an epoch, also score the mean of the end-of-epoch models from that epoch on, lib/train/averaging.ts, as "<model>-avg"),
  * PT_TEMPS (4), PT_CHAINS (25), PT_BETA_MIN (0.8), OUT (out/rbm-full), TRAIN_CHAINS (100: persistent
  * chains), MOMENTUM (0), WD (2e-4: weight decay), K (1: Gibbs steps per update of the persistent
  * chains), CD_K (25), MODELS (comma list of pcd,centered,pt,cd; default pcd,centered,pt). Settings
@@ -54,6 +55,10 @@ const TRAIN_CHAINS = env("TRAIN_CHAINS", 100);
 const MOMENTUM = env("MOMENTUM", 0);
 const WD = env("WD", 2e-4);
 const CD_K = env("CD_K", 25);
+/** Iterate averaging from this epoch (0-based) on: the mean of the end-of-epoch models is scored as "<model>-avg" beside the last one. */
+const AVERAGE_FROM = process.env.AVERAGE_FROM === undefined ? undefined : Number(process.env.AVERAGE_FROM);
+if (AVERAGE_FROM !== undefined && !(Number.isInteger(AVERAGE_FROM) && AVERAGE_FROM >= 0 && AVERAGE_FROM < EPOCHS))
+  throw new Error(`rbm-full: AVERAGE_FROM must be an epoch in 0…${EPOCHS - 1}, got ${process.env.AVERAGE_FROM}.`);
 const MODELS = (process.env.MODELS ?? "pcd,centered,pt").split(",");
 for (const m of MODELS)
   if (!["pcd", "centered", "pt", "cd"].includes(m)) throw new Error(`rbm-full: MODELS has "${m}"; use pcd, centered, pt or cd.`);
@@ -110,10 +115,13 @@ interface Trained {
   history: L.EpochRecord[];
   hyperparameters: Record<string, unknown>;
   swapRates?: number[];
+  /** With AVERAGE_FROM: the mean of the end-of-epoch models from that epoch on. */
+  averaged?: L.RBM;
 }
 
 async function train(name: string, d: Data): Promise<Trained> {
   const rbm0 = L.initRBM(784, 500, { method: "hinton", data: d.train, seed: 0 });
+  const average = AVERAGE_FROM === undefined ? undefined : new L.RBMAverage();
   const common = {
     learningRate: lr,
     initialMomentum: MOMENTUM,
@@ -126,7 +134,10 @@ async function train(name: string, d: Data): Promise<Trained> {
     k: name === "cd" ? CD_K : K,
     monitor: async (rbm: L.RBM, e: number): Promise<Record<string, number>> =>
       (e + 1) % VAL_EVERY === 0 || e === EPOCHS - 1 ? { validationLL: await validationLL(rbm, d) } : {},
-    onEpoch: (rec: L.EpochRecord) => log({ step: name, ...rec }),
+    onEpoch: (rec: L.EpochRecord, rbm: L.RBM) => {
+      log({ step: name, ...rec });
+      if (average && rec.epoch >= (AVERAGE_FROM as number)) average.add(rbm);
+    },
   };
   const hp = {
     method: name,
@@ -178,6 +189,7 @@ async function train(name: string, d: Data): Promise<Trained> {
     };
   }
   L.disposeRBM(rbm0);
+  if (average) out.averaged = average.mean();
   return out;
 }
 
@@ -294,6 +306,27 @@ async function main(): Promise<void> {
     summary.push(row);
     fs.writeFileSync(`${OUT}/summary.json`, `${JSON.stringify(summary, null, 1)}\n`);
     L.disposeRBM(t.rbm);
+    if (t.averaged) {
+      const avg: Trained = {
+        ...t,
+        name: `${name}-avg`,
+        rbm: t.averaged,
+        hyperparameters: {
+          ...t.hyperparameters,
+          averaging: `mean of the end-of-epoch models of epochs ${AVERAGE_FROM}…${EPOCHS - 1} (0-based)`,
+        },
+      };
+      L.saveCheckpoint(`checkpoints/rbm-full-${modelTag(name)}-avg${AVERAGE_FROM}-784-500-e${EPOCHS}.safetensors`, {
+        rbm: avg.rbm,
+        history: avg.history,
+        hyperparameters: avg.hyperparameters,
+      });
+      const avgRow = { model: avg.name, trainSeconds, ...(await evaluate(avg, d)), ...samples(avg, d) };
+      log({ step: "result", ...avgRow });
+      summary.push(avgRow);
+      fs.writeFileSync(`${OUT}/summary.json`, `${JSON.stringify(summary, null, 1)}\n`);
+      L.disposeRBM(avg.rbm);
+    }
   }
   const best = summary.reduce((a, b) => ((b.validationTrusted as number) > (a.validationTrusted as number) ? b : a));
   log({ step: "done", bestOnValidation: best.model, wallSeconds: (performance.now() - t0) / 1000 });

@@ -14,7 +14,7 @@
  *   view/     inline pictures, charts, tables and progress bars, the interactive model widget
  *   eval/     how good a model is: metrics and monitors, AIS, RAISE, guaranteed bounds, the trust
  *             bracket, a softmax probe of features, inpainting and denoising measures
- *   train/    the one epoch loop, and CD-k / PCD-k (binary and Gaussian–Bernoulli) and centered PCD / parallel tempering as its steppers
+ *   train/    the one epoch loop, and CD-k / PCD-k (binary and Gaussian–Bernoulli) and centered PCD / parallel tempering as its steppers, and iterate averaging
  *   dbn/      deep belief networks: the model, greedy pretraining with the label-joined top RBM,
  *             passes, the variational bound, classification, generation, inpainting, up-down, the MLP and backprop
  *
@@ -342,6 +342,7 @@ export {
 export { type EpochRecord, type TrainOptions, type TrainResult, trainRBM } from "./train/cd";
 export { type GaussianEpochRecord, type GaussianTrainOptions, type GaussianTrainResult, trainGaussianRBM } from "./train/gaussian";
 export { type CenteredTrainOptions, type CenteredTrainResult, trainCenteredRBM } from "./train/centered";
+export { RBMAverage } from "./train/averaging";
 
 // dbn: deep belief networks
 export {
