@@ -42,9 +42,10 @@ import { findJupyter, jupyterEnv, NOTEBOOKS_DIR, ROOT } from "../../scripts/jupy
 import { chromiumMissingMessage, findChromium } from "../../scripts/system-deps.mjs";
 import { type Box, Browser, type Page } from "../support/cdp";
 import { CHAPTER_FILES } from "../support/chapters";
+import { startProjectServer } from "../support/jupyter-server";
 import { pixelStats, screenshotPixels } from "../support/pixels";
 import type { Rgba } from "../support/png";
-import { freePort, type Proc, pidAlive, runToEnd, startProcess, stopProcess, tail, waitUntil } from "../support/processes";
+import { type Proc, pidAlive, runToEnd, stopProcess, tail, waitUntil } from "../support/processes";
 import { WebSocketClient } from "../support/websocket";
 
 const ARTIFACTS_DIR = path.join(ROOT, "test-artifacts", "browser");
@@ -708,32 +709,14 @@ describe("the Jupyter server `npm start` opens", () => {
   });
 
   test("starts with a token on a loopback port (scripts/start.mjs --no-browser)", { timeout: 90_000 }, async () => {
-    const port = await freePort();
-    const url = `http://127.0.0.1:${port}`;
     // JUPYTER_TOKEN is honoured by classic Notebook and by jupyter_server (JupyterLab, Notebook 7).
-    server = startProcess(
-      "jupyter",
-      process.execPath,
-      [path.join(ROOT, "scripts", "start.mjs"), "--no-browser", "--port", String(port), "--ip=127.0.0.1", "--port-retries=0"],
-      { ...process.env, JUPYTER_TOKEN: token },
-    );
-    const up = await waitUntil(
-      async () => {
-        if (need(server, "the server start").hasExited()) return true;
-        try {
-          return (await fetch(`${url}/api/status`, { headers: { Authorization: `token ${token}` }, signal: AbortSignal.timeout(2_000) }))
-            .ok;
-        } catch {
-          return false;
-        }
-      },
-      60_000,
-      250,
-    );
+    const started = await startProjectServer({ token });
+    server = started.proc;
+    const url = started.url.replace(/\/$/, "");
     if (server.hasExited()) {
       assert.fail(`the server exited with ${JSON.stringify(await server.exited)} before answering\n${serverLog()}`);
     }
-    assert.ok(up, `no answer from ${url}/api/status within 60 s\n${serverLog()}`);
+    assert.ok(started.up, `no answer from ${url}/api/status within 60 s\n${serverLog()}`);
     base = url;
     const anonymous = await api("GET", "/api/kernelspecs", undefined, false);
     assert.ok(
