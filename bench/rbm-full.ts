@@ -25,7 +25,8 @@
  * and a safetensors checkpoint with every hyperparameter in its metadata.
  *
  * Prints one JSON line per step and writes out/rbm-full/summary.json and sample grids (PNG).
- * Environment: EPOCHS (100), LR (0.03), N_TRAIN (50,000; for a rehearsal), AIS_RUNS (100),
+ * Environment: EPOCHS (100), LR (0.03), N_TRAIN (50,000; for a rehearsal), FINAL_ALL (0; 1: train on all
+ * 60,000 digits with settings already chosen on validation; its validation numbers are then not held out), AIS_RUNS (100),
  * AIS_BETAS (14,500), RAISE_VECTORS (100), CHAINS (100), CHAIN_STEPS (1,000), VAL_EVERY (5), AVERAGE_FROM (none: with
  * an epoch, also score the mean of the end-of-epoch models from that epoch on, lib/train/averaging.ts, as "<model>-avg"),
  * PT_TEMPS (4), PT_CHAINS (25), PT_BETA_MIN (0.8), OUT (out/rbm-full), TRAIN_CHAINS (100: persistent
@@ -43,6 +44,8 @@ const env = (name: string, fallback: number) => (process.env[name] === undefined
 const EPOCHS = env("EPOCHS", 100);
 const LR = env("LR", 0.03);
 const N_TRAIN = env("N_TRAIN", 50000);
+/** FINAL_ALL=1: the settings having been chosen on the validation split, train on all 60,000 digits (validation numbers are then not held out). */
+const FINAL_ALL = env("FINAL_ALL", 0) === 1;
 const AIS_RUNS = env("AIS_RUNS", 100);
 const AIS_BETAS = env("AIS_BETAS", 14500);
 const RAISE_VECTORS = env("RAISE_VECTORS", 100);
@@ -73,6 +76,7 @@ function modelTag(name: string): string {
   if (LR !== 0.03) parts.push(`lr${LR}`);
   if (MOMENTUM !== 0) parts.push(`m${MOMENTUM}`);
   if (WD !== 2e-4) parts.push(`wd${WD}`);
+  if (FINAL_ALL) parts.push("all");
   return parts.join("-");
 }
 const log = (o: object) => console.log(JSON.stringify(o));
@@ -89,7 +93,7 @@ interface Data {
 function loadData(): Data {
   const all = L.binarize(L.loadMnist(), { mode: "sample", seed: 0 });
   const split = L.splitValidation(all, 10000, 0);
-  const train = N_TRAIN < split.train.n ? L.firstN(split.train, N_TRAIN) : split.train;
+  const train = FINAL_ALL ? all : N_TRAIN < split.train.n ? L.firstN(split.train, N_TRAIN) : split.train;
   const test = L.binarize(L.loadMnist({ split: "test" }), { mode: "sample", seed: 1 });
   // A digit classifier on the binary pixels, to tell which class a chain's sample shows.
   const probe = L.firstN(split.train, 20000);
@@ -149,7 +153,9 @@ async function train(name: string, d: Data): Promise<Trained> {
     batchSize: 100,
     init: "hinton (W ~ N(0, 0.01²), b = logit of pixel means, c = 0), seed 0",
     seed: 0,
-    data: `MNIST train, binarised by sampling (seed 0), ${d.train.n} rows after a 10,000-row validation split (seed 0)`,
+    data: FINAL_ALL
+      ? `MNIST train, binarised by sampling (seed 0), all ${d.train.n} rows (settings chosen on a 10,000-row validation split, seed 0)`
+      : `MNIST train, binarised by sampling (seed 0), ${d.train.n} rows after a 10,000-row validation split (seed 0)`,
   };
   let out: Trained;
   if (name === "pcd" || name === "cd") {
@@ -269,6 +275,7 @@ async function main(): Promise<void> {
       TRAIN_CHAINS,
       CD_K,
       N_TRAIN,
+      FINAL_ALL,
       AIS_RUNS,
       AIS_BETAS,
       RAISE_VECTORS,
