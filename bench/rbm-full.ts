@@ -24,8 +24,9 @@
  * (and the same with parallel tempering) with how often the chains change digit class, the time,
  * and a safetensors checkpoint with every hyperparameter in its metadata.
  *
- * The best recipe so far (chapter 9 §8, chosen on the validation split): MODELS=centered TRAIN_CHAINS=1000 LR=0.25,
- * then the same with FINAL_ALL=1 — −84.96 nats per test digit, bracket 3.64 nats, 31 min on one core (3 December 2026).
+ * The best model so far (chapter 9 §8): MODELS=centered TRAIN_CHAINS=1000 LR=0.25, chosen on the validation split, then
+ * the same with FINAL_ALL=1 — −84.96 nats per test digit, bracket 3.64 nats, 31 min on one core (3 December 2026). The
+ * validation split now prefers EPOCHS=200 on top (−85.78 against −86.07); its FINAL_ALL run is still to make.
  *
  * Prints one JSON line per step and writes out/rbm-full/summary.json and sample grids (PNG).
  * Environment: EPOCHS (100), LR (0.03), N_TRAIN (50,000; for a rehearsal), FINAL_ALL (0; 1: train on all
