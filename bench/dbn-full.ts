@@ -15,7 +15,10 @@
  *   ft-lr (0.05), ft-decay (0.985 per epoch: ε_t = ft-lr · ft-decay^t), ft-momentum (0.9),
  *   ft-optimizer ("momentum", or "adam" with the constant rate ft-lr), ft-wd (0: L2 weight decay),
  *   ft-dropout-in / ft-dropout (0.1 / 0.3: dropout probabilities of the input pixels and of the
- *   hidden units), ft-freeze (6: epochs training only the output layer first, as backpropclassify.m),
+ *   hidden units), ft-average (0: with α in (0, 1), validate, early-stop and keep the exponential
+ *   moving average of the weights, α per update), ft-max-norm (0 = none: cap on the length of each
+ *   hidden unit's incoming weight vector, Srivastava et al. 2014; the pretrained columns are
+ *   2.5–14 long), ft-freeze (6: epochs training only the output layer first, as backpropclassify.m),
  *   patience (40), final-all (0; 1 = afterwards retrain from the same start on all 60,000 images for
  *   the early-stopped number of epochs, as Hinton & Salakhutdinov did);
  * - limit (use only the first N training images), seed (0), dir (checkpoints/dbn-full).
@@ -71,6 +74,8 @@ interface Args {
   finalAll: number;
   ftDropIn: number;
   ftDrop: number;
+  ftAverage: number;
+  ftMaxNorm: number;
   limit: number;
   seed: number;
   dir: string;
@@ -125,6 +130,8 @@ function parseArgs(argv: string[]): Args {
     finalAll: num("final-all", 0),
     ftDropIn: num("ft-dropout-in", 0.1, false),
     ftDrop: num("ft-dropout", 0.3, false),
+    ftAverage: num("ft-average", 0, false),
+    ftMaxNorm: num("ft-max-norm", 0, false),
     limit: num("limit", 60000),
     seed: num("seed", 0),
     dir: path.resolve(dir),
@@ -236,6 +243,8 @@ async function main(): Promise<void> {
     weightDecay: a.ftWd,
     inputDropout: a.ftDropIn,
     hiddenDropout: a.ftDrop,
+    averageDecay: a.ftAverage,
+    maxNorm: a.ftMaxNorm > 0 ? a.ftMaxNorm : Infinity,
     // Adam adapts its own step sizes: a constant rate; SGD + momentum: ε_t = ft-lr · ft-decay^t.
     ...(a.ftOptimizer === "adam"
       ? { learningRate: a.ftLr }
@@ -246,7 +255,7 @@ async function main(): Promise<void> {
     progress: false,
     onEpoch: (r) =>
       log(
-        `  epoch ${r.epoch + 1}: ${r.seconds.toFixed(1)} s, lr ${r.learningRate.toPrecision(3)}, train loss ${r.trainLoss.toFixed(4)}, train error ${pct(r.trainError)}${Number.isNaN(r.valError) ? "" : `, validation error ${pct(r.valError)}`}`,
+        `  epoch ${r.epoch + 1}: ${r.seconds.toFixed(1)} s, lr ${r.learningRate.toPrecision(3)}, train loss ${r.trainLoss.toFixed(4)}, train error ${pct(r.trainError)}${Number.isNaN(r.valError) ? "" : `, validation error ${pct(r.valError)}`}${Number.isNaN(r.valErrorIterate) ? "" : ` (average; iterate ${pct(r.valErrorIterate)})`}`,
       ),
   };
   const ft = await fineTuneMLP(mlp0, train, { ...ftOptions, epochs: ftEpochs, validation });

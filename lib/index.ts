@@ -342,7 +342,7 @@ export {
 export { type EpochRecord, type TrainOptions, type TrainResult, trainRBM } from "./train/cd";
 export { type GaussianEpochRecord, type GaussianTrainOptions, type GaussianTrainResult, trainGaussianRBM } from "./train/gaussian";
 export { type CenteredTrainOptions, type CenteredTrainResult, trainCenteredRBM } from "./train/centered";
-export { RBMAverage } from "./train/averaging";
+export { ExponentialAverage, RBMAverage } from "./train/averaging";
 
 // dbn: deep belief networks
 export {

@@ -70,3 +70,68 @@ export class RBMAverage {
     };
   }
 }
+
+/**
+ * An exponential moving average of a list of tensors, kept on the device and updated after every
+ * optimizer step: θ̄ ← α θ̄ + (1 − α) θ, starting from θ̄ = θ at the first update (so it needs no bias
+ * correction). With α = 1 − 1/T it averages over roughly the last T updates: the iterate averaging
+ * of Polyak & Juditsky 1992 with a finite memory, which keeps following a network whose parameters
+ * are still moving (Swersky et al. 2010 use the same form for RBMs).
+ *
+ *   const avg = new ExponentialAverage(0.999);
+ *   avg.update([W0, b0, W1, b1]);   // after each step; the tensors are read, not kept
+ *   const [W0bar, b0bar] = avg.values(); // owned by the average: clone to keep past dispose()
+ */
+export class ExponentialAverage {
+  private avg: tf.Tensor[] | undefined;
+  /** Number of updates so far. */
+  count = 0;
+
+  /**
+   * @param decay α in [0, 1): the weight of the old average at each update
+   * @throws when `decay` is not in [0, 1)
+   */
+  constructor(readonly decay: number) {
+    if (!(decay >= 0 && decay < 1))
+      throw new Error(`ExponentialAverage: decay must be in [0, 1) (e.g. 0.999 to average over about 1,000 updates), got ${decay}.`);
+  }
+
+  /**
+   * Folds the current values into the average.
+   * @param xs the same tensors (count and shapes) at every call
+   * @throws when their count or shapes differ from the first call's
+   */
+  update(xs: tf.Tensor[]): void {
+    if (this.avg === undefined) {
+      this.avg = xs.map((x) => tf.keep(x.clone()));
+      this.count = 1;
+      return;
+    }
+    const old = this.avg;
+    if (xs.length !== old.length || xs.some((x, i) => !tf.util.arraysEqual(x.shape, old[i].shape)))
+      throw new Error(
+        `ExponentialAverage.update: got ${xs.length} tensors [${xs.map((x) => `[${x.shape}]`).join(", ")}] but the average holds ` +
+          `${old.length} [${old.map((x) => `[${x.shape}]`).join(", ")}]; average one model's parameters only (a new ExponentialAverage per run).`,
+      );
+    const a = this.decay;
+    this.avg = tf.tidy(() => xs.map((x, i) => tf.keep(tf.add(tf.mul(old[i], a), tf.mul(x, 1 - a)))));
+    tf.dispose(old);
+    this.count++;
+  }
+
+  /**
+   * The current averages, in the order given to {@link ExponentialAverage.update}; owned by this object.
+   * @throws before the first update
+   */
+  values(): tf.Tensor[] {
+    if (this.avg === undefined) throw new Error("ExponentialAverage.values: no update yet; call update(tensors) after a step first.");
+    return this.avg;
+  }
+
+  /** Frees the averages. */
+  dispose(): void {
+    if (this.avg) tf.dispose(this.avg);
+    this.avg = undefined;
+    this.count = 0;
+  }
+}

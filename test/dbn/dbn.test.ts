@@ -472,6 +472,39 @@ test("early stopping keeps the best validation epoch; save/load, confusion matri
   disposeMLP(mlp);
 });
 
+test("fine-tuning with max-norm keeps every hidden unit's incoming weights on the ball; averaging returns the average", async () => {
+  const { train: tr, validation } = splitValidation(firstN(train, 600), 100, 0);
+  const sizes = [784, 30, 20];
+  const colNorms = (W: tf.Tensor2D): number[] => tf.tidy(() => Array.from(tf.sqrt(tf.sum(tf.square(W), 0)).dataSync()));
+  await noLeakAsync("fineTuneMLP with maxNorm and averageDecay", async () => {
+    // A large step, so that the unconstrained weights grow past the bound.
+    const opts = { epochs: 3, learningRate: 0.5, seed: 4, progress: false } as const;
+    const start = randomMLP(sizes, { seed: 4 });
+    const free = await fineTuneMLP(start, tr, opts);
+    const c = 0.8 * Math.max(...colNorms(free.mlp.layers[0].W));
+    const capped = await fineTuneMLP(start, tr, { ...opts, maxNorm: c });
+    for (const l of [0, 1]) {
+      const norms = colNorms(capped.mlp.layers[l].W);
+      assert.ok(Math.max(...norms) <= c * (1 + 1e-5), `layer ${l}: longest column ${Math.max(...norms)} > maxNorm ${c}`);
+    }
+    assert.ok(Math.max(...colNorms(capped.mlp.layers[0].W)) > 0.99 * c, "the constraint must bind in layer 0");
+    // A decay of 1e-9 makes the average the last iterate: the same model as without averaging.
+    const last = await fineTuneMLP(start, tr, { ...opts, averageDecay: 1e-9 });
+    assert.ok(maxAbsDiff(values(last.mlp.layers[0].W), values(free.mlp.layers[0].W)) < 1e-5, "α → 0 is the plain iterate");
+    const avg = await fineTuneMLP(start, tr, { ...opts, averageDecay: 0.99, validation, patience: 10 });
+    assert.ok(maxAbsDiff(values(avg.mlp.layers[0].W), values(free.mlp.layers[0].W)) > 1e-3, "α = 0.99 averages");
+    for (const r of avg.history) assert.ok(r.valErrorIterate >= 0 && r.valErrorIterate <= 1, "the iterate's validation error is recorded");
+    assert.equal(evaluateMLP(avg.mlp, validation).error, avg.history[avg.bestEpoch].valError, "the kept model is the validated average");
+    assert.ok(Number.isNaN(free.history[0].valErrorIterate));
+    for (const r of [free, capped, last, avg]) disposeMLP(r.mlp);
+    disposeMLP(start);
+  });
+  const mlp = randomMLP(sizes, { seed: 0 });
+  await assert.rejects(fineTuneMLP(mlp, tr, { maxNorm: 0 }), /maxNorm must be a positive number/);
+  await assert.rejects(fineTuneMLP(mlp, tr, { averageDecay: 1 }), /averageDecay must be in \[0, 1\)/);
+  disposeMLP(mlp);
+});
+
 test("backprop gradients equal finite differences of the loss, with and without dropout masks", () =>
   noLeak("backprop gradients test", () => {
     const mlp = randomMLP([6, 5, 4], { seed: 3, outputStd: 0.5, nClasses: 3 });

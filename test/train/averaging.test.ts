@@ -1,6 +1,7 @@
 /**
  * Iterate averaging: the mean of the snapshots is their element-wise mean (in every parameter), it
- * holds no tensors between snapshots, and misuse fails with one clear error.
+ * holds no tensors between snapshots, and misuse fails with one clear error; the exponential moving
+ * average follows its recursion exactly and holds only its own tensors.
  */
 
 import assert from "node:assert/strict";
@@ -8,7 +9,7 @@ import { before, test } from "node:test";
 import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../../lib/compute/backend";
 import { disposeRBM, initRBM, type RBM } from "../../lib/core/rbm";
-import { RBMAverage } from "../../lib/train/averaging";
+import { ExponentialAverage, RBMAverage } from "../../lib/train/averaging";
 import { close, noLeak } from "../support/assert";
 
 before(async () => {
@@ -65,4 +66,45 @@ test("RBMAverage: a snapshot of another size, NaN, or a mean before any snapshot
   bad.b.dispose();
   disposeRBM(a);
   disposeRBM(b);
+});
+
+test("ExponentialAverage follows θ̄ ← αθ̄ + (1 − α)θ from θ̄ = θ₀, in every tensor, without leaking", () => {
+  const alpha = 0.8;
+  const steps = [
+    [1, -2, 3, 0.5],
+    [0, 4, -1, 2],
+    [2, 2, 2, -3],
+  ];
+  // The recursion written out by hand, per element (first tensor: the first 3 values, second: the last).
+  let want = steps[0].slice();
+  for (const s of steps.slice(1)) want = want.map((w, i) => alpha * w + (1 - alpha) * s[i]);
+  const before = tf.memory().numTensors;
+  const avg = new ExponentialAverage(alpha);
+  for (const s of steps) {
+    const xs = [tf.tensor1d(s.slice(0, 3)), tf.tensor2d([[s[3]]])];
+    avg.update(xs);
+    tf.dispose(xs);
+  }
+  assert.equal(avg.count, 3);
+  assert.equal(tf.memory().numTensors, before + 2, "the average holds exactly its two tensors");
+  const [a, b] = avg.values();
+  assert.deepEqual(b.shape, [1, 1]);
+  const got = [...a.dataSync(), ...b.dataSync()];
+  want.forEach((w, i) => close(got[i], w, 1e-6, `average[${i}]`));
+  avg.dispose();
+  assert.equal(tf.memory().numTensors, before, "dispose frees them");
+});
+
+test("ExponentialAverage: a bad decay, other shapes, or values before any update is one clear error", () => {
+  assert.throws(() => new ExponentialAverage(1), /decay must be in \[0, 1\)/);
+  assert.throws(() => new ExponentialAverage(Number.NaN), /decay must be in \[0, 1\)/);
+  const avg = new ExponentialAverage(0.9);
+  assert.throws(() => avg.values(), /no update yet/);
+  const x = tf.zeros([2, 3]);
+  const y = tf.zeros([3, 2]);
+  avg.update([x]);
+  assert.throws(() => avg.update([y]), /average one model's parameters only/);
+  assert.throws(() => avg.update([x, x]), /got 2 tensors/);
+  tf.dispose([x, y]);
+  avg.dispose();
 });
